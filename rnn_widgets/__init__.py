@@ -1,0 +1,28 @@
+"""rnn_widgets: linked Jupyter widgets for reverse-engineering trained recurrent networks.
+
+The public API, re-exported from the subpackages:
+
+* :class:`Trace` -- recorded states over token sequences (``rnn_widgets.trace``)
+* :class:`Selection` -- the selection every view shares (``rnn_widgets.widgets``)
+* :class:`SelectView` -- hidden-state parallel coordinates (``rnn_widgets.widgets``)
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from .trace import KNOWN_KINDS, Predictions, Trace, Track
+from .widgets import Selection, SelectView
+
+try:
+    __version__ = version("rnn_widgets")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0.0.0+unknown"
+
+__all__ = [
+    "KNOWN_KINDS",
+    "Predictions",
+    "SelectView",
+    "Selection",
+    "Trace",
+    "Track",
+    "__version__",
+]

@@ -1,0 +1,5 @@
+"""Recorded states of recurrent networks: the `Trace` and its annotation tracks."""
+
+from ._trace import KNOWN_KINDS, Predictions, Trace, Track
+
+__all__ = ["KNOWN_KINDS", "Predictions", "Trace", "Track"]

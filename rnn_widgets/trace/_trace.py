@@ -1,0 +1,580 @@
+"""The `Trace`: tokens, sequence boundaries, recorded states, tracks and predictions.
+
+Contracts every other module relies on
+--------------------------------------
+* A trace holds one or more **sequences** (documents) laid end to end. A **step** is a
+  global row index into the trace, ``0 .. n_steps - 1``. ``trace.sequence_bounds[s]`` is the
+  ``start, stop`` of sequence ``s``; ranges are ``start:stop`` with ``stop`` exclusive.
+* States are named by **layer** (int, 0-based) and **kind** (``"h"``; for LSTMs also ``"c"``
+  and the gates ``"i" "f" "g" "o"``; for GRUs ``"r" "z" "n"``). ``trace.states(layer, kind)``
+  is a read-only float32 array of shape ``(n_steps, n_cells)``; all kinds of a layer have the
+  same cells, so a cell index means the same unit whichever kind is shown.
+* A trace is immutable. ``with_track`` and ``with_predictions`` return a new trace that
+  shares the (read-only) arrays of the old one.
+"""
+
+from __future__ import annotations
+
+import numbers
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal
+
+import numpy as np
+
+from .._validation import as_int, as_state_array, to_numpy
+
+__all__ = ["KNOWN_KINDS", "Predictions", "Trace", "Track"]
+
+#: State kinds with a fixed meaning: hidden state, LSTM cell state and gates, GRU gates.
+KNOWN_KINDS: tuple[str, ...] = ("h", "c", "i", "f", "g", "o", "r", "z", "n")
+
+_KIND_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+TrackKind = Literal["numeric", "categorical"]
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
+
+
+@dataclass(frozen=True, eq=False)
+class Track:
+    """An annotation track: one value per step of a trace.
+
+    Attributes
+    ----------
+    name : str
+        The track's name, unique within a trace.
+    kind : {"numeric", "categorical"}
+        Numeric tracks are drawn as heat maps, categorical ones as labels.
+    values : ndarray, shape (n_steps,)
+        float32 values for a numeric track; int32 codes into ``categories`` for a
+        categorical track.
+    categories : tuple of str
+        The labels of a categorical track (empty for a numeric one).
+
+    """
+
+    name: str
+    kind: TrackKind
+    values: np.ndarray = field(repr=False)
+    categories: tuple[str, ...] = ()
+
+    def labels(self, start: int, stop: int) -> list[str]:
+        """The track's values on steps ``start:stop`` as display strings."""
+        window = self.values[start:stop]
+        if self.kind == "categorical":
+            return [self.categories[code] for code in window]
+        return [f"{value:.3g}" for value in window]
+
+
+@dataclass(frozen=True, eq=False)
+class Predictions:
+    """The model's top-k predictions after each step.
+
+    Attributes
+    ----------
+    labels : ndarray of str, shape (n_steps, k)
+        The predicted tokens, best first.
+    probabilities : ndarray, shape (n_steps, k)
+        Their probabilities (float32).
+
+    """
+
+    labels: np.ndarray = field(repr=False)
+    probabilities: np.ndarray = field(repr=False)
+
+    @property
+    def k(self) -> int:
+        """How many predictions are kept per step."""
+        return int(self.labels.shape[1])
+
+
+class Trace:
+    """Recorded states of a recurrent network over one or more token sequences.
+
+    Build one with :meth:`Trace.from_arrays` (any framework's arrays) or, later, by capture
+    from a model. See the module docstring for the step, layer and kind contracts.
+    """
+
+    __slots__ = ("_predictions", "_starts", "_states", "_tokens", "_tracks", "_value_ranges")
+
+    def __init__(
+        self,
+        tokens: np.ndarray,
+        starts: np.ndarray,
+        states: Mapping[tuple[int, str], np.ndarray],
+        tracks: Mapping[str, Track] | None = None,
+        predictions: Predictions | None = None,
+    ) -> None:
+        # Private constructor: arguments are already validated and read-only.
+        # Users call Trace.from_arrays.
+        self._tokens = tokens
+        self._starts = starts
+        self._states = MappingProxyType(dict(states))
+        self._tracks = MappingProxyType(dict(tracks or {}))
+        self._predictions = predictions
+        self._value_ranges: dict[tuple[int, str], tuple[float, float]] = {}
+
+    # ------------------------------------------------------------------ construction
+
+    @classmethod
+    def from_arrays(
+        cls,
+        tokens: Sequence[Any] | Sequence[Sequence[Any]],
+        states: Any,
+        *,
+        lengths: Sequence[int] | None = None,
+        tracks: Mapping[str, Any] | None = None,
+        predictions: tuple[Any, Any] | None = None,
+    ) -> Trace:
+        """Build a trace from tokens and state arrays made by any framework.
+
+        Parameters
+        ----------
+        tokens : list of str, or list of lists of str
+            A list of sequences, each a list of tokens; or one flat list of tokens, split
+            into sequences by ``lengths`` (one sequence when ``lengths`` is None).
+            Numbers are accepted as tokens and shown as text.
+        states : array-like or mapping
+            An array of shape (n_steps, n_cells) (layer 0, kind ``"h"``); or a mapping
+            whose keys are ``(layer, kind)`` tuples, kinds (layer 0) or layers (each mapped to
+            ``{kind: array}``). Each array is either of shape (n_steps, n_cells), rows in
+            step order, or a list with one (sequence_length, n_cells) array per sequence.
+            Torch tensors are detached and copied. Stored as float32.
+        lengths : sequence of int, optional
+            Sequence lengths splitting a flat ``tokens`` list.
+        tracks : mapping of str to array-like, optional
+            Annotation tracks, one value per step (or one list per sequence); see
+            :meth:`with_track`.
+        predictions : (labels, probabilities), optional
+            Top-k predictions, each of shape (n_steps, k); see :meth:`with_predictions`.
+
+        Returns
+        -------
+        Trace
+
+        Raises
+        ------
+        TypeError, ValueError
+            On mismatched lengths, empty sequences, NaN or infinite states, or malformed
+            layers and kinds; the message names the argument and the fix.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> trace = Trace.from_arrays([["a", "b"], ["c"]], np.zeros((3, 4)))
+        >>> trace.sequence_bounds.tolist()
+        [[0, 2], [2, 3]]
+
+        """
+        flat_tokens, seq_lengths = _split_tokens(tokens, lengths)
+        starts = np.concatenate([[0], np.cumsum(seq_lengths)]).astype(np.int64)
+        n_steps = int(starts[-1])
+        state_arrays = {
+            key: as_state_array(_join_sequences(value, seq_lengths), f"states[{key!r}]", n_steps)
+            for key, value in _state_entries(states)
+        }
+        _check_layers_consistent(state_arrays)
+        trace = cls(_read_only(flat_tokens), _read_only(starts), state_arrays)
+        for name, values in (tracks or {}).items():
+            trace = trace.with_track(name, values)
+        if predictions is not None:
+            if not (isinstance(predictions, tuple) and len(predictions) == 2):
+                raise TypeError("predictions must be a (labels, probabilities) tuple")
+            trace = trace.with_predictions(*predictions)
+        return trace
+
+    # ------------------------------------------------------------------ sizes and names
+
+    @property
+    def n_steps(self) -> int:
+        """The number of steps (tokens) over all sequences."""
+        return int(self._starts[-1])
+
+    @property
+    def n_sequences(self) -> int:
+        """The number of sequences (documents)."""
+        return len(self._starts) - 1
+
+    @property
+    def tokens(self) -> np.ndarray:
+        """All tokens as a read-only array of str, shape (n_steps,)."""
+        return self._tokens
+
+    @property
+    def sequence_bounds(self) -> np.ndarray:
+        """``start, stop`` of every sequence, shape (n_sequences, 2), stop exclusive."""
+        return _read_only(np.stack([self._starts[:-1], self._starts[1:]], axis=1))
+
+    @property
+    def layers(self) -> tuple[int, ...]:
+        """The recorded layers, ascending."""
+        return tuple(sorted({layer for layer, _ in self._states}))
+
+    def kinds(self, layer: int = 0) -> tuple[str, ...]:
+        """The state kinds recorded for ``layer``, in the order of :data:`KNOWN_KINDS`."""
+        layer = self._check_layer(layer)
+        recorded = [kind for lay, kind in self._states if lay == layer]
+        return tuple(sorted(recorded, key=_kind_order))
+
+    def n_cells(self, layer: int = 0) -> int:
+        """The number of cells (units) of ``layer``."""
+        layer = self._check_layer(layer)
+        return int(self._states[(layer, self.kinds(layer)[0])].shape[1])
+
+    @property
+    def tracks(self) -> Mapping[str, Track]:
+        """The annotation tracks by name (read-only mapping)."""
+        return self._tracks
+
+    @property
+    def predictions(self) -> Predictions | None:
+        """The top-k predictions, or None when none were recorded."""
+        return self._predictions
+
+    # ------------------------------------------------------------------ states
+
+    def states(self, layer: int = 0, kind: str = "h") -> np.ndarray:
+        """The recorded states of one layer and kind.
+
+        Parameters
+        ----------
+        layer : int
+            0-based layer index.
+        kind : str
+            ``"h"``, ``"c"``, a gate name, ... (see :attr:`kinds`).
+
+        Returns
+        -------
+        ndarray, shape (n_steps, n_cells)
+            Read-only float32 array; row ``step`` is the state after reading token ``step``.
+
+        """
+        layer = self._check_layer(layer)
+        if not isinstance(kind, str):
+            raise TypeError(f"kind must be a str such as 'h', got {type(kind).__name__}")
+        if (layer, kind) not in self._states:
+            raise ValueError(
+                f"kind {kind!r} was not recorded for layer {layer}; "
+                f"choose one of {list(self.kinds(layer))}"
+            )
+        return self._states[(layer, kind)]
+
+    def value_range(self, layer: int = 0, kind: str = "h") -> tuple[float, float]:
+        """``(min, max)`` of the states of one layer and kind (cached; never empty)."""
+        key = (self._check_layer(layer), kind)
+        if key not in self._value_ranges:
+            values = self.states(*key)
+            low, high = float(values.min()), float(values.max())
+            if high - low < 1e-6:
+                low, high = low - 0.5, high + 0.5
+            self._value_ranges[key] = (low, high)
+        return self._value_ranges[key]
+
+    # ------------------------------------------------------------------ steps and positions
+
+    def sequence_of(self, step: int | np.ndarray) -> int | np.ndarray:
+        """The sequence that contains ``step`` (int, or an int array for an array of steps)."""
+        steps = self._check_steps(step, "step")
+        sequences = np.searchsorted(self._starts, steps, side="right") - 1
+        return int(sequences) if np.ndim(sequences) == 0 else sequences
+
+    def position_of(self, step: int) -> tuple[int, int]:
+        """``(sequence, position)`` of a global step; position is 0-based in the sequence."""
+        sequence = int(self.sequence_of(step))
+        return sequence, int(step) - int(self._starts[sequence])
+
+    def step_of(self, sequence: int, position: int = 0) -> int:
+        """The global step of ``position`` within ``sequence`` (negative counts from the end)."""
+        start, stop = self.sequence_range(sequence)
+        position = as_int(position, "position")
+        length = stop - start
+        if not -length <= position < length:
+            raise ValueError(
+                f"position {position} is outside sequence {sequence} of length {length}; "
+                f"use 0 .. {length - 1} (or negative positions from the end)"
+            )
+        return start + position % length
+
+    def sequence_range(self, sequence: int) -> tuple[int, int]:
+        """``(start, stop)`` steps of one sequence, stop exclusive."""
+        sequence = as_int(sequence, "sequence")
+        if not 0 <= sequence < self.n_sequences:
+            raise ValueError(
+                f"sequence {sequence} does not exist; the trace has sequences "
+                f"0 .. {self.n_sequences - 1}"
+            )
+        return int(self._starts[sequence]), int(self._starts[sequence + 1])
+
+    def sequence_tokens(self, sequence: int) -> list[str]:
+        """The tokens of one sequence."""
+        start, stop = self.sequence_range(sequence)
+        return self._tokens[start:stop].tolist()
+
+    def sequence_starts_in(self, start: int, stop: int) -> np.ndarray:
+        """The steps in ``start:stop`` at which a sequence begins (int64, ascending)."""
+        lo, hi = np.searchsorted(self._starts[:-1], [start, stop], side="left")
+        return self._starts[lo:hi]
+
+    # ------------------------------------------------------------------ derived traces
+
+    def with_track(self, name: str, values: Any, kind: TrackKind | None = None) -> Trace:
+        """A new trace with an annotation track added (or replaced); this one is unchanged.
+
+        Parameters
+        ----------
+        name : str
+            The track's name.
+        values : array-like, shape (n_steps,), or one list per sequence
+            Numbers (a numeric track) or labels such as part-of-speech tags (categorical).
+        kind : {"numeric", "categorical"}, optional
+            Inferred from the values when omitted: numbers are numeric, anything else
+            categorical. Pass ``"categorical"`` for integer class ids.
+
+        """
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"name must be a non-empty str, got {name!r}")
+        track = _make_track(name, values, kind, self._sequence_lengths(), self.n_steps)
+        tracks = {**self._tracks, name: track}
+        return Trace(self._tokens, self._starts, self._states, tracks, self._predictions)
+
+    def with_predictions(self, labels: Any, probabilities: Any) -> Trace:
+        """A new trace with top-k predictions attached; this one is unchanged.
+
+        Parameters
+        ----------
+        labels : array-like of str, shape (n_steps, k)
+            The predicted tokens after each step, best first.
+        probabilities : array-like, shape (n_steps, k)
+            Their probabilities, each in [0, 1].
+
+        """
+        label_array = np.array(to_numpy(labels), dtype=object)
+        prob_array = np.array(to_numpy(probabilities), dtype=np.float32)
+        shape = (self.n_steps, label_array.shape[1] if label_array.ndim == 2 else -1)
+        if label_array.ndim != 2 or label_array.shape[0] != self.n_steps:
+            raise ValueError(
+                f"prediction labels must have shape (n_steps={self.n_steps}, k), "
+                f"got {label_array.shape}"
+            )
+        if prob_array.shape != shape:
+            raise ValueError(
+                f"prediction probabilities must have the labels' shape {shape}, "
+                f"got {prob_array.shape}"
+            )
+        if not np.all((prob_array >= 0) & (prob_array <= 1)):
+            raise ValueError("prediction probabilities must lie in [0, 1] (apply a softmax first)")
+        label_array = np.vectorize(str, otypes=[object])(label_array)
+        predictions = Predictions(_read_only(label_array), _read_only(prob_array))
+        return Trace(self._tokens, self._starts, self._states, self._tracks, predictions)
+
+    # ------------------------------------------------------------------ helpers
+
+    def __repr__(self) -> str:
+        layers = ", ".join(
+            f"{layer}: {self.n_cells(layer)} cells {'/'.join(self.kinds(layer))}"
+            for layer in self.layers
+        )
+        return (
+            f"Trace({self.n_steps} steps in {self.n_sequences} sequences; layers {{{layers}}}; "
+            f"tracks {list(self._tracks)})"
+        )
+
+    def _sequence_lengths(self) -> np.ndarray:
+        return np.diff(self._starts)
+
+    def _check_layer(self, layer: int) -> int:
+        layer = as_int(layer, "layer")
+        if layer not in self.layers:
+            raise ValueError(f"layer {layer} was not recorded; choose one of {list(self.layers)}")
+        return layer
+
+    def _check_steps(self, step: int | np.ndarray, name: str) -> np.ndarray:
+        steps = np.asarray(step)
+        if not np.issubdtype(steps.dtype, np.integer):
+            raise TypeError(f"{name} must be an int or an int array, got dtype {steps.dtype}")
+        if steps.size and (steps.min() < 0 or steps.max() >= self.n_steps):
+            raise ValueError(f"{name} must lie in 0 .. {self.n_steps - 1}, got {step}")
+        return steps
+
+
+# ---------------------------------------------------------------------- input parsing
+
+
+def _is_token(value: Any) -> bool:
+    return isinstance(value, (str, bytes, numbers.Number, np.generic))
+
+
+def _split_tokens(tokens: Any, lengths: Sequence[int] | None) -> tuple[np.ndarray, np.ndarray]:
+    """Flatten ``tokens`` into one str array and the per-sequence lengths."""
+    if isinstance(tokens, (str, bytes)):
+        raise TypeError(
+            "tokens must be a list of tokens or a list of sequences, not one string; "
+            "for characters pass list(text)"
+        )
+    if not isinstance(tokens, Iterable):
+        raise TypeError(f"tokens must be a list, got {type(tokens).__name__}")
+    items = list(tokens)
+    if not items:
+        raise ValueError("tokens is empty; pass at least one sequence with one token")
+    nested = not _is_token(items[0])
+    if nested:
+        if lengths is not None:
+            raise ValueError("pass lengths only with a flat list of tokens, not with sequences")
+        sequences = [_as_token_list(seq, f"tokens[{i}]") for i, seq in enumerate(items)]
+        seq_lengths = np.array([len(seq) for seq in sequences], dtype=np.int64)
+        flat = [token for seq in sequences for token in seq]
+    else:
+        flat = _as_token_list(items, "tokens")
+        if lengths is None:
+            seq_lengths = np.array([len(flat)], dtype=np.int64)
+        else:
+            seq_lengths = np.array([as_int(n, "lengths[i]") for n in lengths], dtype=np.int64)
+            if seq_lengths.sum() != len(flat):
+                raise ValueError(
+                    f"lengths add up to {int(seq_lengths.sum())} but there are {len(flat)} "
+                    "tokens; the lengths must split the tokens exactly"
+                )
+    empty = np.flatnonzero(seq_lengths == 0)
+    if empty.size:
+        raise ValueError(
+            f"sequence {int(empty[0])} has no tokens; drop empty sequences before building a Trace"
+        )
+    return np.array(flat, dtype=object), seq_lengths
+
+
+def _as_token_list(sequence: Any, name: str) -> list[str]:
+    if isinstance(sequence, (str, bytes)) or not isinstance(sequence, Iterable):
+        raise TypeError(
+            f"{name} must be a list of tokens, got {type(sequence).__name__}; "
+            "for characters pass list(text)"
+        )
+    tokens = list(sequence)
+    for position, token in enumerate(tokens):
+        if not _is_token(token):
+            raise TypeError(
+                f"{name}[{position}] must be a str (or a number), got {type(token).__name__}"
+            )
+    return [t.decode() if isinstance(t, bytes) else str(t) for t in tokens]
+
+
+def _state_entries(states: Any) -> list[tuple[tuple[int, str], Any]]:
+    """Normalise the accepted ``states`` forms into ``[((layer, kind), array), ...]``."""
+    if not isinstance(states, Mapping):
+        return [((0, "h"), states)]
+    if not states:
+        raise ValueError("states is empty; pass at least one (n_steps, n_cells) array")
+    entries: list[tuple[tuple[int, str], Any]] = []
+    for key, value in states.items():
+        if isinstance(key, tuple):
+            if len(key) != 2:
+                raise ValueError(f"states key {key!r} must be a (layer, kind) pair")
+            entries.append(
+                ((as_int(key[0], "states layer", minimum=0), _check_kind(key[1])), value)
+            )
+        elif isinstance(key, str):
+            entries.append(((0, _check_kind(key)), value))
+        elif isinstance(key, numbers.Integral) and not isinstance(key, bool):
+            if not isinstance(value, Mapping):
+                raise TypeError(f"states[{key}] must map kinds to arrays, e.g. {{'h': array}}")
+            layer = as_int(key, "states layer", minimum=0)
+            entries.extend(((layer, _check_kind(kind)), arr) for kind, arr in value.items())
+        else:
+            raise TypeError(
+                f"states key {key!r} must be (layer, kind), a kind such as 'h', or a layer int"
+            )
+    keys = [key for key, _ in entries]
+    if len(set(keys)) != len(keys):
+        raise ValueError("states names the same (layer, kind) twice")
+    return entries
+
+
+def _check_kind(kind: Any) -> str:
+    if not isinstance(kind, str) or not _KIND_PATTERN.match(kind):
+        raise ValueError(
+            f"state kind {kind!r} must be a short name such as {', '.join(KNOWN_KINDS)}"
+        )
+    return kind
+
+
+def _join_sequences(value: Any, seq_lengths: np.ndarray) -> Any:
+    """Concatenate one-array-per-sequence input; pass flat arrays through."""
+    if isinstance(value, (list, tuple)) and value and np.ndim(to_numpy(value[0])) == 2:
+        if len(value) != len(seq_lengths):
+            raise ValueError(
+                f"states has {len(value)} per-sequence arrays but there are "
+                f"{len(seq_lengths)} sequences; pass one array per sequence"
+            )
+        parts = [to_numpy(part) for part in value]
+        for index, (part, length) in enumerate(zip(parts, seq_lengths, strict=True)):
+            if part.shape[0] != length:
+                raise ValueError(
+                    f"states for sequence {index} has {part.shape[0]} rows but the sequence "
+                    f"has {length} tokens; pass one state row per token"
+                )
+        return np.concatenate(parts, axis=0)
+    return value
+
+
+def _check_layers_consistent(states: Mapping[tuple[int, str], np.ndarray]) -> None:
+    widths: dict[int, tuple[str, int]] = {}
+    for (layer, kind), array in states.items():
+        first = widths.setdefault(layer, (kind, array.shape[1]))
+        if first[1] != array.shape[1]:
+            raise ValueError(
+                f"layer {layer}: kind {kind!r} has {array.shape[1]} cells but kind "
+                f"{first[0]!r} has {first[1]}; all kinds of a layer must share its cells"
+            )
+
+
+def _kind_order(kind: str) -> tuple[int, str]:
+    return (KNOWN_KINDS.index(kind) if kind in KNOWN_KINDS else len(KNOWN_KINDS), kind)
+
+
+def _make_track(
+    name: str, values: Any, kind: TrackKind | None, seq_lengths: np.ndarray, n_steps: int
+) -> Track:
+    if kind not in (None, "numeric", "categorical"):
+        raise ValueError(f"kind must be 'numeric' or 'categorical', got {kind!r}")
+    array = to_numpy(_join_track_sequences(values, seq_lengths))
+    if array.ndim != 1 or array.shape[0] != n_steps:
+        raise ValueError(
+            f"track {name!r} must have one value per step ({n_steps}), got shape {array.shape}"
+        )
+    numeric = np.issubdtype(array.dtype, np.number) and not np.issubdtype(
+        array.dtype, np.complexfloating
+    )
+    if kind is None:
+        kind = "numeric" if numeric else "categorical"
+    if kind == "numeric":
+        if not numeric:
+            raise TypeError(f"track {name!r} is numeric but holds {array.dtype} values")
+        numbers_ = np.array(array, dtype=np.float32)
+        if not np.isfinite(numbers_).all():
+            raise ValueError(f"track {name!r} has NaN or infinite values; clean them first")
+        return Track(name, "numeric", _read_only(numbers_))
+    labels = np.array([str(v) for v in array.tolist()], dtype=object)
+    categories, codes = np.unique(labels, return_inverse=True)
+    return Track(
+        name, "categorical", _read_only(codes.astype(np.int32)), tuple(categories.tolist())
+    )
+
+
+def _join_track_sequences(values: Any, seq_lengths: np.ndarray) -> Any:
+    """Flatten one-list-per-sequence track values; pass flat values through."""
+    per_sequence = (
+        isinstance(values, (list, tuple))
+        and len(values) == len(seq_lengths)
+        and all(
+            isinstance(v, (list, tuple, np.ndarray)) and len(v) == n
+            for v, n in zip(values, seq_lengths, strict=True)
+        )
+    )
+    if per_sequence:
+        return np.asarray([item for v in values for item in list(v)])
+    return values

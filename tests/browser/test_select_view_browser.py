@@ -1,0 +1,128 @@
+"""SelectView in a real JupyterLab, driven by a real headless Chromium.
+
+The kernel side is read from an ipywidgets Label that only Python observers write, and the
+kernel is changed by executing code in it, as a user would in a cell.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+
+from .conftest import (
+    REPO,
+    SERVED,
+    error_outputs,
+    execute_in_kernel,
+    expect,
+    open_notebook,
+    run_all_cells,
+    widget_errors,
+)
+
+pytestmark = pytest.mark.browser
+
+NOTEBOOKS = [path.name for path in SERVED if path.parent.name == "notebooks"]
+SCREENSHOT = REPO / "docs" / "images" / "quickstart.png"
+
+_CANVAS_INK_JS = """(canvas) => {
+  const ctx = canvas.getContext("2d");
+  const { data } = ctx.getImageData(0, 0, canvas.width, canvas.height);
+  let ink = 0;
+  for (let i = 3; i < data.length; i += 4) if (data[i] > 0) ink++;
+  return ink / (canvas.width * canvas.height);
+}"""
+
+
+def _kernel_label(page):
+    return page.locator(".widget-label", has_text="python sees").first
+
+
+def _wait_for_label(page, pattern: str) -> str:
+    label = _kernel_label(page)
+    expect(label).to_have_text(re.compile(pattern))
+    return label.inner_text()
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_runs_in_jupyterlab_without_errors(lab_server, page, name, artifacts_dir):
+    p = page.page
+    open_notebook(p, lab_server, name)
+    run_all_cells(p)
+    view = p.locator(".rnnw-select-view").first
+    expect(view.locator("canvas.rnnw-plot")).to_be_visible()
+    expect(view.locator(".rnnw-token").first).to_be_visible()
+    assert p.evaluate(_CANVAS_INK_JS, view.locator("canvas.rnnw-plot").element_handle()) > 0.01
+    assert error_outputs(p) == []
+    assert widget_errors(page.errors) == []
+    if name == "quickstart.ipynb":
+        view.scroll_into_view_if_needed()
+        view.screenshot(path=str(artifacts_dir / "quickstart-view.png"))
+        if os.environ.get("RNNW_UPDATE_SCREENSHOT"):
+            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+            p.locator(".jp-Notebook").first.screenshot(path=str(SCREENSHOT))
+
+
+def test_select_view_round_trip_in_jupyterlab(lab_server, page):
+    p = page.page
+    open_notebook(p, lab_server, "select_view_e2e.ipynb")
+    run_all_cells(p)
+    view = p.locator(".rnnw-select-view").first
+    expect(view.locator(".rnnw-token")).to_have_count(8)
+    _wait_for_label(p, r"threshold=0\.300")
+
+    # Tokens are text: the <img> token shows literally and never becomes an element.
+    expect(view.locator(".rnnw-token").first).to_have_text("<img src=x onerror=alert(1)>")
+    assert view.locator("img").count() == 0
+    assert page.dialogs == []
+
+    # Dragging the threshold handle upward raises the threshold in the kernel.
+    handle = view.locator(".rnnw-threshold-handle")
+    handle.scroll_into_view_if_needed()
+    box = handle.bounding_box()
+    assert box is not None
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    p.mouse.move(x, y)
+    p.mouse.down()
+    p.mouse.move(x, y - 60, steps=8)
+    p.mouse.up()
+    text = _wait_for_label(p, r"threshold=(?!0\.300)-?\d\.\d{3}")
+    kernel_threshold = float(re.search(r"threshold=(-?\d\.\d+)", text).group(1))
+    drawn_threshold = float(view.get_attribute("data-threshold"))
+    assert kernel_threshold > 0.3
+    assert kernel_threshold == pytest.approx(drawn_threshold, abs=1e-3)
+
+    # A change made in the kernel moves the line in the browser.
+    renders = int(view.get_attribute("data-render-count"))
+    execute_in_kernel(p, "sel.threshold = -0.5")
+    expect(view).to_have_attribute("data-threshold", re.compile(r"^-0\.5"))
+    assert int(view.get_attribute("data-render-count")) > renders
+    moved = handle.bounding_box()
+    assert moved is not None and moved["y"] > box["y"] + 20  # lower value, lower on screen
+
+    # Hover reaches the kernel as hovered_step.
+    canvas = view.locator("canvas.rnnw-plot")
+    cbox = canvas.bounding_box()
+    assert cbox is not None
+    p.mouse.move(cbox["x"] + cbox["width"] * 0.55, cbox["y"] + cbox["height"] / 2)
+    _wait_for_label(p, r"hovered=\d+ ")
+    expect(view.locator(".rnnw-tooltip")).to_be_visible()
+
+    # The next-sequence button moves the sequence in focus in the kernel.
+    view.locator("button.rnnw-next-seq").click()
+    _wait_for_label(p, r"sequence=1 ")
+
+    # Choosing a kind in the toolbar reaches the kernel, and the view keeps drawing.
+    view.locator("select.rnnw-kind").select_option("c")
+    _wait_for_label(p, r"kind=c ")
+
+    # A kernel-side bad value shows an error in place instead of a blank view.
+    execute_in_kernel(p, "sel.layer = 3")
+    expect(view.locator(".rnnw-error")).to_contain_text("layer 3 was not recorded")
+    execute_in_kernel(p, "sel.layer = 0")
+    expect(view.locator(".rnnw-error")).to_be_hidden()
+
+    assert widget_errors(page.errors) == []
+    assert page.dialogs == []
