@@ -171,3 +171,28 @@ def test_bad_arguments_are_refused(two_layer_trace, kwargs, error, message):
     arguments = {"trace": two_layer_trace, **kwargs}
     with pytest.raises(error, match=message):
         SelectView(**arguments)
+
+
+def test_a_scroll_into_another_sequence_computes_one_window(two_layer_trace, monkeypatch):
+    view = SelectView(two_layer_trace, window_size=2)
+    calls = []
+    original = view._window_payload
+    monkeypatch.setattr(view, "_window_payload", lambda: calls.append(1) or original())
+    send_from_frontend(view, {"window_start": 6})
+    assert view.selection.sequence == 2
+    assert view._window["start"] == 6
+    assert len(calls) == 1
+
+
+def test_next_sequence_near_the_end_keeps_its_focus(two_layer_trace):
+    view = SelectView(two_layer_trace, window_size=5)
+    view.selection.sequence = 2  # starts at step 5, but a 5-step window can start at 4 at most
+    assert view.window == (4, 9)
+    assert view.selection.sequence == 2
+
+
+def test_next_sequence_already_visible_does_not_scroll(two_layer_trace):
+    view = SelectView(two_layer_trace, window_size=9)
+    view.selection.sequence = 1
+    assert view.window == (0, 9)
+    assert view.selection.sequence == 1

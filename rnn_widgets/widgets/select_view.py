@@ -109,6 +109,7 @@ class SelectView(anywidget.AnyWidget):
         window_size = as_int(window_size, "window_size", minimum=1)
         height = as_int(height, "height", minimum=50)
         self._trace = trace
+        self._following_scroll = False
         super().__init__(selection=selection, window_size=window_size, height=height, **kwargs)
         self._describe_trace()
         self.selection.observe(self._on_selection, names=["layer", "kind", "sequence"])
@@ -155,7 +156,7 @@ class SelectView(anywidget.AnyWidget):
     # ------------------------------------------------------------------ kernel side of gestures
 
     def _on_selection(self, change: dict[str, Any]) -> None:
-        if change["name"] == "sequence":
+        if change["name"] == "sequence" and not self._following_scroll:
             self._scroll_to_sequence(change["new"])
         self._refresh()
 
@@ -167,17 +168,34 @@ class SelectView(anywidget.AnyWidget):
         if clamped != self.window_start:
             self.window_start = clamped  # re-enters this handler with a valid start
             return
-        sequence = int(self._trace.sequence_of(clamped))
-        if sequence != self.selection.sequence:
-            self.selection.sequence = sequence  # the sequence in focus follows the scroll
+        focus = self._sequence_in_focus()
+        if focus != self.selection.sequence:
+            self._following_scroll = True  # the focus moves with the window, not vice versa
+            try:
+                self.selection.sequence = focus  # its observer refreshes this view
+            finally:
+                self._following_scroll = False
+            return
         self._refresh()
 
+    def _sequence_in_focus(self) -> int:
+        """The selected sequence while any of it is visible, else the one at the left edge."""
+        start, stop = self.window
+        current = self.selection.sequence
+        if 0 <= current < self._trace.n_sequences:
+            first, last = self._trace.sequence_range(current)
+            if first < stop and start < last:
+                return current
+        return int(self._trace.sequence_of(start))
+
     def _scroll_to_sequence(self, sequence: int) -> None:
+        """Bring the start of ``sequence`` into view unless it is visible already."""
         if not 0 <= sequence < self._trace.n_sequences:
             return  # _refresh reports the bad value in place
-        start = self._clamped_start(self.window_start)
-        if int(self._trace.sequence_of(start)) != sequence:
-            self.window_start = self._trace.sequence_range(sequence)[0]
+        first = self._trace.sequence_range(sequence)[0]
+        start, stop = self.window
+        if not start <= first < stop:
+            self.window_start = self._clamped_start(first)
 
     # ------------------------------------------------------------------ what the browser draws
 
