@@ -249,9 +249,14 @@ _EXECUTE_JS = """async (code) => {
 }"""
 
 
+# The notebook in the active tab (other tabs stay in the DOM, hidden).
+NOTEBOOK = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook"
+
+
 def open_notebook(page: Page, server: Server, name: str) -> None:
-    page.goto(f"{server.base_url}/lab/tree/{name}")
-    page.locator(".jp-Notebook").first.wait_for()
+    # ?reset starts from an empty workspace: no tab left open by an earlier test.
+    page.goto(f"{server.base_url}/lab/tree/{name}?reset")
+    page.locator(NOTEBOOK).first.wait_for()
     page.wait_for_function(_KERNEL_READY_JS, polling=100)
 
 
@@ -261,7 +266,7 @@ def run_all_cells(page: Page) -> None:
     item = page.locator("li.lm-Menu-item[data-command='runmenu:run-all']")
     expect(item).not_to_have_class(re.compile(r"lm-mod-disabled"))
     item.click()
-    prompts = page.locator(".jp-Notebook .jp-CodeCell .jp-InputPrompt")
+    prompts = page.locator(f"{NOTEBOOK} .jp-CodeCell .jp-InputPrompt")
     expect(prompts.first).to_have_text(re.compile(r"\[(\*|\d+)\]"), timeout=15_000)
     # Every prompt shows an execution count once the last cell is done.
     expect(prompts.last).to_have_text(re.compile(r"\[\d+\]"))

@@ -60,9 +60,9 @@ def test_notebook_runs_in_jupyterlab_without_errors(lab_server, page, name, arti
     if name == "quickstart.ipynb":
         view.scroll_into_view_if_needed()
         view.screenshot(path=str(artifacts_dir / "quickstart-view.png"))
-        if os.environ.get("RNNW_UPDATE_SCREENSHOT"):
+        if os.environ.get("RNNW_UPDATE_SCREENSHOT"):  # ./run screenshot: the README's image
             SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-            p.locator(".jp-Notebook").first.screenshot(path=str(SCREENSHOT))
+            view.screenshot(path=str(SCREENSHOT))
 
 
 def test_select_view_round_trip_in_jupyterlab(lab_server, page):

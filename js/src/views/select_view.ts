@@ -1,0 +1,780 @@
+// SelectView: hidden-state parallel coordinates (the LSTMVis "select view") on a canvas.
+// The kernel <-> browser contract is docs/select_view_contract.md. This file draws `_window`
+// and the shared Selection, and turns gestures into `selection.set` (a preview every view sees
+// at once) plus `save_changes` (to the kernel) at the moments the contract gives.
+import type { AnyWidget, RenderProps } from "@anywidget/types";
+import { decode, decodeCells, encodeCells, type PackedArray } from "../lib/binary";
+import { sizeCanvas, themeColors, type Theme } from "../lib/canvas";
+import { columnCenter, columnWidth, hitsThreshold, nearestCell, nearestColumn, type CellHit, type Columns } from "../lib/hit";
+import { formatTick, linearScale, roundTo, tickStep, type LinearScale } from "../lib/scale";
+import {
+  debounce,
+  readSelection,
+  resolveModel,
+  throttle,
+  type SelectionModel,
+  type SelectionSnapshot,
+  type SelectionState,
+} from "../lib/selection";
+
+export interface LayerInfo {
+  layer: number;
+  kinds: string[];
+  n_cells: number;
+}
+
+export interface WindowPayload {
+  start: number;
+  tokens: string[];
+  values: PackedArray;
+  sequence_starts: PackedArray;
+  sequence: number;
+  positions: PackedArray;
+  value_range: [number, number];
+  layer: number;
+  kind: string;
+}
+
+export type SelectViewState = {
+  selection: string;
+  _window: WindowPayload | null;
+  window_start: number;
+  window_size: number;
+  height: number;
+  _layers: LayerInfo[];
+  _n_steps: number;
+  _n_sequences: number;
+  error: string;
+};
+
+/** Plot margins in CSS px, inside the canvas; the left one holds the tick labels and the handle. */
+export const MARGIN = { top: 10, right: 12, bottom: 10, left: 46 } as const;
+/** Width used when the container cannot be measured (detached, or jsdom). */
+export const FALLBACK_WIDTH = 600;
+export const HOVER_SAVE_MS = 150;
+export const WHEEL_SAVE_MS = 100;
+/** How close (px) the pointer must come to a line to hover or click it. */
+export const LINE_TOLERANCE = 8;
+const WHEEL_PX_PER_STEP = 40;
+
+const KIND_NAMES: Record<string, string> = {
+  h: "hidden",
+  c: "cell",
+  i: "input gate",
+  f: "forget gate",
+  g: "cell input",
+  o: "output gate",
+  r: "reset gate",
+  z: "update gate",
+  n: "new gate",
+};
+
+interface DecodedWindow {
+  start: number;
+  tokens: string[];
+  values: Float32Array;
+  nColumns: number;
+  nCells: number;
+  sequenceStarts: Uint32Array;
+  sequence: number;
+  positions: Uint32Array;
+  valueRange: [number, number];
+  layer: number;
+  kind: string;
+}
+
+function decodeWindow(raw: unknown): DecodedWindow | null {
+  if (raw === null || raw === undefined) return null;
+  const w = raw as Partial<WindowPayload>;
+  const values = decode(w.values, "float32");
+  if (values.shape.length !== 2) throw new Error(`values must be 2-D, got shape [${values.shape.join(", ")}]`);
+  const [nColumns = 0, nCells = 0] = values.shape;
+  if (!Array.isArray(w.tokens) || w.tokens.length !== nColumns) {
+    throw new Error(`tokens must list ${nColumns} tokens, got ${Array.isArray(w.tokens) ? w.tokens.length : typeof w.tokens}`);
+  }
+  const positions = decode(w.positions, "uint32").array;
+  if (positions.length !== nColumns) throw new Error(`positions must have ${nColumns} entries, got ${positions.length}`);
+  const sequenceStarts = decode(w.sequence_starts, "uint32").array;
+  const range = Array.isArray(w.value_range) ? w.value_range.map(Number) : [];
+  let lo = range[0] ?? NaN;
+  let hi = range[1] ?? NaN;
+  if (!Number.isFinite(lo) || !Number.isFinite(hi)) throw new Error(`value_range must be two numbers, got ${JSON.stringify(w.value_range)}`);
+  if (lo > hi) [lo, hi] = [hi, lo];
+  if (lo === hi) [lo, hi] = [lo - 1, hi + 1];
+  return {
+    start: Number(w.start) || 0,
+    tokens: w.tokens.map(String),
+    values: values.array,
+    nColumns,
+    nCells,
+    sequenceStarts,
+    sequence: Number(w.sequence) || 0,
+    positions,
+    valueRange: [lo, hi],
+    layer: Number(w.layer),
+    kind: String(w.kind),
+  };
+}
+
+const WHITESPACE_GLYPHS: Record<string, string> = { "\n": "⏎", "\r": "␍", "\t": "⇥", " ": "␣" };
+
+/** How a token is shown: a whitespace-only token as visible glyphs; line breaks never break the axis. */
+export function visibleToken(token: string): string {
+  if (token.length > 0 && token.trim() === "") return [...token].map((c) => WHITESPACE_GLYPHS[c] ?? "·").join("");
+  return token.replace(/[\n\r\t]/g, (c) => WHITESPACE_GLYPHS[c] ?? c);
+}
+
+const fmt = (n: number) => n.toLocaleString("en-US");
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, className: string, text?: string): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+type Props = Pick<RenderProps<SelectViewState>, "model" | "el">;
+
+async function render(props: Props): Promise<() => void> {
+  try {
+    return await mount(props);
+  } catch (error) {
+    // Never leave a blank output: say what went wrong where the view would be.
+    console.error(error);
+    const box = el("div", "rnnw-error", `SelectView failed: ${message(error)}`);
+    props.el.replaceChildren(box); // drop a half-built view
+    return () => box.remove();
+  }
+}
+
+async function mount({ model, el: host }: Props): Promise<() => void> {
+  const listeners = new AbortController(); // every DOM listener is added with its signal
+  const on = <E extends Event>(target: EventTarget, type: string, fn: (e: E) => void, options: AddEventListenerOptions = {}) =>
+    target.addEventListener(type, fn as EventListener, { ...options, signal: listeners.signal });
+  const windowSize = () => Math.max(1, Number(model.get("window_size")) || 1);
+
+  // ---------------------------------------------------------------- DOM
+  const root = el("div", "rnnw-select-view");
+  root.tabIndex = 0;
+  root.setAttribute("data-lm-suppress-shortcuts", "true"); // JupyterLab: notebook shortcuts off while focused
+  root.dataset.renderCount = "0";
+  const toolbar = el("div", "rnnw-toolbar");
+  const layerSelect = el("select", "rnnw-layer");
+  layerSelect.title = "layer";
+  const kindSelect = el("select", "rnnw-kind");
+  kindSelect.title = "state kind";
+  const prevSeq = el("button", "rnnw-prev-seq", "‹ seq");
+  prevSeq.title = "previous sequence";
+  const nextSeq = el("button", "rnnw-next-seq", "seq ›");
+  nextSeq.title = "next sequence";
+  const scrollLeft = el("button", "rnnw-scroll-left", "←");
+  scrollLeft.title = "scroll left half a window (keys: Left for a step, PageUp for a window)";
+  const scrollRight = el("button", "rnnw-scroll-right", "→");
+  scrollRight.title = "scroll right half a window (keys: Right for a step, PageDown for a window)";
+  for (const b of [prevSeq, nextSeq, scrollLeft, scrollRight]) b.type = "button";
+  const position = el("span", "rnnw-position");
+  toolbar.append(layerSelect, kindSelect, prevSeq, nextSeq, scrollLeft, scrollRight, position);
+  const errorBox = el("div", "rnnw-error");
+  errorBox.setAttribute("role", "alert");
+  errorBox.hidden = true;
+  const body = el("div", "rnnw-body");
+  const plotArea = el("div", "rnnw-plot-area");
+  const canvas = el("canvas", "rnnw-plot");
+  const handle = el("div", "rnnw-threshold-handle");
+  handle.title = "drag to set the threshold";
+  const tooltip = el("div", "rnnw-tooltip");
+  tooltip.hidden = true;
+  plotArea.append(canvas, handle, tooltip);
+  const tokensBox = el("div", "rnnw-tokens");
+  body.append(plotArea, tokensBox);
+  root.append(toolbar, errorBox, body);
+  host.append(root);
+
+  // ---------------------------------------------------------------- state
+  let sel: SelectionModel | null = null;
+  let win: DecodedWindow | null = null;
+  let selectionError = "";
+  let windowError = "";
+  let drawError = "";
+  let renderCount = 0;
+  let frame: number | null = null;
+  let disposed = false;
+  let measuredWidth = 0;
+  let tokensFor: DecodedWindow | null | undefined; // the window the token elements show
+  let layersKey = "";
+  let kindsKey = "";
+  let hover: { col: number; cell: CellHit | null; x: number; y: number } | null = null;
+  let brush: { from: number; to: number } | null = null; // token-axis drag preview, in columns
+  let dragging: "threshold" | "brush" | null = null;
+  let suppressClick = false;
+  let wheelAcc = 0;
+  // Geometry of the last draw, for the pointer handlers.
+  let cols: Columns = { left: MARGIN.left, width: 0, count: 0 };
+  let yScale: LinearScale = linearScale([-1, 1], [1, 0]);
+
+  const hoverSave = throttle(() => sel?.save_changes(), HOVER_SAVE_MS);
+  const wheelSave = debounce(() => model.save_changes(), WHEEL_SAVE_MS);
+
+  // ---------------------------------------------------------------- redraw (coalesced per frame)
+  const raf = (cb: () => void): number =>
+    typeof requestAnimationFrame === "function" ? requestAnimationFrame(cb) : (setTimeout(cb, 16) as unknown as number);
+  const cancelRaf = (id: number) => (typeof cancelAnimationFrame === "function" ? cancelAnimationFrame(id) : clearTimeout(id));
+
+  function schedule(): void {
+    if (frame === null && !disposed) frame = raf(redraw);
+  }
+
+  function redraw(): void {
+    frame = null;
+    if (disposed) return;
+    renderCount += 1;
+    root.dataset.renderCount = String(renderCount);
+    try {
+      draw();
+      drawError = "";
+    } catch (error) {
+      console.error(error);
+      drawError = `SelectView could not draw: ${message(error)}`;
+    }
+    showError();
+  }
+
+  function kernelError(): string {
+    return String(model.get("error") ?? "");
+  }
+
+  function showError(): void {
+    const text = kernelError() || selectionError || windowError || drawError;
+    errorBox.textContent = text;
+    errorBox.hidden = text === "";
+    body.hidden = text !== "";
+  }
+
+  function width(): number {
+    const w = measuredWidth || plotArea.clientWidth || root.clientWidth;
+    return w > 0 ? w : FALLBACK_WIDTH;
+  }
+
+  function draw(): void {
+    const snap = sel ? readSelection(sel) : null;
+    updateToolbar(snap);
+    root.dataset.windowStart = String(win ? win.start : Number(model.get("window_start")) || 0);
+    root.dataset.nCells = String(win ? win.nCells : 0);
+    if (snap) root.dataset.threshold = String(snap.threshold);
+    root.classList.toggle("rnnw-stale", !!(win && snap && (win.layer !== snap.layer || win.kind !== snap.kind)));
+    if (kernelError() !== "") return; // the plot is hidden
+
+    const w = width();
+    const h = Math.max(MARGIN.top + MARGIN.bottom + 10, Number(model.get("height")) || 300);
+    const plotWidth = Math.max(1, w - MARGIN.left - MARGIN.right);
+    cols = { left: MARGIN.left, width: plotWidth, count: win ? win.nColumns : 0 };
+    yScale = linearScale(win ? win.valueRange : [-1, 1], [h - MARGIN.bottom, MARGIN.top], { clamp: true });
+    plotArea.style.height = `${h}px`;
+    tokensBox.style.marginLeft = `${MARGIN.left}px`;
+    tokensBox.style.width = `${plotWidth}px`;
+    updateTokens(snap);
+    handle.hidden = !snap || !win;
+    if (snap) handle.style.top = `${yScale(snap.threshold)}px`;
+    updateTooltip();
+
+    const ctx = sizeCanvas(canvas, w, h);
+    if (ctx) paint(ctx, themeColors(root), snap, plotWidth, h);
+  }
+
+  /** The shaded columns [from, to): the token-axis drag preview, else the Selection's range. */
+  function rangeColumns(snap: SelectionSnapshot | null): [number, number] | null {
+    if (!win) return null;
+    if (brush) return [Math.min(brush.from, brush.to), Math.max(brush.from, brush.to) + 1];
+    if (!snap || snap.stop <= snap.start) return null;
+    const a = Math.max(snap.start, win.start) - win.start;
+    const b = Math.min(snap.stop, win.start + win.nColumns) - win.start;
+    return b > a ? [a, b] : null;
+  }
+
+  function paint(ctx: CanvasRenderingContext2D, theme: Theme, snap: SelectionSnapshot | null, plotWidth: number, h: number): void {
+    const top = MARGIN.top;
+    const bottom = h - MARGIN.bottom;
+    const right = cols.left + plotWidth;
+    const cw = columnWidth(cols);
+    const vline = (x: number) => {
+      ctx.beginPath();
+      ctx.moveTo(x, top);
+      ctx.lineTo(x, bottom);
+      ctx.stroke();
+    };
+    ctx.lineCap = "round";
+    ctx.lineJoin = "round";
+
+    // y axis: grid lines, labels, axis line
+    const count = Math.max(2, Math.round((bottom - top) / 50));
+    const step = tickStep(yScale.domain[0], yScale.domain[1], count);
+    ctx.font = `10px ${theme.font}`;
+    ctx.textAlign = "right";
+    ctx.textBaseline = "middle";
+    ctx.lineWidth = 1;
+    for (const t of yScale.ticks(count)) {
+      const y = Math.round(yScale(t)) + 0.5;
+      ctx.strokeStyle = theme.grid;
+      ctx.beginPath();
+      ctx.moveTo(cols.left, y);
+      ctx.lineTo(right, y);
+      ctx.stroke();
+      ctx.fillStyle = theme.muted;
+      ctx.fillText(formatTick(t, step), cols.left - 5, y);
+    }
+    ctx.strokeStyle = theme.muted;
+    vline(cols.left + 0.5);
+    if (!win || !snap) return;
+
+    const range = rangeColumns(snap);
+    if (range) {
+      ctx.globalAlpha = 0.45;
+      ctx.fillStyle = theme.band;
+      ctx.fillRect(cols.left + range[0] * cw, top, (range[1] - range[0]) * cw, bottom - top);
+      ctx.globalAlpha = 1;
+    }
+
+    ctx.strokeStyle = theme.muted;
+    ctx.globalAlpha = 0.6;
+    for (const s of win.sequenceStarts) {
+      const col = s - win.start;
+      if (col > 0 && col < win.nColumns) vline(Math.round(cols.left + col * cw) + 0.5);
+    }
+    ctx.globalAlpha = 1;
+
+    const { nCells, nColumns, values } = win;
+    const traceCell = (cell: number) => {
+      for (let c = 0; c < nColumns; c++) {
+        const x = columnCenter(cols, c);
+        const y = yScale(values[c * nCells + cell] ?? NaN);
+        if (nColumns === 1) {
+          ctx.moveTo(x - cw / 3, y); // a single column: a short tick instead of an invisible point
+          ctx.lineTo(x + cw / 3, y);
+        } else if (c === 0) ctx.moveTo(x, y);
+        else ctx.lineTo(x, y);
+      }
+    };
+    // every cell, thin and translucent, as one path
+    ctx.strokeStyle = theme.muted;
+    ctx.globalAlpha = nCells > 200 ? 0.12 : nCells > 30 ? 0.25 : 0.45;
+    ctx.beginPath();
+    for (let cell = 0; cell < nCells; cell++) traceCell(cell);
+    ctx.stroke();
+    ctx.globalAlpha = 1;
+
+    // selected cells on top, then the hovered one
+    ctx.strokeStyle = theme.accent;
+    ctx.lineWidth = 2;
+    ctx.beginPath();
+    for (const cell of snap.cells) if (cell < nCells) traceCell(cell);
+    ctx.stroke();
+    if (hover?.cell) {
+      ctx.strokeStyle = theme.hover;
+      ctx.beginPath();
+      traceCell(hover.cell.cell);
+      ctx.stroke();
+    }
+
+    // the step hovered in any view
+    const hoveredCol = snap.hoveredStep === null ? -1 : snap.hoveredStep - win.start;
+    if (hoveredCol >= 0 && hoveredCol < nColumns) {
+      ctx.strokeStyle = theme.foreground;
+      ctx.globalAlpha = 0.5;
+      ctx.lineWidth = 1;
+      vline(Math.round(columnCenter(cols, hoveredCol)) + 0.5);
+      ctx.globalAlpha = 1;
+    }
+
+    const ty = yScale(snap.threshold);
+    ctx.strokeStyle = theme.threshold;
+    ctx.lineWidth = 1.5;
+    ctx.setLineDash([6, 4]);
+    ctx.beginPath();
+    ctx.moveTo(cols.left, ty);
+    ctx.lineTo(right, ty);
+    ctx.stroke();
+    ctx.setLineDash([]);
+  }
+
+  function updateTokens(snap: SelectionSnapshot | null): void {
+    if (tokensFor !== win) {
+      tokensFor = win;
+      const start = win?.start ?? 0;
+      tokensBox.replaceChildren(
+        ...(win?.tokens ?? []).map((token, i) => {
+          const node = el("span", "rnnw-token", visibleToken(token));
+          node.title = token;
+          node.dataset.step = String(start + i);
+          return node;
+        }),
+      );
+    }
+    const range = rangeColumns(snap);
+    tokensBox.childNodes.forEach((node, i) => {
+      (node as HTMLElement).classList.toggle("rnnw-token-in-range", !!range && i >= range[0] && i < range[1]);
+    });
+  }
+
+  function updateToolbar(snap: SelectionSnapshot | null): void {
+    const raw = model.get("_layers");
+    const layers = Array.isArray(raw) ? raw : [];
+    const key = JSON.stringify(layers);
+    if (key !== layersKey) {
+      layersKey = key;
+      layerSelect.replaceChildren(
+        ...layers.map((l) => {
+          const option = el("option", "", `layer ${l.layer} (${l.n_cells} cells)`);
+          option.value = String(l.layer);
+          return option;
+        }),
+      );
+    }
+    const layer = snap?.layer ?? layers[0]?.layer ?? 0;
+    if (layerSelect.value !== String(layer)) layerSelect.value = String(layer);
+    const kinds = layers.find((l) => l.layer === layer)?.kinds ?? [];
+    const kKey = JSON.stringify(kinds);
+    if (kKey !== kindsKey) {
+      kindsKey = kKey;
+      kindSelect.replaceChildren(
+        ...kinds.map((k) => {
+          const option = el("option", "", KIND_NAMES[k] ? `${k} (${KIND_NAMES[k]})` : k);
+          option.value = k;
+          return option;
+        }),
+      );
+    }
+    if (snap && kindSelect.value !== snap.kind) kindSelect.value = snap.kind;
+
+    const nSequences = Number(model.get("_n_sequences")) || 0;
+    const nSteps = Number(model.get("_n_steps")) || 0;
+    const sequence = snap?.sequence ?? 0;
+    layerSelect.disabled = kindSelect.disabled = !sel;
+    prevSeq.disabled = !sel || sequence <= 0;
+    nextSeq.disabled = !sel || sequence >= nSequences - 1;
+    const windowStart = Number(model.get("window_start")) || 0;
+    scrollLeft.disabled = windowStart <= 0;
+    scrollRight.disabled = windowStart >= maxWindowStart();
+    // The sequence in focus (the Selection's, 0-based like Python) and the steps shown.
+    const focus = `sequence ${fmt(sequence)} (of ${fmt(nSequences)})`;
+    position.textContent = win
+      ? `${focus} · steps ${fmt(win.start)}–${fmt(win.start + win.nColumns)} of ${fmt(nSteps)}`
+      : focus;
+  }
+
+  // ---------------------------------------------------------------- hover and tooltip
+  function sequenceOfColumn(col: number): [number, number] {
+    if (!win) return [0, 0];
+    const step = win.start + col;
+    let sequence = win.sequence;
+    for (const s of win.sequenceStarts) if (s > win.start && s <= step) sequence++;
+    return [sequence, win.positions[col] ?? 0];
+  }
+
+  function updateTooltip(): void {
+    if (!hover || !win || hover.col >= win.nColumns || dragging) {
+      tooltip.hidden = true;
+      return;
+    }
+    const [sequence, pos] = sequenceOfColumn(hover.col);
+    const lines = [
+      `${JSON.stringify(visibleToken(win.tokens[hover.col] ?? ""))}  step ${fmt(win.start + hover.col)}`,
+      `sequence:position ${sequence}:${pos}`,
+    ];
+    if (hover.cell) lines.push(`cell ${hover.cell.cell} = ${hover.cell.value.toPrecision(4)}`);
+    tooltip.textContent = lines.join("\n");
+    tooltip.hidden = false;
+    const flip = hover.x + 14 + tooltip.offsetWidth > width();
+    tooltip.style.left = `${flip ? hover.x - 14 - tooltip.offsetWidth : hover.x + 14}px`;
+    tooltip.style.top = `${hover.y + 14}px`;
+  }
+
+  function local(e: MouseEvent, target: Element): { x: number; y: number } {
+    const rect = target.getBoundingClientRect();
+    return { x: e.clientX - rect.left, y: e.clientY - rect.top };
+  }
+
+  function hitAt(x: number, y: number): { col: number; cell: CellHit | null } | null {
+    if (!win) return null;
+    const col = nearestColumn(cols, x);
+    return col < 0 ? null : { col, cell: nearestCell(win.values, win.nCells, col, y, yScale, LINE_TOLERANCE) };
+  }
+
+  function setHoveredStep(step: number | null): void {
+    if (!sel || (sel.get("hovered_step") ?? null) === step) return;
+    sel.set("hovered_step", step);
+    hoverSave();
+  }
+
+  function onCanvasMove(e: PointerEvent): void {
+    if (dragging) return;
+    const { x, y } = local(e, canvas);
+    const hit = hitAt(x, y);
+    const nearThreshold = !!sel && !!win && hitsThreshold(y, yScale(readSelection(sel).threshold));
+    canvas.style.cursor = nearThreshold ? "ns-resize" : hit?.cell ? "pointer" : "";
+    if (!hit || !win) return onCanvasLeave();
+    hover = { ...hit, x, y };
+    setHoveredStep(win.start + hit.col);
+    schedule();
+  }
+
+  function onCanvasLeave(): void {
+    if (hover === null && (sel?.get("hovered_step") ?? null) === null) return;
+    hover = null;
+    setHoveredStep(null);
+    schedule();
+  }
+
+  function onCanvasClick(e: MouseEvent): void {
+    if (suppressClick) {
+      suppressClick = false; // the click that ends a threshold drag on the canvas
+      return;
+    }
+    const { x, y } = local(e, canvas);
+    const cell = hitAt(x, y)?.cell?.cell;
+    if (!sel || cell === undefined) return;
+    const cells = decodeCells(sel.get("cells"));
+    const next = cells.includes(cell) ? cells.filter((c) => c !== cell) : [...cells, cell].sort((a, b) => a - b);
+    sel.set("cells", encodeCells(next));
+    sel.save_changes();
+  }
+
+  // ---------------------------------------------------------------- drags
+  let dropDrag: (() => void) | null = null;
+
+  function startDrag(e: PointerEvent, move: (e: PointerEvent) => void, end: () => void): void {
+    e.preventDefault();
+    dropDrag?.();
+    const view = root.ownerDocument.defaultView ?? window;
+    const drag = new AbortController();
+    const finish = () => {
+      drag.abort();
+      dropDrag = null;
+      end();
+    };
+    dropDrag = () => drag.abort(); // on cleanup: drop the listeners without committing
+    // Listening on the window keeps the drag alive when the pointer leaves the element.
+    view.addEventListener("pointermove", move as EventListener, { signal: drag.signal });
+    view.addEventListener("pointerup", finish, { signal: drag.signal });
+    view.addEventListener("pointercancel", finish, { signal: drag.signal });
+  }
+
+  function startThresholdDrag(e: PointerEvent, fromCanvas: boolean): void {
+    if (!sel || !win || e.button !== 0) return;
+    const selection = sel;
+    const offset = local(e, canvas).y - yScale(readSelection(selection).threshold); // no jump on grab
+    let moved = false;
+    dragging = "threshold";
+    suppressClick = fromCanvas;
+    hover = null;
+    startDrag(
+      e,
+      (ev) => {
+        const [lo, hi] = yScale.domain;
+        const value = roundTo(yScale.invert(local(ev, canvas).y - offset), hi - lo);
+        if (value === selection.get("threshold")) return;
+        moved = true;
+        selection.set("threshold", value);
+      },
+      () => {
+        dragging = null;
+        if (moved) selection.save_changes();
+        schedule();
+      },
+    );
+    schedule();
+  }
+
+  function onCanvasDown(e: PointerEvent): void {
+    suppressClick = false;
+    if (sel && hitsThreshold(local(e, canvas).y, yScale(readSelection(sel).threshold))) startThresholdDrag(e, true);
+  }
+
+  function onTokensDown(e: PointerEvent): void {
+    if (!sel || !win || e.button !== 0) return;
+    const selection = sel;
+    const at = (ev: PointerEvent) => nearestColumn({ ...cols, left: 0 }, local(ev, tokensBox).x);
+    const from = at(e);
+    if (from < 0) return;
+    brush = { from, to: from };
+    dragging = "brush";
+    startDrag(
+      e,
+      (ev) => {
+        const to = at(ev);
+        if (brush && to !== brush.to) {
+          brush.to = to;
+          schedule();
+        }
+      },
+      () => {
+        const b = brush;
+        brush = null;
+        dragging = null;
+        if (b && win) {
+          selection.set("start", win.start + Math.min(b.from, b.to));
+          selection.set("stop", win.start + Math.max(b.from, b.to) + 1);
+          selection.save_changes();
+        }
+        schedule();
+      },
+    );
+    schedule();
+  }
+
+  // ---------------------------------------------------------------- scrolling
+  function maxWindowStart(): number {
+    return Math.max(0, (Number(model.get("_n_steps")) || 0) - windowSize());
+  }
+
+  function scrollBy(delta: number, debounced: boolean): void {
+    const current = Number(model.get("window_start")) || 0;
+    const next = Math.min(Math.max(current + delta, 0), maxWindowStart());
+    if (next === current) return;
+    model.set("window_start", next);
+    if (debounced) return wheelSave();
+    wheelSave.cancel();
+    model.save_changes();
+  }
+
+  function onWheel(e: WheelEvent): void {
+    const delta = Math.abs(e.deltaX) > Math.abs(e.deltaY) ? e.deltaX : e.deltaY;
+    if (delta === 0) return;
+    e.preventDefault();
+    if (Math.sign(delta) !== Math.sign(wheelAcc)) wheelAcc = 0;
+    wheelAcc += (e.deltaMode === 1 ? delta * 16 : e.deltaMode === 2 ? delta * 400 : delta) / WHEEL_PX_PER_STEP;
+    const steps = Math.trunc(wheelAcc);
+    if (steps === 0) return;
+    wheelAcc -= steps;
+    scrollBy(steps, true);
+  }
+
+  function onKey(e: KeyboardEvent): void {
+    if (e.target instanceof HTMLSelectElement || e.altKey || e.ctrlKey || e.metaKey) return;
+    const delta = { ArrowLeft: -1, ArrowRight: 1, PageUp: -windowSize(), PageDown: windowSize() }[e.key];
+    if (delta === undefined) return;
+    e.preventDefault();
+    e.stopPropagation();
+    scrollBy(delta, false);
+  }
+
+  // ---------------------------------------------------------------- toolbar actions
+  function stepSequence(delta: number): void {
+    if (!sel) return;
+    const current = readSelection(sel).sequence;
+    const last = Math.max(0, (Number(model.get("_n_sequences")) || 0) - 1);
+    const next = Math.min(Math.max(current + delta, 0), last);
+    if (next === current) return;
+    sel.set("sequence", next);
+    sel.save_changes();
+  }
+
+  function onLayerChange(): void {
+    if (!sel) return;
+    const layer = Number(layerSelect.value);
+    const kinds = model.get("_layers")?.find((l) => l.layer === layer)?.kinds ?? [];
+    sel.set("layer", layer);
+    // Keep the kind valid for the new layer, in the same message to the kernel.
+    const first = kinds[0];
+    if (first !== undefined && !kinds.includes(String(sel.get("kind")))) sel.set("kind", first);
+    sel.save_changes();
+  }
+
+  function onKindChange(): void {
+    if (!sel) return;
+    sel.set("kind", kindSelect.value);
+    sel.save_changes();
+  }
+
+  // ---------------------------------------------------------------- model listeners
+  const onWindow = () => {
+    try {
+      win = decodeWindow(model.get("_window"));
+      windowError = "";
+    } catch (error) {
+      win = null;
+      windowError = `SelectView received a bad _window: ${message(error)}`;
+    }
+    hover = null;
+    brush = null;
+    schedule();
+  };
+  const onChange = () => schedule();
+  const redrawOn = ["error", "window_start", "window_size", "height", "_layers", "_n_steps", "_n_sequences"];
+  let generation = 0; // a newer bindSelection call wins
+
+  async function bindSelection(): Promise<void> {
+    const mine = ++generation;
+    sel?.off("change", onChange);
+    sel = null;
+    try {
+      const resolved = await resolveModel<SelectionState>(model.get("selection"), model.widget_manager);
+      if (disposed || mine !== generation) return;
+      sel = resolved;
+      sel.on("change", onChange);
+      selectionError = "";
+    } catch (error) {
+      if (mine === generation) selectionError = `SelectView could not find its Selection: ${message(error)}`;
+    }
+    schedule();
+  }
+  const onSelectionRef = () => void bindSelection();
+
+  model.on("change:_window", onWindow);
+  model.on("change:selection", onSelectionRef);
+  for (const name of redrawOn) model.on(`change:${name}`, onChange);
+
+  const halfWindow = () => Math.max(1, Math.floor(windowSize() / 2));
+  on(layerSelect, "change", onLayerChange);
+  on(kindSelect, "change", onKindChange);
+  on(prevSeq, "click", () => stepSequence(-1));
+  on(nextSeq, "click", () => stepSequence(1));
+  on(scrollLeft, "click", () => scrollBy(-halfWindow(), false));
+  on(scrollRight, "click", () => scrollBy(halfWindow(), false));
+  on(root, "keydown", onKey);
+  on(canvas, "pointermove", onCanvasMove);
+  on(canvas, "pointerleave", onCanvasLeave);
+  on(canvas, "pointerdown", onCanvasDown);
+  on(canvas, "click", onCanvasClick);
+  on(handle, "pointerdown", (e: PointerEvent) => startThresholdDrag(e, false));
+  on(tokensBox, "pointerdown", onTokensDown);
+  on(plotArea, "wheel", onWheel, { passive: false });
+
+  let resize: ResizeObserver | null = null;
+  if (typeof ResizeObserver === "function") {
+    resize = new ResizeObserver((entries) => {
+      const w = Math.floor(entries[0]?.contentRect.width ?? 0);
+      if (w > 0 && w !== measuredWidth) {
+        measuredWidth = w;
+        schedule();
+      }
+    });
+    resize.observe(plotArea);
+  }
+
+  onWindow();
+  await bindSelection();
+  showError();
+
+  return () => {
+    disposed = true;
+    generation++;
+    if (frame !== null) cancelRaf(frame);
+    frame = null;
+    dropDrag?.();
+    listeners.abort();
+    resize?.disconnect();
+    hoverSave.cancel();
+    wheelSave.flush(); // a scroll the user made still reaches the kernel
+    model.off("change:_window", onWindow);
+    model.off("change:selection", onSelectionRef);
+    for (const name of redrawOn) model.off(`change:${name}`, onChange);
+    sel?.off("change", onChange);
+    root.remove();
+  };
+}
+
+export default { render } satisfies AnyWidget<SelectViewState>;
