@@ -9,7 +9,7 @@ The public API, re-exported from the subpackages:
 
 from importlib.metadata import PackageNotFoundError, version
 
-from .trace import KNOWN_KINDS, Predictions, Trace, Track
+from .trace import KNOWN_KINDS, Predictions, Tokens, Trace, Track
 from .widgets import Selection, SelectView
 
 try:
@@ -22,6 +22,7 @@ __all__ = [
     "Predictions",
     "SelectView",
     "Selection",
+    "Tokens",
     "Trace",
     "Track",
     "__version__",

@@ -1,5 +1,6 @@
 """Recorded states of recurrent networks: the `Trace` and its annotation tracks."""
 
+from ._tokens import Tokens
 from ._trace import KNOWN_KINDS, Predictions, Trace, Track
 
-__all__ = ["KNOWN_KINDS", "Predictions", "Trace", "Track"]
+__all__ = ["KNOWN_KINDS", "Predictions", "Tokens", "Trace", "Track"]

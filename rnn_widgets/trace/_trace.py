@@ -25,6 +25,7 @@ from typing import Any, Literal
 import numpy as np
 
 from .._validation import as_int, as_state_array, to_numpy
+from ._tokens import Tokens
 
 __all__ = ["KNOWN_KINDS", "Predictions", "Trace", "Track"]
 
@@ -105,7 +106,7 @@ class Trace:
 
     def __init__(
         self,
-        tokens: np.ndarray,
+        tokens: Tokens,
         starts: np.ndarray,
         states: Mapping[tuple[int, str], np.ndarray],
         tracks: Mapping[str, Track] | None = None,
@@ -180,7 +181,7 @@ class Trace:
             for key, value in _state_entries(states)
         }
         _check_layers_consistent(state_arrays)
-        trace = cls(_read_only(flat_tokens), _read_only(starts), state_arrays)
+        trace = cls(Tokens.from_strings(flat_tokens), _read_only(starts), state_arrays)
         for name, values in (tracks or {}).items():
             trace = trace.with_track(name, values)
         if predictions is not None:
@@ -202,8 +203,8 @@ class Trace:
         return len(self._starts) - 1
 
     @property
-    def tokens(self) -> np.ndarray:
-        """All tokens as a read-only array of str, shape (n_steps,)."""
+    def tokens(self) -> Tokens:
+        """All tokens: a read-only sequence of str (``tokens[a:b]`` decodes only that slice)."""
         return self._tokens
 
     @property
@@ -314,7 +315,7 @@ class Trace:
     def sequence_tokens(self, sequence: int) -> list[str]:
         """The tokens of one sequence."""
         start, stop = self.sequence_range(sequence)
-        return self._tokens[start:stop].tolist()
+        return self._tokens[start:stop]
 
     def sequence_starts_in(self, start: int, stop: int) -> np.ndarray:
         """The steps in ``start:stop`` at which a sequence begins (int64, ascending)."""
@@ -410,8 +411,8 @@ def _is_token(value: Any) -> bool:
     return isinstance(value, (str, bytes, numbers.Number, np.generic))
 
 
-def _split_tokens(tokens: Any, lengths: Sequence[int] | None) -> tuple[np.ndarray, np.ndarray]:
-    """Flatten ``tokens`` into one str array and the per-sequence lengths."""
+def _split_tokens(tokens: Any, lengths: Sequence[int] | None) -> tuple[list[str], np.ndarray]:
+    """Flatten ``tokens`` into one list of str and the per-sequence lengths."""
     if isinstance(tokens, (str, bytes)):
         raise TypeError(
             "tokens must be a list of tokens or a list of sequences, not one string; "
@@ -445,7 +446,7 @@ def _split_tokens(tokens: Any, lengths: Sequence[int] | None) -> tuple[np.ndarra
         raise ValueError(
             f"sequence {int(empty[0])} has no tokens; drop empty sequences before building a Trace"
         )
-    return np.array(flat, dtype=object), seq_lengths
+    return flat, seq_lengths
 
 
 def _as_token_list(sequence: Any, name: str) -> list[str]:

@@ -238,7 +238,7 @@ class SelectView(anywidget.AnyWidget):
         positions = steps - trace.sequence_bounds[sequences, 0]
         return {
             "start": start,
-            "tokens": trace.tokens[start:stop].tolist(),
+            "tokens": trace.tokens[start:stop],
             "values": packed(states[start:stop]),
             "sequence_starts": packed(trace.sequence_starts_in(start, stop), "uint32"),
             "sequence": int(sequences[0]),
