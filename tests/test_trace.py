@@ -185,3 +185,16 @@ def test_bad_tracks_are_refused(two_layer_trace):
         two_layer_trace.with_track("x", np.full(9, np.nan))
     with pytest.raises(ValueError, match="probabilities must lie in"):
         two_layer_trace.with_predictions(np.array([["a"]] * 9), np.full((9, 1), 2.0))
+
+
+def test_adopt_takes_arrays_without_copying():
+    states = np.zeros((3, 2), dtype=np.float32)
+    trace = Trace._adopt(["a", "b", "c"], [2, 1], {(0, "h"): states})
+    assert np.shares_memory(trace.states(0, "h"), states)
+    assert not states.flags.writeable
+    assert trace.sequence_bounds.tolist() == [[0, 2], [2, 3]]
+
+
+def test_adopt_refuses_arrays_it_would_have_to_convert():
+    with pytest.raises(ValueError, match="C-contiguous float32"):
+        Trace._adopt(["a"], [1], {(0, "h"): np.zeros((1, 2))})

@@ -190,6 +190,38 @@ class Trace:
             trace = trace.with_predictions(*predictions)
         return trace
 
+    @classmethod
+    def _adopt(
+        cls,
+        tokens: Sequence[str] | Tokens,
+        lengths: Sequence[int] | np.ndarray,
+        states: Mapping[tuple[int, str], np.ndarray],
+    ) -> Trace:
+        """Build a trace from arrays the caller owns and hands over, without copying them.
+
+        For capture and loaders, not users: each state array must already be float32,
+        C-contiguous, finite and of shape (n_steps, n_cells); it is made read-only in place.
+        Tokens and lengths are checked as in :meth:`from_arrays`.
+        """
+        if not isinstance(tokens, Tokens):
+            flat, seq_lengths = _split_tokens(list(tokens), list(lengths))
+            tokens = Tokens.from_strings(flat)
+        else:
+            seq_lengths = np.asarray(lengths, dtype=np.int64)
+            if seq_lengths.sum() != len(tokens) or (seq_lengths <= 0).any():
+                raise ValueError("lengths must be positive and add up to the number of tokens")
+        starts = np.concatenate([[0], np.cumsum(seq_lengths)]).astype(np.int64)
+        n_steps = int(starts[-1])
+        for key, array in states.items():
+            if array.dtype != np.float32 or not array.flags.c_contiguous:
+                raise ValueError(f"states[{key!r}] must be a C-contiguous float32 array")
+            if array.ndim != 2 or array.shape[0] != n_steps:
+                raise ValueError(f"states[{key!r}] must have shape ({n_steps}, n_cells)")
+            _check_kind(key[1])
+            array.flags.writeable = False
+        _check_layers_consistent(states)
+        return cls(tokens, _read_only(starts), states)
+
     # ------------------------------------------------------------------ sizes and names
 
     @property
