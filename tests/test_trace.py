@@ -105,6 +105,7 @@ def test_predictions_round_trip(two_layer_trace):
     trace = two_layer_trace.with_predictions(labels, probs)
     assert trace.predictions.k == 2
     assert trace.predictions.labels[3, 1] == "y"
+    assert trace.predictions.top(3, 5) == [["x", "y"], ["x", "y"]]
     assert two_layer_trace.predictions is None
 
 

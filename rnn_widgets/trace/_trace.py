@@ -16,9 +16,11 @@ Contracts every other module relies on
 from __future__ import annotations
 
 import numbers
+import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -79,20 +81,30 @@ class Predictions:
 
     Attributes
     ----------
-    labels : ndarray of str, shape (n_steps, k)
-        The predicted tokens, best first.
+    label_tokens : Tokens
+        The predicted tokens, row-major over (n_steps, k), best first.
     probabilities : ndarray, shape (n_steps, k)
         Their probabilities (float32).
 
     """
 
-    labels: np.ndarray = field(repr=False)
+    label_tokens: Tokens = field(repr=False)
     probabilities: np.ndarray = field(repr=False)
 
     @property
     def k(self) -> int:
         """How many predictions are kept per step."""
-        return int(self.labels.shape[1])
+        return int(self.probabilities.shape[1])
+
+    @property
+    def labels(self) -> np.ndarray:
+        """All predicted tokens as an array of str, shape (n_steps, k) (decodes everything)."""
+        return np.array(list(self.label_tokens), dtype=object).reshape(self.probabilities.shape)
+
+    def top(self, start: int, stop: int) -> list[list[str]]:
+        """The predicted tokens after each step of ``start:stop``, best first."""
+        flat = self.label_tokens[start * self.k : stop * self.k]
+        return [flat[i : i + self.k] for i in range(0, len(flat), self.k)]
 
 
 class Trace:
@@ -221,6 +233,27 @@ class Trace:
             array.flags.writeable = False
         _check_layers_consistent(states)
         return cls(tokens, _read_only(starts), states)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Trace:
+        """Open a trace saved with :meth:`save`; its arrays are memory-mapped, not read.
+
+        Opening reads only the metadata, so a million-step trace opens at once; a view or an
+        analysis then reads the rows it touches. See ``rnn_widgets.trace._storage``.
+        """
+        from ._storage import load_trace
+
+        return load_trace(path)
+
+    def save(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+        """Write this trace to one HDF5 file of contiguous datasets; returns the path.
+
+        Refuses to replace an existing file unless ``overwrite=True``. The file appears only
+        when complete.
+        """
+        from ._storage import save_trace
+
+        return save_trace(self, path, overwrite=overwrite)
 
     # ------------------------------------------------------------------ sizes and names
 
@@ -402,8 +435,8 @@ class Trace:
             )
         if not np.all((prob_array >= 0) & (prob_array <= 1)):
             raise ValueError("prediction probabilities must lie in [0, 1] (apply a softmax first)")
-        label_array = np.vectorize(str, otypes=[object])(label_array)
-        predictions = Predictions(_read_only(label_array), _read_only(prob_array))
+        label_tokens = Tokens.from_strings([str(label) for label in label_array.ravel()])
+        predictions = Predictions(label_tokens, _read_only(prob_array))
         return Trace(self._tokens, self._starts, self._states, self._tracks, predictions)
 
     # ------------------------------------------------------------------ helpers
