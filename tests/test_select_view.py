@@ -196,3 +196,13 @@ def test_next_sequence_already_visible_does_not_scroll(two_layer_trace):
     view.selection.sequence = 1
     assert view.window == (0, 9)
     assert view.selection.sequence == 1
+
+
+def test_a_trace_loaded_from_disk_shows_the_same_window(two_layer_trace, tmp_path):
+    loaded = Trace.load(two_layer_trace.save(tmp_path / "t.h5"))
+    on_disk, in_memory = (
+        SelectView(loaded, window_size=4),
+        SelectView(two_layer_trace, window_size=4),
+    )
+    np.testing.assert_array_equal(_values(on_disk), _values(in_memory))
+    assert on_disk._window["tokens"] == in_memory._window["tokens"]
