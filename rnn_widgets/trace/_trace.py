@@ -245,6 +245,19 @@ class Trace:
 
         return load_trace(path)
 
+    @classmethod
+    def from_lstmvis(cls, path: str | os.PathLike[str]) -> Trace:
+        """Import an LSTMVis project folder (its ``lstm.yml``, HDF5 states and ``.dict`` files).
+
+        LSTMVis layer ``L`` becomes layer ``L - 1``; its ``states`` become kind ``"c"`` and its
+        ``output`` kind ``"h"``; ``transform`` (tanh by default, as in LSTMVis) is applied; meta
+        tracks become annotation tracks. Contiguous float32 datasets that need no transform are
+        memory-mapped. See ``rnn_widgets.trace._lstmvis`` for every rule.
+        """
+        from ._lstmvis import load_lstmvis
+
+        return load_lstmvis(path)
+
     def save(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
         """Write this trace to one HDF5 file of contiguous datasets; returns the path.
 
