@@ -100,6 +100,7 @@ import h5py
 import numpy as np
 import yaml
 
+from ._hdf5 import memory_map
 from ._tokens import Tokens
 from ._trace import KNOWN_KINDS, Trace
 
@@ -491,8 +492,8 @@ class _Project:
         if dataset.dtype.kind not in "fiu":
             raise ValueError(f"{label} holds {dataset.dtype} values; states must be numbers")
         states = None
-        if entry.transform in ("none", "raw"):
-            states = _memory_map(dataset, file)
+        if entry.transform in ("none", "raw") and dataset.dtype == np.float32:
+            states = memory_map(dataset, file)
         if states is None:
             states = _read_transformed(dataset, entry.transform)
         low = _check_finite(states, label)
@@ -681,27 +682,6 @@ def _is_dataset(node: Any) -> bool:
 
 
 # ---------------------------------------------------------------------- state arrays
-
-
-def _memory_map(dataset: h5py.Dataset, file: Path) -> np.ndarray | None:
-    """A read-only ndarray mapped onto ``dataset`` in ``file``, or None when it cannot be.
-
-    Only a contiguous (unchunked, so unfiltered), internally stored, allocated dataset of
-    native float32 maps. The first and last rows are compared with h5py's reads, so a layout
-    this function misjudges falls back to reading.
-    """
-    if dataset.chunks is not None or dataset.external or dataset.dtype != np.dtype(np.float32):
-        return None
-    offset = dataset.id.get_offset()
-    if offset is None or dataset.size == 0:
-        return None
-    mapped = np.memmap(file, dtype=np.float32, mode="r", offset=offset, shape=dataset.shape)
-    array = mapped.view(np.ndarray)
-    for row in (0, dataset.shape[0] - 1):
-        expected = np.asarray(dataset[row], dtype=np.float32)
-        if not np.array_equal(array[row].view(np.uint32), expected.view(np.uint32)):
-            return None
-    return array
 
 
 def _read_transformed(dataset: h5py.Dataset, transform: str) -> np.ndarray:

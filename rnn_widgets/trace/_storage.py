@@ -25,11 +25,12 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import h5py
 import numpy as np
 
+from ._hdf5 import read_only_view
 from ._tokens import Tokens
 
 if TYPE_CHECKING:
@@ -110,14 +111,17 @@ def load_trace(path: str | os.PathLike[str]) -> Trace:
         version = int(file.attrs.get("version", 0))
         if version > VERSION:
             raise ValueError(f"{source} has trace format version {version}; upgrade rnn_widgets")
-        tokens = Tokens(_map(source, file["tokens/data"]), _map(source, file["tokens/offsets"]))
+        tokens = Tokens(
+            read_only_view(file["tokens/data"], source),
+            read_only_view(file["tokens/offsets"], source),
+        )
         starts = np.asarray(file["sequence_starts"][...], dtype=np.int64)
         states: dict[tuple[int, str], np.ndarray] = {}
         ranges: dict[tuple[int, str], tuple[float, float]] = {}
         for layer_name, group in file["states"].items():
             for kind, dataset in group.items():
                 key = (int(layer_name), kind)
-                states[key] = _map(source, dataset)
+                states[key] = read_only_view(dataset, source)
                 ranges[key] = (float(dataset.attrs["min"]), float(dataset.attrs["max"]))
         tracks = {}
         for index in sorted(file.get("tracks", {}), key=int):
@@ -125,15 +129,16 @@ def load_trace(path: str | os.PathLike[str]) -> Trace:
             name = str(dataset.attrs["name"])
             categories = tuple(json.loads(dataset.attrs.get("categories", "[]")))
             tracks[name] = Track(
-                name, str(dataset.attrs["kind"]), _map(source, dataset), categories
+                name, str(dataset.attrs["kind"]), read_only_view(dataset, source), categories
             )
         predictions = None
         if "predictions" in file:
             group = file["predictions"]
             labels = Tokens(
-                _map(source, group["labels/data"]), _map(source, group["labels/offsets"])
+                read_only_view(group["labels/data"], source),
+                read_only_view(group["labels/offsets"], source),
             )
-            predictions = Predictions(labels, _map(source, group["probabilities"]))
+            predictions = Predictions(labels, read_only_view(group["probabilities"], source))
     if len(tokens) != int(starts[-1]):
         raise ValueError(f"{source} is damaged: {len(tokens)} tokens but {starts[-1]} steps")
     trace = Trace(tokens, starts, states, tracks, predictions)
@@ -177,14 +182,3 @@ def _write_blocks(group: h5py.Group, name: str, values: np.ndarray) -> h5py.Data
     for start in range(0, values.shape[0], _BLOCK_ROWS):
         dataset[start : start + _BLOCK_ROWS] = values[start : start + _BLOCK_ROWS]
     return dataset
-
-
-def _map(source: Path, dataset: h5py.Dataset) -> np.ndarray:
-    """A read-only view of ``dataset``: a memory map when it is contiguous, else a copy."""
-    offset: Any = dataset.id.get_offset()
-    mappable = dataset.chunks is None and dataset.compression is None and offset is not None
-    if dataset.size == 0 or not mappable:
-        array = np.asarray(dataset[...])
-        array.flags.writeable = False
-        return array
-    return np.memmap(source, dtype=dataset.dtype, mode="r", offset=offset, shape=dataset.shape)
