@@ -5,10 +5,13 @@ The public API, re-exported from the subpackages:
 * :class:`Trace` -- recorded states over token sequences (``rnn_widgets.trace``)
 * :class:`Selection` -- the selection every view shares (``rnn_widgets.widgets``)
 * :class:`SelectView` -- hidden-state parallel coordinates (``rnn_widgets.widgets``)
+* :class:`RecurrentModel`, :func:`wrap`, :func:`capture` -- the model adapter and exact
+  capture of states from torch RNNs (``rnn_widgets.models``)
 """
 
 from importlib.metadata import PackageNotFoundError, version
 
+from .models import RecurrentModel, capture, wrap
 from .trace import KNOWN_KINDS, Predictions, Tokens, Trace, Track
 from .widgets import Selection, SelectView
 
@@ -20,10 +23,13 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 __all__ = [
     "KNOWN_KINDS",
     "Predictions",
+    "RecurrentModel",
     "SelectView",
     "Selection",
     "Tokens",
     "Trace",
     "Track",
     "__version__",
+    "capture",
+    "wrap",
 ]

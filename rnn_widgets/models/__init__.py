@@ -1,0 +1,23 @@
+"""Trained recurrent networks behind one interface, and capture of their states.
+
+* :class:`RecurrentModel` -- an explicit wrapper (core, embedding, readout, vocabulary) with
+  ``encode``, ``initial_state``, ``state_layout``, ``step``, ``gate_weights``, ``run`` and
+  ``readout``: the only model interface the analyses rely on.
+* :func:`wrap` -- a `RecurrentModel` around a bare ``nn.LSTM``, ``nn.GRU`` or ``nn.RNN``.
+* :class:`RecurrentCell` -- the step protocol a user-written cell follows to be a core.
+* :func:`capture` -- record every layer's ``h`` (and ``c`` and gates) over sequences into a
+  :class:`~rnn_widgets.trace.Trace`.
+"""
+
+from ._capture import capture
+from ._model import GateWeights, RecurrentCell, RecurrentModel, RunResult, StateLayout, wrap
+
+__all__ = [
+    "GateWeights",
+    "RecurrentCell",
+    "RecurrentModel",
+    "RunResult",
+    "StateLayout",
+    "capture",
+    "wrap",
+]

@@ -1,0 +1,714 @@
+"""`RecurrentModel`: the one interface between trained recurrent networks and the analyses.
+
+Every analysis talks to a model only through the methods documented here (``encode``,
+``initial_state``, ``state_layout``, ``step``, ``gate_weights``, ``run``, ``readout``), so a
+new kind of network needs only a new core, never a change to an analysis.
+
+Layers
+------
+Layers are numbered from 0. A bidirectional module reports each direction as its own layer:
+direction ``d`` (0 forward, 1 reverse) of the module's layer ``l`` is layer ``2 * l + d``.
+The input of layer ``2 * l + d`` (for ``l > 0``) is the concatenation of both directions' h
+of the module's layer ``l - 1``, as in PyTorch.
+
+The flat state
+--------------
+``step`` works on one layer's **flat state**, shape (batch, state_size): for an LSTM the
+concatenation ``(h, c)`` (state_size = 2 * hidden_size), for a GRU or an RNN just ``h``, for a
+user cell whatever its ``state_layout`` says. :meth:`RecurrentModel.state_layout` names the
+slices.
+
+The model is never changed
+--------------------------
+Nothing here modifies a weight. Passes over data (``encode``, ``run``, ``readout`` and
+``capture``) put the modules in eval mode (so dropout is off) and restore every submodule's
+training flag afterwards, also when they raise or are interrupted; ``encode`` and ``run`` run
+under ``torch.no_grad``. ``step`` and ``readout`` keep autograd on, for Jacobians and
+gradients.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Literal, Protocol, runtime_checkable
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .._validation import as_float, as_int
+from ..trace import KNOWN_KINDS
+from ._cores import GATE_ACTIVATIONS, CellCore, TorchCore, make_core
+from ._forward import Forward
+from ._inputs import Prepared, Vocabulary, parse_batch, prepare
+
+__all__ = [
+    "GateWeights",
+    "RecurrentCell",
+    "RecurrentModel",
+    "RunResult",
+    "StateLayout",
+    "wrap",
+]
+
+
+@runtime_checkable
+class RecurrentCell(Protocol):
+    """The step protocol a user-written recurrent cell follows to be used as a core.
+
+    Any object with these attributes and this method works (an ``nn.Module`` or not); it is
+    reported as one layer, layer 0. ``RecurrentModel(core=cell, ...)`` checks the attributes.
+
+    Attributes
+    ----------
+    state_size : int
+        The width of the flat state.
+    input_size : int
+        The width of one input vector.
+    kinds : sequence of str
+        The kinds :meth:`step` reports, ``"h"`` among them, e.g. ``("h",)`` or
+        ``("h", "c", "i", "f", "g", "o")``. Every kind has one value per cell, cells being
+        the units of ``h``.
+    state_layout : mapping of str to slice, optional
+        Where the named parts of the state lie, each one value per cell, e.g.
+        ``{"h": slice(0, 4), "c": slice(4, 8)}``. Without it the whole state is ``h``.
+        ``clamp`` in :meth:`RecurrentModel.run` forces a cell in every part.
+
+    Methods
+    -------
+    step(state, x) -> (new_state, values)
+        ``state`` of shape (batch, state_size) and ``x`` of shape (batch, input_size) give the
+        new state (batch, state_size) and a dict ``{kind: tensor (batch, n_cells)}`` with
+        every kind in ``kinds`` (``values["h"]`` is the new state's ``h``). Batched,
+        differentiable and free of in-place changes to its arguments, so that
+        ``torch.func.vmap`` and ``jacrev`` work on it (then it also sees unbatched
+        ``(state_size,)`` and ``(input_size,)`` arguments).
+
+    Examples
+    --------
+    A leaky integrator, ``h' = a * h + x``:
+
+    >>> class Leaky:
+    ...     state_size, input_size, kinds = 1, 1, ("h",)
+    ...     def step(self, state, x):
+    ...         new = 0.5 * state + x
+    ...         return new, {"h": new}
+    >>> model = RecurrentModel(Leaky())
+    >>> model.run(torch.ones(3, 1)).states[(0, "h")].flatten().tolist()
+    [1.0, 1.5, 1.75]
+
+    """
+
+    state_size: int
+    input_size: int
+    kinds: Sequence[str]
+
+    def step(
+        self, state: torch.Tensor, x: torch.Tensor
+    ) -> tuple[torch.Tensor, Mapping[str, torch.Tensor]]:
+        """One batched, differentiable step: ``(new_state, {kind: values})``."""
+        ...
+
+
+@dataclass(frozen=True, eq=False)
+class StateLayout(Mapping[str, slice]):
+    """The named parts of one layer's flat state: a read-only mapping from name to slice.
+
+    For an LSTM ``{"h": slice(0, H), "c": slice(H, 2 * H)}``; for a GRU or an RNN
+    ``{"h": slice(0, H)}``. ``state[..., layout["c"]]`` is the cell state.
+
+    Attributes
+    ----------
+    parts : mapping of str to slice
+        The parts, ``"h"`` first.
+    size : int
+        The width of the flat state (``state_size``).
+
+    """
+
+    parts: Mapping[str, slice]
+    size: int
+
+    def __getitem__(self, name: str) -> slice:
+        return self.parts[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.parts)
+
+    def __len__(self) -> int:
+        return len(self.parts)
+
+    @property
+    def n_cells(self) -> int:
+        """The number of cells (the width of each part)."""
+        part = self.parts["h"]
+        return part.stop - part.start
+
+    def split(self, state: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The parts of a flat state ``(..., size)`` as ``{name: (..., n_cells)}`` views."""
+        return {name: state[..., part] for name, part in self.parts.items()}
+
+
+@dataclass(frozen=True, eq=False)
+class GateWeights:
+    """The weights of one gate of one layer, as numpy copies (the model is never aliased).
+
+    The gate's pre-activation at a step is
+    ``input_weights @ x + input_bias + recurrent_weights @ h + recurrent_bias``, passed
+    through ``activation``; except the GRU's ``n`` gate, where the recurrent part is scaled by
+    the reset gate: ``n = tanh(W_in x + b_in + r * (W_hn h + b_hn))``. An RNN has one "gate",
+    named ``"h"``: its new hidden state.
+
+    Attributes
+    ----------
+    name : str
+        ``"i" "f" "g" "o"`` (LSTM), ``"r" "z" "n"`` (GRU) or ``"h"`` (RNN).
+    activation : {"sigmoid", "tanh", "relu"}
+    input_weights : ndarray, shape (n_cells, input_size)
+    recurrent_weights : ndarray, shape (n_cells, n_cells)
+    input_bias : ndarray, shape (n_cells,)
+        Zeros for a module built with ``bias=False``.
+    recurrent_bias : ndarray, shape (n_cells,)
+
+    """
+
+    name: str
+    activation: str
+    input_weights: np.ndarray
+    recurrent_weights: np.ndarray
+    input_bias: np.ndarray
+    recurrent_bias: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class RunResult:
+    """What :meth:`RecurrentModel.run` returns: outputs and every layer's states.
+
+    Shapes are batched, ``(batch, steps, ...)``, with each sequence's steps past its length
+    set to zero; when ``run`` was given one sequence the batch axis is dropped.
+
+    Attributes
+    ----------
+    outputs : Tensor, shape (batch, steps, n_outputs)
+        The readout's outputs (logits), or the last layer's h where there is no readout
+        (both directions concatenated for a bidirectional module).
+    states : mapping of (int, str) to Tensor, shape (batch, steps, n_cells)
+        Every layer's kinds (``h``; ``c`` and ``i f g o`` for an LSTM; ``r z n`` for a GRU;
+        a cell's ``kinds``). A clamped cell shows its clamped value in ``h`` (and ``c``);
+        the gates show what was computed at that step.
+    lengths : ndarray of int, shape (batch,)
+        The length of each sequence.
+
+    """
+
+    outputs: torch.Tensor
+    states: Mapping[tuple[int, str], torch.Tensor]
+    lengths: np.ndarray
+
+
+class RecurrentModel:
+    """A trained recurrent network, wrapped explicitly: core, embedding, readout, vocabulary.
+
+    Parameters
+    ----------
+    core : nn.LSTM, nn.GRU, nn.RNN or RecurrentCell
+        The recurrent part: a torch module (any ``num_layers``, ``batch_first`` either way,
+        bidirectional or not; ``nn.RNN`` with tanh or relu; ``nn.LSTM`` without
+        ``proj_size``), or a user cell following :class:`RecurrentCell`.
+    embedding : nn.Module or "one_hot", optional
+        Maps an int64 tensor of token ids of any shape ``(...)`` to input vectors
+        ``(..., input_size)``, as ``nn.Embedding`` does; ``"one_hot"`` encodes id ``k`` as the
+        k-th unit vector (then ids run over ``0 .. input_size - 1``). Needed to read tokens
+        or ids; float input vectors are read as they are.
+    readout : nn.Module, optional
+        Maps the last layer's h, shape (n, features), to outputs (n, n_outputs) (logits for
+        a softmax), e.g. ``nn.Linear``. ``features`` is ``hidden_size`` (both directions:
+        ``2 * hidden_size``), as in the module's own output.
+    vocab : mapping of str to int, or list of str, optional
+        Token strings to ids (a list gives each token its index). Used to read token strings
+        and to name top-k predictions.
+
+    Notes
+    -----
+    The wrapper holds references and never changes a weight (a fast pass copies each
+    layer's weights into a private one-layer module, never the other way); see the module
+    docstring for modes and gradients. Nothing is guessed from attribute names: a
+    model class with ``.lstm``, ``.embed`` and ``.fc`` is wrapped as
+    ``RecurrentModel(model.lstm, embedding=model.embed, readout=model.fc, vocab=...)``.
+
+    Examples
+    --------
+    >>> lstm = nn.LSTM(input_size=3, hidden_size=4, num_layers=2)
+    >>> model = RecurrentModel(lstm)
+    >>> model.n_layers, model.kinds
+    (2, ('h', 'c', 'i', 'f', 'g', 'o'))
+    >>> model.state_layout(0)["c"]
+    slice(4, 8, None)
+
+    """
+
+    def __init__(
+        self,
+        core: Any,
+        embedding: nn.Module | Literal["one_hot"] | None = None,
+        readout: nn.Module | None = None,
+        vocab: Mapping[str, int] | Sequence[str] | None = None,
+    ) -> None:
+        self._core: TorchCore | CellCore = make_core(core)
+        if isinstance(embedding, str) and embedding != "one_hot":
+            raise ValueError(f"embedding must be an nn.Module or 'one_hot', got {embedding!r}")
+        if embedding is not None and not isinstance(embedding, str) and not callable(embedding):
+            raise TypeError(
+                "embedding must be an nn.Module mapping token ids to vectors (such as "
+                f"nn.Embedding) or 'one_hot', got {type(embedding).__name__}"
+            )
+        if readout is not None and not callable(readout):
+            raise TypeError(
+                f"readout must be an nn.Module such as nn.Linear, got {type(readout).__name__}"
+            )
+        self.core = core
+        self.embedding = embedding
+        self._readout = readout
+        self._vocab = Vocabulary(vocab) if vocab is not None else None
+        self._one_hot = isinstance(embedding, str)
+
+    # ------------------------------------------------------------------ description
+
+    @property
+    def family(self) -> str:
+        """``"lstm"``, ``"gru"``, ``"rnn_tanh"``, ``"rnn_relu"`` or ``"cell"`` (a user cell)."""
+        return self._core.family
+
+    @property
+    def n_layers(self) -> int:
+        """The number of layers, each direction of a bidirectional module counted once."""
+        return self._core.n_layers
+
+    @property
+    def layers(self) -> tuple[int, ...]:
+        """The layer indices, ``0 .. n_layers - 1``."""
+        return tuple(range(self.n_layers))
+
+    @property
+    def directions(self) -> int:
+        """2 for a bidirectional module, else 1."""
+        return self._core.directions
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """The state kinds every layer has: ``h``, then ``c i f g o`` or ``r z n``."""
+        return tuple(self._core.kinds)
+
+    @property
+    def vocab(self) -> Mapping[str, int] | None:
+        """The vocabulary as a read-only mapping token -> id, or None."""
+        return MappingProxyType(self._vocab.ids) if self._vocab is not None else None
+
+    @property
+    def readout_module(self) -> nn.Module | None:
+        """The readout module, or None."""
+        return self._readout
+
+    @property
+    def device(self) -> torch.device:
+        """Where the core's weights live (the CPU for a cell without parameters)."""
+        parameters = self._core.parameters
+        return parameters[0].device if parameters else torch.device("cpu")
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """The core's floating-point type (the default dtype for a cell without parameters)."""
+        parameters = self._core.parameters
+        return parameters[0].dtype if parameters else torch.get_default_dtype()
+
+    def n_cells(self, layer: int = 0) -> int:
+        """The number of cells (units of h) of a layer."""
+        return self._core.n_cells(self._check_layer(layer))
+
+    def input_size(self, layer: int = 0) -> int:
+        """The width of a layer's input vectors."""
+        return self._core.input_size(self._check_layer(layer))
+
+    def state_size(self, layer: int = 0) -> int:
+        """The width of a layer's flat state."""
+        return self._core.state_size(self._check_layer(layer))
+
+    @property
+    def n_features(self) -> int:
+        """The width of what the readout reads: the last layer's h, directions concatenated."""
+        return self._core.directions * self._core.n_cells(self.n_layers - 1)
+
+    def __repr__(self) -> str:
+        parts = [f"core={type(self.core).__name__}", f"{self.n_layers} layers"]
+        if self.embedding is not None:
+            name = self.embedding if isinstance(self.embedding, str) else type(self.embedding)
+            parts.append(f"embedding={getattr(name, '__name__', name)}")
+        if self._readout is not None:
+            parts.append(f"readout={type(self._readout).__name__}")
+        if self._vocab is not None:
+            parts.append(f"vocab of {len(self._vocab.ids)} tokens")
+        return f"RecurrentModel({', '.join(parts)})"
+
+    # ------------------------------------------------------------------ inputs
+
+    def encode(self, sequence: Any) -> torch.Tensor:
+        """The input vectors of one sequence.
+
+        Parameters
+        ----------
+        sequence : list of str, list of int, or array-like of shape (steps, input_size)
+            Token strings (through ``vocab`` and ``embedding``), token ids (through
+            ``embedding``), or float input vectors (returned as they are, as the model's
+            dtype).
+
+        Returns
+        -------
+        Tensor, shape (steps, input_size)
+            Detached, on the model's device, in the model's dtype.
+
+        Raises
+        ------
+        TypeError, ValueError
+            On a token missing from the vocabulary (named with its position), an id outside
+            the embedding, vectors of the wrong width, or tokens without an embedding.
+
+        """
+        prepared = self._prepare(sequence, "sequence")
+        with self._eval_mode(), torch.no_grad():
+            return self._embed([prepared])[:, 0]
+
+    def initial_state(self, batch: int = 1, layer: int = 0) -> torch.Tensor:
+        """The initial flat state, zeros of shape (batch, state_size), as PyTorch starts."""
+        batch = as_int(batch, "batch", minimum=1)
+        size = self.state_size(layer)
+        return torch.zeros(batch, size, dtype=self.dtype, device=self.device)
+
+    def state_layout(self, layer: int = 0) -> StateLayout:
+        """The named slices of one layer's flat state (``h``; and ``c`` for an LSTM)."""
+        layer = self._check_layer(layer)
+        parts = self._core.layout(layer)
+        return StateLayout(MappingProxyType(parts), self._core.state_size(layer))
+
+    # ------------------------------------------------------------------ the dynamics
+
+    def step(self, state: torch.Tensor, x: torch.Tensor, layer: int = 0) -> torch.Tensor:
+        """One step of one layer: the new flat state, computed from the module's own weights.
+
+        The exact PyTorch equations (see ``rnn_widgets.models._cores``), differentiable and
+        free of in-place operations, so ``torch.func.jacrev`` and ``vmap`` work on it (for
+        fixed points and Jacobians). For a reverse direction the step is the same; reading the
+        sequence backwards is the caller's business. Inter-layer dropout is never applied.
+
+        Parameters
+        ----------
+        state : Tensor, shape (batch, state_size)
+            The flat state (see :meth:`state_layout`); unbatched ``(state_size,)`` works too.
+        x : Tensor, shape (batch, input_size(layer))
+            The layer's input at this step.
+        layer : int
+            The layer to step.
+
+        Returns
+        -------
+        Tensor, shape (batch, state_size)
+
+        """
+        layer = self._check_layer(layer)
+        self._check_width(state, self._core.state_size(layer), "state", "state_size")
+        self._check_width(x, self._core.input_size(layer), "x", f"input_size({layer})")
+        new_state, _ = self._core.step(state, x, layer)
+        return new_state
+
+    def gate_weights(self, layer: int = 0) -> Mapping[str, GateWeights]:
+        """The input and recurrent weights and biases of each gate of one layer.
+
+        Returns
+        -------
+        mapping of str to GateWeights
+            Read-only, in PyTorch's gate order: ``i f g o`` (LSTM), ``r z n`` (GRU), ``h``
+            (RNN).
+
+        Raises
+        ------
+        TypeError
+            For a user cell, whose gates are its own business.
+
+        """
+        layer = self._check_layer(layer)
+        core = self._core
+        if not isinstance(core, TorchCore):
+            raise TypeError(
+                "gate_weights needs an nn.LSTM, nn.GRU or nn.RNN core; a user cell has no "
+                "standard gates (read its weights from the cell itself)"
+            )
+        w_ih, w_hh, b_ih, b_hh = core.weights(layer)
+        size = core.hidden_size
+
+        dtype = w_ih.detach().cpu().numpy().dtype
+
+        def part(tensor: torch.Tensor | None, k: int, shape: tuple[int, ...]) -> np.ndarray:
+            if tensor is None:
+                array = np.zeros(shape, dtype=dtype)
+            else:
+                array = tensor.detach()[k * size : (k + 1) * size].cpu().numpy().copy()
+            array.flags.writeable = False
+            return array
+
+        gates = {}
+        for k, name in enumerate(core.gates):
+            gates[name] = GateWeights(
+                name,
+                GATE_ACTIVATIONS[core.family][name],
+                part(w_ih, k, (size, w_ih.shape[1])),
+                part(w_hh, k, (size, size)),
+                part(b_ih, k, (size,)),
+                part(b_hh, k, (size,)),
+            )
+        return MappingProxyType(gates)
+
+    def run(self, inputs: Any, clamp: Mapping[int, Mapping[int, float]] | None = None) -> RunResult:
+        """A full forward pass over a batch (or one sequence), optionally clamping cells.
+
+        Parameters
+        ----------
+        inputs : sequence or batch
+            One sequence (token strings, ids, or a (steps, input_size) float array) or a
+            batch: a list of sequences, ids (batch, steps) or floats (batch, steps,
+            input_size). Sequences may differ in length.
+        clamp : mapping of int to mapping of int to float, optional
+            ``{layer: {cell: value}}``: force these cells to these values at every step, for
+            ablation. The clamp is applied to the state after each step (and to the initial
+            state), in every part of the state layout (``h``, and ``c`` for an LSTM), so the
+            layer's next step and the later layers see it; the gates are not clamped.
+
+        Returns
+        -------
+        RunResult
+            Outputs and every layer's states; batched unless ``inputs`` was one sequence.
+
+        Notes
+        -----
+        Without a clamp, h comes from the module's fused forward pass and the gates from the
+        same reconstruction as :func:`capture`; a clamped layer is stepped with :meth:`step`.
+        Runs under ``torch.no_grad`` in eval mode; for gradients use :meth:`step`.
+
+        """
+        sequences, single = parse_batch(inputs, "inputs")
+        name = "inputs" if single else "inputs[{}]"
+        prepared = [self._prepare(seq, name.format(i)) for i, seq in enumerate(sequences)]
+        clamps = self._parse_clamp(clamp)
+        lengths = np.array([len(p) for p in prepared], dtype=np.int64)
+        steps, batch = int(lengths.max()), len(prepared)
+        wanted = {layer: self.kinds for layer in self.layers}
+        collected: dict[Any, torch.Tensor] = {}
+        with self._eval_mode(), torch.no_grad():
+            forward = Forward(self._core, wanted, self._readout, clamps)
+            x = self._embed(prepared)
+            for piece in forward.pieces(x, lengths):
+                if piece.key not in collected:
+                    collected[piece.key] = torch.zeros(
+                        steps, batch, piece.values.shape[-1], dtype=x.dtype, device=x.device
+                    )
+                t1 = piece.t0 + piece.values.shape[0]
+                collected[piece.key][piece.t0 : t1] = piece.values
+        valid = torch.as_tensor(
+            np.arange(steps)[None, :, None] < lengths[:, None, None], device=x.device
+        )
+
+        def finish(values: torch.Tensor) -> torch.Tensor:
+            result = values.transpose(0, 1).contiguous() * valid.to(values.dtype)
+            return result[0] if single else result
+
+        outputs = finish(collected.pop("out"))
+        states = {key: finish(collected[key]) for key in sorted(collected, key=_state_order)}
+        return RunResult(outputs, MappingProxyType(states), lengths)
+
+    def readout(self, h: torch.Tensor) -> torch.Tensor:
+        """The model's outputs from the last layer's h.
+
+        Parameters
+        ----------
+        h : Tensor, shape (..., n_features)
+            The last layer's h (both directions concatenated for a bidirectional module).
+
+        Returns
+        -------
+        Tensor, shape (..., n_outputs)
+            The readout's outputs (logits), differentiable with respect to ``h``.
+
+        """
+        if self._readout is None:
+            raise ValueError(
+                "this model has no readout; wrap it as RecurrentModel(core, readout=nn.Linear("
+                "...)) to read outputs"
+            )
+        if not isinstance(h, torch.Tensor):
+            h = torch.as_tensor(np.asarray(h), dtype=self.dtype, device=self.device)
+        self._check_width(h, self.n_features, "h", "n_features")
+        with self._eval_mode():
+            flat = self._readout(h.reshape(-1, h.shape[-1]))
+        return flat.reshape(*h.shape[:-1], flat.shape[-1])
+
+    # ------------------------------------------------------------------ internals
+
+    def _modules(self) -> list[nn.Module]:
+        candidates = [self.core, self.embedding, self._readout]
+        return [m for m in candidates if isinstance(m, nn.Module)]
+
+    @contextmanager
+    def _eval_mode(self) -> Iterator[None]:
+        """Eval mode for a pass; every submodule's training flag restored afterwards."""
+        roots = self._modules()
+        saved = [(module, module.training) for root in roots for module in root.modules()]
+        try:
+            for root in roots:
+                root.eval()
+            yield
+        finally:
+            for module, training in saved:
+                module.training = training
+
+    def _check_layer(self, layer: Any, name: str = "layer") -> int:
+        layer = as_int(layer, name)
+        if not 0 <= layer < self.n_layers:
+            hint = " (each direction of a bidirectional layer counts: 2 * l + d)"
+            raise ValueError(
+                f"{name} {layer} does not exist; this model has layers 0 .. "
+                f"{self.n_layers - 1}" + (hint if self.directions == 2 else "")
+            )
+        return layer
+
+    @staticmethod
+    def _check_width(value: Any, width: int, name: str, what: str) -> None:
+        if not isinstance(value, torch.Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
+        if value.ndim == 0 or value.shape[-1] != width:
+            raise ValueError(
+                f"{name} must have shape (..., {what}={width}), got {tuple(value.shape)}"
+            )
+
+    def _n_ids(self) -> int | None:
+        if self._one_hot:
+            return self._core.input_size(0)
+        count = getattr(self.embedding, "num_embeddings", None)
+        return int(count) if isinstance(count, int) else None
+
+    def _prepare(self, sequence: Any, name: str) -> Prepared:
+        return prepare(
+            sequence,
+            name,
+            vocab=self._vocab,
+            input_size=self._core.input_size(0),
+            has_embedding=self.embedding is not None,
+            n_ids=self._n_ids(),
+        )
+
+    def _embed(self, batch: Sequence[Prepared]) -> torch.Tensor:
+        """Time-major padded input vectors (steps, batch, input_size), zero past each end."""
+        input_size = self._core.input_size(0)
+        lengths = [len(p) for p in batch]
+        steps = max(lengths)
+        x = torch.zeros(steps, len(batch), input_size, dtype=self.dtype, device=self.device)
+        with_ids = [b for b, p in enumerate(batch) if p.ids is not None]
+        if with_ids:
+            ids = np.zeros((steps, len(with_ids)), dtype=np.int64)
+            for column, b in enumerate(with_ids):
+                ids[: lengths[b], column] = batch[b].ids
+            id_tensor = torch.from_numpy(ids).to(self.device)
+            if self._one_hot:
+                vectors = F.one_hot(id_tensor, input_size)
+            else:
+                vectors = self.embedding(id_tensor)
+            if not isinstance(vectors, torch.Tensor) or tuple(vectors.shape) != (
+                steps,
+                len(with_ids),
+                input_size,
+            ):
+                shape = tuple(getattr(vectors, "shape", ()))
+                raise ValueError(
+                    f"embedding maps ids of shape {tuple(ids.shape)} to shape {shape}, but "
+                    f"the core reads {input_size} features; it must return (..., "
+                    f"{input_size})"
+                )
+            for column, b in enumerate(with_ids):
+                x[: lengths[b], b] = vectors[: lengths[b], column]
+        for b, p in enumerate(batch):
+            if p.vectors is not None:
+                x[: lengths[b], b] = p.vectors
+        if with_ids and not bool(torch.isfinite(x).all()):
+            raise ValueError("embedding produced NaN or infinite vectors; check its weights")
+        return x
+
+    def _parse_clamp(self, clamp: Any) -> dict[int, tuple[torch.Tensor, torch.Tensor]]:
+        """``{layer: (mask, values)}`` over the flat state, from ``{layer: {cell: value}}``."""
+        if clamp is None:
+            return {}
+        if not isinstance(clamp, Mapping):
+            raise TypeError(
+                "clamp must map layers to {cell: value}, e.g. {0: {3: 0.0}}, got "
+                f"{type(clamp).__name__}"
+            )
+        result = {}
+        for layer_key, cells in clamp.items():
+            layer = self._check_layer(layer_key, "clamp layer")
+            if not isinstance(cells, Mapping):
+                raise TypeError(
+                    f"clamp[{layer}] must map cells to values, e.g. {{3: 0.0}}, got "
+                    f"{type(cells).__name__}"
+                )
+            if not cells:
+                continue
+            layout = self._core.layout(layer)
+            n_cells = self._core.n_cells(layer)
+            size = self._core.state_size(layer)
+            mask = torch.zeros(size, dtype=torch.bool, device=self.device)
+            values = torch.zeros(size, dtype=self.dtype, device=self.device)
+            for cell_key, value in cells.items():
+                cell = as_int(cell_key, f"clamp[{layer}] cell")
+                if not 0 <= cell < n_cells:
+                    raise ValueError(
+                        f"clamp[{layer}]: cell {cell} does not exist; layer {layer} has cells "
+                        f"0 .. {n_cells - 1}"
+                    )
+                number = as_float(
+                    value.item() if isinstance(value, torch.Tensor) else value,
+                    f"clamp[{layer}][{cell}]",
+                )
+                for part in layout.values():
+                    mask[part.start + cell] = True
+                    values[part.start + cell] = number
+            result[layer] = (mask, values)
+        return result
+
+
+def _state_order(key: tuple[int, str]) -> tuple[int, int]:
+    layer, kind = key
+    return layer, KNOWN_KINDS.index(kind) if kind in KNOWN_KINDS else len(KNOWN_KINDS)
+
+
+def wrap(module: Any) -> RecurrentModel:
+    """Wrap a bare ``nn.LSTM``, ``nn.GRU`` or ``nn.RNN`` (no embedding, readout or vocab).
+
+    A `RecurrentModel` is returned unchanged. For a model with an embedding and a readout,
+    build ``RecurrentModel(core, embedding=..., readout=..., vocab=...)`` instead.
+
+    Raises
+    ------
+    TypeError
+        If ``module`` is not recurrent.
+
+    """
+    if isinstance(module, RecurrentModel):
+        return module
+    if isinstance(module, (nn.LSTM, nn.GRU, nn.RNN)):
+        return RecurrentModel(module)
+    raise TypeError(
+        f"wrap expects an nn.LSTM, nn.GRU or nn.RNN, got {type(module).__name__}; for a model "
+        "with an embedding and a readout, use RecurrentModel(model.rnn, embedding=model.embed, "
+        "readout=model.fc, vocab=...) with its own attribute names; for a custom cell, "
+        "RecurrentModel(cell) (see RecurrentCell)"
+    )
