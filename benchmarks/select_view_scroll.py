@@ -13,21 +13,11 @@ Usage: python benchmarks/select_view_scroll.py [--steps 1000000] [--cells 256]
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import numpy as np
+from _timing import median_ms
 
 import rnn_widgets as rw
-
-
-def _median_ms(function, repeats: int) -> float:
-    timings = []
-    for index in range(repeats):
-        start = time.perf_counter()
-        function(index)
-        timings.append((time.perf_counter() - start) * 1000)
-    return statistics.median(timings)
 
 
 def main() -> None:
@@ -72,8 +62,8 @@ def main() -> None:
         np.array(source[start : start + args.window], copy=True)
 
     scroll(0)  # warm caches (value range)
-    scroll_ms = _median_ms(scroll, args.repeats)
-    baseline_ms = _median_ms(baseline, args.repeats)
+    scroll_ms = median_ms(scroll, args.repeats)
+    baseline_ms = median_ms(baseline, args.repeats)
     print(
         f"trace: {n_steps:,} steps x {args.cells} cells in {trace.n_sequences:,} sequences; "
         f"window {args.window}; median of {args.repeats}"

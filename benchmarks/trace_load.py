@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from _timing import median_ms
 
 from rnn_widgets import Trace
 
@@ -29,15 +29,6 @@ from rnn_widgets import Trace
 def _drop_cache(path: Path) -> None:
     with open(path, "rb") as file:
         os.posix_fadvise(file.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
-
-
-def _median_ms(function, repeats: int) -> float:
-    timings = []
-    for index in range(repeats):
-        start = time.perf_counter()
-        function(index)
-        timings.append((time.perf_counter() - start) * 1000)
-    return statistics.median(timings)
 
 
 def main() -> None:
@@ -85,10 +76,10 @@ def main() -> None:
             np.array(npy[begin : begin + args.window])
 
         results = {
-            "open": (_median_ms(open_trace, args.repeats), _median_ms(open_npy, args.repeats)),
+            "open": (median_ms(open_trace, args.repeats), median_ms(open_npy, args.repeats)),
             f"read a {args.window}-step window (states + tokens), cold": (
-                _median_ms(window_trace, args.repeats),
-                _median_ms(window_npy, args.repeats),
+                median_ms(window_trace, args.repeats),
+                median_ms(window_npy, args.repeats),
             ),
         }
         size_gb = trace_path.stat().st_size / 1e9
