@@ -155,7 +155,8 @@ def test_closed_view_stops_listening(two_layer_trace):
     selection = Selection()
     view = SelectView(two_layer_trace, selection)
     view.close()
-    selection.kind = "c"  # must not raise on the closed view's comm
+    selection.kind = "c"
+    assert view._window["kind"] == "h"  # the closed view no longer recomputes
 
 
 @pytest.mark.parametrize(
