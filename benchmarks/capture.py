@@ -7,7 +7,10 @@ times and of the per-round ratios:
 
 * the baseline: the module's own forward pass over the whole batch (one call, no_grad);
 * ``capture`` recording every layer's h only;
-* ``capture`` recording every layer's h, c and gates i f g o.
+* ``capture`` recording every layer's h, c and gates i f g o;
+* first touch: zero-filling new float32 arrays of that trace's size (what a virtual machine
+  charges for fresh memory; capture must write all of its arrays, the bare pass has none).
+  The last row is capture less this cost, round by round.
 
 ``--touch`` also times zero-filling new float32 arrays of the trace's size, once right after
 freeing as much memory and once after a 20 s pause: a virtual machine that hands freed memory
@@ -123,7 +126,14 @@ def main() -> None:
             lstm, inputs, kinds=kinds, batch_size=args.batch_size, progress=False
         )
 
-    passes = {"bare": bare, "h": capture(["h"]), "all": capture(None)}
+    n_steps = args.sequences * args.steps
+    trace_size = (6 * args.layers * n_steps, args.hidden)
+
+    def first_touch() -> torch.Tensor:
+        return torch.from_numpy(np.empty(trace_size, dtype=np.float32)).zero_()
+
+    # The touch runs first in each round, so its freed memory is as old as the capture's.
+    passes = {"touch": first_touch, "bare": bare, "h": capture(["h"]), "all": capture(None)}
     bare()  # warm up
     # Interleaved (bare, h, all, bare, ...) so that a slow spell of this shared machine hits
     # every pass alike; each ratio is taken within one round, the median over the rounds.
@@ -131,13 +141,13 @@ def main() -> None:
     for _ in range(args.repeats):
         for name, function in passes.items():
             times[name].append(_timed_s(function))
+    times["less"] = [a - t for a, t in zip(times["all"], times["touch"], strict=True)]
     median = {name: statistics.median(values) for name, values in times.items()}
     ratio = {
         name: statistics.median(t / b for t, b in zip(values, times["bare"], strict=True))
         for name, values in times.items()
     }
 
-    n_steps = args.sequences * args.steps
     print(
         f"LSTM {args.layers} x {args.hidden} units, input {args.input_size}; "
         f"{args.sequences} sequences x {args.steps:,} steps = {n_steps:,} steps; "
@@ -150,12 +160,14 @@ def main() -> None:
         "bare": "bare forward (`lstm(x)`, no_grad)",
         "h": "capture h",
         "all": "capture h, c, i, f, g, o",
+        "touch": "first touch of the trace's arrays (zero-fill)",
+        "less": "capture h, c, i, f, g, o, less the first touch",
     }
     for name, label in labels.items():
         low, high = min(times[name]), max(times[name])
         print(f"| {label} | {median[name]:.2f} | {low:.2f}-{high:.2f} | {ratio[name]:.2f} |")
     if args.touch:
-        size = (6 * args.layers * n_steps, args.hidden)
+        size = trace_size
         touch = {}
         for label, pause in (("just freed", 0.0), ("after a 20 s pause", 20.0)):
             np.ones(size, dtype=np.float32)  # allocate, touch and free as much memory

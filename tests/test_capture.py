@@ -405,3 +405,26 @@ def test_a_diverging_relu_network_is_refused_rather_than_traced():
         module.weight_ih_l0.fill_(1e30)
     with pytest.raises(ValueError, match="NaN or infinite states"):
         capture(module, [torch.ones(4, 1)], progress=False)
+
+
+def test_row_linear_matches_a_float64_product_on_both_paths() -> None:
+    from rnn_widgets.models._linear import RowLinear
+
+    generator = torch.Generator().manual_seed(3)
+    weight = torch.randn(48, 20, generator=generator)
+    bias = torch.randn(48, generator=generator)
+    rows = torch.randn(33, 20, generator=generator)
+    expected = (rows.double() @ weight.double().T + bias.double()).float()
+    fast = RowLinear(weight, bias, rows_hint=33)
+    plain = RowLinear(weight.double(), bias.double(), rows_hint=33)  # float64: no oneDNN path
+    assert plain._packed is None
+    torch.testing.assert_close(fast(rows), expected, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(fast(rows[:, :]), expected, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(plain(rows.double()).float(), expected, atol=1e-5, rtol=1e-5)
+    strided = torch.randn(33, 40, generator=generator)[:, ::2]  # non-contiguous rows
+    torch.testing.assert_close(
+        fast(strided),
+        (strided.double() @ weight.double().T + bias.double()).float(),
+        atol=1e-5,
+        rtol=1e-5,
+    )

@@ -29,6 +29,8 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from ._linear import RowLinear
+
 __all__ = ["CellCore", "TorchCore", "make_core"]
 
 #: The state kinds each family records, in the order of ``KNOWN_KINDS``.
@@ -291,8 +293,8 @@ def _gate_pieces(
     chunk = max(1, _CHUNK_ROWS // batch)
     x_rows = x.reshape(steps * batch, input_size)
     h_rows = h_all.reshape(steps * batch, size)  # rows (t, b); a strided view, no copy
-    pre_buffer = torch.empty(chunk * batch, n_gates * size, dtype=x.dtype, device=x.device)
-    hh_buffer = None if lstm else torch.empty_like(pre_buffer)
+    from_input = RowLinear(w_ih, bias, chunk * batch)
+    from_hidden = RowLinear(w_hh, None if lstm else b_hh, chunk * batch)
     uneven = reverse and not (lengths == steps).all()
     if uneven:
         valid = torch.as_tensor(np.arange(steps)[:, None] < lengths[None, :], device=x.device)
@@ -300,9 +302,7 @@ def _gate_pieces(
     starts = range(0, steps, chunk)
     for t0 in reversed(starts) if reverse else starts:
         t1 = min(t0 + chunk, steps)
-        rows = slice(t0 * batch, t1 * batch)
-        pre = pre_buffer[: (t1 - t0) * batch]
-        torch.addmm(bias, x_rows[rows], w_ih.T, out=pre)
+        pre = from_input(x_rows[t0 * batch : t1 * batch])
         # h_{t-1} (h_{t+1} in reverse) from the fused output; the first step has none (zero).
         if reverse:
             lo, hi = t0, min(t1, steps - 1)
@@ -313,17 +313,13 @@ def _gate_pieces(
         target = slice((lo - t0) * batch, (hi - t0) * batch)
         if lstm:
             if hi > lo:
-                pre[target].addmm_(source, w_hh.T)
+                pre[target] += from_hidden(source)
             _activate_lstm(pre, size)
         else:
-            hh = hh_buffer[: (t1 - t0) * batch]
+            # No h_{t-1} at a sequence's first step: there W_hh h + b_hh is b_hh.
+            hh = b_hh.expand(pre.shape).clone()
             if hi > lo:
-                torch.addmm(b_hh, source, w_hh.T, out=hh[target])
-            first = slice(0, batch) if not reverse and t0 == 0 else None
-            last = slice(hh.shape[0] - batch, hh.shape[0]) if reverse and t1 == steps else None
-            for edge in (first, last):
-                if edge is not None:  # no h_{t-1}: W_hh h + b_hh is b_hh
-                    hh[edge] = b_hh
+                hh[target] = from_hidden(source)
             pre[:, : 2 * size].add_(hh[:, : 2 * size]).sigmoid_()
             pre[:, 2 * size :].addcmul_(pre[:, :size], hh[:, 2 * size :]).tanh_()
         gates = pre.view(t1 - t0, batch, n_gates * size)
