@@ -7,10 +7,14 @@ The public API, re-exported from the subpackages:
 * :class:`SelectView` -- hidden-state parallel coordinates (``rnn_widgets.widgets``)
 * :class:`RecurrentModel`, :func:`wrap`, :func:`capture` -- the model adapter and exact
   capture of states from torch RNNs (``rnn_widgets.models``)
+* ``rnn_widgets.tasks`` -- embedded tasks with per-step ground truth (generated languages,
+  flip-flops, automata, Python source, sentiment, digits, CO2)
+* ``rnn_widgets.zoo`` -- small pretrained models shipped in the package (``zoo.load(name)``)
 """
 
 from importlib.metadata import PackageNotFoundError, version
 
+from . import tasks, zoo
 from .models import RecurrentModel, capture, wrap
 from .trace import KNOWN_KINDS, Predictions, Tokens, Trace, Track
 from .widgets import Selection, SelectView
@@ -31,5 +35,7 @@ __all__ = [
     "Track",
     "__version__",
     "capture",
+    "tasks",
     "wrap",
+    "zoo",
 ]

@@ -15,6 +15,7 @@ in the last sequence fails at once rather than after the others were read.
 from __future__ import annotations
 
 import numbers
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -204,7 +205,7 @@ def prepare(
         sequence = sequence.detach().cpu().numpy()
     if isinstance(sequence, np.ndarray):
         if np.issubdtype(sequence.dtype, np.floating):
-            return _prepare_vectors(torch.from_numpy(sequence), name, input_size)
+            return _prepare_vectors(_shared_tensor(sequence), name, input_size)
         if np.issubdtype(sequence.dtype, np.integer):
             ids = np.asarray(sequence, dtype=np.int64)
             if ids.ndim != 1:
@@ -314,3 +315,12 @@ def _prepare_ids(
             [vocab.token(int(i)) for i in ids] if vocab is not None else [str(int(i)) for i in ids]
         )
     return Prepared(ids, None, list(tokens))
+
+
+def _shared_tensor(array: np.ndarray) -> torch.Tensor:
+    """A tensor sharing ``array``'s memory; read-only arrays too, since inputs are never written."""
+    if array.flags.writeable:
+        return torch.from_numpy(array)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.from_numpy(array)

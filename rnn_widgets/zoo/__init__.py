@@ -1,0 +1,44 @@
+"""Small pretrained models shipped inside the package, with the code that trains them.
+
+>>> from rnn_widgets import zoo
+>>> zoo.names()  # doctest: +SKIP
+>>> model = zoo.load("parentheses_lstm")  # a RecurrentModel, ready for capture  # doctest: +SKIP
+
+Each model is reproducible with ``python -m rnn_widgets.zoo train NAME`` (fixed seed) and is
+judged on held-out data against a quality floor; ``zoo.info(NAME)`` holds the measured
+figures, its size and training time. See docs/zoo.md.
+"""
+
+from ._network import Network, Spec
+from ._recipes import RECIPES, Recipe
+from ._zoo import (
+    SMOKE_STEPS,
+    WEIGHTS,
+    ZooInfo,
+    data,
+    evaluate,
+    info,
+    load,
+    names,
+    network,
+    smoke_losses,
+    train_and_save,
+)
+
+__all__ = [
+    "RECIPES",
+    "SMOKE_STEPS",
+    "WEIGHTS",
+    "Network",
+    "Recipe",
+    "Spec",
+    "ZooInfo",
+    "data",
+    "evaluate",
+    "info",
+    "load",
+    "names",
+    "network",
+    "smoke_losses",
+    "train_and_save",
+]

@@ -1,0 +1,335 @@
+"""The zoo's recipes: for each shipped model its task, architecture, training and floor.
+
+A recipe is everything ``python -m rnn_widgets.zoo train NAME`` needs to rebuild a model
+from nothing, and everything the tests need to check the shipped weights: the held-out
+data, the metric and its quality floor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .. import tasks
+from ..tasks import TaskData
+from ..tasks._signals import CO2_CHANGE_STD
+from ._network import Network, Spec
+from ._train import outputs_of
+
+__all__ = ["RECIPES", "Recipe"]
+
+Metric = Callable[[Network, TaskData], dict[str, float]]
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How one zoo model is made and judged.
+
+    Attributes
+    ----------
+    name : str
+        The model's name in the zoo.
+    description : str
+        One sentence for ``zoo.names()`` and the docs.
+    family : {"lstm", "gru"}
+    hidden, layers : int
+        Cells per layer and layers.
+    embedding_dim : int or None
+        For token tasks.
+    train_data, test_data : callable returning TaskData
+        The training and the held-out data.
+    steps, batch_size, learning_rate, window, seed :
+        Training: optimiser steps, sequences (or windows) per batch, Adam's learning rate,
+        window length for language and forecasting tasks, the seed.
+    metric : callable (Network, TaskData) -> dict
+        Held-out figures; ``metric_name`` among them is the one with a floor.
+    metric_name : str
+    floor : float
+        The shipped model must reach it (``>=`` if ``higher_is_better`` else ``<=``).
+    higher_is_better : bool
+
+    """
+
+    name: str
+    description: str
+    family: str
+    hidden: int
+    layers: int
+    embedding_dim: int | None
+    train_data: Callable[[], TaskData]
+    test_data: Callable[[], TaskData]
+    steps: int
+    batch_size: int
+    learning_rate: float
+    window: int
+    seed: int
+    metric: Metric
+    metric_name: str
+    floor: float
+    higher_is_better: bool = True
+
+    def spec(self, task: TaskData) -> Spec:
+        """The architecture for this recipe's task."""
+        if task.vocab is not None:
+            n_inputs = len(task.vocab)
+        else:
+            n_inputs = int(np.asarray(task.sequences[0]).shape[1])
+        if task.target_kind == "next_token":
+            n_outputs = len(task.vocab or ())
+        elif task.target_kind in ("step_class", "sequence_class"):
+            n_outputs = len(task.classes or ())
+        else:
+            n_outputs = int(np.asarray(task.targets[0]).shape[-1])
+        return Spec(
+            family=self.family,  # type: ignore[arg-type]
+            n_inputs=n_inputs,
+            hidden=self.hidden,
+            layers=self.layers,
+            n_outputs=n_outputs,
+            embedding_dim=self.embedding_dim,
+        )
+
+    def meets_floor(self, value: float) -> bool:
+        """Whether a measured value of ``metric_name`` meets the floor."""
+        return value >= self.floor if self.higher_is_better else value <= self.floor
+
+
+# ---------------------------------------------------------------------------------- metrics
+
+
+def _next_token_figures(network: Network, task: TaskData) -> tuple[np.ndarray, np.ndarray]:
+    """Per predicted step: log-probabilities (steps, vocab) and the true next ids."""
+    log_probs, targets = [], []
+    for outputs, target in zip(outputs_of(network, task), task.targets, strict=True):
+        keep = target >= 0
+        logits = outputs[keep].astype(np.float64)
+        logits -= logits.max(axis=1, keepdims=True)
+        log_probs.append(logits - np.log(np.exp(logits).sum(axis=1, keepdims=True)))
+        targets.append(target[keep])
+    return np.concatenate(log_probs), np.concatenate(targets)
+
+
+def bits_per_character(network: Network, task: TaskData) -> dict[str, float]:
+    """Cross-entropy of the next character in bits, averaged over all predicted steps."""
+    log_probs, targets = _next_token_figures(network, task)
+    nats = -log_probs[np.arange(len(targets)), targets].mean()
+    return {"bits_per_character": float(nats / np.log(2)), "characters": float(len(targets))}
+
+
+def digit_accuracy(network: Network, task: TaskData) -> dict[str, float]:
+    """Where the next character is a digit: how often the most likely digit is right."""
+    log_probs, targets = _next_token_figures(network, task)
+    digits = np.array([i for i, token in enumerate(task.vocab or ()) if token.isdigit()])
+    where = np.isin(targets, digits)
+    predicted = digits[np.argmax(log_probs[where][:, digits], axis=1)]
+    return {
+        "digit_accuracy": float((predicted == targets[where]).mean()),
+        "next_char_accuracy": float((log_probs.argmax(axis=1) == targets).mean()),
+        "digits": float(where.sum()),
+    }
+
+
+def sign_accuracy(network: Network, task: TaskData) -> dict[str, float]:
+    """Flip-flop: output signs right, over channels and steps after that channel's 1st pulse."""
+    right = total = 0
+    for outputs, target in zip(outputs_of(network, task), task.targets, strict=True):
+        held = target != 0
+        right += int((np.sign(outputs[held]) == np.sign(target[held])).sum())
+        total += int(held.sum())
+    return {"sign_accuracy": right / total, "steps_x_channels": float(total)}
+
+
+def state_accuracy(network: Network, task: TaskData) -> dict[str, float]:
+    """Per-step class accuracy (an automaton's state)."""
+    outputs = np.concatenate(outputs_of(network, task))
+    targets = np.concatenate(task.targets)
+    return {"state_accuracy": float((outputs.argmax(axis=1) == targets).mean())}
+
+
+def sequence_accuracy(network: Network, task: TaskData) -> dict[str, float]:
+    """The class read at each sequence's last step."""
+    predicted = np.array([outputs[-1].argmax() for outputs in outputs_of(network, task)])
+    targets = np.array([int(target) for target in task.targets])
+    return {"accuracy": float((predicted == targets).mean()), "sequences": float(len(targets))}
+
+
+def forecast_rmse(network: Network, task: TaskData) -> dict[str, float]:
+    """One-step forecast RMSE in ppm, against persistence (next week = this week).
+
+    For the change form of the task, persistence predicts a change of 0.
+    """
+    change = task.name == "co2_change"
+    scale = CO2_CHANGE_STD if change else tasks.CO2_STD
+    errors, persistence = [], []
+    warm_up = tasks.co2("train", form="change" if change else "level").sequences[0]
+    for outputs, inputs, target in zip(
+        _continued_outputs(network, warm_up, task), task.sequences, task.targets, strict=True
+    ):
+        keep = ~np.isnan(target).any(axis=1)
+        errors.append((outputs[keep] - target[keep]).ravel())
+        persisted = 0.0 if change else np.asarray(inputs)[keep]
+        persistence.append((persisted - target[keep]).ravel())
+    rmse = float(np.sqrt(np.mean(np.concatenate(errors) ** 2)) * scale)
+    baseline = float(np.sqrt(np.mean(np.concatenate(persistence) ** 2)) * scale)
+    return {"rmse_ppm": rmse, "persistence_rmse_ppm": baseline, "rmse_ratio": rmse / baseline}
+
+
+@torch.no_grad()
+def _continued_outputs(network: Network, warm_up: np.ndarray, task: TaskData) -> list[np.ndarray]:
+    """Outputs over each test sequence, starting from the state the warm-up leaves."""
+    network.eval()
+    _, state = network(torch.tensor(np.asarray(warm_up))[None])
+    results = []
+    for sequence in task.sequences:
+        outputs, _ = network(torch.tensor(np.asarray(sequence))[None], state)
+        results.append(outputs[0].numpy())
+    return results
+
+
+# ---------------------------------------------------------------------------------- recipes
+
+
+def _recipes() -> dict[str, Recipe]:
+    items = [
+        Recipe(
+            name="parentheses_lstm",
+            description="LSTM language model of LSTMVis's parentheses language (nesting <= 4)",
+            family="lstm",
+            hidden=64,
+            layers=1,
+            embedding_dim=8,
+            train_data=lambda: tasks.parentheses(1000, 200, seed=0),
+            test_data=lambda: tasks.parentheses(200, 200, seed=1),
+            steps=3000,
+            batch_size=32,
+            learning_rate=3e-3,
+            window=100,
+            seed=0,
+            metric=digit_accuracy,
+            metric_name="digit_accuracy",
+            floor=0.99,
+        ),
+        Recipe(
+            name="flip_flop_gru",
+            description="GRU holding the 3-bit flip-flop of Sussillo & Barak",
+            family="gru",
+            hidden=64,
+            layers=1,
+            embedding_dim=None,
+            train_data=lambda: tasks.flip_flop(3, 512, 100, seed=0),
+            test_data=lambda: tasks.flip_flop(3, 128, 200, seed=1),
+            steps=1500,
+            batch_size=64,
+            learning_rate=3e-3,
+            window=0,
+            seed=0,
+            metric=sign_accuracy,
+            metric_name="sign_accuracy",
+            floor=0.99,
+        ),
+        Recipe(
+            name="python_lstm",
+            description="LSTM language model of the characters of Python's standard library",
+            family="lstm",
+            hidden=256,
+            layers=1,
+            embedding_dim=32,
+            train_data=lambda: tasks.python_source("train"),
+            test_data=lambda: tasks.python_source("test"),
+            steps=3000,
+            batch_size=64,
+            learning_rate=3e-3,
+            window=128,
+            seed=0,
+            metric=bits_per_character,
+            metric_name="bits_per_character",
+            floor=2.2,
+            higher_is_better=False,
+        ),
+        *(
+            Recipe(
+                name=f"sentiment_{family}",
+                description=f"{family.upper()} classifying sentences of VADER-rated words",
+                family=family,
+                hidden=64,
+                layers=1,
+                embedding_dim=32,
+                train_data=lambda: tasks.sentiment(8000, seed=0, split="train"),
+                test_data=lambda: tasks.sentiment(1000, seed=0, split="test"),
+                steps=4000,
+                batch_size=64,
+                learning_rate=3e-3,
+                window=0,
+                seed=0,
+                metric=sequence_accuracy,
+                metric_name="accuracy",
+                floor=0.90,
+            )
+            for family in ("gru", "lstm")
+        ),
+        Recipe(
+            name="digits_lstm",
+            description="LSTM reading scikit-learn's 8x8 digits pixel by pixel",
+            family="lstm",
+            hidden=128,
+            layers=1,
+            embedding_dim=None,
+            train_data=lambda: tasks.digits("train"),
+            test_data=lambda: tasks.digits("test"),
+            steps=2000,
+            batch_size=64,
+            learning_rate=3e-3,
+            window=0,
+            seed=0,
+            metric=sequence_accuracy,
+            metric_name="accuracy",
+            floor=0.90,
+        ),
+        Recipe(
+            name="co2_lstm",
+            description="LSTM forecasting the Mauna Loa CO2 series one week ahead",
+            family="lstm",
+            hidden=128,
+            layers=1,
+            embedding_dim=None,
+            train_data=lambda: tasks.co2("train", form="change"),
+            test_data=lambda: tasks.co2("test", form="change"),
+            steps=500,
+            batch_size=32,
+            learning_rate=3e-3,
+            window=104,
+            seed=0,
+            metric=forecast_rmse,
+            metric_name="rmse_ratio",
+            floor=1.0,
+            higher_is_better=False,
+        ),
+        *(
+            Recipe(
+                name=f"{fsa}_gru",
+                description=f"GRU tracking the {fsa} automaton of paper 003",
+                family="gru",
+                hidden=32,
+                layers=1,
+                embedding_dim=None,
+                train_data=lambda fsa=fsa: tasks.automaton(fsa, 512, 50, seed=0),
+                test_data=lambda fsa=fsa: tasks.automaton(fsa, 256, 50, seed=1),
+                steps=1500,
+                batch_size=64,
+                learning_rate=3e-3,
+                window=0,
+                seed=0,
+                metric=state_accuracy,
+                metric_name="state_accuracy",
+                floor=0.99,
+            )
+            for fsa in ("mod3", "substring_0101")
+        ),
+    ]
+    return {recipe.name: recipe for recipe in items}
+
+
+RECIPES: dict[str, Recipe] = _recipes()

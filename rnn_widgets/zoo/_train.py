@@ -1,0 +1,199 @@
+"""Seeded training and held-out evaluation of zoo networks, one routine per kind of target.
+
+Training draws every batch from a ``numpy`` generator seeded by the recipe, initialises the
+network under ``torch.manual_seed`` and runs with deterministic torch algorithms, so a run is
+repeatable on one machine (and, to float rounding, across machines with the same torch).
+Optimiser: Adam with gradient-norm clipping at 1 and a cosine decay of the learning rate to a
+tenth over the run.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+from tqdm.auto import tqdm
+
+from ..tasks import TaskData
+from ._network import Network, Spec
+
+__all__ = ["TrainResult", "batches", "loss_of", "outputs_of", "train"]
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """A trained network and how it got there.
+
+    Attributes
+    ----------
+    network : Network
+    losses : list of float
+        The training loss of every step.
+    seconds : float
+        Wall time of the training loop.
+
+    """
+
+    network: Network
+    losses: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def token_ids(task: TaskData, sequence: int) -> np.ndarray:
+    """The vocabulary ids of one text sequence, int64."""
+    index = {token: i for i, token in enumerate(task.vocab or ())}
+    return np.array([index[token] for token in task.sequences[sequence]], dtype=np.int64)
+
+
+def batches(
+    task: TaskData, batch_size: int, window: int, rng: np.random.Generator
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Endless training batches (inputs, targets) for the task's kind of target."""
+    kind = task.target_kind
+    if kind in ("next_token", "next_value"):
+        yield from _window_batches(task, batch_size, window, rng)
+    elif kind in ("step_class", "step_value"):
+        while True:
+            chosen = rng.integers(0, len(task), batch_size)
+            inputs = torch.from_numpy(np.stack([task.sequences[i] for i in chosen]))
+            targets = torch.from_numpy(np.stack([task.targets[i] for i in chosen]))
+            yield inputs, targets
+    elif kind == "sequence_class":
+        while True:
+            yield _padded(task, rng.integers(0, len(task), batch_size))
+    else:
+        raise ValueError(f"no training routine for target_kind {kind!r}")
+
+
+def _window_batches(
+    task: TaskData, batch_size: int, window: int, rng: np.random.Generator
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Random windows of ``window`` steps from the concatenated training sequences."""
+    if task.target_kind == "next_token":
+        stream = np.concatenate([token_ids(task, i) for i in range(len(task))])
+        inputs_of = lambda starts: stream[starts[:, None] + np.arange(window)]  # noqa: E731
+        targets_of = lambda starts: stream[starts[:, None] + np.arange(1, window + 1)]  # noqa: E731
+        limit = len(stream) - window - 1
+    else:
+        values = np.concatenate(list(task.sequences)).astype(np.float32)
+        nexts = np.concatenate(list(task.targets)).astype(np.float32)
+        valid = ~np.isnan(nexts).any(axis=1)
+        values, nexts = values[valid], nexts[valid]
+        inputs_of = lambda starts: values[starts[:, None] + np.arange(window)]  # noqa: E731
+        targets_of = lambda starts: nexts[starts[:, None] + np.arange(window)]  # noqa: E731
+        limit = len(values) - window
+    if limit <= 0:
+        raise ValueError(f"window {window} is longer than the task's {task.name!r} data")
+    while True:
+        starts = rng.integers(0, limit + 1, batch_size)
+        yield torch.from_numpy(inputs_of(starts)), torch.from_numpy(targets_of(starts))
+
+
+def _padded(task: TaskData, chosen: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    """A batch of variable-length sequences padded at the end, and (class, last step) targets."""
+    lengths = np.array([len(task.sequences[i]) for i in chosen])
+    text = task.vocab is not None
+    rows = [token_ids(task, i) if text else task.sequences[i] for i in chosen]
+    width = int(lengths.max())
+    shape = (len(chosen), width) if text else (len(chosen), width, rows[0].shape[1])
+    inputs = np.zeros(shape, dtype=np.int64 if text else np.float32)
+    for row, values in enumerate(rows):
+        inputs[row, : len(values)] = values
+    classes = np.array([int(task.targets[i]) for i in chosen], dtype=np.int64)
+    targets = np.stack([classes, lengths - 1], axis=1)
+    return torch.from_numpy(inputs), torch.from_numpy(targets)
+
+
+def loss_of(kind: str, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """The training loss of a batch's outputs (batch, steps, n_outputs)."""
+    if kind in ("next_token", "step_class"):
+        flat = outputs.reshape(-1, outputs.shape[-1])
+        return F.cross_entropy(flat, targets.reshape(-1), ignore_index=-1)
+    if kind in ("step_value", "next_value"):
+        return F.mse_loss(outputs, targets)
+    if kind == "sequence_class":
+        last = outputs[torch.arange(len(outputs)), targets[:, 1]]
+        return F.cross_entropy(last, targets[:, 0])
+    raise ValueError(f"no loss for target_kind {kind!r}")
+
+
+def train(
+    spec: Spec,
+    task: TaskData,
+    *,
+    steps: int,
+    batch_size: int,
+    learning_rate: float,
+    window: int = 0,
+    seed: int = 0,
+    progress: bool = True,
+    on_step: Callable[[int, float], None] | None = None,
+) -> TrainResult:
+    """Train a new `Network` of ``spec`` on ``task`` for ``steps`` optimiser steps.
+
+    Interrupting (KeyboardInterrupt) stops at once and propagates; nothing is saved.
+    """
+    torch.manual_seed(seed)
+    network = Network(spec)
+    rng = np.random.default_rng(seed)
+    optimiser = torch.optim.Adam(network.parameters(), lr=learning_rate)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda step: 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / steps))
+    )
+    losses: list[float] = []
+    network.train()
+    start = time.perf_counter()
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)
+    try:
+        stream = batches(task, batch_size, window, rng)
+        with tqdm(total=steps, desc=f"train {task.name}", disable=not progress) as bar:
+            for step in range(steps):
+                inputs, targets = next(stream)
+                outputs, _ = network(inputs)
+                loss = loss_of(task.target_kind, outputs, targets)
+                optimiser.zero_grad(set_to_none=True)
+                loss.backward()
+                nn.utils.clip_grad_norm_(network.parameters(), 1.0)
+                optimiser.step()
+                schedule.step()
+                losses.append(loss.item())
+                if on_step is not None:
+                    on_step(step, losses[-1])
+                bar.update(1)
+                if step % 20 == 0:
+                    bar.set_postfix(loss=f"{losses[-1]:.4f}")
+    finally:
+        torch.use_deterministic_algorithms(deterministic)
+        network.eval()
+    return TrainResult(network, losses, time.perf_counter() - start)
+
+
+@torch.no_grad()
+def outputs_of(network: Network, task: TaskData, batch_size: int = 64) -> list[np.ndarray]:
+    """The network's outputs at every step of every sequence, each from the zero state."""
+    results: list[np.ndarray] = []
+    network.eval()
+    text = task.vocab is not None
+    order = np.argsort([-len(s) for s in task.sequences], kind="stable")
+    by_index: dict[int, np.ndarray] = {}
+    for begin in range(0, len(order), batch_size):
+        chosen = order[begin : begin + batch_size]
+        lengths = [len(task.sequences[i]) for i in chosen]
+        rows = [token_ids(task, i) if text else np.asarray(task.sequences[i]) for i in chosen]
+        width = max(lengths)
+        shape = (len(chosen), width) if text else (len(chosen), width, rows[0].shape[1])
+        inputs = np.zeros(shape, dtype=np.int64 if text else np.float32)
+        for row, values in enumerate(rows):
+            inputs[row, : len(values)] = values
+        outputs, _ = network(torch.from_numpy(inputs))
+        for row, index in enumerate(chosen):
+            by_index[int(index)] = outputs[row, : lengths[row]].numpy()
+    results = [by_index[i] for i in range(len(task))]
+    return results
