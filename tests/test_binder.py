@@ -56,6 +56,9 @@ def test_binder_files_install_in_a_fresh_environment(tmp_path: Path):
     probe = (
         "import pathlib, rnn_widgets, jupyterlab;"
         "static = pathlib.Path(rnn_widgets.__file__).parent / 'static';"
+        "from rnn_widgets import zoo, tasks;"
+        "[zoo.load(name) for name in zoo.names()];"
+        "tasks.sentiment(4); tasks.co2('test');"
         "print((static / 'select_view.js').stat().st_size, rnn_widgets.__file__)"
     )
     out = subprocess.run(
