@@ -7,14 +7,16 @@ times and of the per-round ratios:
 
 * the baseline: the module's own forward pass over the whole batch (one call, no_grad);
 * ``capture`` recording every layer's h only;
-* ``capture`` recording every layer's h, c and gates i f g o;
-* first touch: zero-filling new float32 arrays of that trace's size (what a virtual machine
-  charges for fresh memory; capture must write all of its arrays, the bare pass has none).
-  The last row is capture less this cost, round by round.
+* ``capture`` recording every layer's h, c and gates i f g o.
 
 ``--touch`` also times zero-filling new float32 arrays of the trace's size, once right after
 freeing as much memory and once after a 20 s pause: a virtual machine that hands freed memory
 back to its host pays the first touch again, and capture must write all of its arrays.
+
+``--pairs`` times instead rounds of (bare forward, capture everything) back to back: each
+capture then lands on memory its predecessor freed seconds before, which the virtual
+machine has not yet taken back; the difference to the interleaved rounds is the price of
+fresh memory on this machine, not of capture's work.
 
 Memory: a fresh subprocess builds the same inputs and captures h, c and gates once; its peak
 resident memory (``resource.getrusage(RUSAGE_SELF).ru_maxrss``) is compared with the size
@@ -107,6 +109,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--no-memory", action="store_true", help="skip the subprocess")
     parser.add_argument("--touch", action="store_true", help="time first touches of memory")
+    parser.add_argument("--pairs", action="store_true", help="rounds of (bare, all) only")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -127,13 +130,10 @@ def main() -> None:
         )
 
     n_steps = args.sequences * args.steps
-    trace_size = (6 * args.layers * n_steps, args.hidden)
-
-    def first_touch() -> torch.Tensor:
-        return torch.from_numpy(np.empty(trace_size, dtype=np.float32)).zero_()
-
-    # The touch runs first in each round, so its freed memory is as old as the capture's.
-    passes = {"touch": first_touch, "bare": bare, "h": capture(["h"]), "all": capture(None)}
+    passes = {"bare": bare, "h": capture(["h"]), "all": capture(None)}
+    if args.pairs:
+        passes = {"bare": bare, "all": capture(None)}
+        passes["all"]()  # the first capture of the process pays for fresh memory
     bare()  # warm up
     # Interleaved (bare, h, all, bare, ...) so that a slow spell of this shared machine hits
     # every pass alike; each ratio is taken within one round, the median over the rounds.
@@ -141,7 +141,6 @@ def main() -> None:
     for _ in range(args.repeats):
         for name, function in passes.items():
             times[name].append(_timed_s(function))
-    times["less"] = [a - t for a, t in zip(times["all"], times["touch"], strict=True)]
     median = {name: statistics.median(values) for name, values in times.items()}
     ratio = {
         name: statistics.median(t / b for t, b in zip(values, times["bare"], strict=True))
@@ -152,7 +151,7 @@ def main() -> None:
         f"LSTM {args.layers} x {args.hidden} units, input {args.input_size}; "
         f"{args.sequences} sequences x {args.steps:,} steps = {n_steps:,} steps; "
         f"capture batch_size {args.batch_size}; {torch.get_num_threads()} threads; "
-        f"{args.repeats} interleaved rounds\n"
+        f"{args.repeats} {'back-to-back (bare, all)' if args.pairs else 'interleaved'} rounds\n"
     )
     print("| pass | median time (s) | range (s) | median ratio to bare forward |")
     print("| --- | --- | --- | --- |")
@@ -160,14 +159,14 @@ def main() -> None:
         "bare": "bare forward (`lstm(x)`, no_grad)",
         "h": "capture h",
         "all": "capture h, c, i, f, g, o",
-        "touch": "first touch of the trace's arrays (zero-fill)",
-        "less": "capture h, c, i, f, g, o, less the first touch",
     }
     for name, label in labels.items():
+        if name not in times:
+            continue
         low, high = min(times[name]), max(times[name])
         print(f"| {label} | {median[name]:.2f} | {low:.2f}-{high:.2f} | {ratio[name]:.2f} |")
     if args.touch:
-        size = trace_size
+        size = (6 * args.layers * n_steps, args.hidden)
         touch = {}
         for label, pause in (("just freed", 0.0), ("after a 20 s pause", 20.0)):
             np.ones(size, dtype=np.float32)  # allocate, touch and free as much memory
