@@ -114,7 +114,16 @@ class Trace:
     from a model. See the module docstring for the step, layer and kind contracts.
     """
 
-    __slots__ = ("_predictions", "_starts", "_states", "_tokens", "_tracks", "_value_ranges")
+    # __weakref__: analyses cache derived data (packed on/off bits) per trace, weakly.
+    __slots__ = (
+        "__weakref__",
+        "_predictions",
+        "_starts",
+        "_states",
+        "_tokens",
+        "_tracks",
+        "_value_ranges",
+    )
 
     def __init__(
         self,
@@ -394,6 +403,63 @@ class Trace:
         """The tokens of one sequence."""
         start, stop = self.sequence_range(sequence)
         return self._tokens[start:stop]
+
+    def search(self, phrase: str, *, regex: bool = False) -> np.ndarray:
+        """The step ranges whose tokens spell ``phrase``, in every sequence, in order.
+
+        The tokens of each sequence are joined into one text (with nothing between them when
+        every token of the trace is one character, as in a character-level model; with one
+        space otherwise) and searched there, so a phrase may span several tokens: ``"(4)"``
+        in a character trace, ``"little prince"`` in a word trace. A hit never crosses a
+        sequence boundary.
+
+        Parameters
+        ----------
+        phrase : str
+            The text to find, exactly; or a regular expression (``re`` syntax) with
+            ``regex=True``.
+        regex : bool
+            Treat ``phrase`` as a regular expression. Empty matches are skipped.
+
+        Returns
+        -------
+        ndarray of int64, shape (n_hits, 2)
+            ``start, stop`` steps of each hit (the tokens it touches), ``stop`` exclusive;
+            empty when there is none.
+
+        """
+        if not isinstance(phrase, str):
+            raise TypeError(f"phrase must be a str, got {type(phrase).__name__}")
+        if not phrase:
+            raise ValueError("phrase is empty; pass the text to find")
+        try:
+            pattern = re.compile(phrase if regex else re.escape(phrase))
+        except re.error as error:
+            raise ValueError(f"phrase is not a valid regular expression: {error}") from None
+        separator = "" if self._single_characters() else " "
+        hits: list[tuple[int, int]] = []
+        for sequence in range(self.n_sequences):
+            tokens = self.sequence_tokens(sequence)
+            if not tokens:
+                continue
+            lengths = np.fromiter((len(token) for token in tokens), np.int64, len(tokens))
+            token_starts = np.concatenate([[0], np.cumsum(lengths + len(separator))[:-1]])
+            text = separator.join(tokens)
+            first = self._starts[sequence]
+            for found in pattern.finditer(text):
+                if found.end() == found.start():
+                    continue
+                start = np.searchsorted(token_starts, found.start(), side="right") - 1
+                last = np.searchsorted(token_starts, found.end() - 1, side="right") - 1
+                hits.append((int(first + start), int(first + last + 1)))
+        return np.array(hits, dtype=np.int64).reshape(-1, 2)
+
+    def _single_characters(self) -> bool:
+        """Whether every token is exactly one character (a character-level trace)."""
+        data = self._tokens.data
+        if len(data) == self.n_steps:  # one byte per token: ASCII characters
+            return True
+        return all(len(token) == 1 for token in self._tokens)
 
     def sequence_starts_in(self, start: int, stop: int) -> np.ndarray:
         """The steps in ``start:stop`` at which a sequence begins (int64, ascending)."""
