@@ -7,6 +7,7 @@ The public API, re-exported from the subpackages:
 * :class:`SelectView` -- hidden-state parallel coordinates (``rnn_widgets.widgets``)
 * :class:`RecurrentModel`, :func:`wrap`, :func:`capture` -- the model adapter and exact
   capture of states from torch RNNs (``rnn_widgets.models``)
+* ``rnn_widgets.analysis`` -- pure analyses over traces: ``select_cells``, ``match`` (LSTMVis)
 * ``rnn_widgets.tasks`` -- embedded tasks with per-step ground truth (generated languages,
   flip-flops, automata, Python source, sentiment, digits, CO2)
 * ``rnn_widgets.zoo`` -- small pretrained models shipped in the package (``zoo.load(name)``)
@@ -14,7 +15,7 @@ The public API, re-exported from the subpackages:
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import tasks, zoo
+from . import analysis, tasks, zoo
 from .models import RecurrentModel, capture, wrap
 from .trace import KNOWN_KINDS, Predictions, Tokens, Trace, Track
 from .widgets import Selection, SelectView
@@ -34,6 +35,7 @@ __all__ = [
     "Trace",
     "Track",
     "__version__",
+    "analysis",
     "capture",
     "tasks",
     "wrap",
