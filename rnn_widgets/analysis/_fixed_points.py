@@ -1,0 +1,405 @@
+"""Fixed and slow points of a recurrent layer (Sussillo & Barak), by Levenberg-Marquardt.
+
+Batched Levenberg-Marquardt on ``F(h, x*) - h``, instead of the usual first-order (Adam)
+descent on q = ||F(h, x*) - h||^2 / N. From initial states sampled among the states the network
+visits (plus optional noise), every point takes damped Gauss-Newton steps
+``(J^T J + lambda I) d = -J^T r`` with ``r = F(h) - h`` and ``J = dF/dh - I`` (Jacobians from
+``torch.func``, batched with ``vmap``), its own damping ``lambda`` shrinking after a step that
+lowers q and growing after one that does not. Near a fixed point this is Newton's method and
+converges quadratically; at a local minimum of q above the tolerance it stops as a *slow
+point*. Everything runs in float64 on a copy of the layer (the user's model is untouched).
+
+Then: duplicates within ``merge_distance`` are merged (one pairwise-distance matrix and its
+connected components, the point of lowest q kept), points farther from every visited state
+than ``outlier_distance`` are dropped, each point is linearised (J_rec, J_inp, eigenvalues
+sorted by magnitude, time constants) and classified, and points on one slow manifold share an
+attractor id.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components
+from torch.func import jacrev, vmap
+from tqdm.auto import tqdm
+
+from .._validation import as_float, as_int, to_numpy
+from ..models import RecurrentModel, wrap
+from ..trace import Trace
+
+__all__ = ["FixedPoints", "find_fixed_points"]
+
+STABILITY = ("stable", "marginal", "saddle", "unstable")
+# Accepted steps in a row that lower q by less than 0.1 % after which a search stops there
+# (a slow point); rejected steps raise the damping instead, up to 1e12.
+_STALLED_ITERATIONS = 8
+
+
+@dataclass(frozen=True)
+class FixedPoints:
+    """Fixed and slow points of one layer, with their linearisation.
+
+    Attributes
+    ----------
+    states : ndarray, shape (n_points, state_size)
+        The points (float64; for an LSTM the flat ``(h, c)``).
+    inputs : ndarray, shape (n_points, input_size)
+        The constant input each point belongs to.
+    condition : ndarray of int, shape (n_points,)
+        The index of that input among the conditions searched.
+    q : ndarray, shape (n_points,)
+        ``||F(h, x) - h||^2 / N`` at each point.
+    iterations : ndarray of int
+        Iterations each search took.
+    is_fixed : ndarray of bool
+        ``q < tolerance``: a fixed point; otherwise a slow point (a local minimum of q).
+    eigenvalues : ndarray of complex, shape (n_points, state_size)
+        Of ``J_rec = dF/dh`` at each point, sorted by magnitude, largest first.
+    stability : ndarray of str
+        ``"stable"`` (all ``|lambda| < 1 - eps``), ``"marginal"`` (the largest within eps of
+        1), ``"saddle"`` (some above ``1 + eps``, not all), ``"unstable"`` (all above).
+    n_unstable : ndarray of int
+        Eigenvalues with ``|lambda| > 1 + eps``.
+    time_constants : ndarray, shape (n_points, state_size)
+        ``1 / |log |lambda||`` in steps, in the order of ``eigenvalues`` (inf at ``|lambda| = 1``).
+    attractor : ndarray of int
+        Points of one attractor share an id: stable, marginal and slow points connected
+        within ``attractor_distance`` form one (an isolated stable node, or a line or ring
+        attractor sampled by many points); saddles and unstable points have -1.
+    tolerance, eps : float
+        The thresholds used.
+    layer : int
+
+    """
+
+    states: np.ndarray
+    inputs: np.ndarray
+    condition: np.ndarray
+    q: np.ndarray
+    iterations: np.ndarray
+    is_fixed: np.ndarray
+    eigenvalues: np.ndarray
+    stability: np.ndarray
+    n_unstable: np.ndarray
+    time_constants: np.ndarray
+    attractor: np.ndarray
+    tolerance: float
+    eps: float
+    layer: int
+
+    def __len__(self) -> int:
+        return len(self.q)
+
+    def counts(self) -> dict[str, int]:
+        """How many points of each stability class, and how many slow points."""
+        counts = {name: int((self.stability == name).sum()) for name in STABILITY}
+        counts["slow"] = int((~self.is_fixed).sum())
+        return counts
+
+
+def find_fixed_points(
+    model: Any,
+    initial_states: Trace | np.ndarray | torch.Tensor,
+    inputs: Any = None,
+    *,
+    n: int = 1024,
+    noise: float = 0.0,
+    seed: int = 0,
+    layer: int = 0,
+    tolerance: float = 1e-10,
+    max_iterations: int = 200,
+    eps: float = 1e-3,
+    merge_distance: float = 1e-6,
+    outlier_distance: float = 1.0,
+    attractor_distance: float = 0.1,
+    progress: bool = True,
+) -> FixedPoints:
+    """Find the fixed and slow points of one layer under constant inputs.
+
+    Parameters
+    ----------
+    model : RecurrentModel, nn.LSTM, nn.GRU or nn.RNN
+        The network (a bare module is wrapped); it is not modified.
+    initial_states : Trace or array of shape (n_states, state_size)
+        States the network visits; ``n`` of them are drawn (with replacement if fewer). From a
+        trace, the layer's ``h`` (and ``c`` for an LSTM) make the flat state.
+    inputs : None, array of shape (input_size,) or (n_conditions, input_size)
+        The constant input x*: zero by default; several conditions are searched one after
+        the other (as the flip-flop's pulses or an automaton's symbols).
+    n : int
+        Initial states per condition.
+    noise : float
+        Standard deviation of Gaussian noise added to the initial states, relative to the
+        visited states' standard deviation per dimension.
+    seed : int
+        Seed of the sampling and the noise: the same seed gives the same points.
+    layer : int
+        The layer (its input is the constant input; for deeper layers pass what they read).
+    tolerance : float
+        A point with ``q < tolerance`` is a fixed point; above it, a slow point.
+    max_iterations : int
+        Levenberg-Marquardt iterations at most per point.
+    eps : float
+        The margin around ``|lambda| = 1`` that makes a point marginal.
+    merge_distance : float
+        Points closer than this (Euclidean) are one point.
+    outlier_distance : float
+        Points farther than this multiple of the visited states' RMS radius from every
+        visited state are dropped.
+    attractor_distance : float
+        Marginal and slow points closer than this multiple of the RMS radius are on one
+        attractor.
+    progress : bool
+        Show a progress bar over the iterations; Ctrl+C stops the search and propagates.
+
+    Returns
+    -------
+    FixedPoints
+
+    Raises
+    ------
+    TypeError, ValueError
+        On a model that is not recurrent, states or inputs of the wrong width, no initial
+        states, or bad numbers.
+
+    """
+    model = model if isinstance(model, RecurrentModel) else wrap(model)
+    layer = model._check_layer(as_int(layer, "layer", minimum=0))
+    n = as_int(n, "n", minimum=1)
+    max_iterations = as_int(max_iterations, "max_iterations", minimum=1)
+    noise = as_float(noise, "noise")
+    tolerance = as_float(tolerance, "tolerance")
+    eps = as_float(eps, "eps")
+    if noise < 0 or tolerance <= 0 or eps <= 0:
+        raise ValueError("noise must be >= 0, tolerance and eps > 0")
+    visited = _visited_states(model, initial_states, layer)
+    conditions = _conditions(model, inputs, layer)
+    step = _float64_step(model, layer)
+    rng = np.random.default_rng(seed)
+    radius = float(np.sqrt(((visited - visited.mean(axis=0)) ** 2).sum(axis=1).mean())) or 1.0
+    scale = visited.std(axis=0)
+
+    found = []
+    bar = tqdm(total=len(conditions) * max_iterations, desc="fixed points", disable=not progress)
+    with bar:
+        for index, x in enumerate(conditions):
+            start = visited[rng.integers(0, len(visited), n)]
+            start = start + noise * scale * rng.standard_normal(start.shape)
+            h, q, iterations = _levenberg_marquardt(
+                step, torch.from_numpy(start), torch.from_numpy(x), tolerance, max_iterations, bar
+            )
+            found.append((index, h, q, iterations))
+    states = np.concatenate([h for _, h, _, _ in found])
+    q = np.concatenate([q for _, _, q, _ in found])
+    iterations = np.concatenate([it for _, _, _, it in found])
+    condition = np.concatenate([np.full(len(h), i) for i, h, _, _ in found])
+    keep = _deduplicated(states, q, condition, merge_distance)
+    keep &= _near_visited(states, visited, outlier_distance * radius)
+    states, q, iterations, condition = states[keep], q[keep], iterations[keep], condition[keep]
+    inputs_of = conditions[condition]
+    eigenvalues = _eigenvalues(step, states, inputs_of)
+    magnitude = np.abs(eigenvalues)
+    largest = magnitude[:, 0] if magnitude.size else np.zeros(0)
+    n_unstable = (magnitude > 1 + eps).sum(axis=1)
+    stability = np.where(
+        n_unstable == magnitude.shape[1],
+        "unstable",
+        np.where(n_unstable > 0, "saddle", np.where(largest < 1 - eps, "stable", "marginal")),
+    )
+    is_fixed = q < tolerance
+    with np.errstate(divide="ignore"):
+        time_constants = 1.0 / np.abs(np.log(np.maximum(magnitude, 1e-300)))
+    attractor = _attractors(states, stability, is_fixed, condition, attractor_distance * radius)
+    return FixedPoints(
+        states=states,
+        inputs=inputs_of,
+        condition=condition,
+        q=q,
+        iterations=iterations,
+        is_fixed=is_fixed,
+        eigenvalues=eigenvalues,
+        stability=stability,
+        n_unstable=n_unstable,
+        time_constants=time_constants,
+        attractor=attractor,
+        tolerance=tolerance,
+        eps=eps,
+        layer=layer,
+    )
+
+
+# ---------------------------------------------------------------------------------- inputs
+
+
+def _visited_states(model: RecurrentModel, initial: Any, layer: int) -> np.ndarray:
+    size = model.state_size(layer)
+    if isinstance(initial, Trace):
+        layout = model.state_layout(layer)
+        parts = [np.asarray(initial.states(layer, kind), dtype=np.float64) for kind in layout]
+        values = np.concatenate(parts, axis=1)
+    else:
+        values = np.asarray(to_numpy(initial), dtype=np.float64)
+    if values.ndim != 2 or values.shape[1] != size:
+        raise ValueError(
+            f"initial_states must have shape (n_states, state_size={size}), got {values.shape}; "
+            "pass a Trace captured from this model or states of the layer"
+        )
+    if len(values) == 0:
+        raise ValueError("initial_states is empty; pass states the network visits")
+    if not np.isfinite(values).all():
+        raise ValueError("initial_states holds NaN or infinite values")
+    return values
+
+
+def _conditions(model: RecurrentModel, inputs: Any, layer: int) -> np.ndarray:
+    width = model.input_size(layer)
+    if inputs is None:
+        return np.zeros((1, width))
+    values = np.asarray(to_numpy(inputs), dtype=np.float64)
+    values = values[None] if values.ndim == 1 else values
+    if values.ndim != 2 or values.shape[1] != width:
+        raise ValueError(
+            f"inputs must have shape (input_size={width},) or (n_conditions, {width}), got "
+            f"{np.shape(inputs)}"
+        )
+    return values
+
+
+def _float64_step(model: RecurrentModel, layer: int) -> Any:
+    """``F(h, x)`` of one layer, unbatched, in float64, on a private copy of torch weights.
+
+    A user cell that is not an ``nn.Module`` is stepped as it is, with float64 tensors.
+    """
+    if not isinstance(model.core, torch.nn.Module):
+        return lambda h, x: model.step(h, x, layer=layer)
+    core = copy.deepcopy(model.core).double()
+    for parameter in core.parameters():
+        parameter.requires_grad_(False)
+    twin = RecurrentModel(core)
+    return lambda h, x: twin.step(h, x, layer=layer)
+
+
+# ---------------------------------------------------------------------------------- search
+
+
+def _levenberg_marquardt(
+    step: Any,
+    h: torch.Tensor,
+    x: torch.Tensor,
+    tolerance: float,
+    max_iterations: int,
+    bar: Any,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    n, size = h.shape
+    identity = torch.eye(size, dtype=h.dtype)
+    residual_of = vmap(lambda s: step(s, x) - s)
+    jacobian_of = vmap(jacrev(lambda s: step(s, x)))
+    damping = torch.full((n,), 1e-6, dtype=h.dtype)
+    r = residual_of(h)
+    q = (r * r).sum(dim=1) / size
+    active = torch.ones(n, dtype=torch.bool)
+    iterations = torch.zeros(n, dtype=torch.int64)
+    stalled = torch.zeros(n, dtype=torch.int64)
+    # Stop well below the tolerance, so fixed points are polished, not just accepted.
+    target = tolerance * 1e-4
+    for _ in range(max_iterations):
+        bar.update(1)
+        rows = torch.nonzero(active).flatten()
+        if len(rows) == 0:
+            break
+        jacobian = jacobian_of(h[rows]) - identity
+        gradient = torch.einsum("bji,bj->bi", jacobian, r[rows])
+        normal = jacobian.transpose(1, 2) @ jacobian
+        diagonal = torch.diagonal(normal, dim1=1, dim2=2)
+        # Marquardt's scaling by diag(J^T J), plus Levenberg's identity where that vanishes.
+        system = normal + damping[rows, None, None] * torch.diag_embed(diagonal + 1.0)
+        delta = torch.linalg.solve(system, -gradient)
+        candidate = h[rows] + delta
+        r_new = residual_of(candidate)
+        q_new = (r_new * r_new).sum(dim=1) / size
+        better = torch.isfinite(q_new) & (q_new < q[rows])
+        # A point whose q no longer falls by 0.1 % an iteration sits at a minimum of q.
+        progress = better & (q_new < q[rows] * (1 - 1e-3))
+        stalled[rows] = torch.where(progress, 0, stalled[rows] + better.long())
+        accepted = rows[better]
+        h[accepted], r[accepted], q[accepted] = candidate[better], r_new[better], q_new[better]
+        damping[accepted] = torch.clamp(damping[accepted] / 10, min=1e-15)
+        damping[rows[~better]] *= 4
+        iterations[rows] += 1
+        small_step = delta.norm(dim=1) < 1e-14 * (1 + h[rows].norm(dim=1))
+        done = (q[rows] < target) | (damping[rows] > 1e12) | (better & small_step)
+        done |= stalled[rows] >= _STALLED_ITERATIONS
+        active[rows[done]] = False
+    bar.update(max_iterations - int(iterations.max()) if len(iterations) else 0)
+    return h.numpy(), q.numpy(), iterations.numpy()
+
+
+# ---------------------------------------------------------------------------------- clean-up
+
+
+def _deduplicated(
+    states: np.ndarray, q: np.ndarray, condition: np.ndarray, distance: float
+) -> np.ndarray:
+    """A mask keeping, of every group of points closer than ``distance``, the one of lowest q."""
+    keep = np.zeros(len(states), dtype=bool)
+    for index in np.unique(condition):
+        members = np.flatnonzero(condition == index)
+        labels = _components(states[members], distance)
+        order = np.lexsort((q[members], labels))
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = labels[order][1:] != labels[order][:-1]
+        keep[members[order[first]]] = True
+    return keep
+
+
+def _components(points: np.ndarray, distance: float) -> np.ndarray:
+    """Connected components of the graph linking points closer than ``distance``."""
+    tensor = torch.from_numpy(points)
+    close = (torch.cdist(tensor, tensor) < distance).numpy()
+    _, labels = connected_components(csr_matrix(close), directed=False)
+    return labels
+
+
+def _near_visited(states: np.ndarray, visited: np.ndarray, distance: float) -> np.ndarray:
+    nearest = torch.cdist(torch.from_numpy(states), torch.from_numpy(visited)).min(dim=1).values
+    return nearest.numpy() <= distance
+
+
+def _eigenvalues(step: Any, states: np.ndarray, inputs: np.ndarray) -> np.ndarray:
+    if len(states) == 0:
+        return np.zeros((0, states.shape[1]), dtype=complex)
+    jacobian = vmap(jacrev(step, argnums=0))(torch.from_numpy(states), torch.from_numpy(inputs))
+    values = np.linalg.eigvals(jacobian.numpy())
+    order = np.argsort(-np.abs(values), axis=1, kind="stable")
+    return np.take_along_axis(values, order, axis=1)
+
+
+def _attractors(
+    states: np.ndarray,
+    stability: np.ndarray,
+    is_fixed: np.ndarray,
+    condition: np.ndarray,
+    distance: float,
+) -> np.ndarray:
+    """Ids of attractors: stable, marginal and slow points connected within ``distance``.
+
+    A memory held on a near-continuous manifold yields many nearby points, some stable, some
+    marginal, some slow: they are one attractor. Saddles and unstable points get -1.
+    """
+    attractor = np.full(len(states), -1, dtype=np.int64)
+    next_id = 0
+    attracting = (stability == "stable") | (stability == "marginal") | ~is_fixed
+    attracting &= (stability != "saddle") & (stability != "unstable")
+    for index in np.unique(condition):
+        members = np.flatnonzero((condition == index) & attracting)
+        if len(members):
+            labels = _components(states[members], distance)
+            attractor[members] = labels + next_id
+            next_id += int(labels.max()) + 1
+    return attractor

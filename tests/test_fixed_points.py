@@ -1,0 +1,126 @@
+"""Fixed and slow points: known answers from hand-built networks and the shipped flip-flop."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import rnn_widgets as rw
+from rnn_widgets import tasks, zoo
+from rnn_widgets.analysis import find_fixed_points
+
+
+class LinearCell:
+    """h' = A h + B x: one fixed point at 0 under zero input, eigenvalues eig(A)."""
+
+    kinds = ("h",)
+
+    def __init__(self, a: np.ndarray, b: np.ndarray) -> None:
+        self.a = torch.as_tensor(a)
+        self.b = torch.as_tensor(b)
+        self.state_size = a.shape[0]
+        self.input_size = b.shape[1]
+
+    def step(self, state: torch.Tensor, x: torch.Tensor):
+        new = state @ self.a.to(state.dtype).T + x @ self.b.to(state.dtype).T
+        return new, {"h": new}
+
+
+class TanhCell:
+    """h' = tanh(w h): for w > 1, fixed points at 0 (unstable) and +-h* with h* = tanh(w h*)."""
+
+    kinds = ("h",)
+    state_size = 1
+    input_size = 1
+
+    def __init__(self, w: float) -> None:
+        self.w = w
+
+    def step(self, state: torch.Tensor, x: torch.Tensor):
+        new = torch.tanh(self.w * state + x)
+        return new, {"h": new}
+
+
+def test_a_linear_network_has_one_fixed_point_at_zero_with_the_eigenvalues_of_a() -> None:
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((5, 5)) * 0.3
+    model = rw.RecurrentModel(LinearCell(a, rng.standard_normal((5, 2))))
+    points = find_fixed_points(model, rng.standard_normal((50, 5)), n=64, progress=False)
+    assert len(points) == 1
+    np.testing.assert_allclose(points.states[0], 0.0, atol=1e-9)
+    expected = np.linalg.eigvals(a)
+    expected = expected[np.argsort(-np.abs(expected), kind="stable")]
+    np.testing.assert_allclose(np.abs(points.eigenvalues[0]), np.abs(expected), atol=1e-9)
+    assert points.is_fixed[0] and points.q[0] < 1e-20
+
+
+def test_a_tanh_unit_with_self_weight_above_one_has_two_stable_points_and_one_unstable() -> None:
+    w = 2.0
+    model = rw.RecurrentModel(TanhCell(w))
+    starts = np.linspace(-1, 1, 41)[:, None]
+    points = find_fixed_points(model, starts, n=200, outlier_distance=10.0, progress=False)
+    order = np.argsort(points.states[:, 0])
+    values = points.states[order, 0]
+    h_star = 0.9575040240772687  # solves h = tanh(2 h)
+    np.testing.assert_allclose(values, [-h_star, 0.0, h_star], atol=1e-9)
+    assert points.stability[order].tolist() == ["stable", "unstable", "stable"]
+    slope = w * (1 - h_star**2)
+    np.testing.assert_allclose(np.abs(points.eigenvalues[order, 0]), [slope, w, slope], atol=1e-8)
+    np.testing.assert_allclose(points.time_constants[order[0], 0], 1 / abs(np.log(slope)))
+    assert points.attractor[order[1]] == -1
+    assert points.attractor[order[0]] != points.attractor[order[2]]
+
+
+def test_the_same_seed_gives_the_same_points() -> None:
+    model = rw.RecurrentModel(TanhCell(1.5))
+    starts = np.linspace(-1, 1, 21)[:, None]
+    first = find_fixed_points(model, starts, n=30, noise=0.1, seed=4, progress=False)
+    again = find_fixed_points(model, starts, n=30, noise=0.1, seed=4, progress=False)
+    np.testing.assert_array_equal(first.states, again.states)
+
+
+@pytest.fixture(scope="module")
+def flip_flop_points():
+    model = zoo.load("flip_flop_gru")
+    data = tasks.flip_flop(3, 64, 200, seed=3)
+    trace = rw.capture(model, data.sequences, progress=False)
+    return find_fixed_points(model, trace, n=1024, progress=False)
+
+
+def test_the_flip_flop_gru_holds_its_eight_memories_with_saddles_between(flip_flop_points) -> None:
+    points = flip_flop_points
+    holding = np.isin(points.stability, ["stable", "marginal"]) & points.is_fixed
+    net = zoo.network("flip_flop_gru")
+    with torch.no_grad():
+        outputs = net.readout(torch.from_numpy(points.states[holding]).float()).numpy()
+    patterns = {tuple(np.sign(row).astype(int)) for row in outputs}
+    assert len(patterns) == 8
+    assert (points.q[points.is_fixed] < 1e-10).all()
+    assert points.counts()["saddle"] > 0
+    # No attractor mixes two memories.
+    for attractor in set(points.attractor[holding].tolist()):
+        members = points.attractor[holding] == attractor
+        assert len({tuple(np.sign(row).astype(int)) for row in outputs[members]}) == 1
+
+
+def test_the_search_does_not_modify_the_model() -> None:
+    model = zoo.load("mod3_gru")
+    before = {name: p.clone() for name, p in model.core.named_parameters()}
+    states = np.random.default_rng(0).uniform(-0.5, 0.5, (20, model.state_size()))
+    find_fixed_points(model, states, n=16, max_iterations=5, progress=False)
+    for name, parameter in model.core.named_parameters():
+        assert torch.equal(parameter, before[name])
+        assert parameter.dtype == torch.float32
+
+
+def test_bad_input_names_the_argument() -> None:
+    model = rw.RecurrentModel(TanhCell(2.0))
+    with pytest.raises(ValueError, match="initial_states"):
+        find_fixed_points(model, np.zeros((4, 3)), progress=False)
+    with pytest.raises(ValueError, match="initial_states is empty"):
+        find_fixed_points(model, np.zeros((0, 1)), progress=False)
+    with pytest.raises(ValueError, match="inputs"):
+        find_fixed_points(model, np.zeros((4, 1)), inputs=np.zeros(3), progress=False)
+    with pytest.raises(ValueError, match="n must be"):
+        find_fixed_points(model, np.zeros((4, 1)), n=0, progress=False)
