@@ -5,6 +5,7 @@ The public API, re-exported from the subpackages:
 * :class:`Trace` -- recorded states over token sequences (``rnn_widgets.trace``)
 * :class:`Selection` -- the selection every view shares (``rnn_widgets.widgets``)
 * :class:`SelectView` -- hidden-state parallel coordinates (``rnn_widgets.widgets``)
+* :class:`MatchView` -- the ranked matches of the selection over the corpus (LSTMVis)
 * :class:`RecurrentModel`, :func:`wrap`, :func:`capture` -- the model adapter and exact
   capture of states from torch RNNs (``rnn_widgets.models``)
 * ``rnn_widgets.analysis`` -- pure analyses over traces: ``select_cells``, ``match`` (LSTMVis)
@@ -18,7 +19,7 @@ from importlib.metadata import PackageNotFoundError, version
 from . import analysis, tasks, zoo
 from .models import RecurrentModel, capture, wrap
 from .trace import KNOWN_KINDS, Predictions, Tokens, Trace, Track
-from .widgets import Selection, SelectView
+from .widgets import MatchView, Selection, SelectView
 
 try:
     __version__ = version("rnn_widgets")
@@ -27,6 +28,7 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 
 __all__ = [
     "KNOWN_KINDS",
+    "MatchView",
     "Predictions",
     "RecurrentModel",
     "SelectView",

@@ -406,3 +406,197 @@ describe("SelectView cleanup", () => {
     expect(selection.calls).toEqual([]);
   });
 });
+
+// ---------------------------------------------------------------- selected cells, preview, heat
+const tokenData = (root: HTMLElement, key: string) => [...root.querySelectorAll<HTMLElement>(".rnnw-token")].map((t) => t.dataset[key]);
+const tokenHas = (root: HTMLElement, cls: string) => [...root.querySelectorAll(".rnnw-token")].map((t) => t.classList.contains(cls));
+
+describe("SelectView selected cells", () => {
+  it("previews select_cells live during a threshold drag and keeps it until the kernel's cells arrive", async () => {
+    // range 1:3, one off step before: at -0.6 cells 4 and 5 are on at steps 1-2 and off at step 0
+    const { selection, root, q } = await setup({}, { start: 1, stop: 3 });
+    expect(root.dataset.highlighted).toBe("");
+    q(".rnnw-threshold-handle").dispatchEvent(pointer("pointerdown", 5, yScale(0.3)));
+    window.dispatchEvent(pointer("pointermove", 5, yScale(-0.6)));
+    expect(selection.get("threshold")).toBe(-0.6);
+    await nextFrame();
+    expect(root.dataset.highlighted).toBe("4,5");
+    expect(root.dataset.preview).toBe("exact");
+    expect(decodeCells(selection.get("cells"))).toEqual([]); // only the kernel sets them
+    window.dispatchEvent(pointer("pointerup", 5, yScale(-0.6)));
+    expect(selection.saves).toBe(1);
+    expect(selection.lastSave()).toEqual({ threshold: -0.6 });
+    await nextFrame();
+    expect(root.dataset.highlighted).toBe("4,5"); // no flicker while the kernel computes
+    selection.receive("cells", encodeCells([4, 5]));
+    await nextFrame();
+    expect(root.dataset.highlighted).toBe("4,5");
+    expect(root.dataset.preview).toBe("");
+    expect(selection.calls.filter((c) => c.method === "set" && c.key === "cells")).toEqual([]);
+  });
+
+  it("previews while brushing the token axis", async () => {
+    const { root, q } = await setup({}, { threshold: -0.6 });
+    const at = (col: number) => columnCenter({ ...columns, left: 0 }, col);
+    q(".rnnw-tokens").dispatchEvent(pointer("pointerdown", at(1), 5));
+    window.dispatchEvent(pointer("pointermove", at(2), 5));
+    await nextFrame();
+    expect(root.dataset.highlighted).toBe("4,5");
+    window.dispatchEvent(pointer("pointermove", at(6), 5)); // crosses the sequence start at step 5: no exact preview
+    await nextFrame();
+    expect(root.dataset.preview).toBe("");
+    expect(root.dataset.highlighted).toBe("");
+  });
+
+  it("shades each column by the share of selected cells on there", async () => {
+    const { selection, root } = await setup({}, { cells: encodeCells([4, 5]), threshold: -0.6 });
+    expect(tokenData(root, "heat")).toEqual(["0.000", "1.000", "1.000", "1.000", "1.000", "1.000", "1.000", "1.000"]);
+    selection.receive("threshold", -0.55); // cell 4 (-0.574) is off at step 1, cell 5 (-0.532) on
+    await nextFrame();
+    expect(tokenData(root, "heat").slice(0, 3)).toEqual(["0.000", "0.500", "1.000"]);
+    selection.receive("cells", encodeCells([]));
+    await nextFrame();
+    expect(tokenData(root, "heat")).toEqual(Array(8).fill("0"));
+  });
+
+  it("shows a select error above the plot and keeps the plot usable", async () => {
+    const { model, q } = await setup();
+    model.receive("select_error", "start:stop (2:7) crosses the end of sequence 0 at step 5; select within one sequence");
+    await nextFrame();
+    expect(q(".rnnw-select-error").hidden).toBe(false);
+    expect(q(".rnnw-select-error").textContent).toMatch(/crosses the end of sequence 0/);
+    expect(q(".rnnw-body").hidden).toBe(false);
+    expect(q(".rnnw-threshold-handle").hidden).toBe(false);
+    model.receive("select_error", "");
+    await nextFrame();
+    expect(q(".rnnw-select-error").hidden).toBe(true);
+  });
+});
+
+describe("SelectView pattern", () => {
+  it("extends and shrinks the padding with the pattern buttons, saving each change", async () => {
+    const { selection, root, q } = await setup({}, { start: 3, stop: 5 });
+    const click = (cls: string) => q<HTMLButtonElement>(`button.${cls}`).click();
+    expect(q<HTMLButtonElement>("button.rnnw-pad-after-less").disabled).toBe(true);
+    expect(tokenHas(root, "rnnw-token-pad")).toEqual([false, false, true, false, false, false, false, false]);
+    click("rnnw-pad-before-more");
+    expect(selection.get("pad_before")).toBe(2);
+    expect(selection.lastSave()).toEqual({ pad_before: 2 });
+    click("rnnw-pad-after-more");
+    expect(selection.lastSave()).toEqual({ pad_after: 1 });
+    await nextFrame();
+    expect(q(".rnnw-pattern").querySelectorAll(".rnnw-pattern-off")).toHaveLength(3);
+    expect(q(".rnnw-pattern-on").textContent).toBe("on ×2");
+    // step 5 starts the next sequence: padding there imposes nothing and is not shaded
+    expect(tokenHas(root, "rnnw-token-pad")).toEqual([false, true, true, false, false, false, false, false]);
+    click("rnnw-pad-after-less");
+    click("rnnw-pad-before-less");
+    click("rnnw-pad-before-less");
+    expect([selection.get("pad_before"), selection.get("pad_after")]).toEqual([0, 0]);
+    expect(selection.saves).toBe(5);
+    await nextFrame();
+    expect(q<HTMLButtonElement>("button.rnnw-pad-before-less").disabled).toBe(true);
+    click("rnnw-pad-before-less");
+    expect(selection.saves).toBe(5);
+  });
+});
+
+describe("SelectView tracks and predictions", () => {
+  const u32 = (xs: number[]) => ({ dtype: "uint32", shape: [xs.length], data: new DataView(new Uint32Array(xs).buffer) });
+  const f32 = (xs: number[], shape = [xs.length]) => ({ dtype: "float32", shape, data: new DataView(new Float32Array(xs).buffer) });
+
+  it("draws each track as a row of text-only cells and the top predictions", async () => {
+    const annotated: WindowPayload = {
+      ...makeWindow(0, ["a", "b", "c"], []),
+      tracks: [
+        { name: XSS, kind: "categorical", codes: u32([0, 1, 0]), categories: ["NN", XSS] },
+        { name: "depth", kind: "numeric", values: f32([0, 2, 4]), min: 0, max: 4 },
+      ],
+      predictions: { labels: ["x", "y", XSS, "z", "\n", "w"], probabilities: f32([0.75, 0.25, 0.5, 0.5, 0.1, 0.05], [3, 2]) },
+    };
+    const { root, el } = await setup({ _window: annotated });
+    const rows = [...root.querySelectorAll<HTMLElement>(".rnnw-row")];
+    expect(rows.map((r) => r.querySelector(".rnnw-row-name")!.textContent)).toEqual([XSS, "depth", "predicted"]);
+    const [pos, depth, predicted] = rows as [HTMLElement, HTMLElement, HTMLElement];
+    const posCells = [...pos.querySelectorAll<HTMLElement>(".rnnw-track-cell")];
+    expect(posCells.map((c) => c.title)).toEqual([`${XSS}: NN`, `${XSS}: ${XSS}`, `${XSS}: NN`]);
+    expect(posCells.map((c) => c.textContent)).toEqual(["", "", ""]);
+    expect(posCells[0]!.style.backgroundColor).toBe(posCells[2]!.style.backgroundColor);
+    expect(posCells[0]!.style.backgroundColor).not.toBe(posCells[1]!.style.backgroundColor);
+    const depthCells = [...depth.querySelectorAll<HTMLElement>(".rnnw-track-cell")];
+    expect(depthCells.map((c) => c.title)).toEqual(["depth: 0.00", "depth: 2.00", "depth: 4.00"]);
+    const preds = [...predicted.querySelectorAll<HTMLElement>(".rnnw-prediction")];
+    expect(preds.map((p) => p.textContent)).toEqual(["x", XSS, "⏎"]);
+    expect(preds.map((p) => p.dataset.probability)).toEqual(["0.750", "0.500", "0.100"]);
+    expect(preds[0]!.style.opacity).toBe("0.75");
+    expect(preds[1]!.title).toBe(`${JSON.stringify(XSS)} 0.500\n"z" 0.500`);
+    expect(el.querySelector("img")).toBeNull();
+  });
+
+  it("shows no rows without tracks or predictions", async () => {
+    const { q } = await setup();
+    expect(q(".rnnw-rows").hidden).toBe(true);
+    expect(q(".rnnw-rows").children).toHaveLength(0);
+  });
+});
+
+describe("SelectView navigation and zoom", () => {
+  it("sends the search and go-to queries on Enter, with a new request number each time", async () => {
+    const { model, q } = await setup();
+    const search = q<HTMLInputElement>("input.rnnw-search");
+    search.value = "dog ";
+    search.dispatchEvent(new KeyboardEvent("keydown", { key: "ArrowRight", bubbles: true }));
+    expect(model.get("window_start")).toBe(0); // typing does not scroll
+    search.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+    expect(model.lastSave()).toEqual({ search_query: "dog", _search_request: 1 });
+    search.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+    expect(model.lastSave()).toEqual({ _search_request: 2 }); // Enter again: the next hit
+    const goto = q<HTMLInputElement>("input.rnnw-goto");
+    goto.value = "1:2";
+    goto.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+    expect(model.lastSave()).toEqual({ goto_query: "1:2", _goto_request: 1 });
+  });
+
+  it("marks the hit columns and shows the kernel's message as text", async () => {
+    const { model, root, q } = await setup();
+    model.receive("_search_hits", { dtype: "uint32", shape: [1, 2], data: new DataView(new Uint32Array([2, 4]).buffer) });
+    model.receive("message", `no hit for '${XSS}'`);
+    await nextFrame();
+    expect(tokenHas(root, "rnnw-token-hit")).toEqual([false, false, true, true, false, false, false, false]);
+    expect(q(".rnnw-message").textContent).toBe(`no hit for '${XSS}'`);
+    expect(q(".rnnw-message").hidden).toBe(false);
+    expect(q(".rnnw-error").hidden).toBe(true);
+    expect(root.querySelector("img")).toBeNull();
+  });
+
+  it("zooms by changing the column width and reporting the plot width", async () => {
+    const { model, q } = await setup();
+    const plotWidth = FALLBACK_WIDTH - MARGIN.left - MARGIN.right;
+    q<HTMLButtonElement>("button.rnnw-zoom-in").click();
+    expect(model.lastSave()).toEqual({ _plot_width: plotWidth, column_width: Math.round((plotWidth / 8) * 1.5) });
+    q<HTMLButtonElement>("button.rnnw-zoom-out").click();
+    expect(model.get("column_width")).toBe(Math.round(Math.round((plotWidth / 8) * 1.5) / 1.5));
+    model.receive("column_width", 4);
+    await nextFrame();
+    expect(q<HTMLButtonElement>("button.rnnw-zoom-out").disabled).toBe(true);
+  });
+});
+
+describe("SelectView pinned to a layer", () => {
+  it("shows its own layer and highlights cells only where the Selection's layer is shown", async () => {
+    const pinned = { ...makeWindow(0, TOKENS), layer: 1, kind: "c" };
+    const { selection, root, q } = await setup({ layer: 1, _window: pinned }, { cells: encodeCells([2]) });
+    expect(q<HTMLSelectElement>("select.rnnw-layer").value).toBe("1");
+    expect(q<HTMLSelectElement>("select.rnnw-layer").disabled).toBe(true);
+    expect(root.classList.contains("rnnw-stale")).toBe(false);
+    expect(root.dataset.highlighted).toBe("");
+    const x = columnCenter(columns, 4);
+    const y = yScale(value(4, 2));
+    q("canvas.rnnw-plot").dispatchEvent(new MouseEvent("click", { clientX: x, clientY: y, bubbles: true }));
+    expect(selection.saves).toBe(0); // no toggling of another layer's cells
+    selection.receive("layer", 1);
+    selection.receive("kind", "c");
+    await nextFrame();
+    expect(root.dataset.highlighted).toBe("2");
+  });
+});

@@ -13,16 +13,23 @@ from pathlib import Path
 from typing import Any
 
 import anywidget
+import ipywidgets
 import numpy as np
 import traitlets
 from ipywidgets import widget_serialization
 
 from .._validation import as_int
+from ..analysis import select_cells
 from ..trace import Trace
 from ._buffers import packed
 from .selection import Selection
 
 __all__ = ["SelectView"]
+
+# The Selection fields that define the selected cells (LSTMVis: range + threshold + pattern).
+_RANGE_FIELDS = ["start", "stop", "threshold", "pad_before", "pad_after", "layer", "kind"]
+_MIN_COLUMN_WIDTH = 4
+_MAX_COLUMN_WIDTH = 200
 
 _STATIC = Path(__file__).resolve().parent.parent / "static"
 
@@ -52,8 +59,12 @@ class SelectView(anywidget.AnyWidget):
 
     One line per cell of the selected layer and kind, over the tokens of a window that
     scrolls through the trace and jumps between sequences. Drag the dashed threshold line
-    to set ``selection.threshold``; click a line to toggle its cell in ``selection.cells``;
-    drag across the tokens to set ``selection.start`` / ``selection.stop``.
+    to set ``selection.threshold``; drag across the tokens to set ``selection.start`` /
+    ``selection.stop``: the range, the threshold and the on/off pattern (``pad_before`` /
+    ``pad_after``, set with the pattern buttons) define ``selection.cells`` through
+    :func:`~rnn_widgets.analysis.select_cells`, previewed live in the browser while dragging.
+    Clicking a line toggles its cell. Annotation tracks and predictions of the trace are
+    drawn as rows under the tokens; the toolbar searches phrases, goes to a step and zooms.
 
     Parameters
     ----------
@@ -65,6 +76,9 @@ class SelectView(anywidget.AnyWidget):
         How many steps are shown at once (default 40).
     height : int
         The plot's height in pixels (default 300).
+    layer : int, optional
+        Pin the view to this layer; by default it follows ``selection.layer``. See
+        :meth:`side_by_side`.
 
     Examples
     --------
@@ -81,6 +95,22 @@ class SelectView(anywidget.AnyWidget):
     window_size = traitlets.Int(40).tag(sync=True)
     height = traitlets.Int(300).tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
+    #: Why the brushed range selects no cells (a range crossing a sequence, a threshold
+    #: outside the data); shown above the plot, which stays usable.
+    select_error = traitlets.Unicode("").tag(sync=True)
+    #: A notice that is not an error ("no hit for 'x'", "hit 2 of 5 ...").
+    message = traitlets.Unicode("").tag(sync=True)
+    #: The layer this view shows; None follows ``selection.layer``.
+    layer = traitlets.Int(None, allow_none=True).tag(sync=True)
+    #: Column width in px; 0 keeps ``window_size`` as given, otherwise the kernel fits
+    #: ``window_size`` to ``_plot_width``.
+    column_width = traitlets.Int(0).tag(sync=True)
+    search_query = traitlets.Unicode("").tag(sync=True)
+    goto_query = traitlets.Unicode("").tag(sync=True)
+    _search_request = traitlets.Int(0).tag(sync=True)
+    _goto_request = traitlets.Int(0).tag(sync=True)
+    _search_hits = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
+    _plot_width = traitlets.Int(0).tag(sync=True)
     _window = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
     _layers = traitlets.List().tag(sync=True)
     _n_steps = traitlets.Int(0).tag(sync=True)
@@ -93,6 +123,7 @@ class SelectView(anywidget.AnyWidget):
         *,
         window_size: int = 40,
         height: int = 300,
+        layer: int | None = None,
         **kwargs: Any,
     ) -> None:
         _require_bundle(type(self)._esm, "select_view.js")
@@ -108,12 +139,28 @@ class SelectView(anywidget.AnyWidget):
             raise TypeError(f"selection must be an rnn_widgets.Selection, got {type(selection)}")
         window_size = as_int(window_size, "window_size", minimum=1)
         height = as_int(height, "height", minimum=50)
+        if layer is not None:
+            layer = as_int(layer, "layer", minimum=0)
+            if layer not in trace.layers:
+                raise ValueError(f"layer {layer} was not recorded; choose one of {trace.layers}")
         self._trace = trace
         self._following_scroll = False
-        super().__init__(selection=selection, window_size=window_size, height=height, **kwargs)
+        self._selected_for: tuple[Any, ...] | None = None  # the range the cells came from
+        self._hits = np.zeros((0, 2), dtype=np.int64)
+        self._hits_query = ""
+        self._last_hit: int | None = None
+        self._track_ranges: dict[str, tuple[float, float]] = {}
+        super().__init__(
+            selection=selection, window_size=window_size, height=height, layer=layer, **kwargs
+        )
         self._describe_trace()
         self.selection.observe(self._on_selection, names=["layer", "kind", "sequence"])
+        self.selection.observe(self._on_range, names=_RANGE_FIELDS)
         self.observe(self._on_window_request, names=["window_start", "window_size"])
+        self.observe(self._on_layer, names=["layer"])
+        self.observe(self._fit_window, names=["column_width", "_plot_width"])
+        self.observe(lambda _: self.search(self.search_query), names=["_search_request"])
+        self.observe(lambda _: self.go_to(self.goto_query), names=["_goto_request"])
         self._scroll_to_sequence(self.selection.sequence)
         self._refresh()
 
@@ -129,7 +176,11 @@ class SelectView(anywidget.AnyWidget):
         if not isinstance(trace, Trace):
             raise TypeError(f"trace must be an rnn_widgets.Trace, got {type(trace).__name__}")
         self._trace = trace
+        self._track_ranges = {}
+        self._selected_for = None
+        self._hits, self._hits_query, self._last_hit = np.zeros((0, 2), np.int64), "", None
         with self.hold_sync():
+            self._search_hits = None
             self._describe_trace()
             self._refresh()
 
@@ -146,11 +197,106 @@ class SelectView(anywidget.AnyWidget):
             raise ValueError(f"step must be < n_steps ({self._trace.n_steps}), got {step}")
         self.window_start = self._clamped_start(step - self.window_size // 4)
 
+    @classmethod
+    def side_by_side(
+        cls,
+        trace: Trace,
+        layers: Any = None,
+        selection: Selection | None = None,
+        **kwargs: Any,
+    ) -> ipywidgets.HBox:
+        """Views of several layers next to each other, sharing one :class:`Selection`.
+
+        Each view is pinned to one layer (its ``layer`` trait); selected cells are
+        highlighted in the view whose layer is ``selection.layer``.
+
+        Parameters
+        ----------
+        trace : Trace
+            The recorded states.
+        layers : iterable of int, optional
+            The layers to show, left to right (default: every layer).
+        selection : Selection, optional
+            The shared selection; a new one is made when omitted.
+        **kwargs
+            Passed to every view (``window_size``, ``height``, ...).
+
+        Returns
+        -------
+        ipywidgets.HBox
+            The views are its ``children``.
+
+        """
+        if not isinstance(trace, Trace):
+            raise TypeError(f"trace must be an rnn_widgets.Trace, got {type(trace).__name__}")
+        chosen = list(trace.layers if layers is None else layers)
+        if not chosen:
+            raise ValueError("layers is empty; pass at least one layer")
+        if selection is None:
+            selection = Selection(layer=chosen[0], kind=trace.kinds(chosen[0])[0])
+        views = [cls(trace, selection, layer=layer, **kwargs) for layer in chosen]
+        for view in views:
+            view.layout = ipywidgets.Layout(flex="1 1 0", min_width="0")
+        return ipywidgets.HBox(views, layout=ipywidgets.Layout(width="100%"))
+
+    def search(self, phrase: str) -> None:
+        """Scroll to the next hit of ``phrase`` after the window start, wrapping around.
+
+        The hits in the window are marked; without any, ``message`` says so.
+        """
+        phrase = str(phrase)
+        if not phrase:
+            self._hits, self._hits_query, self._last_hit = np.zeros((0, 2), np.int64), "", None
+            with self.hold_sync():
+                self.message = ""
+                self._search_hits = self._hits_payload()
+            return
+        try:
+            hits = self._trace.search(phrase)
+        except (ValueError, TypeError) as exc:
+            hits, problem = np.zeros((0, 2), np.int64), str(exc)
+        else:
+            problem = ""
+        start, stop = self.window
+        shown = self._last_hit
+        if phrase == self._hits_query and shown is not None and start <= shown < stop:
+            start = shown + 1  # Enter again: the hit after the one shown
+        self._hits, self._hits_query = hits, phrase
+        if len(hits) == 0:
+            self._last_hit = None
+            with self.hold_sync():
+                self.message = problem or f"no hit for {phrase!r}"
+                self._search_hits = self._hits_payload()
+            return
+        later = np.flatnonzero(hits[:, 0] >= start)
+        index = int(later[0]) if len(later) else 0  # wrap to the first hit
+        self._last_hit = int(hits[index, 0])
+        with self.hold_sync():
+            self.message = f"{phrase!r}: hit {index + 1} of {len(hits)} at step {self._last_hit}"
+            self.scroll_to(self._last_hit)
+            self._search_hits = self._hits_payload()
+
+    def go_to(self, target: str | int) -> None:
+        """Scroll to a step: ``"1234"`` (a global step) or ``"sequence:position"``."""
+        text = str(target).strip()
+        try:
+            if ":" in text:
+                sequence, position = (int(part) for part in text.split(":", 1))
+                step = self._trace.step_of(sequence, position)
+            else:
+                step = int(text)
+            self.scroll_to(step)
+        except (ValueError, TypeError) as exc:
+            self.message = f"cannot go to {text!r}: {exc}"
+            return
+        self.message = ""
+
     def close(self) -> None:
         """Close the view and stop listening to the shared selection."""
         selection = self._trait_values.get("selection")  # absent if __init__ failed early
         if selection is not None:
             selection.unobserve(self._on_selection, names=["layer", "kind", "sequence"])
+            selection.unobserve(self._on_range, names=_RANGE_FIELDS)
         super().close()
 
     # ------------------------------------------------------------------ kernel side of gestures
@@ -159,6 +305,68 @@ class SelectView(anywidget.AnyWidget):
         if change["name"] == "sequence" and not self._following_scroll:
             self._scroll_to_sequence(change["new"])
         self._refresh()
+
+    def _follows_selection_layer(self) -> bool:
+        return self.layer is None or self.layer == self.selection.layer
+
+    def _on_range(self, change: dict[str, Any]) -> None:
+        """The brushed range, threshold and pattern define ``selection.cells`` (LSTMVis).
+
+        Every view sharing the selection hears the change; only one that shows the
+        selection's layer computes, and an unchanged query is not recomputed (a browser save
+        of start and stop together notifies twice).
+        """
+        selection = self.selection
+        if not self._follows_selection_layer():
+            return
+        key = tuple(getattr(selection, name) for name in _RANGE_FIELDS)
+        if selection.stop <= selection.start:
+            self._selected_for = key
+            self.select_error = ""
+            return
+        if key == self._selected_for:
+            return
+        self._selected_for = key
+        try:
+            cells = select_cells(
+                self._trace,
+                selection.start,
+                selection.stop,
+                selection.threshold,
+                selection.pad_before,
+                selection.pad_after,
+                layer=selection.layer,
+                kind=selection.kind,
+            )
+        except (ValueError, TypeError) as exc:
+            self.select_error = str(exc)
+            return
+        self.select_error = ""
+        selection.cells = cells  # unchanged cells send nothing
+
+    @traitlets.validate("layer")
+    def _valid_layer(self, proposal: dict[str, Any]) -> int | None:
+        value = proposal["value"]
+        trace = getattr(self, "_trace", None)
+        if value is not None and trace is not None and value not in trace.layers:
+            raise traitlets.TraitError(
+                f"layer {value} was not recorded; choose one of {trace.layers}"
+            )
+        return value
+
+    def _on_layer(self, change: dict[str, Any]) -> None:
+        self._refresh()
+
+    def _fit_window(self, change: dict[str, Any]) -> None:
+        """With a column width, show as many steps as fit the plot width."""
+        width = self.column_width
+        if width <= 0:
+            return
+        if not _MIN_COLUMN_WIDTH <= width <= _MAX_COLUMN_WIDTH:
+            self.column_width = min(max(width, _MIN_COLUMN_WIDTH), _MAX_COLUMN_WIDTH)
+            return
+        if self._plot_width > 0:
+            self.window_size = max(1, self._plot_width // width)
 
     def _on_window_request(self, change: dict[str, Any]) -> None:
         if change["name"] == "window_size" and change["new"] < 1:
@@ -223,6 +431,67 @@ class SelectView(anywidget.AnyWidget):
         with self.hold_sync():
             self.error = ""
             self._window = window
+            if self._hits_query:
+                self._search_hits = self._hits_payload()
+
+    def _shown(self) -> tuple[int, str]:
+        """The layer and kind drawn.
+
+        A pinned view shows its layer, with the selection's kind when that layer has it;
+        otherwise the selection's layer and kind.
+        """
+        selection = self.selection
+        if self.layer is None:
+            return selection.layer, selection.kind
+        kinds = self._trace.kinds(self.layer)
+        return self.layer, selection.kind if selection.kind in kinds else kinds[0]
+
+    def _hits_payload(self) -> dict[str, Any] | None:
+        """The search hits overlapping the window, as uint32 (n, 2) step ranges."""
+        if not self._hits_query:
+            return None
+        start, stop = self.window
+        hits = self._hits[(self._hits[:, 1] > start) & (self._hits[:, 0] < stop)]
+        return packed(hits.reshape(-1, 2), "uint32")
+
+    def _track_range(self, name: str, values: np.ndarray) -> tuple[float, float]:
+        if name not in self._track_ranges:
+            self._track_ranges[name] = (float(values.min()), float(values.max()))
+        return self._track_ranges[name]
+
+    def _annotations(self, start: int, stop: int) -> dict[str, Any]:
+        """The visible slice of every track and of the predictions."""
+        trace = self._trace
+        tracks = []
+        for name, track in trace.tracks.items():
+            if track.kind == "categorical":
+                tracks.append(
+                    {
+                        "name": name,
+                        "kind": "categorical",
+                        "codes": packed(track.values[start:stop], "uint32"),
+                        "categories": list(track.categories),
+                    }
+                )
+            else:
+                low, high = self._track_range(name, track.values)
+                tracks.append(
+                    {
+                        "name": name,
+                        "kind": "numeric",
+                        "values": packed(track.values[start:stop], "float32"),
+                        "min": low,
+                        "max": high,
+                    }
+                )
+        predictions = None
+        if trace.predictions is not None:
+            top = trace.predictions.top(start, stop)
+            predictions = {
+                "labels": [label for row in top for label in row],
+                "probabilities": packed(trace.predictions.probabilities[start:stop], "float32"),
+            }
+        return {"tracks": tracks, "predictions": predictions}
 
     def _window_payload(self) -> dict[str, Any]:
         trace, selection = self._trace, self.selection
@@ -231,7 +500,8 @@ class SelectView(anywidget.AnyWidget):
                 f"selection.sequence is {selection.sequence} but the trace has sequences "
                 f"0 .. {trace.n_sequences - 1}"
             )
-        states = trace.states(selection.layer, selection.kind)
+        layer, kind = self._shown()
+        states = trace.states(layer, kind)
         start, stop = self.window
         steps = np.arange(start, stop)
         sequences = trace.sequence_of(steps)
@@ -243,7 +513,8 @@ class SelectView(anywidget.AnyWidget):
             "sequence_starts": packed(trace.sequence_starts_in(start, stop), "uint32"),
             "sequence": int(sequences[0]),
             "positions": packed(positions, "uint32"),
-            "value_range": list(trace.value_range(selection.layer, selection.kind)),
-            "layer": selection.layer,
-            "kind": selection.kind,
+            "value_range": list(trace.value_range(layer, kind)),
+            "layer": layer,
+            "kind": kind,
+            **self._annotations(start, stop),
         }

@@ -31,7 +31,7 @@ expect = playwright_api.expect
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-SERVED = [*sorted((REPO / "notebooks").glob("*.ipynb")), HERE / "select_view_e2e.ipynb"]
+SERVED = [*sorted((REPO / "notebooks").glob("*.ipynb")), *sorted(HERE.glob("*_e2e.ipynb"))]
 
 CHROMIUM = os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [

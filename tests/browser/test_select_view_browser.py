@@ -128,3 +128,40 @@ def test_select_view_round_trip_in_jupyterlab(lab_server, page):
 
     assert widget_errors(page.errors) == []
     assert page.dialogs == []
+
+
+def test_a_brushed_range_selects_exactly_the_cells_of_select_cells(lab_server, page):
+    p = page.page
+    open_notebook(p, lab_server, "select_cells_e2e.ipynb")
+    run_all_cells(p)
+    view = p.locator(".rnnw-select-view").first
+    tokens = view.locator(".rnnw-token")
+    expect(tokens).to_have_count(12)
+
+    # Brush tokens 2..4 (c, d, e) on the token axis.
+    first, last = tokens.nth(2).bounding_box(), tokens.nth(4).bounding_box()
+    assert first is not None and last is not None
+    y = first["y"] + first["height"] / 2
+    p.mouse.move(first["x"] + first["width"] / 2, y)
+    p.mouse.down()
+    p.mouse.move(last["x"] + last["width"] / 2, y, steps=6)
+    p.mouse.up()
+    # The kernel computed the cells from the range, threshold and pattern: select_cells's.
+    _wait_for_label(p, r"range=2:5 pads=1,0 cells=\[0, 2\] expected=\[0, 2\] ")
+    expect(view).to_have_attribute("data-highlighted", "0,2")
+
+    # Extending the pattern one step to the right drops the cell still on after the range.
+    view.locator("button.rnnw-pad-after-more").click()
+    _wait_for_label(p, r"pads=1,1 cells=\[0\] expected=\[0\] ")
+    # No padding before: every cell on over the range.
+    view.locator("button.rnnw-pad-before-less").click()
+    _wait_for_label(p, r"pads=0,1 cells=\[0, 1\] expected=\[0, 1\] ")
+
+    # A phrase search scrolls to the hit in the next sequence and marks it.
+    search = view.locator("input.rnnw-search")
+    search.fill("stu")
+    search.press("Enter")
+    _wait_for_label(p, r"window=12 ")
+    expect(view.locator(".rnnw-token-hit")).to_have_count(3)
+
+    assert widget_errors(page.errors) == []

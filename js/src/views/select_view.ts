@@ -7,6 +7,7 @@ import { decode, decodeCells, encodeCells, type PackedArray } from "../lib/binar
 import { sizeCanvas, themeColors, type Theme } from "../lib/canvas";
 import { columnCenter, columnWidth, hitsThreshold, nearestCell, nearestColumn, type CellHit, type Columns } from "../lib/hit";
 import { formatTick, linearScale, roundTo, tickStep, type LinearScale } from "../lib/scale";
+import { onFractions, previewCells } from "../lib/select_preview";
 import {
   debounce,
   readSelection,
@@ -23,6 +24,15 @@ export interface LayerInfo {
   n_cells: number;
 }
 
+export type TrackPayload =
+  | { name: string; kind: "categorical"; codes: PackedArray; categories: string[] }
+  | { name: string; kind: "numeric"; values: PackedArray; min: number; max: number };
+
+export interface PredictionsPayload {
+  labels: string[]; // row-major [n_columns, k], best first
+  probabilities: PackedArray; // float32 [n_columns, k]
+}
+
 export interface WindowPayload {
   start: number;
   tokens: string[];
@@ -33,6 +43,8 @@ export interface WindowPayload {
   value_range: [number, number];
   layer: number;
   kind: string;
+  tracks?: TrackPayload[];
+  predictions?: PredictionsPayload | null;
 }
 
 export type SelectViewState = {
@@ -45,6 +57,16 @@ export type SelectViewState = {
   _n_steps: number;
   _n_sequences: number;
   error: string;
+  select_error?: string;
+  message?: string;
+  layer?: number | null;
+  column_width?: number;
+  search_query?: string;
+  goto_query?: string;
+  _search_request?: number;
+  _goto_request?: number;
+  _search_hits?: PackedArray | null;
+  _plot_width?: number;
 };
 
 /** Plot margins in CSS px, inside the canvas; the left one holds the tick labels and the handle. */
@@ -56,6 +78,13 @@ export const WHEEL_SAVE_MS = 100;
 /** How close (px) the pointer must come to a line to hover or click it. */
 export const LINE_TOLERANCE = 8;
 const WHEEL_PX_PER_STEP = 40;
+/** Zoom: each click multiplies or divides the column width by this, within the limits (px). */
+export const ZOOM_FACTOR = 1.5;
+export const MIN_COLUMN_WIDTH = 4;
+export const MAX_COLUMN_WIDTH = 200;
+/** After a drag is released, the preview stays until the kernel's cells arrive or this passes. */
+export const PREVIEW_HOLD_MS = 1500;
+const PLOT_WIDTH_SAVE_MS = 200;
 
 const KIND_NAMES: Record<string, string> = {
   h: "hidden",
@@ -69,7 +98,24 @@ const KIND_NAMES: Record<string, string> = {
   n: "new gate",
 };
 
+interface DecodedTrack {
+  name: string;
+  kind: "categorical" | "numeric";
+  values: Float32Array | Uint32Array;
+  categories: string[];
+  min: number;
+  max: number;
+}
+
+interface DecodedPredictions {
+  k: number;
+  labels: string[];
+  probabilities: Float32Array;
+}
+
 interface DecodedWindow {
+  tracks: DecodedTrack[];
+  predictions: DecodedPredictions | null;
   start: number;
   tokens: string[];
   values: Float32Array;
@@ -101,7 +147,31 @@ function decodeWindow(raw: unknown): DecodedWindow | null {
   if (!Number.isFinite(lo) || !Number.isFinite(hi)) throw new Error(`value_range must be two numbers, got ${JSON.stringify(w.value_range)}`);
   if (lo > hi) [lo, hi] = [hi, lo];
   if (lo === hi) [lo, hi] = [lo - 1, hi + 1];
+  const tracks = (Array.isArray(w.tracks) ? w.tracks : []).map((t): DecodedTrack => {
+    const name = String(t?.name ?? "");
+    if (t?.kind === "categorical") {
+      const codes = decode(t.codes, "uint32").array;
+      if (codes.length !== nColumns) throw new Error(`track ${name} must have ${nColumns} codes, got ${codes.length}`);
+      return { name, kind: "categorical", values: codes, categories: (t.categories ?? []).map(String), min: 0, max: 0 };
+    }
+    const values = decode((t as { values?: unknown }).values, "float32").array;
+    if (values.length !== nColumns) throw new Error(`track ${name} must have ${nColumns} values, got ${values.length}`);
+    const n = t as { min?: unknown; max?: unknown };
+    return { name, kind: "numeric", values, categories: [], min: Number(n.min), max: Number(n.max) };
+  });
+  let predictions: DecodedPredictions | null = null;
+  if (w.predictions) {
+    const probs = decode(w.predictions.probabilities, "float32");
+    const k = probs.shape[1] ?? 0;
+    const labels = Array.isArray(w.predictions.labels) ? w.predictions.labels.map(String) : [];
+    if (probs.shape[0] !== nColumns || labels.length !== nColumns * k) {
+      throw new Error(`predictions must cover ${nColumns} columns, got shape [${probs.shape.join(", ")}] and ${labels.length} labels`);
+    }
+    predictions = { k, labels, probabilities: probs.array };
+  }
   return {
+    tracks,
+    predictions,
     start: Number(w.start) || 0,
     tokens: w.tokens.map(String),
     values: values.array,
@@ -175,12 +245,29 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   scrollLeft.title = "scroll left half a window (keys: Left for a step, PageUp for a window)";
   const scrollRight = el("button", "rnnw-scroll-right", "→");
   scrollRight.title = "scroll right half a window (keys: Right for a step, PageDown for a window)";
-  for (const b of [prevSeq, nextSeq, scrollLeft, scrollRight]) b.type = "button";
+  const zoomOut = el("button", "rnnw-zoom-out", "−");
+  zoomOut.title = "zoom out: narrower columns, more steps";
+  const zoomIn = el("button", "rnnw-zoom-in", "+");
+  zoomIn.title = "zoom in: wider columns, fewer steps";
+  for (const b of [prevSeq, nextSeq, scrollLeft, scrollRight, zoomOut, zoomIn]) b.type = "button";
+  const gotoInput = el("input", "rnnw-goto");
+  gotoInput.type = "text";
+  gotoInput.placeholder = "go to step or seq:pos";
+  gotoInput.title = "a step number, or sequence:position; Enter to go";
+  const searchInput = el("input", "rnnw-search");
+  searchInput.type = "search";
+  searchInput.placeholder = "find phrase";
+  searchInput.title = "find a phrase in the tokens; Enter for the next hit";
   const position = el("span", "rnnw-position");
-  toolbar.append(layerSelect, kindSelect, prevSeq, nextSeq, scrollLeft, scrollRight, position);
+  const notice = el("span", "rnnw-message");
+  notice.setAttribute("role", "status");
+  toolbar.append(layerSelect, kindSelect, prevSeq, nextSeq, scrollLeft, scrollRight, zoomOut, zoomIn, gotoInput, searchInput, position, notice);
   const errorBox = el("div", "rnnw-error");
   errorBox.setAttribute("role", "alert");
   errorBox.hidden = true;
+  const selectErrorBox = el("div", "rnnw-select-error"); // not .rnnw-error: the browser tests expect one of those
+  selectErrorBox.setAttribute("role", "alert");
+  selectErrorBox.hidden = true;
   const body = el("div", "rnnw-body");
   const plotArea = el("div", "rnnw-plot-area");
   const canvas = el("canvas", "rnnw-plot");
@@ -190,8 +277,21 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   tooltip.hidden = true;
   plotArea.append(canvas, handle, tooltip);
   const tokensBox = el("div", "rnnw-tokens");
-  body.append(plotArea, tokensBox);
-  root.append(toolbar, errorBox, body);
+  const rowsBox = el("div", "rnnw-rows"); // annotation tracks, then the predictions
+  const pattern = el("div", "rnnw-pattern");
+  const padBeforeMore = el("button", "rnnw-pad-before-more", "◂+");
+  padBeforeMore.title = "one more off step before the range";
+  const padBeforeLess = el("button", "rnnw-pad-before-less", "−");
+  padBeforeLess.title = "one fewer off step before the range";
+  const padAfterLess = el("button", "rnnw-pad-after-less", "−");
+  padAfterLess.title = "one fewer off step after the range";
+  const padAfterMore = el("button", "rnnw-pad-after-more", "+▸");
+  padAfterMore.title = "one more off step after the range";
+  for (const b of [padBeforeMore, padBeforeLess, padAfterLess, padAfterMore]) b.type = "button";
+  const patternBoxes = el("span", "rnnw-pattern-boxes");
+  pattern.append(el("span", "rnnw-pattern-label", "pattern"), padBeforeMore, padBeforeLess, patternBoxes, padAfterLess, padAfterMore);
+  body.append(plotArea, tokensBox, rowsBox, pattern);
+  root.append(toolbar, errorBox, selectErrorBox, body);
   host.append(root);
 
   // ---------------------------------------------------------------- state
@@ -205,6 +305,11 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   let disposed = false;
   let measuredWidth = 0;
   let tokensFor: DecodedWindow | null | undefined; // the window the token elements show
+  let rowsFor: DecodedWindow | null | undefined; // the window the track rows show
+  let patternKey = "";
+  let previewHold: ReturnType<typeof setTimeout> | null = null; // preview kept after a release
+  let highlighted: number[] = []; // the cells drawn highlighted in the last draw
+  let heat: Float32Array | null = null; // per column, the share of them on
   let layersKey = "";
   let kindsKey = "";
   let hover: { col: number; cell: CellHit | null; x: number; y: number } | null = null;
@@ -218,6 +323,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
 
   const hoverSave = throttle(() => sel?.save_changes(), HOVER_SAVE_MS);
   const wheelSave = debounce(() => model.save_changes(), WHEEL_SAVE_MS);
+  const plotWidthSave = debounce(() => model.save_changes(), PLOT_WIDTH_SAVE_MS);
 
   // ---------------------------------------------------------------- redraw (coalesced per frame)
   const raf = (cb: () => void): number =>
@@ -252,6 +358,11 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     errorBox.textContent = text;
     errorBox.hidden = text === "";
     body.hidden = text !== "";
+    const selectText = text === "" ? String(model.get("select_error") ?? "") : "";
+    selectErrorBox.textContent = selectText;
+    selectErrorBox.hidden = selectText === "";
+    notice.textContent = String(model.get("message") ?? "");
+    notice.hidden = notice.textContent === "";
   }
 
   function width(): number {
@@ -265,7 +376,10 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     root.dataset.windowStart = String(win ? win.start : Number(model.get("window_start")) || 0);
     root.dataset.nCells = String(win ? win.nCells : 0);
     if (snap) root.dataset.threshold = String(snap.threshold);
-    root.classList.toggle("rnnw-stale", !!(win && snap && (win.layer !== snap.layer || win.kind !== snap.kind)));
+    root.classList.toggle("rnnw-stale", isStale(snap));
+    highlighted = shownCells(snap);
+    heat = win && snap ? onFractions(win.values, win.nCells, highlighted, snap.threshold) : null;
+    root.dataset.highlighted = highlighted.join(",");
     if (kernelError() !== "") return; // the plot is hidden
 
     const w = width();
@@ -276,13 +390,128 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     plotArea.style.height = `${h}px`;
     tokensBox.style.marginLeft = `${MARGIN.left}px`;
     tokensBox.style.width = `${plotWidth}px`;
+    rowsBox.style.width = `${MARGIN.left + plotWidth}px`;
+    pattern.style.marginLeft = `${MARGIN.left}px`;
     updateTokens(snap);
+    updateRows();
+    updatePattern(snap);
     handle.hidden = !snap || !win;
     if (snap) handle.style.top = `${yScale(snap.threshold)}px`;
     updateTooltip();
 
     const ctx = sizeCanvas(canvas, w, h);
     if (ctx) paint(ctx, themeColors(root), snap, plotWidth, h);
+  }
+
+  // ---------------------------------------------------------------- selected cells, preview, pattern
+  function pinnedLayer(): number | null {
+    const v = model.get("layer");
+    return v === null || v === undefined || !Number.isFinite(Number(v)) ? null : Number(v);
+  }
+
+  function isStale(snap: SelectionSnapshot | null): boolean {
+    if (!win || !snap) return false;
+    const pinned = pinnedLayer();
+    if (pinned === null) return win.layer !== snap.layer || win.kind !== snap.kind;
+    const kinds = model.get("_layers")?.find((l) => l.layer === pinned)?.kinds ?? [];
+    return win.layer !== pinned || (kinds.includes(snap.kind) && win.kind !== snap.kind);
+  }
+
+  /** The Selection's padding, as whole non-negative steps. */
+  function pads(): [number, number] {
+    const read = (key: "pad_before" | "pad_after", fallback: number) => {
+      const v = Number(sel?.get(key));
+      return Number.isFinite(v) ? Math.max(0, Math.trunc(v)) : fallback;
+    };
+    return [read("pad_before", 1), read("pad_after", 0)];
+  }
+
+  /** [first step, stop] of the sequence holding a shown step; stop is Infinity when it ends past the window. */
+  function sequenceAround(step: number): [number, number] | null {
+    if (!win) return null;
+    const col = step - win.start;
+    if (col < 0 || col >= win.nColumns) return null;
+    let stop = Infinity;
+    for (const s of win.sequenceStarts) if (s > step && s < stop) stop = s;
+    return [step - (win.positions[col] ?? 0), stop];
+  }
+
+  /** The step range the cells come from: the brush while brushing, else the Selection's; null for none. */
+  function activeRange(snap: SelectionSnapshot): [number, number] | null {
+    if (win && brush) return [win.start + Math.min(brush.from, brush.to), win.start + Math.max(brush.from, brush.to) + 1];
+    return snap.stop > snap.start ? [snap.start, snap.stop] : null;
+  }
+
+  /**
+   * The cells drawn highlighted: none when the window shows another layer or kind than the
+   * Selection; during a drag (and until the kernel answers its release) the exact preview of
+   * select_cells when the window can give it; else the Selection's cells.
+   */
+  function shownCells(snap: SelectionSnapshot | null): number[] {
+    root.dataset.preview = "";
+    if (!win || !snap || win.layer !== snap.layer || win.kind !== snap.kind) return [];
+    if (dragging !== null || previewHold !== null) {
+      const range = activeRange(snap);
+      const around = range ? sequenceAround(range[0]) : null;
+      if (range && around) {
+        const [padBefore, padAfter] = pads();
+        const cells = previewCells(win.values, win.nCells, win.start, range[0], range[1], snap.threshold, padBefore, padAfter, around[0], around[1], win.valueRange);
+        if (cells) {
+          root.dataset.preview = "exact";
+          return cells;
+        }
+      }
+    }
+    return snap.cells.filter((c) => c < win!.nCells);
+  }
+
+  function holdPreview(): void {
+    if (previewHold !== null) clearTimeout(previewHold);
+    previewHold = setTimeout(() => {
+      previewHold = null;
+      schedule();
+    }, PREVIEW_HOLD_MS);
+  }
+
+  function dropPreview(): void {
+    if (previewHold !== null) clearTimeout(previewHold);
+    previewHold = null;
+  }
+
+  /** The padding columns [from, to) before and after the range, clipped to its sequence and the window. */
+  function padColumns(snap: SelectionSnapshot | null): [number, number][] {
+    if (!win || !snap) return [];
+    const range = activeRange(snap);
+    if (!range) return [];
+    const [padBefore, padAfter] = pads();
+    const around = sequenceAround(range[0]) ?? sequenceAround(range[1] - 1) ?? [-Infinity, Infinity];
+    const spans: [number, number][] = [
+      [Math.max(around[0], range[0] - padBefore), range[0]],
+      [range[1], Math.min(around[1], range[1] + padAfter)],
+    ];
+    return spans
+      .map(([a, b]): [number, number] => [Math.max(a, win!.start) - win!.start, Math.min(b, win!.start + win!.nColumns) - win!.start])
+      .filter(([a, b]) => b > a);
+  }
+
+  /** Columns holding a search hit. */
+  function hitColumns(): Set<number> {
+    const out = new Set<number>();
+    const raw = model.get("_search_hits");
+    if (!win || !raw) return out;
+    let hits: Uint32Array;
+    try {
+      hits = decode(raw, "uint32").array;
+    } catch {
+      return out;
+    }
+    for (let i = 0; i + 1 < hits.length; i += 2) {
+      for (let step = hits[i]!; step < hits[i + 1]!; step++) {
+        const col = step - win.start;
+        if (col >= 0 && col < win.nColumns) out.add(col);
+      }
+    }
+    return out;
   }
 
   /** The shaded columns [from, to): the token-axis drag preview, else the Selection's range. */
@@ -330,6 +559,15 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     vline(cols.left + 0.5);
     if (!win || !snap) return;
 
+    // heat: the share of the highlighted cells on at each column
+    ctx.fillStyle = theme.accent;
+    heat?.forEach((f, c) => {
+      if (f <= 0) return;
+      ctx.globalAlpha = 0.25 * f;
+      ctx.fillRect(cols.left + c * cw, top, cw, bottom - top);
+    });
+    ctx.globalAlpha = 1;
+
     const range = rangeColumns(snap);
     if (range) {
       ctx.globalAlpha = 0.45;
@@ -337,6 +575,11 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
       ctx.fillRect(cols.left + range[0] * cw, top, (range[1] - range[0]) * cw, bottom - top);
       ctx.globalAlpha = 1;
     }
+    // the padding steps, where the selected cells must be off
+    ctx.fillStyle = theme.muted;
+    ctx.globalAlpha = 0.18;
+    for (const [a, b] of padColumns(snap)) ctx.fillRect(cols.left + a * cw, top, (b - a) * cw, bottom - top);
+    ctx.globalAlpha = 1;
 
     ctx.strokeStyle = theme.muted;
     ctx.globalAlpha = 0.6;
@@ -370,7 +613,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     ctx.strokeStyle = theme.accent;
     ctx.lineWidth = 2;
     ctx.beginPath();
-    for (const cell of snap.cells) if (cell < nCells) traceCell(cell);
+    for (const cell of highlighted) if (cell < nCells) traceCell(cell);
     ctx.stroke();
     if (hover?.cell) {
       ctx.strokeStyle = theme.hover;
@@ -414,9 +657,96 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
       );
     }
     const range = rangeColumns(snap);
+    const padded = padColumns(snap);
+    const hits = hitColumns();
     tokensBox.childNodes.forEach((node, i) => {
-      (node as HTMLElement).classList.toggle("rnnw-token-in-range", !!range && i >= range[0] && i < range[1]);
+      const token = node as HTMLElement;
+      token.classList.toggle("rnnw-token-in-range", !!range && i >= range[0] && i < range[1]);
+      token.classList.toggle("rnnw-token-pad", padded.some(([a, b]) => i >= a && i < b));
+      token.classList.toggle("rnnw-token-hit", hits.has(i));
+      token.dataset.heat = heat && highlighted.length > 0 ? (heat[i] ?? 0).toFixed(3) : "0";
     });
+  }
+
+  function updateRows(): void {
+    if (rowsFor === win) return;
+    rowsFor = win;
+    const rows: HTMLElement[] = [];
+    const row = (className: string, name: string, cells: HTMLElement[]) => {
+      const node = el("div", `rnnw-row ${className}`);
+      node.style.paddingLeft = `${MARGIN.left}px`;
+      const label = el("span", "rnnw-row-name", name);
+      label.title = name;
+      label.style.width = `${MARGIN.left - 4}px`;
+      const box = el("div", "rnnw-row-cells");
+      box.append(...cells);
+      node.append(label, box);
+      return node;
+    };
+    for (const track of win?.tracks ?? []) {
+      const cells = Array.from(track.values, (v) => {
+        const cell = el("span", "rnnw-track-cell");
+        if (track.kind === "categorical") {
+          const label = track.categories[v] ?? String(v);
+          cell.title = `${track.name}: ${label}`;
+          cell.dataset.label = label;
+          cell.style.backgroundColor = `hsl(${Math.round((v * 137.508) % 360)}, 55%, 72%)`;
+        } else {
+          const span = track.max - track.min;
+          const t = span > 0 ? Math.min(1, Math.max(0, (v - track.min) / span)) : 0.5;
+          cell.title = `${track.name}: ${v.toPrecision(3)}`;
+          cell.dataset.value = String(v);
+          cell.style.backgroundColor = `rgba(25, 118, 210, ${(0.05 + 0.9 * t).toFixed(3)})`;
+        }
+        return cell;
+      });
+      const node = row(`rnnw-track rnnw-track-${track.kind}`, track.name, cells);
+      node.dataset.track = track.name;
+      rows.push(node);
+    }
+    const predictions = win?.predictions;
+    if (win && predictions && predictions.k > 0) {
+      const cells = win.tokens.map((_, col) => {
+        const labels = predictions.labels.slice(col * predictions.k, (col + 1) * predictions.k);
+        const probs = Array.from(predictions.probabilities.subarray(col * predictions.k, (col + 1) * predictions.k));
+        const cell = el("span", "rnnw-prediction", visibleToken(labels[0] ?? ""));
+        const p = probs[0] ?? 0;
+        cell.dataset.probability = p.toFixed(3);
+        cell.style.opacity = String(Math.max(0.15, Math.min(1, p)));
+        cell.title = labels.map((label, i) => `${JSON.stringify(label)} ${(probs[i] ?? 0).toFixed(3)}`).join("\n");
+        return cell;
+      });
+      rows.push(row("rnnw-predictions", "predicted", cells));
+    }
+    rowsBox.replaceChildren(...rows);
+    rowsBox.hidden = rows.length === 0;
+  }
+
+  function updatePattern(snap: SelectionSnapshot | null): void {
+    const [padBefore, padAfter] = pads();
+    const length = snap && snap.stop > snap.start ? snap.stop - snap.start : 0;
+    padBeforeLess.disabled = !sel || padBefore <= 0;
+    padAfterLess.disabled = !sel || padAfter <= 0;
+    padBeforeMore.disabled = padAfterMore.disabled = !sel;
+    pattern.dataset.padBefore = String(padBefore);
+    pattern.dataset.padAfter = String(padAfter);
+    const key = `${padBefore},${padAfter},${length}`;
+    if (key === patternKey) return;
+    patternKey = key;
+    const SHOWN = 6;
+    const offs = (n: number, where: string) => {
+      const boxes = Array.from({ length: Math.min(n, SHOWN) }, () => {
+        const box = el("span", "rnnw-pattern-box rnnw-pattern-off");
+        box.title = `off ${where} the range`;
+        return box;
+      });
+      if (n > SHOWN) boxes.push(el("span", "rnnw-pattern-count", `×${n}`));
+      return boxes;
+    };
+    const on = el("span", "rnnw-pattern-box rnnw-pattern-on", length > 0 ? `on ×${length}` : "on");
+    on.title = length > 0 ? `on over the ${length} brushed steps` : "brush steps on the token axis";
+    patternBoxes.replaceChildren(...offs(padBefore, "before"), on, ...offs(padAfter, "after"));
+    patternBoxes.title = `off ${padBefore} step(s) before, on over the range, off ${padAfter} step(s) after`;
   }
 
   function updateToolbar(snap: SelectionSnapshot | null): void {
@@ -433,7 +763,8 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
         }),
       );
     }
-    const layer = snap?.layer ?? layers[0]?.layer ?? 0;
+    const pinned = pinnedLayer();
+    const layer = pinned ?? snap?.layer ?? layers[0]?.layer ?? 0;
     if (layerSelect.value !== String(layer)) layerSelect.value = String(layer);
     const kinds = layers.find((l) => l.layer === layer)?.kinds ?? [];
     const kKey = JSON.stringify(kinds);
@@ -447,12 +778,18 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
         }),
       );
     }
-    if (snap && kindSelect.value !== snap.kind) kindSelect.value = snap.kind;
+    const kind = pinned !== null && win && !kinds.includes(snap?.kind ?? "") ? win.kind : snap?.kind;
+    if (kind !== undefined && kindSelect.value !== kind) kindSelect.value = kind;
 
     const nSequences = Number(model.get("_n_sequences")) || 0;
     const nSteps = Number(model.get("_n_steps")) || 0;
     const sequence = snap?.sequence ?? 0;
     layerSelect.disabled = kindSelect.disabled = !sel;
+    if (pinned !== null) layerSelect.disabled = true; // this view shows one layer
+    root.dataset.layer = String(layer);
+    const columnPx = Number(model.get("column_width")) || 0;
+    zoomIn.disabled = columnPx >= MAX_COLUMN_WIDTH;
+    zoomOut.disabled = columnPx > 0 && columnPx <= MIN_COLUMN_WIDTH;
     prevSeq.disabled = !sel || sequence <= 0;
     nextSeq.disabled = !sel || sequence >= nSequences - 1;
     const windowStart = Number(model.get("window_start")) || 0;
@@ -535,7 +872,9 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     }
     const { x, y } = local(e, canvas);
     const cell = hitAt(x, y)?.cell?.cell;
-    if (!sel || cell === undefined) return;
+    if (!sel || !win || cell === undefined) return;
+    const snap = readSelection(sel);
+    if (win.layer !== snap.layer || win.kind !== snap.kind) return; // cells of another layer
     const cells = decodeCells(sel.get("cells"));
     const next = cells.includes(cell) ? cells.filter((c) => c !== cell) : [...cells, cell].sort((a, b) => a - b);
     sel.set("cells", encodeCells(next));
@@ -581,7 +920,10 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
       },
       () => {
         dragging = null;
-        if (moved) selection.save_changes();
+        if (moved) {
+          holdPreview(); // until the kernel's select_cells arrives
+          selection.save_changes();
+        }
         schedule();
       },
     );
@@ -617,6 +959,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
         if (b && win) {
           selection.set("start", win.start + Math.min(b.from, b.to));
           selection.set("stop", win.start + Math.max(b.from, b.to) + 1);
+          holdPreview();
           selection.save_changes();
         }
         schedule();
@@ -653,7 +996,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   }
 
   function onKey(e: KeyboardEvent): void {
-    if (e.target instanceof HTMLSelectElement || e.altKey || e.ctrlKey || e.metaKey) return;
+    if (e.target instanceof HTMLSelectElement || e.target instanceof HTMLInputElement || e.altKey || e.ctrlKey || e.metaKey) return;
     const delta = { ArrowLeft: -1, ArrowRight: 1, PageUp: -windowSize(), PageDown: windowSize() }[e.key];
     if (delta === undefined) return;
     e.preventDefault();
@@ -689,6 +1032,37 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     sel.save_changes();
   }
 
+  function setPad(key: "pad_before" | "pad_after", delta: number): void {
+    if (!sel) return;
+    const [padBefore, padAfter] = pads();
+    const next = Math.max(0, (key === "pad_before" ? padBefore : padAfter) + delta);
+    if (next === Number(sel.get(key))) return;
+    sel.set(key, next);
+    holdPreview();
+    sel.save_changes();
+  }
+
+  /** Enter in the go-to or search input: the query and a new request number, in one message. */
+  function submit(input: HTMLInputElement, query: "goto_query" | "search_query", request: "_goto_request" | "_search_request"): void {
+    model.set(query, input.value.trim());
+    model.set(request, (Number(model.get(request)) || 0) + 1);
+    model.save_changes();
+  }
+
+  function plotWidth(): number {
+    return Math.max(1, Math.round(width() - MARGIN.left - MARGIN.right));
+  }
+
+  function zoom(factor: number): void {
+    const current = Number(model.get("column_width")) || plotWidth() / windowSize();
+    const next = Math.round(Math.min(MAX_COLUMN_WIDTH, Math.max(MIN_COLUMN_WIDTH, current * factor)));
+    if (next === Number(model.get("column_width"))) return;
+    model.set("_plot_width", plotWidth());
+    model.set("column_width", next);
+    plotWidthSave.cancel();
+    model.save_changes();
+  }
+
   // ---------------------------------------------------------------- model listeners
   const onWindow = () => {
     try {
@@ -703,17 +1077,33 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     schedule();
   };
   const onChange = () => schedule();
-  const redrawOn = ["error", "window_start", "window_size", "height", "_layers", "_n_steps", "_n_sequences"];
+  const onCells = () => dropPreview(); // the kernel's (or a click's) cells replace the preview
+  const redrawOn = [
+    "error",
+    "window_start",
+    "window_size",
+    "height",
+    "_layers",
+    "_n_steps",
+    "_n_sequences",
+    "select_error",
+    "message",
+    "layer",
+    "column_width",
+    "_search_hits",
+  ];
   let generation = 0; // a newer bindSelection call wins
 
   async function bindSelection(): Promise<void> {
     const mine = ++generation;
     sel?.off("change", onChange);
+    sel?.off("change:cells", onCells);
     sel = null;
     try {
       const resolved = await resolveModel<SelectionState>(model.get("selection"), model.widget_manager);
       if (disposed || mine !== generation) return;
       sel = resolved;
+      sel.on("change:cells", onCells);
       sel.on("change", onChange);
       selectionError = "";
     } catch (error) {
@@ -734,6 +1124,18 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   on(nextSeq, "click", () => stepSequence(1));
   on(scrollLeft, "click", () => scrollBy(-halfWindow(), false));
   on(scrollRight, "click", () => scrollBy(halfWindow(), false));
+  on(zoomIn, "click", () => zoom(ZOOM_FACTOR));
+  on(zoomOut, "click", () => zoom(1 / ZOOM_FACTOR));
+  on(padBeforeMore, "click", () => setPad("pad_before", 1));
+  on(padBeforeLess, "click", () => setPad("pad_before", -1));
+  on(padAfterMore, "click", () => setPad("pad_after", 1));
+  on(padAfterLess, "click", () => setPad("pad_after", -1));
+  on(gotoInput, "keydown", (e: KeyboardEvent) => {
+    if (e.key === "Enter") submit(gotoInput, "goto_query", "_goto_request");
+  });
+  on(searchInput, "keydown", (e: KeyboardEvent) => {
+    if (e.key === "Enter") submit(searchInput, "search_query", "_search_request");
+  });
   on(root, "keydown", onKey);
   on(canvas, "pointermove", onCanvasMove);
   on(canvas, "pointerleave", onCanvasLeave);
@@ -749,6 +1151,10 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
       const w = Math.floor(entries[0]?.contentRect.width ?? 0);
       if (w > 0 && w !== measuredWidth) {
         measuredWidth = w;
+        if (plotWidth() !== Number(model.get("_plot_width"))) {
+          model.set("_plot_width", plotWidth()); // the kernel fits window_size to it when zoomed
+          plotWidthSave();
+        }
         schedule();
       }
     });
@@ -768,11 +1174,14 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     listeners.abort();
     resize?.disconnect();
     hoverSave.cancel();
+    plotWidthSave.cancel();
+    dropPreview();
     wheelSave.flush(); // a scroll the user made still reaches the kernel
     model.off("change:_window", onWindow);
     model.off("change:selection", onSelectionRef);
     for (const name of redrawOn) model.off(`change:${name}`, onChange);
     sel?.off("change", onChange);
+    sel?.off("change:cells", onCells);
     root.remove();
   };
 }
