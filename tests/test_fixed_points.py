@@ -102,6 +102,13 @@ def test_the_flip_flop_gru_holds_its_eight_memories_with_saddles_between(flip_fl
     for attractor in set(points.attractor[holding].tolist()):
         members = points.attractor[holding] == attractor
         assert len({tuple(np.sign(row).astype(int)) for row in outputs[members]}) == 1
+    # One stable node per memory; the marginal points on the slow manifolds leading into the
+    # memories share their node's attractor id (not hundreds of separate attractors).
+    nodes = np.flatnonzero((points.stability == "stable") & points.is_fixed)
+    assert len(nodes) == 8
+    marginal = (points.stability == "marginal") & points.is_fixed
+    assert np.isin(points.attractor[marginal], points.attractor[nodes]).mean() > 0.9
+    assert len(set(points.attractor[holding].tolist())) <= 10
 
 
 def test_the_search_does_not_modify_the_model() -> None:

@@ -36,9 +36,13 @@ from ..trace import Trace
 __all__ = ["FixedPoints", "find_fixed_points"]
 
 STABILITY = ("stable", "marginal", "saddle", "unstable")
-# Accepted steps in a row that lower q by less than 0.1 % after which a search stops there
-# (a slow point); rejected steps raise the damping instead, up to 1e12.
-_STALLED_ITERATIONS = 8
+# Accepted steps in a row that lower q by less than _PROGRESS after which a search stops
+# there (a slow point); rejected steps raise the damping instead, up to 1e12.
+_STALLED_ITERATIONS = 5
+# Steps of the dynamics that decide which stable point a marginal or slow point drifts to.
+_FLOW_STEPS = 20_000
+_FLOW_CHECK = 500
+_PROGRESS = 0.01
 
 
 @dataclass(frozen=True)
@@ -69,9 +73,10 @@ class FixedPoints:
     time_constants : ndarray, shape (n_points, state_size)
         ``1 / |log |lambda||`` in steps, in the order of ``eigenvalues`` (inf at ``|lambda| = 1``).
     attractor : ndarray of int
-        Points of one attractor share an id: stable, marginal and slow points connected
-        within ``attractor_distance`` form one (an isolated stable node, or a line or ring
-        attractor sampled by many points); saddles and unstable points have -1.
+        Points of one attractor share an id: each stable fixed point is one; a marginal or
+        slow point takes the id of the stable point its trajectory reaches, and those that
+        reach none (a line or ring attractor) are grouped by connectivity within
+        ``attractor_distance``; saddles and unstable points have -1.
     tolerance, eps : float
         The thresholds used.
     layer : int
@@ -215,7 +220,9 @@ def find_fixed_points(
     is_fixed = q < tolerance
     with np.errstate(divide="ignore"):
         time_constants = 1.0 / np.abs(np.log(np.maximum(magnitude, 1e-300)))
-    attractor = _attractors(states, stability, is_fixed, condition, attractor_distance * radius)
+    attractor = _attractors(
+        step, states, inputs_of, stability, is_fixed, condition, attractor_distance * radius
+    )
     return FixedPoints(
         states=states,
         inputs=inputs_of,
@@ -307,7 +314,7 @@ def _levenberg_marquardt(
     iterations = torch.zeros(n, dtype=torch.int64)
     stalled = torch.zeros(n, dtype=torch.int64)
     # Stop well below the tolerance, so fixed points are polished, not just accepted.
-    target = tolerance * 1e-4
+    target = max(tolerance * 1e-10, 1e-28)
     for _ in range(max_iterations):
         bar.update(1)
         rows = torch.nonzero(active).flatten()
@@ -324,9 +331,12 @@ def _levenberg_marquardt(
         r_new = residual_of(candidate)
         q_new = (r_new * r_new).sum(dim=1) / size
         better = torch.isfinite(q_new) & (q_new < q[rows])
-        # A point whose q no longer falls by 0.1 % an iteration sits at a minimum of q.
-        progress = better & (q_new < q[rows] * (1 - 1e-3))
+        # A point whose q no longer falls by 1 % an iteration sits at (or crawls along) a
+        # minimum of q; a fixed point whose polish no longer halves q is done.
+        q_old = q[rows].clone()
+        progress = better & (q_new < q_old * (1 - _PROGRESS))
         stalled[rows] = torch.where(progress, 0, stalled[rows] + better.long())
+        polished = (q_old < tolerance) & better & (q_new > 0.5 * q_old)
         accepted = rows[better]
         h[accepted], r[accepted], q[accepted] = candidate[better], r_new[better], q_new[better]
         damping[accepted] = torch.clamp(damping[accepted] / 10, min=1e-15)
@@ -334,7 +344,7 @@ def _levenberg_marquardt(
         iterations[rows] += 1
         small_step = delta.norm(dim=1) < 1e-14 * (1 + h[rows].norm(dim=1))
         done = (q[rows] < target) | (damping[rows] > 1e12) | (better & small_step)
-        done |= stalled[rows] >= _STALLED_ITERATIONS
+        done |= (stalled[rows] >= _STALLED_ITERATIONS) | polished
         active[rows[done]] = False
     bar.update(max_iterations - int(iterations.max()) if len(iterations) else 0)
     return h.numpy(), q.numpy(), iterations.numpy()
@@ -381,25 +391,67 @@ def _eigenvalues(step: Any, states: np.ndarray, inputs: np.ndarray) -> np.ndarra
 
 
 def _attractors(
+    step: Any,
     states: np.ndarray,
+    inputs: np.ndarray,
     stability: np.ndarray,
     is_fixed: np.ndarray,
     condition: np.ndarray,
     distance: float,
 ) -> np.ndarray:
-    """Ids of attractors: stable, marginal and slow points connected within ``distance``.
+    """Ids of attractors; saddles and unstable points get -1.
 
-    A memory held on a near-continuous manifold yields many nearby points, some stable, some
-    marginal, some slow: they are one attractor. Saddles and unstable points get -1.
+    Every stable fixed point is an attractor. A marginal or slow point belongs to the stable
+    point its own trajectory reaches (the dynamics run up to ``_FLOW_STEPS`` steps from it
+    under its constant input), so the slow manifold leading into a memory shares the memory's
+    id. Those
+    that reach none (a true line or ring attractor) are grouped by connectivity within
+    ``distance``.
     """
     attractor = np.full(len(states), -1, dtype=np.int64)
     next_id = 0
-    attracting = (stability == "stable") | (stability == "marginal") | ~is_fixed
-    attracting &= (stability != "saddle") & (stability != "unstable")
     for index in np.unique(condition):
-        members = np.flatnonzero((condition == index) & attracting)
-        if len(members):
-            labels = _components(states[members], distance)
-            attractor[members] = labels + next_id
+        members = condition == index
+        nodes = np.flatnonzero(members & (stability == "stable") & is_fixed)
+        attractor[nodes] = np.arange(next_id, next_id + len(nodes))
+        next_id += len(nodes)
+        drifting = np.flatnonzero(
+            members & ((stability == "marginal") | (~is_fixed & (stability == "stable")))
+        )
+        if len(drifting) == 0:
+            continue
+        if len(nodes):
+            landed = _flow_to(step, states[drifting], inputs[drifting], states[nodes], distance)
+            reached = landed >= 0
+            attractor[drifting[reached]] = attractor[nodes[landed[reached]]]
+            drifting = drifting[~reached]
+        if len(drifting):
+            labels = _components(states[drifting], distance)
+            attractor[drifting] = labels + next_id
             next_id += int(labels.max()) + 1
     return attractor
+
+
+def _flow_to(
+    step: Any, states: np.ndarray, inputs: np.ndarray, nodes: np.ndarray, distance: float
+) -> np.ndarray:
+    """For each state, the stable node its trajectory comes within ``distance`` of (-1: none).
+
+    The dynamics run up to ``_FLOW_STEPS`` steps, checked every ``_FLOW_CHECK`` steps.
+    """
+    h = torch.from_numpy(states)
+    x = torch.from_numpy(inputs)
+    targets = torch.from_numpy(nodes)
+    landed = np.full(len(states), -1, dtype=np.int64)
+    batched = vmap(step)
+    with torch.no_grad():
+        for _ in range(_FLOW_STEPS // _FLOW_CHECK):
+            open_ = np.flatnonzero(landed < 0)
+            if len(open_) == 0:
+                break
+            for _step in range(_FLOW_CHECK):
+                h[open_] = batched(h[open_], x[open_])
+            nearest = torch.cdist(h[open_], targets).min(dim=1)
+            close = nearest.values.numpy() <= distance
+            landed[open_[close]] = nearest.indices.numpy()[close]
+    return landed
