@@ -131,3 +131,20 @@ def test_bad_input_names_the_argument() -> None:
         find_fixed_points(model, np.zeros((4, 1)), inputs=np.zeros(3), progress=False)
     with pytest.raises(ValueError, match="n must be"):
         find_fixed_points(model, np.zeros((4, 1)), n=0, progress=False)
+
+
+@pytest.mark.parametrize("family", ["gru", "lstm", "rnn"])
+def test_the_fused_flow_equals_repeated_steps(family: str) -> None:
+    from rnn_widgets.analysis._fixed_points import _float64_step, _runner
+
+    torch.manual_seed(1)
+    module = {"gru": torch.nn.GRU, "lstm": torch.nn.LSTM, "rnn": torch.nn.RNN}[family](2, 6)
+    model = rw.wrap(module)
+    step = _float64_step(model, 0)
+    states = torch.randn(4, model.state_size(), dtype=torch.float64) * 0.5
+    inputs = torch.randn(4, 2, dtype=torch.float64)
+    expected = states
+    for _ in range(30):
+        expected = torch.stack([step(s, x) for s, x in zip(expected, inputs, strict=True)])
+    got = _runner(model, 0, step)(states, inputs, 30)
+    torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)

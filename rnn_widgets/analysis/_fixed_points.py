@@ -32,6 +32,7 @@ from tqdm.auto import tqdm
 from .._validation import as_float, as_int, to_numpy
 from ..models import RecurrentModel, wrap
 from ..trace import Trace
+from ._jacobians import closed_form_jacobian
 
 __all__ = ["FixedPoints", "find_fixed_points"]
 
@@ -186,6 +187,7 @@ def find_fixed_points(
     visited = _visited_states(model, initial_states, layer)
     conditions = _conditions(model, inputs, layer)
     step = _float64_step(model, layer)
+    jacobian = _batched_jacobian(model, layer, step)
     rng = np.random.default_rng(seed)
     radius = float(np.sqrt(((visited - visited.mean(axis=0)) ** 2).sum(axis=1).mean())) or 1.0
     scale = visited.std(axis=0)
@@ -197,7 +199,13 @@ def find_fixed_points(
             start = visited[rng.integers(0, len(visited), n)]
             start = start + noise * scale * rng.standard_normal(start.shape)
             h, q, iterations = _levenberg_marquardt(
-                step, torch.from_numpy(start), torch.from_numpy(x), tolerance, max_iterations, bar
+                step,
+                jacobian,
+                torch.from_numpy(start),
+                torch.from_numpy(x),
+                tolerance,
+                max_iterations,
+                bar,
             )
             found.append((index, h, q, iterations))
     states = np.concatenate([h for _, h, _, _ in found])
@@ -208,7 +216,7 @@ def find_fixed_points(
     keep &= _near_visited(states, visited, outlier_distance * radius)
     states, q, iterations, condition = states[keep], q[keep], iterations[keep], condition[keep]
     inputs_of = conditions[condition]
-    eigenvalues = _eigenvalues(step, states, inputs_of)
+    eigenvalues = _eigenvalues(jacobian, states, inputs_of)
     magnitude = np.abs(eigenvalues)
     largest = magnitude[:, 0] if magnitude.size else np.zeros(0)
     n_unstable = (magnitude > 1 + eps).sum(axis=1)
@@ -220,8 +228,9 @@ def find_fixed_points(
     is_fixed = q < tolerance
     with np.errstate(divide="ignore"):
         time_constants = 1.0 / np.abs(np.log(np.maximum(magnitude, 1e-300)))
+    runner = _runner(model, layer, step)
     attractor = _attractors(
-        step, states, inputs_of, stability, is_fixed, condition, attractor_distance * radius
+        runner, states, inputs_of, stability, is_fixed, condition, attractor_distance * radius
     )
     return FixedPoints(
         states=states,
@@ -297,6 +306,7 @@ def _float64_step(model: RecurrentModel, layer: int) -> Any:
 
 def _levenberg_marquardt(
     step: Any,
+    jacobian_at: Any,
     h: torch.Tensor,
     x: torch.Tensor,
     tolerance: float,
@@ -306,7 +316,10 @@ def _levenberg_marquardt(
     n, size = h.shape
     identity = torch.eye(size, dtype=h.dtype)
     residual_of = vmap(lambda s: step(s, x) - s)
-    jacobian_of = vmap(jacrev(lambda s: step(s, x)))
+
+    def jacobian_of(states: torch.Tensor) -> torch.Tensor:
+        return jacobian_at(states, x.expand(len(states), -1))
+
     damping = torch.full((n,), 1e-6, dtype=h.dtype)
     r = residual_of(h)
     q = (r * r).sum(dim=1) / size
@@ -381,17 +394,25 @@ def _near_visited(states: np.ndarray, visited: np.ndarray, distance: float) -> n
     return nearest.numpy() <= distance
 
 
-def _eigenvalues(step: Any, states: np.ndarray, inputs: np.ndarray) -> np.ndarray:
+def _eigenvalues(jacobian: Any, states: np.ndarray, inputs: np.ndarray) -> np.ndarray:
     if len(states) == 0:
         return np.zeros((0, states.shape[1]), dtype=complex)
-    jacobian = vmap(jacrev(step, argnums=0))(torch.from_numpy(states), torch.from_numpy(inputs))
-    values = np.linalg.eigvals(jacobian.numpy())
+    matrices = jacobian(torch.from_numpy(states), torch.from_numpy(inputs))
+    values = np.linalg.eigvals(matrices.numpy())
     order = np.argsort(-np.abs(values), axis=1, kind="stable")
     return np.take_along_axis(values, order, axis=1)
 
 
+def _batched_jacobian(model: RecurrentModel, layer: int, step: Any) -> Any:
+    """``J(h, x)`` batched: the closed form for torch's cells, else ``vmap(jacrev(step))``."""
+    closed = closed_form_jacobian(model, layer)
+    if closed is not None:
+        return closed
+    return vmap(jacrev(step, argnums=0))
+
+
 def _attractors(
-    step: Any,
+    runner: Any,
     states: np.ndarray,
     inputs: np.ndarray,
     stability: np.ndarray,
@@ -421,7 +442,7 @@ def _attractors(
         if len(drifting) == 0:
             continue
         if len(nodes):
-            landed = _flow_to(step, states[drifting], inputs[drifting], states[nodes], distance)
+            landed = _flow_to(runner, states[drifting], inputs[drifting], states[nodes], distance)
             reached = landed >= 0
             attractor[drifting[reached]] = attractor[nodes[landed[reached]]]
             drifting = drifting[~reached]
@@ -433,25 +454,81 @@ def _attractors(
 
 
 def _flow_to(
-    step: Any, states: np.ndarray, inputs: np.ndarray, nodes: np.ndarray, distance: float
+    runner: Any, states: np.ndarray, inputs: np.ndarray, nodes: np.ndarray, distance: float
 ) -> np.ndarray:
     """For each state, the stable node its trajectory comes within ``distance`` of (-1: none).
 
     The dynamics run up to ``_FLOW_STEPS`` steps, checked every ``_FLOW_CHECK`` steps.
     """
-    h = torch.from_numpy(states)
+    h = torch.from_numpy(states).clone()
     x = torch.from_numpy(inputs)
     targets = torch.from_numpy(nodes)
     landed = np.full(len(states), -1, dtype=np.int64)
-    batched = vmap(step)
     with torch.no_grad():
         for _ in range(_FLOW_STEPS // _FLOW_CHECK):
             open_ = np.flatnonzero(landed < 0)
             if len(open_) == 0:
                 break
-            for _step in range(_FLOW_CHECK):
-                h[open_] = batched(h[open_], x[open_])
+            h[open_] = runner(h[open_], x[open_], _FLOW_CHECK)
             nearest = torch.cdist(h[open_], targets).min(dim=1)
             close = nearest.values.numpy() <= distance
             landed[open_[close]] = nearest.indices.numpy()[close]
     return landed
+
+
+def _runner(model: RecurrentModel, layer: int, step: Any) -> Any:
+    """``run(h, x, steps)``: the state after ``steps`` steps under constant inputs, batched.
+
+    For torch's cells a one-layer float32 module rebuilt from the layer's weights runs the
+    steps in its fused loop; for a user cell, its step in a Python loop.
+    """
+    if model.family == "cell":
+        batched = vmap(step)
+
+        def stepped(h: torch.Tensor, x: torch.Tensor, steps: int) -> torch.Tensor:
+            for _ in range(steps):
+                h = batched(h, x)
+            return h
+
+        return stepped
+    module = _one_layer_module(model, layer)
+    size = model.n_cells(layer)
+
+    def fused(h: torch.Tensor, x: torch.Tensor, steps: int) -> torch.Tensor:
+        # float32: only where a trajectory ends up matters here, and torch's fused float32
+        # loop is several times faster than its float64 one.
+        h, x = h.float(), x.float()
+        sequence = x[None].expand(steps, -1, -1).contiguous()
+        if model.family == "lstm":
+            _, (h_n, c_n) = module(sequence, (h[None, :, :size], h[None, :, size:].contiguous()))
+            return torch.cat([h_n[0], c_n[0]], dim=1).double()
+        _, h_n = module(sequence, h[None].contiguous())
+        return h_n[0].double()
+
+    return fused
+
+
+def _one_layer_module(model: RecurrentModel, layer: int) -> torch.nn.RNNBase:
+    gates = model.gate_weights(layer)
+    size, width = model.n_cells(layer), model.input_size(layer)
+    family = model.family
+    if family == "lstm":
+        module: torch.nn.RNNBase = torch.nn.LSTM(width, size)
+    elif family == "gru":
+        module = torch.nn.GRU(width, size)
+    else:
+        module = torch.nn.RNN(width, size, nonlinearity="relu" if family == "rnn_relu" else "tanh")
+    module = module.eval()
+    stacked = {
+        key: torch.tensor(
+            np.concatenate([getattr(gate, key) for gate in gates.values()]), dtype=torch.float32
+        )
+        for key in ("input_weights", "recurrent_weights", "input_bias", "recurrent_bias")
+    }
+    with torch.no_grad():
+        module.weight_ih_l0.copy_(stacked["input_weights"])
+        module.weight_hh_l0.copy_(stacked["recurrent_weights"])
+        module.bias_ih_l0.copy_(stacked["input_bias"])
+        module.bias_hh_l0.copy_(stacked["recurrent_bias"])
+    module.requires_grad_(False)
+    return module
