@@ -37,13 +37,13 @@ from ._jacobians import closed_form_jacobian
 __all__ = ["FixedPoints", "find_fixed_points"]
 
 STABILITY = ("stable", "marginal", "saddle", "unstable")
-# Accepted steps in a row that lower q by less than _PROGRESS (10 %) after which a search stops
+# Accepted steps in a row that lower q by less than _PROGRESS (1 %) after which a search stops
 # there (a slow point); rejected steps raise the damping instead, up to 1e12.
 _STALLED_ITERATIONS = 5
 # Steps of the dynamics that decide which stable point a marginal or slow point drifts to.
 _FLOW_STEPS = 20_000
 _FLOW_CHECK = 500
-_PROGRESS = 0.1
+_PROGRESS = 0.01
 
 
 @dataclass(frozen=True)
