@@ -10,7 +10,6 @@ The wire format is described in ``docs/match_view_contract.md``.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import anywidget
@@ -21,33 +20,17 @@ from ipywidgets import widget_serialization
 from .._validation import as_int
 from ..analysis import MatchResult, match
 from ..trace import Trace
+from ._assets import asset, require_bundle
 from ._buffers import packed
 from .select_view import SelectView
 from .selection import Selection
 
 __all__ = ["MatchView"]
 
-_STATIC = Path(__file__).resolve().parent.parent / "static"
-
 #: What the view shows when no cell is selected yet.
 EMPTY_SELECTION = "Select cells to match: click lines in the SelectView or brush a range."
 
 _SELECTION_FIELDS = ["cells", "threshold", "pad_before", "pad_after", "layer", "kind"]
-
-
-def _asset(name: str) -> Path | str:
-    """The built front-end file, or an empty stand-in when the bundle was never built."""
-    path = _STATIC / name
-    return path if path.is_file() else ""
-
-
-def _require_bundle(asset: object, name: str) -> None:
-    if isinstance(asset, str) and not asset:
-        raise RuntimeError(
-            f"the front-end bundle {name} is missing from {_STATIC}. In a source checkout, "
-            "build it with `npm --prefix js ci && npm --prefix js run build` (or `./run build`) "
-            "and restart the kernel; installed wheels always include it"
-        )
 
 
 class MatchView(anywidget.AnyWidget):
@@ -88,8 +71,8 @@ class MatchView(anywidget.AnyWidget):
 
     """
 
-    _esm = _asset("match_view.js")
-    _css = _asset("match_view.css")
+    _esm = asset("match_view.js")
+    _css = asset("match_view.css")
 
     selection = traitlets.Instance(Selection).tag(sync=True, **widget_serialization)
     top = traitlets.Int(50).tag(sync=True)
@@ -113,7 +96,7 @@ class MatchView(anywidget.AnyWidget):
         select_view: SelectView | None = None,
         **kwargs: Any,
     ) -> None:
-        _require_bundle(type(self)._esm, "match_view.js")
+        require_bundle(type(self)._esm, "match_view.js")
         if not isinstance(trace, Trace):
             raise TypeError(
                 f"trace must be an rnn_widgets.Trace, got {type(trace).__name__}; "

@@ -9,7 +9,6 @@ of the shared :class:`Selection`. The wire format is described in
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import anywidget
@@ -21,6 +20,7 @@ from ipywidgets import widget_serialization
 from .._validation import as_int
 from ..analysis import select_cells
 from ..trace import Trace
+from ._assets import asset, require_bundle
 from ._buffers import packed
 from .selection import Selection
 
@@ -30,28 +30,6 @@ __all__ = ["SelectView"]
 _RANGE_FIELDS = ["start", "stop", "threshold", "pad_before", "pad_after", "layer", "kind"]
 _MIN_COLUMN_WIDTH = 4
 _MAX_COLUMN_WIDTH = 200
-
-_STATIC = Path(__file__).resolve().parent.parent / "static"
-
-
-def _asset(name: str) -> Path | str:
-    """The built front-end file, or an empty stand-in when the bundle was never built.
-
-    anywidget reads the file when the class is created; the stand-in keeps
-    ``import rnn_widgets`` working in an unbuilt source checkout (the analysis API needs no
-    front end), and the view's constructor then says how to build it.
-    """
-    path = _STATIC / name
-    return path if path.is_file() else ""
-
-
-def _require_bundle(asset: object, name: str) -> None:
-    if isinstance(asset, str) and not asset:
-        raise RuntimeError(
-            f"the front-end bundle {name} is missing from {_STATIC}. In a source checkout, "
-            "build it with `npm --prefix js ci && npm --prefix js run build` (or `./run build`) "
-            "and restart the kernel; installed wheels always include it"
-        )
 
 
 class SelectView(anywidget.AnyWidget):
@@ -87,8 +65,8 @@ class SelectView(anywidget.AnyWidget):
 
     """
 
-    _esm = _asset("select_view.js")
-    _css = _asset("select_view.css")
+    _esm = asset("select_view.js")
+    _css = asset("select_view.css")
 
     selection = traitlets.Instance(Selection).tag(sync=True, **widget_serialization)
     window_start = traitlets.Int(0).tag(sync=True)
@@ -126,7 +104,7 @@ class SelectView(anywidget.AnyWidget):
         layer: int | None = None,
         **kwargs: Any,
     ) -> None:
-        _require_bundle(type(self)._esm, "select_view.js")
+        require_bundle(type(self)._esm, "select_view.js")
         if not isinstance(trace, Trace):
             raise TypeError(
                 f"trace must be an rnn_widgets.Trace, got {type(trace).__name__}; "

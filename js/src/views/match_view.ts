@@ -3,6 +3,7 @@
 // docs/match_view_contract.md. Words are text only (textContent, never HTML); their background
 // is the share of selected cells on at that step, or the value of a chosen annotation track.
 import type { AnyWidget, RenderProps } from "@anywidget/types";
+import { el, fmt, message } from "../lib/dom";
 import { decode, type PackedArray } from "../lib/binary";
 import { resolveModel, throttle, type SelectionModel, type SelectionState } from "../lib/selection";
 
@@ -132,19 +133,6 @@ export function decodeRows(raw: unknown): DecodedRows | null {
     };
   });
   return { rows, nSelected: Number(p.n_selected) || 0, nCandidates: Number(p.n_candidates) || 0, track };
-}
-
-const fmt = (n: number) => n.toLocaleString("en-US");
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, className: string, text?: string): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 type Props = Pick<RenderProps<MatchViewState>, "model" | "el">;

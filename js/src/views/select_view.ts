@@ -3,6 +3,7 @@
 // and the shared Selection, and turns gestures into `selection.set` (a preview every view sees
 // at once) plus `save_changes` (to the kernel) at the moments the contract gives.
 import type { AnyWidget, RenderProps } from "@anywidget/types";
+import { el, fmt, message } from "../lib/dom";
 import { decode, decodeCells, encodeCells, type PackedArray } from "../lib/binary";
 import { sizeCanvas, themeColors, type Theme } from "../lib/canvas";
 import { columnCenter, columnWidth, hitsThreshold, nearestCell, nearestColumn, type CellHit, type Columns } from "../lib/hit";
@@ -192,19 +193,6 @@ const WHITESPACE_GLYPHS: Record<string, string> = { "\n": "⏎", "\r": "␍", "\
 export function visibleToken(token: string): string {
   if (token.length > 0 && token.trim() === "") return [...token].map((c) => WHITESPACE_GLYPHS[c] ?? "·").join("");
   return token.replace(/[\n\r\t]/g, (c) => WHITESPACE_GLYPHS[c] ?? c);
-}
-
-const fmt = (n: number) => n.toLocaleString("en-US");
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, className: string, text?: string): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 type Props = Pick<RenderProps<SelectViewState>, "model" | "el">;
