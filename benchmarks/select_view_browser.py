@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -43,14 +42,11 @@ from tests.browser.conftest import (
     CHROMIUM_ARGS,
     VIEWPORT,
     Server,
-    _free_port,
-    _isolated_env,
-    _stop,
-    _wait_ready,
     expect,
     open_notebook,
     playwright_api,
     run_all_cells,
+    running_lab,
 )
 
 NOTEBOOK = "select_view_bench.ipynb"
@@ -189,40 +185,6 @@ def write_notebook(folder: Path, args: argparse.Namespace) -> None:
     (folder / NOTEBOOK).write_text(json.dumps(notebook, indent=1))
 
 
-def start_lab(work: Path) -> Server:
-    """JupyterLab on 127.0.0.1 serving work/root, as tests/browser/conftest.py's lab_server."""
-    root = work / "root"
-    env = _isolated_env(work / "state")
-    log_path = work / "server-lab.log"
-    port = _free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "jupyter",
-        "lab",
-        "--no-browser",
-        "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}",
-        "--ServerApp.port_retries=0",
-        f"--ServerApp.root_dir={root}",
-        "--IdentityProvider.token=",
-        "--ServerApp.password=",
-        "--allow-root",
-        "--expose-app-in-browser",
-    ]
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(
-            command, cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log
-        )
-    server = Server(proc, f"http://127.0.0.1:{port}", log_path)
-    try:
-        _wait_ready(server)
-    except Exception:
-        _stop(proc)
-        raise
-    return server
-
-
 def kernel_eval(page, code: str) -> str:
     result = page.evaluate(_EVAL_JS, code)
     if result["error"] is not None:
@@ -348,21 +310,19 @@ def main() -> None:
         work = Path(directory)
         (work / "root").mkdir()
         write_notebook(work / "root", args)
-        server = start_lab(work)
-        try:
-            with playwright_api.sync_playwright() as pw:
-                browser = pw.chromium.launch(
-                    executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-                )
-                try:
-                    figures = run(browser, server, args)
-                finally:
-                    browser.close()
-        except Exception:
-            print(server.log_tail(), file=sys.stderr)
-            raise
-        finally:
-            _stop(server.proc)
+        with running_lab(work / "root", work / "state", work / "server-lab.log") as server:
+            try:
+                with playwright_api.sync_playwright() as pw:
+                    browser = pw.chromium.launch(
+                        executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+                    )
+                    try:
+                        figures = run(browser, server, args)
+                    finally:
+                        browser.close()
+            except Exception:
+                print(server.log_tail(), file=sys.stderr)
+                raise
     report(figures, args)
 
 

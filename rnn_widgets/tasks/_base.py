@@ -214,9 +214,7 @@ def require(module: str, extra: str = "data") -> Any:
     try:
         return importlib.import_module(module)
     except ImportError as error:
-        package = {"vaderSentiment": "vaderSentiment", "statsmodels": "statsmodels"}.get(
-            module.split(".")[0], module
-        )
+        package = module.split(".")[0]
         raise ImportError(
             f"this task needs the optional package {package!r}; install it with "
             f"pip install 'rnn_widgets[{extra}]' (or pip install {package})"

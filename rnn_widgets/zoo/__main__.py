@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._zoo import ZooInfo, evaluate, info, names, train_and_save
+from ._recipes import RECIPES
+from ._zoo import evaluate, info, names, train_and_save
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,17 +46,11 @@ def main(argv: list[str] | None = None) -> int:
     for name in chosen:
         if args.command == "train":
             meta = train_and_save(name, steps=args.steps)
-            verdict = "meets" if meta.floor is None or _meets(meta) else "MISSES"
+            verdict = "meets" if RECIPES[name].meets_floor(meta.metric) else "MISSES"
             print(f"{name}: {meta.metrics} in {meta.training_seconds:.0f} s; {verdict} the floor")
         else:
             print(f"{name}: {evaluate(name)}")
     return 0
-
-
-def _meets(meta: ZooInfo) -> bool:
-    if meta.higher_is_better:
-        return meta.metric >= meta.floor
-    return meta.metric <= meta.floor
 
 
 if __name__ == "__main__":

@@ -77,22 +77,19 @@ def _window_batches(
     """Random windows of ``window`` steps from the concatenated training sequences."""
     if task.target_kind == "next_token":
         stream = np.concatenate([token_ids(task, i) for i in range(len(task))])
-        inputs_of = lambda starts: stream[starts[:, None] + np.arange(window)]  # noqa: E731
-        targets_of = lambda starts: stream[starts[:, None] + np.arange(1, window + 1)]  # noqa: E731
-        limit = len(stream) - window - 1
+        sources, targets = stream[:-1], stream[1:]  # each token predicts the next
     else:
         values = np.concatenate(list(task.sequences)).astype(np.float32)
         nexts = np.concatenate(list(task.targets)).astype(np.float32)
         valid = ~np.isnan(nexts).any(axis=1)
-        values, nexts = values[valid], nexts[valid]
-        inputs_of = lambda starts: values[starts[:, None] + np.arange(window)]  # noqa: E731
-        targets_of = lambda starts: nexts[starts[:, None] + np.arange(window)]  # noqa: E731
-        limit = len(values) - window
+        sources, targets = values[valid], nexts[valid]
+    limit = len(sources) - window
     if limit <= 0:
         raise ValueError(f"window {window} is longer than the task's {task.name!r} data")
+    offsets = np.arange(window)
     while True:
-        starts = rng.integers(0, limit + 1, batch_size)
-        yield torch.from_numpy(inputs_of(starts)), torch.from_numpy(targets_of(starts))
+        rows = rng.integers(0, limit + 1, batch_size)[:, None] + offsets
+        yield torch.from_numpy(sources[rows]), torch.from_numpy(targets[rows])
 
 
 def _padded(task: TaskData, chosen: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
@@ -178,7 +175,6 @@ def train(
 @torch.no_grad()
 def outputs_of(network: Network, task: TaskData, batch_size: int = 64) -> list[np.ndarray]:
     """The network's outputs at every step of every sequence, each from the zero state."""
-    results: list[np.ndarray] = []
     network.eval()
     text = task.vocab is not None
     order = np.argsort([-len(s) for s in task.sequences], kind="stable")
@@ -195,5 +191,4 @@ def outputs_of(network: Network, task: TaskData, batch_size: int = 64) -> list[n
         outputs, _ = network(torch.from_numpy(inputs))
         for row, index in enumerate(chosen):
             by_index[int(index)] = outputs[row, : lengths[row]].numpy()
-    results = [by_index[i] for i in range(len(task))]
-    return results
+    return [by_index[i] for i in range(len(task))]

@@ -127,6 +127,53 @@ def artifacts_dir(tmp_path_factory) -> Path:
     return path
 
 
+@contextlib.contextmanager
+def running_lab(root: Path, state: Path, log_path: Path) -> Iterator[Server]:
+    """JupyterLab on 127.0.0.1 serving ``root`` (isolated settings in ``state``), stopped on exit.
+
+    A port taken between choosing and binding it is retried twice with another one.
+    """
+    env = _isolated_env(state)
+    with open(log_path, "w") as log:
+        for attempt in range(3):
+            port = _free_port()
+            command = [
+                sys.executable,
+                "-m",
+                "jupyter",
+                "lab",
+                "--no-browser",
+                "--ServerApp.ip=127.0.0.1",
+                f"--ServerApp.port={port}",
+                "--ServerApp.port_retries=0",
+                f"--ServerApp.root_dir={root}",
+                "--IdentityProvider.token=",
+                "--ServerApp.password=",
+                "--allow-root",
+                "--expose-app-in-browser",
+            ]
+            proc = subprocess.Popen(
+                command,
+                cwd=root,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            server = Server(proc, f"http://127.0.0.1:{port}", log_path)
+            try:
+                _wait_ready(server)
+                break
+            except RuntimeError:
+                _stop(proc)
+                if attempt == 2 or not re.search(r"in use|not available", server.log_tail()):
+                    raise
+        try:
+            yield server
+        finally:
+            _stop(server.proc)
+
+
 @pytest.fixture(scope="session")
 def lab_server(tmp_path_factory, artifacts_dir) -> Iterator[Server]:
     work = tmp_path_factory.mktemp("lab")
@@ -134,48 +181,8 @@ def lab_server(tmp_path_factory, artifacts_dir) -> Iterator[Server]:
     root.mkdir()
     for path in SERVED:
         shutil.copy(path, root / path.name)
-    env = _isolated_env(work / "state")
-    log_path = artifacts_dir / "server-lab.log"
-    for attempt in range(3):
-        port = _free_port()
-        log = open(log_path, "w")
-        command = [
-            sys.executable,
-            "-m",
-            "jupyter",
-            "lab",
-            "--no-browser",
-            "--ServerApp.ip=127.0.0.1",
-            f"--ServerApp.port={port}",
-            "--ServerApp.port_retries=0",
-            f"--ServerApp.root_dir={root}",
-            "--IdentityProvider.token=",
-            "--ServerApp.password=",
-            "--allow-root",
-            "--expose-app-in-browser",
-        ]
-        proc = subprocess.Popen(
-            command,
-            cwd=root,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        server = Server(proc, f"http://127.0.0.1:{port}", log_path)
-        try:
-            _wait_ready(server)
-            break
-        except RuntimeError:
-            _stop(proc)
-            log.close()
-            if attempt == 2 or not re.search(r"in use|not available", server.log_tail()):
-                raise
-    try:
+    with running_lab(root, work / "state", artifacts_dir / "server-lab.log") as server:
         yield server
-    finally:
-        _stop(server.proc)
-        log.close()
 
 
 @pytest.fixture(scope="session")
