@@ -6,6 +6,8 @@ The public API, re-exported from the subpackages:
 * :class:`Selection` -- the selection every view shares (``rnn_widgets.widgets``)
 * :class:`SelectView` -- hidden-state parallel coordinates (``rnn_widgets.widgets``)
 * :class:`MatchView` -- the ranked matches of the selection over the corpus (LSTMVis)
+* :class:`RelevanceBars` -- cells sorted by any per-cell score; clicks select cells
+* :class:`AblationPlot` -- a task metric against k for top-k cells against random cells
 * :class:`RecurrentModel`, :func:`wrap`, :func:`capture` -- the model adapter and exact
   capture of states from torch RNNs (``rnn_widgets.models``)
 * ``rnn_widgets.analysis`` -- pure analyses over traces: ``select_cells``, ``match`` (LSTMVis)
@@ -19,7 +21,7 @@ from importlib.metadata import PackageNotFoundError, version
 from . import analysis, tasks, zoo
 from .models import RecurrentModel, capture, wrap
 from .trace import KNOWN_KINDS, Predictions, Tokens, Trace, Track
-from .widgets import MatchView, Selection, SelectView
+from .widgets import AblationPlot, MatchView, RelevanceBars, Selection, SelectView
 
 try:
     __version__ = version("rnn_widgets")
@@ -28,9 +30,11 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 
 __all__ = [
     "KNOWN_KINDS",
+    "AblationPlot",
     "MatchView",
     "Predictions",
     "RecurrentModel",
+    "RelevanceBars",
     "SelectView",
     "Selection",
     "Tokens",

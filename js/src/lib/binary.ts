@@ -95,6 +95,16 @@ export function encodeCells(cells: Iterable<number>): DataView {
   return view;
 }
 
+/**
+ * Cells as the front end saves them to the Selection: a plain sorted list. Not a DataView:
+ * the Selection is a plain ipywidgets model whose default serializer copies state through
+ * JSON, which turns a DataView into {} (the kernel would read no cells). The kernel accepts
+ * the list and answers with its binary form, which `decodeCells` reads too.
+ */
+export function cellsToSave(cells: Iterable<number>): number[] {
+  return [...new Set(cells)].sort((a, b) => a - b);
+}
+
 /** The Selection's `cells` as a sorted list of unique cells (null and plain lists accepted). */
 export function decodeCells(value: unknown): number[] {
   if (value === null || value === undefined) return [];

@@ -5,7 +5,7 @@ import { decodeCells } from "./binary";
 export type SelectionState = {
   layer: number;
   kind: string;
-  cells: DataView | null;
+  cells: DataView | number[] | null; // bytes from the kernel; a plain list from a view (cellsToSave)
   start: number;
   stop: number;
   pad_before: number;

@@ -4,7 +4,7 @@
 // at once) plus `save_changes` (to the kernel) at the moments the contract gives.
 import type { AnyWidget, RenderProps } from "@anywidget/types";
 import { el, fmt, message } from "../lib/dom";
-import { decode, decodeCells, encodeCells, type PackedArray } from "../lib/binary";
+import { cellsToSave, decode, decodeCells, type PackedArray } from "../lib/binary";
 import { sizeCanvas, themeColors, type Theme } from "../lib/canvas";
 import { columnCenter, columnWidth, hitsThreshold, nearestCell, nearestColumn, type CellHit, type Columns } from "../lib/hit";
 import { formatTick, linearScale, roundTo, tickStep, type LinearScale } from "../lib/scale";
@@ -865,7 +865,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     if (win.layer !== snap.layer || win.kind !== snap.kind) return; // cells of another layer
     const cells = decodeCells(sel.get("cells"));
     const next = cells.includes(cell) ? cells.filter((c) => c !== cell) : [...cells, cell].sort((a, b) => a - b);
-    sel.set("cells", encodeCells(next));
+    sel.set("cells", cellsToSave(next));
     sel.save_changes();
   }
 
