@@ -11,6 +11,7 @@ The public API, re-exported from the subpackages:
 * :class:`RecurrentModel`, :func:`wrap`, :func:`capture` -- the model adapter and exact
   capture of states from torch RNNs (``rnn_widgets.models``)
 * ``rnn_widgets.analysis`` -- pure analyses over traces: ``select_cells``, ``match`` (LSTMVis)
+* ``rnn_widgets.hypotheses`` -- labelling functions over tokens, for neuron relevance (DNI)
 * ``rnn_widgets.tasks`` -- embedded tasks with per-step ground truth (generated languages,
   flip-flops, automata, Python source, sentiment, digits, CO2)
 * ``rnn_widgets.zoo`` -- small pretrained models shipped in the package (``zoo.load(name)``)
@@ -18,7 +19,7 @@ The public API, re-exported from the subpackages:
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import analysis, tasks, zoo
+from . import analysis, hypotheses, tasks, zoo
 from .models import RecurrentModel, capture, wrap
 from .trace import KNOWN_KINDS, Predictions, Tokens, Trace, Track
 from .widgets import AblationPlot, MatchView, RelevanceBars, Selection, SelectView
@@ -43,6 +44,7 @@ __all__ = [
     "__version__",
     "analysis",
     "capture",
+    "hypotheses",
     "tasks",
     "wrap",
     "zoo",

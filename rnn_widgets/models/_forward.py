@@ -37,7 +37,8 @@ class Forward:
     readout : callable or None
         Maps (n, features) to (n, n_outputs).
     clamps : mapping of int to (Tensor, Tensor)
-        Per layer, a boolean mask over the flat state and the values to force there.
+        Per layer, a boolean mask over the flat state, shape (state_size,), and the values
+        to force there: shape (state_size,), or (steps, batch, state_size) per step.
     outputs : bool
         Whether to yield the outputs (key ``"out"``): the readout's, else the last layer's h.
 
@@ -135,18 +136,26 @@ class Forward:
             for kind in kinds
         }
         clamp = self.clamps.get(layer)
+        per_step = clamp is not None and clamp[1].ndim == 3
+        first = _first_steps(lengths, steps, reverse)
 
-        def clamped(state: torch.Tensor) -> torch.Tensor:
-            return state if clamp is None else torch.where(clamp[0], clamp[1], state)
+        def clamped(state: torch.Tensor, t: int | None) -> torch.Tensor:
+            if clamp is None:
+                return state
+            mask, values = clamp
+            if per_step:
+                # t None: the initial state, clamped to the value of the first step read.
+                values = values[first, torch.arange(batch)] if t is None else values[t]
+            return torch.where(mask, values, state)
 
-        initial = clamped(torch.zeros(batch, size, dtype=x.dtype, device=x.device))
+        initial = clamped(torch.zeros(batch, size, dtype=x.dtype, device=x.device), None)
         uneven = reverse and not (lengths == steps).all()
         valid = torch.as_tensor(np.arange(steps)[:, None, None] < lengths[None, :, None])
         valid = valid.to(x.device)
         state = initial
         for t in range(steps - 1, -1, -1) if reverse else range(steps):
             new_state, values = core.step(state, x[t], layer)
-            new_state = clamped(new_state)
+            new_state = clamped(new_state, t)
             for kind in kinds:
                 part = layout.get(kind)
                 store[kind][t] = new_state[:, part] if part is not None else values[kind]
@@ -156,6 +165,12 @@ class Forward:
             for kind, values in store.items():
                 _check_finite(values, f"layer {layer} kind {kind!r}")
         return store
+
+
+def _first_steps(lengths: np.ndarray, steps: int, reverse: bool) -> torch.Tensor:
+    """The first step each sequence's pass reads: 0 forward, its last step in reverse."""
+    first = lengths - 1 if reverse else np.zeros_like(lengths)
+    return torch.as_tensor(np.minimum(first, steps - 1), dtype=torch.long)
 
 
 def _check_finite(values: torch.Tensor, name: str) -> None:

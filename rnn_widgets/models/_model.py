@@ -40,7 +40,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .._validation import as_float, as_int
+from .._validation import as_float, as_int, to_numpy
 from ..trace import KNOWN_KINDS
 from ._cores import GATE_ACTIVATIONS, CellCore, TorchCore, make_core
 from ._forward import Forward
@@ -470,7 +470,7 @@ class RecurrentModel:
             )
         return MappingProxyType(gates)
 
-    def run(self, inputs: Any, clamp: Mapping[int, Mapping[int, float]] | None = None) -> RunResult:
+    def run(self, inputs: Any, clamp: Mapping[int, Mapping[int, Any]] | None = None) -> RunResult:
         """A full forward pass over a batch (or one sequence), optionally clamping cells.
 
         Parameters
@@ -479,11 +479,15 @@ class RecurrentModel:
             One sequence (token strings, ids, or a (steps, input_size) float array) or a
             batch: a list of sequences, ids (batch, steps) or floats (batch, steps,
             input_size). Sequences may differ in length.
-        clamp : mapping of int to mapping of int to float, optional
-            ``{layer: {cell: value}}``: force these cells to these values at every step, for
-            ablation. The clamp is applied to the state after each step (and to the initial
-            state), in every part of the state layout (``h``, and ``c`` for an LSTM), so the
-            layer's next step and the later layers see it; the gates are not clamped.
+        clamp : mapping of int to mapping of int to float or array, optional
+            ``{layer: {cell: value}}``: force these cells to these values, for ablation. The
+            clamp is applied to the state after each step (and to the initial state), in every
+            part of the state layout (``h``, and ``c`` for an LSTM), so the layer's next step
+            and the later layers see it; the gates are not clamped. A value is a number (the
+            same at every step) or per-step values: shape (steps,) for one sequence, (batch,
+            steps) for a batch (``steps`` the longest length; values past a sequence's end
+            are ignored). With per-step values, the initial state takes the value of the
+            first step the layer reads (a reverse direction: each sequence's last step).
 
         Returns
         -------
@@ -500,8 +504,8 @@ class RecurrentModel:
         sequences, single = parse_batch(inputs, "inputs")
         name = "inputs" if single else "inputs[{}]"
         prepared = [self._prepare(seq, name.format(i)) for i, seq in enumerate(sequences)]
-        clamps = self._parse_clamp(clamp)
         lengths = np.array([len(p) for p in prepared], dtype=np.int64)
+        clamps = self._parse_clamp(clamp, lengths, single)
         steps, batch = int(lengths.max()), len(prepared)
         wanted = {layer: self.kinds for layer in self.layers}
         collected: dict[Any, torch.Tensor] = {}
@@ -643,8 +647,14 @@ class RecurrentModel:
             raise ValueError("embedding produced NaN or infinite vectors; check its weights")
         return x
 
-    def _parse_clamp(self, clamp: Any) -> dict[int, tuple[torch.Tensor, torch.Tensor]]:
-        """``{layer: (mask, values)}`` over the flat state, from ``{layer: {cell: value}}``."""
+    def _parse_clamp(
+        self, clamp: Any, lengths: np.ndarray, single: bool
+    ) -> dict[int, tuple[torch.Tensor, torch.Tensor]]:
+        """``{layer: (mask, values)}`` over the flat state, from ``{layer: {cell: value}}``.
+
+        ``mask`` has shape (state_size,). ``values`` has shape (state_size,) when every value
+        is a number, else (steps, batch, state_size), time-major like the forward pass.
+        """
         if clamp is None:
             return {}
         if not isinstance(clamp, Mapping):
@@ -665,8 +675,7 @@ class RecurrentModel:
             layout = self._core.layout(layer)
             n_cells = self._core.n_cells(layer)
             size = self._core.state_size(layer)
-            mask = torch.zeros(size, dtype=torch.bool, device=self.device)
-            values = torch.zeros(size, dtype=self.dtype, device=self.device)
+            parsed = {}
             for cell_key, value in cells.items():
                 cell = as_int(cell_key, f"clamp[{layer}] cell")
                 if not 0 <= cell < n_cells:
@@ -674,15 +683,48 @@ class RecurrentModel:
                         f"clamp[{layer}]: cell {cell} does not exist; layer {layer} has cells "
                         f"0 .. {n_cells - 1}"
                     )
-                number = as_float(
-                    value.item() if isinstance(value, torch.Tensor) else value,
-                    f"clamp[{layer}][{cell}]",
-                )
+                parsed[cell] = _clamp_value(value, f"clamp[{layer}][{cell}]", lengths, single)
+            mask = torch.zeros(size, dtype=torch.bool, device=self.device)
+            per_step = any(isinstance(v, np.ndarray) for v in parsed.values())
+            shape = (int(lengths.max()), len(lengths), size) if per_step else (size,)
+            values = torch.zeros(shape, dtype=self.dtype, device=self.device)
+            for cell, value in parsed.items():
+                column = torch.as_tensor(value.T if isinstance(value, np.ndarray) else value)
                 for part in layout.values():
                     mask[part.start + cell] = True
-                    values[part.start + cell] = number
+                    values[..., part.start + cell] = column
             result[layer] = (mask, values)
         return result
+
+
+def _clamp_value(value: Any, name: str, lengths: np.ndarray, single: bool) -> float | np.ndarray:
+    """One clamp value: a finite float, or per-step values as a (batch, steps) float64 array.
+
+    Values past a sequence's length are ignored (set to zero); the ones inside must be finite.
+    """
+    if isinstance(value, (torch.Tensor, np.ndarray)) and value.ndim == 0:
+        value = value.item()
+    if isinstance(value, str) or not isinstance(value, (torch.Tensor, np.ndarray, Sequence)):
+        return as_float(value, name)
+    array = to_numpy(value)
+    if array.dtype == object or not np.issubdtype(array.dtype, np.number):
+        raise TypeError(f"{name} must be a number or an array of numbers, got dtype {array.dtype}")
+    steps = int(lengths.max())
+    expected = (steps,) if single else (len(lengths), steps)
+    if array.shape != expected:
+        form = "(steps,) for one sequence" if single else "(batch, steps) for a batch"
+        raise ValueError(
+            f"{name} must be a number or per-step values of shape {form}, here {expected}; "
+            f"got shape {array.shape}"
+        )
+    array = np.array(array, dtype=np.float64).reshape(len(lengths), steps)
+    valid = np.arange(steps)[None, :] < lengths[:, None]
+    bad = valid & ~np.isfinite(array)
+    if bad.any():
+        row, step = (int(i) for i in np.argwhere(bad)[0])
+        where = f"step {step}" if single else f"sequence {row}, step {step}"
+        raise ValueError(f"{name} must be finite, got {array[row, step]} at {where}")
+    return np.where(valid, array, 0.0)
 
 
 def _state_order(key: tuple[int, str]) -> tuple[int, int]:
