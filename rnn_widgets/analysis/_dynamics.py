@@ -1,0 +1,770 @@
+"""Line-attractor metrics (Maheswaranathan et al. 2019, sections 4.1-4.6).
+
+* :func:`state_pca` -- PCA of the states a network visits, with the variance each component
+  explains (scikit-learn's ``PCA``); :func:`untrained_copy` gives the untrained network to
+  compare with, as the paper's Fig. 2a does.
+* :func:`line_attractor` -- the main direction ``m`` of a manifold of fixed points and a 1-D
+  coordinate along it (PCA of the points, or scikit-learn's ``LocallyLinearEmbedding`` as in
+  the paper); how ``m`` and each point's top right eigenvector ``r1`` align with the readout;
+  the overlap ``|r1 . m|`` over the points against a null of random unit vectors; the input
+  projection ``l1^T J_inp x`` of chosen inputs.
+* :func:`linearisation_error` -- the one-step relative error of the linearised dynamics at
+  the nearest fixed point, along real trajectories (Fig. 5).
+
+Directions and the LSTM
+-----------------------
+The readout reads h only, so every *direction* (``m``, ``r1``, the readout rows) is compared
+in the h part of the state: for an LSTM the flat state is ``(h, c)`` and its first
+``n_cells`` coordinates are used; for a GRU, an RNN or a cell whose layout is only ``h`` the
+h part is the whole state. The Jacobians and their eigenvectors are those of the full flat
+state (the LSTM's dynamics live in ``(h, c)``), and ``r1`` is restricted to h afterwards and
+normalised again. The linearisation error is reported for the full state and for h.
+
+The Jacobians are computed here in float64 with ``torch.func`` on a private copy of the layer,
+so the user's model is never modified.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from sklearn.decomposition import PCA
+from sklearn.manifold import LocallyLinearEmbedding
+from torch.func import jacrev, vmap
+from tqdm.auto import tqdm
+
+from .._validation import as_float, as_int, to_numpy
+from ..models import RecurrentModel, capture, wrap
+from ..models._inputs import parse_batch
+from ..trace import Trace
+
+__all__ = [
+    "LineAttractor",
+    "LinearisationError",
+    "StatePCA",
+    "line_attractor",
+    "linearisation_error",
+    "state_pca",
+    "untrained_copy",
+]
+
+
+# ---------------------------------------------------------------------------------- state PCA
+
+
+@dataclass(frozen=True)
+class StatePCA:
+    """Principal components of visited states.
+
+    Attributes
+    ----------
+    components : ndarray, shape (n_components, n_features)
+        Orthonormal rows, in order of variance explained.
+    mean : ndarray, shape (n_features,)
+        The mean state the components are centred on.
+    explained_variance_ratio : ndarray, shape (n_components,)
+        The fraction of the total variance along each component.
+    cumulative : ndarray, shape (n_components,)
+        The running sum of ``explained_variance_ratio``: ``cumulative[k - 1]`` is the variance
+        the top ``k`` components explain.
+    projected : ndarray, shape (n_states, n_components)
+        The states PCA was fitted on, in component coordinates.
+    layer : int or None
+        The layer, when fitted on a trace.
+    kinds : tuple of str
+        The kinds concatenated into each state (``("h",)``, or ``("h", "c")`` for an LSTM's
+        full flat state); empty when fitted on a plain array.
+
+    """
+
+    components: np.ndarray
+    mean: np.ndarray
+    explained_variance_ratio: np.ndarray
+    cumulative: np.ndarray
+    projected: np.ndarray
+    layer: int | None
+    kinds: tuple[str, ...]
+
+    def n_components_for(self, fraction: float) -> int:
+        """The fewest components that explain at least ``fraction`` of the variance."""
+        fraction = as_float(fraction, "fraction")
+        if not 0 < fraction <= 1:
+            raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+        reached = np.flatnonzero(self.cumulative >= fraction - 1e-12)
+        return int(reached[0]) + 1 if len(reached) else len(self.cumulative)
+
+    def transform(self, states: Any) -> np.ndarray:
+        """Coordinates ``(states - mean) @ components.T`` of states, shape (n, n_components)."""
+        values = _matrix(states, "states", self.mean.shape[0])
+        return (values - self.mean) @ self.components.T
+
+    def inverse_transform(self, coordinates: Any) -> np.ndarray:
+        """States ``mean + coordinates @ components[:k]``; missing components are zero."""
+        values = np.asarray(to_numpy(coordinates), dtype=np.float64)
+        values = values[None] if values.ndim == 1 else values
+        k = values.shape[-1] if values.ndim == 2 else -1
+        if values.ndim != 2 or not 1 <= k <= len(self.components):
+            raise ValueError(
+                f"coordinates must have shape (n, k) with 1 <= k <= {len(self.components)}, "
+                f"got {np.shape(coordinates)}"
+            )
+        return self.mean + values @ self.components[:k]
+
+
+def state_pca(
+    trace_or_states: Trace | np.ndarray | torch.Tensor,
+    *,
+    layer: int = 0,
+    kinds: str | tuple[str, ...] = "h",
+    n_components: int | None = None,
+    max_states: int | None = 200_000,
+    seed: int = 0,
+) -> StatePCA:
+    """PCA of the states a network visits, with the variance each component explains.
+
+    Parameters
+    ----------
+    trace_or_states : Trace or array of shape (n_states, n_features)
+        A captured trace, or states from anywhere.
+    layer : int
+        The trace's layer (ignored for an array).
+    kinds : str or tuple of str
+        The trace's kinds to concatenate per step: ``"h"`` (what the readout reads) or
+        ``("h", "c")`` for an LSTM's full flat state, as :func:`phase_portrait` needs.
+    n_components : int, optional
+        Components to keep (default: all, ``min(n_states, n_features)``).
+    max_states : int or None
+        Fit on at most this many states, drawn without replacement with ``seed`` (None: all).
+        ``projected`` then holds the drawn states only.
+    seed : int
+        Seed of that draw.
+
+    Returns
+    -------
+    StatePCA
+
+    Raises
+    ------
+    TypeError, ValueError
+        On a missing layer or kind, fewer than two states, NaNs or a bad ``n_components``.
+
+    Examples
+    --------
+    >>> pca = state_pca(trace)                          # doctest: +SKIP
+    >>> pca.cumulative[:3]      # ~0.9 for a trained sentiment network (paper 001, Fig. 2a)
+
+    """
+    kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds)
+    if isinstance(trace_or_states, Trace):
+        layer = as_int(layer, "layer", minimum=0)
+        values = _trace_states(trace_or_states, layer, kinds)
+        fitted_layer: int | None = layer
+    else:
+        values = _matrix(trace_or_states, "trace_or_states", None)
+        kinds, fitted_layer = (), None
+    if len(values) < 2:
+        raise ValueError(f"state_pca needs at least 2 states, got {len(values)}")
+    if max_states is not None:
+        max_states = as_int(max_states, "max_states", minimum=2)
+        if len(values) > max_states:
+            rng = np.random.default_rng(seed)
+            values = values[np.sort(rng.choice(len(values), max_states, replace=False))]
+    limit = min(values.shape)
+    if n_components is None:
+        n_components = limit
+    n_components = as_int(n_components, "n_components", minimum=1)
+    if n_components > limit:
+        raise ValueError(
+            f"n_components must be <= min(n_states, n_features) = {limit}, got {n_components}"
+        )
+    pca = PCA(n_components=n_components, svd_solver="full").fit(values)
+    ratio = np.asarray(pca.explained_variance_ratio_, dtype=np.float64)
+    return StatePCA(
+        components=np.asarray(pca.components_, dtype=np.float64),
+        mean=np.asarray(pca.mean_, dtype=np.float64),
+        explained_variance_ratio=ratio,
+        cumulative=np.cumsum(ratio),
+        projected=pca.transform(values),
+        layer=fitted_layer,
+        kinds=kinds,
+    )
+
+
+def untrained_copy(model: Any, seed: int = 0) -> RecurrentModel:
+    """The same model with its recurrent core re-initialised, for an untrained baseline.
+
+    A deep copy of the core gets PyTorch's default initialisation (every submodule's
+    ``reset_parameters``) under ``seed``; the embedding, readout and vocabulary are the
+    trained ones (shared, not copied: nothing here writes to them). The paper compares the
+    states an untrained network visits on the same inputs (Fig. 2a).
+
+    Parameters
+    ----------
+    model : RecurrentModel, nn.LSTM, nn.GRU or nn.RNN
+        Not modified.
+    seed : int
+        Seed of the new weights; the global random state is left as it was.
+
+    Returns
+    -------
+    RecurrentModel
+
+    Raises
+    ------
+    TypeError
+        On a user cell without torch parameters to re-initialise.
+
+    """
+    model = _as_model(model)
+    seed = as_int(seed, "seed")
+    if not isinstance(model.core, torch.nn.Module):
+        raise TypeError(
+            "untrained_copy needs a torch module as the model's core (nn.LSTM, nn.GRU, nn.RNN "
+            f"or an nn.Module cell); got {type(model.core).__name__}"
+        )
+    core = copy.deepcopy(model.core)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        resettable = [m for m in core.modules() if hasattr(m, "reset_parameters")]
+        if not resettable:
+            raise TypeError(
+                f"{type(core).__name__} has no reset_parameters(); re-initialise it yourself"
+            )
+        for module in resettable:
+            module.reset_parameters()
+    return RecurrentModel(
+        core, embedding=model.embedding, readout=model.readout_module, vocab=model.vocab
+    )
+
+
+# ---------------------------------------------------------------------------------- line attractor
+
+
+@dataclass(frozen=True)
+class LineAttractor:
+    """How well a set of fixed points forms a line attractor aligned with the readout.
+
+    Directions live in the h part of the state (see the module docstring): for an LSTM,
+    the first ``n_cells`` coordinates of the flat ``(h, c)`` state.
+
+    Attributes
+    ----------
+    points : ndarray of int, shape (n_points,)
+        The indices of the fixed points used.
+    direction : ndarray, shape (n_cells,)
+        ``m``, the unit main direction of the points' h parts (their first principal
+        component). Its sign is chosen so that it points along the last readout row listed
+        in ``readout_rows`` (the contrast ``"1-0"`` of a two-class readout).
+    coordinate : ndarray, shape (n_points,)
+        Each point's position along the manifold, scaled to ``[-1, 1]``: the projection on
+        ``m`` (``method="pca"``) or LLE's 1-D embedding (``method="lle"``), its sign matched
+        to the projection.
+    method : {"pca", "lle"}
+    variance_explained : ndarray, shape (n_components,)
+        The fraction of the points' variance along each principal component; the first is
+        how one-dimensional the manifold is.
+    eigenvalue : ndarray of complex, shape (n_points,)
+        The top eigenvalue (largest magnitude) of ``J_rec`` at each point.
+    r1 : ndarray, shape (n_points, n_cells)
+        The h part of each point's top right eigenvector (its phase rotated to make it as
+        real as possible, then the real part), unit length.
+    r1_overlap : ndarray, shape (n_points,)
+        ``|r1 . m|`` at each point (1: ``r1`` along the manifold).
+    null_overlap : ndarray, shape (n_null,)
+        ``|u . m|`` for random unit vectors ``u`` of dimension n_cells: what chance gives.
+    overlap_percentile : ndarray, shape (n_points,)
+        The percentage of ``null_overlap`` below each point's overlap.
+    p_value : float
+        ``(1 + #{null >= median r1_overlap}) / (1 + n_null)``: how often a random direction
+        overlaps ``m`` as much as the typical ``r1``.
+    readout_rows : tuple of str
+        Names of the readout directions compared: ``"0"``, ``"1"``, ... (the rows of the
+        readout's weight, i.e. of its Jacobian with respect to h) and, for a two-output
+        readout, ``"1-0"`` (the direction that moves the logit difference).
+    readout_alignment : ndarray, shape (n_rows,)
+        ``|cos(m, w)|`` for each readout direction ``w``.
+    r1_readout_alignment : ndarray, shape (n_points, n_rows)
+        ``|cos(r1, w)|`` at each point.
+    input_projection : ndarray or None, shape (n_points, n_inputs)
+        ``Re(l1^T J_inp (x - x*))`` per point and given input x (``x*`` the point's own
+        input), with ``l1`` the top left eigenvector scaled so that ``l1^T r1 = 1`` for the
+        unit-length full-state ``r1``: how far x moves the state along the slowest mode.
+    layer : int
+
+    """
+
+    points: np.ndarray
+    direction: np.ndarray
+    coordinate: np.ndarray
+    method: str
+    variance_explained: np.ndarray
+    eigenvalue: np.ndarray
+    r1: np.ndarray
+    r1_overlap: np.ndarray
+    null_overlap: np.ndarray
+    overlap_percentile: np.ndarray
+    p_value: float
+    readout_rows: tuple[str, ...]
+    readout_alignment: np.ndarray
+    r1_readout_alignment: np.ndarray
+    input_projection: np.ndarray | None
+    layer: int
+
+
+def line_attractor(
+    fixed_points: Any,
+    model: Any,
+    *,
+    points: Any = None,
+    method: Literal["pca", "lle"] = "pca",
+    n_neighbors: int = 10,
+    inputs: Any = None,
+    readout_weights: Any = None,
+    n_null: int = 10_000,
+    seed: int = 0,
+) -> LineAttractor:
+    """Measure the line-attractor hypothesis on a set of fixed points (paper 001, 4.2-4.5).
+
+    Parameters
+    ----------
+    fixed_points : FixedPoints
+        From :func:`find_fixed_points` (anything with ``states``, ``inputs`` and ``layer``).
+    model : RecurrentModel, nn.LSTM, nn.GRU or nn.RNN
+        The model the points belong to; not modified.
+    points : index array or boolean mask, optional
+        Which fixed points to use (default: all). At least 3 are needed.
+    method : {"pca", "lle"}
+        How the 1-D ``coordinate`` is computed: the projection on ``m``, or
+        ``LocallyLinearEmbedding(n_components=1)`` on the points' h parts (the paper's check
+        that the manifold is 1-D even where it curves).
+    n_neighbors : int
+        LLE's neighbours (capped at n_points - 1).
+    inputs : array of shape (n_inputs, input_size), optional
+        Input vectors x whose projection ``l1^T J_inp (x - x*)`` to report, e.g. token
+        embeddings ``model.encode(["great", "bad", "the"])``.
+    readout_weights : array of shape (n_outputs, n_cells), optional
+        The readout directions; by default the Jacobian of ``model.readout`` with respect to
+        h at the points' mean h (the weight matrix of a linear readout). Required when the
+        model has no readout or the layer is not the one the readout reads.
+    n_null : int
+        Random unit vectors in the null distribution.
+    seed : int
+        Seed of the null distribution.
+
+    Returns
+    -------
+    LineAttractor
+
+    Raises
+    ------
+    TypeError, ValueError
+        On points that do not belong to the model's layer, fewer than 3 points, an unknown
+        method, inputs or readout weights of the wrong width.
+
+    """
+    model = _as_model(model)
+    states, point_inputs, layer = _fixed_point_arrays(fixed_points, model)
+    chosen = _chosen_points(points, len(states))
+    if len(chosen) < 3:
+        raise ValueError(
+            f"line_attractor needs at least 3 fixed points, got {len(chosen)}; search from more "
+            "initial states or pass more points"
+        )
+    if method not in ("pca", "lle"):
+        raise ValueError(f"method must be 'pca' or 'lle', got {method!r}")
+    n_neighbors = as_int(n_neighbors, "n_neighbors", minimum=1)
+    n_null = as_int(n_null, "n_null", minimum=1)
+    states, point_inputs = states[chosen], point_inputs[chosen]
+    h_part = model.state_layout(layer)["h"]
+    h = states[:, h_part]
+    rows, weights = _readout_directions(model, layer, h, readout_weights)
+    given = None if inputs is None else _matrix(inputs, "inputs", model.input_size(layer))
+
+    pca = PCA(svd_solver="full").fit(h)
+    direction = _unit(pca.components_[0])
+    if weights is not None and direction @ weights[-1] < 0:
+        direction = -direction
+    projection = (h - h.mean(axis=0)) @ direction
+    coordinate = _scaled(projection)
+    if method == "lle":
+        coordinate = _lle_coordinate(h, min(n_neighbors, len(h) - 1), projection)
+
+    step = _float64_step(model, layer)
+    j_rec, j_inp = _jacobians(step, states, point_inputs)
+    eigenvalue, right, left = _top_modes(j_rec)
+    r1 = np.stack([_unit(vector[h_part]) for vector in right.real])
+    r1_overlap = np.abs(r1 @ direction)
+    null = _null_overlaps(direction, n_null, seed)
+    percentile = 100.0 * np.searchsorted(np.sort(null), r1_overlap, side="left") / n_null
+    p_value = float((1 + np.sum(null >= np.median(r1_overlap))) / (1 + n_null))
+    projection_of_inputs = None
+    if given is not None:
+        moved = np.einsum("ksi,kni->kns", j_inp, given[None] - point_inputs[:, None])
+        projection_of_inputs = np.einsum("ks,kns->kn", left, moved).real
+    return LineAttractor(
+        points=chosen,
+        direction=direction,
+        coordinate=coordinate,
+        method=method,
+        variance_explained=np.asarray(pca.explained_variance_ratio_, dtype=np.float64),
+        eigenvalue=eigenvalue,
+        r1=r1,
+        r1_overlap=r1_overlap,
+        null_overlap=null,
+        overlap_percentile=percentile,
+        p_value=p_value,
+        readout_rows=rows,
+        readout_alignment=_abs_cos(direction[None], weights)[0],
+        r1_readout_alignment=_abs_cos(r1, weights),
+        input_projection=projection_of_inputs,
+        layer=layer,
+    )
+
+
+def _readout_directions(
+    model: RecurrentModel, layer: int, h: np.ndarray, readout_weights: Any
+) -> tuple[tuple[str, ...], np.ndarray]:
+    n_cells = h.shape[1]
+    if readout_weights is not None:
+        weights = _matrix(readout_weights, "readout_weights", n_cells)
+    else:
+        if model.readout_module is None:
+            raise ValueError(
+                "the model has no readout; pass readout_weights=array of shape (n_outputs, "
+                f"{n_cells}) to compare directions with"
+            )
+        if model.directions != 1 or layer != model.n_layers - 1:
+            raise ValueError(
+                f"the readout reads the last layer's h ({model.n_features} features), not layer "
+                f"{layer} alone; pass readout_weights=array of shape (n_outputs, {n_cells})"
+            )
+        weights = _readout_jacobian(model, h.mean(axis=0))
+    names = [str(row) for row in range(len(weights))]
+    if len(weights) == 2:
+        weights = np.concatenate([weights, (weights[1] - weights[0])[None]])
+        names.append("1-0")
+    return tuple(names), weights
+
+
+def _readout_jacobian(model: RecurrentModel, h: np.ndarray) -> np.ndarray:
+    parameters = list(model.readout_module.parameters())
+    dtype = parameters[0].dtype if parameters else model.dtype
+    point = torch.as_tensor(h, dtype=dtype, device=model.device)
+    jacobian = jacrev(lambda value: model.readout(value[None])[0])(point)
+    return jacobian.detach().cpu().double().numpy()
+
+
+def _lle_coordinate(h: np.ndarray, n_neighbors: int, projection: np.ndarray) -> np.ndarray:
+    lle = LocallyLinearEmbedding(
+        n_components=1, n_neighbors=n_neighbors, eigen_solver="dense", random_state=0
+    )
+    embedded = lle.fit_transform(h)[:, 0]
+    if np.corrcoef(embedded, projection)[0, 1] < 0:
+        embedded = -embedded
+    return _scaled(embedded - embedded.mean())
+
+
+def _top_modes(j_rec: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each matrix's top eigenvalue, its unit right eigenvector and the matching left one.
+
+    The right eigenvector's phase is rotated so its largest entry is real and positive (a
+    real eigenvector comes out real); the left one is the matching row of ``R^-1``, scaled
+    so that ``l1 . r1 = 1``.
+    """
+    values, right = np.linalg.eig(j_rec)
+    top = np.argmax(np.abs(values), axis=1)
+    rows = np.arange(len(values))
+    r1 = right[rows, :, top]
+    phase = r1[rows, np.argmax(np.abs(r1), axis=1)]
+    r1 = r1 * (np.abs(phase) / phase)[:, None]
+    r1 = r1 / np.linalg.norm(r1, axis=1, keepdims=True)
+    left = np.linalg.inv(right)[rows, top, :]
+    left = left / np.einsum("ks,ks->k", left, r1)[:, None]
+    return values[rows, top], r1, left
+
+
+def _null_overlaps(direction: np.ndarray, n_null: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    vectors = rng.standard_normal((n_null, len(direction)))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.abs(vectors @ direction)
+
+
+def _abs_cos(vectors: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1)[:, None] * np.linalg.norm(weights, axis=1)[None]
+    return np.abs(vectors @ weights.T) / np.where(norms > 0, norms, 1.0)
+
+
+def _scaled(values: np.ndarray) -> np.ndarray:
+    peak = np.abs(values).max()
+    return values / peak if peak > 0 else values.copy()
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    norm = np.linalg.norm(vector)
+    return vector / norm if norm > 0 else vector
+
+
+# ---------------------------------------------------------------------------------- linearisation
+
+
+@dataclass(frozen=True)
+class LinearisationError:
+    """The one-step error of the linearised dynamics along real trajectories (Fig. 5).
+
+    At every step t the state ``h_t = F(h_{t-1}, x_t)`` (computed in float64 from the
+    recorded ``h_{t-1}``) is compared with ``h_lin = h* + J_rec (h_{t-1} - h*) + J_inp (x_t -
+    x*)`` at the fixed point ``(h*, x*)`` nearest to ``h_{t-1}`` (Euclidean, full state).
+
+    Attributes
+    ----------
+    errors : ndarray, shape (n_steps,)
+        ``||h_lin - h_t|| / ||h_t||`` over the full flat state, one per step, in trace order.
+    errors_h : ndarray, shape (n_steps,)
+        The same over the h part only (equal to ``errors`` where the state is only h).
+    nearest : ndarray of int, shape (n_steps,)
+        The index (into the fixed points) of the point used at each step.
+    distance : ndarray, shape (n_steps,)
+        ``||h_{t-1} - h*||`` at each step.
+    layer : int
+
+    """
+
+    errors: np.ndarray
+    errors_h: np.ndarray
+    nearest: np.ndarray
+    distance: np.ndarray
+    layer: int
+
+    @property
+    def median(self) -> float:
+        """The median relative error over all steps (full state)."""
+        return float(np.median(self.errors))
+
+    @property
+    def mean(self) -> float:
+        """The mean relative error over all steps (full state)."""
+        return float(np.mean(self.errors))
+
+
+def linearisation_error(
+    model: Any,
+    fixed_points: Any,
+    trace_or_sequences: Any,
+    *,
+    points: Any = None,
+    progress: bool = True,
+) -> LinearisationError:
+    """One-step relative error of the dynamics linearised at the nearest fixed point.
+
+    Parameters
+    ----------
+    model : RecurrentModel, nn.LSTM, nn.GRU or nn.RNN
+        Not modified.
+    fixed_points : FixedPoints
+        Points of ``fixed_points.layer`` to linearise around.
+    trace_or_sequences : Trace or list of sequences
+        Real trajectories: a trace captured from this model (its tokens are encoded again to
+        get the inputs, so it needs the model's vocabulary), or sequences as
+        :func:`capture` takes them (captured here).
+    points : index array or boolean mask, optional
+        Which fixed points may serve (default: all).
+    progress : bool
+        Show a progress bar over the fixed points; Ctrl+C stops and propagates.
+
+    Returns
+    -------
+    LinearisationError
+
+    Raises
+    ------
+    TypeError, ValueError
+        On points of another width, an empty selection, a bidirectional layer, or a trace
+        that lacks the layer's states.
+
+    """
+    model = _as_model(model)
+    states, point_inputs, layer = _fixed_point_arrays(fixed_points, model)
+    chosen = _chosen_points(points, len(states))
+    if len(chosen) == 0:
+        raise ValueError("points selects no fixed point; pass at least one")
+    if model.directions != 1:
+        raise ValueError(
+            "linearisation_error reads trajectories forward; bidirectional models are not supported"
+        )
+    previous, x = _trajectories(model, layer, trace_or_sequences)
+    step = _float64_step(model, layer)
+    with torch.no_grad():
+        following = step(torch.from_numpy(previous), torch.from_numpy(x)).numpy()
+    centres = states[chosen]
+    distances = torch.cdist(torch.from_numpy(previous), torch.from_numpy(centres))
+    distance, nearest = (value.numpy() for value in distances.min(dim=1))
+    linear = np.empty_like(following)
+    used = np.unique(nearest)
+    j_rec, j_inp = _jacobians(step, centres[used], point_inputs[chosen][used])
+    for index, point in enumerate(tqdm(used, desc="linearisation", disable=not progress)):
+        rows = nearest == point
+        centre, centre_input = centres[point], point_inputs[chosen][point]
+        linear[rows] = (
+            centre
+            + (previous[rows] - centre) @ j_rec[index].T
+            + (x[rows] - centre_input) @ j_inp[index].T
+        )
+    h_part = model.state_layout(layer)["h"]
+    return LinearisationError(
+        errors=_relative(linear, following),
+        errors_h=_relative(linear[:, h_part], following[:, h_part]),
+        nearest=chosen[nearest],
+        distance=distance,
+        layer=layer,
+    )
+
+
+def _relative(estimate: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    norm = np.linalg.norm(truth, axis=1)
+    return np.linalg.norm(estimate - truth, axis=1) / np.where(norm > 0, norm, 1.0)
+
+
+def _trajectories(model: RecurrentModel, layer: int, source: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The state before each step and the step's input, float64, in trace order."""
+    if isinstance(source, Trace):
+        trace = source
+        if layer == 0 and model.vocab is None:
+            raise ValueError(
+                "a trace's tokens can only be encoded again through the model's vocabulary; "
+                "pass the sequences themselves (as given to capture) instead of the trace"
+            )
+        encoded = [model.encode(trace.sequence_tokens(i)) for i in range(trace.n_sequences)]
+    else:
+        sequences, _ = parse_batch(source, "trace_or_sequences")
+        kinds = _layout_kinds(model, layer)
+        trace = capture(
+            model, sequences, layers=range(layer + 1), kinds=kinds, top_k=0, progress=False
+        )
+        encoded = [model.encode(sequence) for sequence in sequences]
+    after = _trace_states(trace, layer, _layout_kinds(model, layer))
+    if after.shape[1] != model.state_size(layer):
+        raise ValueError(
+            f"the trace's states of layer {layer} have width {after.shape[1]}, the model's state "
+            f"{model.state_size(layer)}; pass a trace captured from this model"
+        )
+    if layer == 0:
+        x = np.concatenate([e.detach().cpu().double().numpy() for e in encoded])
+    else:
+        x = np.asarray(trace.states(layer - 1, "h"), dtype=np.float64)
+    if len(x) != len(after):
+        raise ValueError(
+            f"the trace has {len(after)} steps but its tokens encode to {len(x)} inputs; pass "
+            "a trace captured from this model"
+        )
+    before = np.empty_like(after)
+    for start, stop in trace.sequence_bounds:
+        before[start] = 0.0
+        before[start + 1 : stop] = after[start : stop - 1]
+    return before, x
+
+
+def _layout_kinds(model: RecurrentModel, layer: int) -> tuple[str, ...]:
+    return tuple(model.state_layout(layer))
+
+
+# ---------------------------------------------------------------------------------- shared
+
+
+def _as_model(model: Any) -> RecurrentModel:
+    if isinstance(model, RecurrentModel):
+        return model
+    if isinstance(model, torch.nn.RNNBase):
+        return wrap(model)
+    raise TypeError(
+        f"model must be a RecurrentModel or an nn.LSTM/GRU/RNN, got {type(model).__name__}"
+    )
+
+
+def _matrix(value: Any, name: str, width: int | None) -> np.ndarray:
+    """A float64 copy of a 2-D array (a 1-D one is one row), its width checked."""
+    array = to_numpy(value)
+    if array.dtype == object or not np.issubdtype(array.dtype, np.number):
+        raise TypeError(f"{name} must hold numbers, got dtype {array.dtype}")
+    array = np.array(array, dtype=np.float64)
+    array = array[None] if array.ndim == 1 else array
+    if array.ndim != 2 or (width is not None and array.shape[1] != width):
+        expected = f"(n, {width})" if width is not None else "(n, n_features)"
+        raise ValueError(f"{name} must have shape {expected}, got {np.shape(value)}")
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} holds NaN or infinite values")
+    return array
+
+
+def _trace_states(trace: Trace, layer: int, kinds: tuple[str, ...]) -> np.ndarray:
+    if layer not in trace.layers:
+        raise ValueError(f"layer {layer} is not in the trace; it has layers {trace.layers}")
+    missing = [kind for kind in kinds if kind not in trace.kinds(layer)]
+    if missing:
+        raise ValueError(
+            f"the trace has no kinds {missing} for layer {layer}; it has {trace.kinds(layer)}"
+        )
+    return np.concatenate(
+        [np.asarray(trace.states(layer, kind), dtype=np.float64) for kind in kinds], axis=1
+    )
+
+
+def _fixed_point_arrays(
+    fixed_points: Any, model: RecurrentModel
+) -> tuple[np.ndarray, np.ndarray, int]:
+    try:
+        states, inputs, layer = fixed_points.states, fixed_points.inputs, fixed_points.layer
+    except AttributeError:
+        raise TypeError(
+            "fixed_points must be a FixedPoints from find_fixed_points (with states, inputs and "
+            f"layer), got {type(fixed_points).__name__}"
+        ) from None
+    layer = model._check_layer(layer, "fixed_points.layer")
+    states = _matrix(states, "fixed_points.states", model.state_size(layer))
+    inputs = _matrix(inputs, "fixed_points.inputs", model.input_size(layer))
+    if len(states) != len(inputs):
+        raise ValueError("fixed_points.states and fixed_points.inputs differ in length")
+    return states, inputs, layer
+
+
+def _chosen_points(points: Any, n_points: int) -> np.ndarray:
+    if points is None:
+        return np.arange(n_points)
+    array = np.asarray(to_numpy(points))
+    if array.dtype == bool:
+        if array.shape != (n_points,):
+            raise ValueError(f"a points mask must have shape ({n_points},), got {array.shape}")
+        return np.flatnonzero(array)
+    if array.ndim != 1 or not np.issubdtype(array.dtype, np.integer):
+        raise TypeError("points must be a 1-D index array or a boolean mask over the points")
+    if len(array) and (array.min() < -n_points or array.max() >= n_points):
+        raise ValueError(f"points must index 0 .. {n_points - 1}, got {array.min()}..{array.max()}")
+    return np.unique(array % n_points)
+
+
+def _float64_step(model: RecurrentModel, layer: int) -> Any:
+    """``F(h, x)`` of one layer in float64 on a private copy of a torch core (batched or not).
+
+    A user cell that is not an ``nn.Module`` is stepped as it is, with float64 tensors.
+    """
+    if not isinstance(model.core, torch.nn.Module):
+        return lambda h, x: model.step(h, x, layer=layer)
+    core = copy.deepcopy(model.core).double().cpu()
+    core.requires_grad_(False)
+    twin = RecurrentModel(core)
+    return lambda h, x: twin.step(h, x, layer=layer)
+
+
+def _jacobians(step: Any, states: np.ndarray, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``J_rec = dF/dh`` (k, S, S) and ``J_inp = dF/dx`` (k, S, I) at each (state, input)."""
+    if len(states) == 0:
+        return np.zeros((0, states.shape[1], states.shape[1])), np.zeros(
+            (0, states.shape[1], inputs.shape[1])
+        )
+    jacobian = vmap(jacrev(step, argnums=(0, 1)))
+    j_rec, j_inp = jacobian(torch.from_numpy(states), torch.from_numpy(inputs))
+    return j_rec.detach().numpy(), j_inp.detach().numpy()
