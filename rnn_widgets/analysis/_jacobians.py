@@ -54,41 +54,46 @@ def _pre(gate: dict[str, torch.Tensor], h: torch.Tensor, x: torch.Tensor) -> tor
 
 
 def _gru(w: dict[str, dict[str, torch.Tensor]]) -> Jacobian:
+    stacked = torch.stack([w[name]["recurrent_weights"] for name in "rzn"])
+
     def jacobian(h: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         r = torch.sigmoid(_pre(w["r"], h, x))
         z = torch.sigmoid(_pre(w["z"], h, x))
         recurrent_n = h @ w["n"]["recurrent_weights"].T + w["n"]["recurrent_bias"]
         n = torch.tanh(x @ w["n"]["input_weights"].T + w["n"]["input_bias"] + r * recurrent_n)
-        dr = (r * (1 - r))[:, :, None] * w["r"]["recurrent_weights"]
-        dz = (z * (1 - z))[:, :, None] * w["z"]["recurrent_weights"]
-        dn = (1 - n * n)[:, :, None] * (
-            recurrent_n[:, :, None] * dr + r[:, :, None] * w["n"]["recurrent_weights"]
+        dn = (1 - z) * (1 - n * n)
+        # J = diag(a_r) W_hr + diag(a_z) W_hz + diag(a_n) W_hn + diag(z): one pass over the
+        # (batch, N, N) output instead of a temporary per term.
+        coefficients = torch.stack(
+            [dn * recurrent_n * r * (1 - r), (h - n) * z * (1 - z), dn * r], dim=2
         )
-        result = (1 - z)[:, :, None] * dn + (h - n)[:, :, None] * dz
-        return result + torch.diag_embed(z)
+        result = torch.einsum("bik,kij->bij", coefficients, stacked)
+        result.diagonal(dim1=1, dim2=2).add_(z)
+        return result
 
     return jacobian
 
 
 def _lstm(w: dict[str, dict[str, torch.Tensor]], size: int) -> Jacobian:
+    stacked = torch.stack([w[name]["recurrent_weights"] for name in "ifgo"])
+
     def jacobian(state: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         h, c = state[:, :size], state[:, size:]
         i = torch.sigmoid(_pre(w["i"], h, x))
         f = torch.sigmoid(_pre(w["f"], h, x))
         g = torch.tanh(_pre(w["g"], h, x))
         o = torch.sigmoid(_pre(w["o"], h, x))
-        c_new = f * c + i * g
-        tanh_c = torch.tanh(c_new)
-        di = (i * (1 - i) * g)[:, :, None] * w["i"]["recurrent_weights"]
-        df = (f * (1 - f) * c)[:, :, None] * w["f"]["recurrent_weights"]
-        dg = ((1 - g * g) * i)[:, :, None] * w["g"]["recurrent_weights"]
-        do = (o * (1 - o) * tanh_c)[:, :, None] * w["o"]["recurrent_weights"]
-        dc_dh = di + df + dg
-        dc_dc = torch.diag_embed(f)
-        scale = (o * (1 - tanh_c * tanh_c))[:, :, None]
-        top = torch.cat([do + scale * dc_dh, scale * dc_dc], dim=2)
-        bottom = torch.cat([dc_dh, dc_dc], dim=2)
-        return torch.cat([top, bottom], dim=1)
+        tanh_c = torch.tanh(f * c + i * g)
+        scale = o * (1 - tanh_c * tanh_c)  # dh'/dc'
+        gates = torch.stack([i * (1 - i) * g, f * (1 - f) * c, (1 - g * g) * i], dim=2)
+        out = state.new_zeros(len(state), 2 * size, 2 * size)
+        # dc'/dh = sum over i f g of diag(a) W; dh'/dh = diag(scale) dc'/dh + diag(a_o) W_o.
+        out[:, size:, :size] = torch.einsum("bik,kij->bij", gates, stacked[:3])
+        top = torch.cat([scale[:, :, None] * gates, (o * (1 - o) * tanh_c)[:, :, None]], dim=2)
+        out[:, :size, :size] = torch.einsum("bik,kij->bij", top, stacked)
+        out[:, size:, size:].diagonal(dim1=1, dim2=2).copy_(f)
+        out[:, :size, size:].diagonal(dim1=1, dim2=2).copy_(scale * f)
+        return out
 
     return jacobian
 
