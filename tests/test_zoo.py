@@ -8,8 +8,15 @@ import numpy as np
 import pytest
 import torch
 
-from rnn_widgets import RecurrentModel, capture, zoo
+from rnn_widgets import RecurrentModel, capture, tasks, zoo
+from rnn_widgets.models import RunResult
 from rnn_widgets.zoo.__main__ import main as zoo_cli
+from rnn_widgets.zoo._recipes import (
+    CHARACTER_TYPES,
+    character_types,
+    nesting_digit_accuracy,
+    next_type_accuracy,
+)
 
 SHIPPED = zoo.names()
 
@@ -99,3 +106,103 @@ def test_cli_lists_every_model(capsys) -> None:
     out = capsys.readouterr().out
     for name in SHIPPED:
         assert name in out
+
+
+# ------------------------------------------- the grammar models' metrics, for ablations
+
+
+def _planted_run(task, logits_of_step) -> RunResult:
+    """A RunResult over ``task`` whose logits at each step are ``logits_of_step(target)``."""
+    steps = int(task.lengths.max())
+    outputs = torch.zeros(len(task), steps, len(task.vocab))
+    for row, target in enumerate(task.targets):
+        for step, next_id in enumerate(target):
+            outputs[row, step] = torch.as_tensor(logits_of_step(int(next_id)))
+    return RunResult(outputs, {}, task.lengths)
+
+
+def test_character_types_sorts_the_arithmetic_vocabulary_into_its_three_kinds() -> None:
+    vocab = tasks.arithmetic(1, 5, seed=0).vocab
+    kinds = character_types(vocab)
+    assert [CHARACTER_TYPES[k] for k in kinds] == ["digit"] * 10 + ["parenthesis"] * 2 + [
+        "operator"
+    ] * 4
+
+
+def test_nesting_digit_accuracy_counts_the_digit_steps_whose_likeliest_digit_is_right() -> None:
+    task = tasks.nesting_grammar(4, 40, seed=2)
+    digits = [task.vocab.index(str(d)) for d in range(5)]
+    wrong_at = {digits[1], digits[3]}  # next digits 1 and 3 are predicted as 0
+
+    def logits(next_id: int) -> np.ndarray:
+        values = np.zeros(len(task.vocab))
+        values[digits[0] if next_id in wrong_at else next_id] = 5.0
+        values[task.vocab.index("(")] = 9.0  # the parentheses are not digits: ignored
+        return values
+
+    targets = np.concatenate(task.targets)
+    is_digit = np.isin(targets, digits)
+    expected = 1.0 - np.isin(targets[is_digit], list(wrong_at)).mean()
+    assert 0.0 < expected < 1.0
+    assert nesting_digit_accuracy(_planted_run(task, logits), task) == pytest.approx(expected)
+
+
+def test_next_type_accuracy_sums_the_probability_of_each_kind() -> None:
+    task = tasks.arithmetic(6, 21, seed=4)
+    kinds = character_types(task.vocab)
+
+    def logits(next_id: int) -> np.ndarray:
+        # ")" is the likeliest single character, but the four operators together hold more
+        # probability: the kind read is "operator", whatever comes next.
+        values = np.zeros(len(task.vocab))
+        values[kinds == 2] = 3.0
+        values[task.vocab.index(")")] = 3.5
+        return values
+
+    targets = np.concatenate(task.targets)
+    expected = (kinds[targets[targets >= 0]] == 2).mean()
+    assert 0.2 < expected < 0.8
+    assert next_type_accuracy(_planted_run(task, logits), task) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("name", "figure", "function"),
+    [
+        ("nesting_grammar_lstm", "digit_accuracy", nesting_digit_accuracy),
+        ("arithmetic_lstm", "type_accuracy", next_type_accuracy),
+    ],
+)
+def test_the_run_result_metrics_equal_the_shipped_figures(name, figure, function) -> None:
+    task = zoo.data(name, "test")
+    result = zoo.load(name).run(list(task.sequences))
+    assert function(result, task) == pytest.approx(zoo.info(name).metrics[figure], abs=1e-6)
+
+
+def test_clamping_every_cell_to_zero_leaves_only_the_readout_bias() -> None:
+    # With h and c held at 0 the logits are the readout's bias at every step, so the digit
+    # read is always the bias's likeliest digit: the accuracy is that digit's share.
+    name = "nesting_grammar_lstm"
+    task = zoo.data(name, "test").subset(range(40))
+    model = zoo.load(name)
+    result = model.run(
+        list(task.sequences), clamp={0: dict.fromkeys(range(zoo.info(name).spec.hidden), 0.0)}
+    )
+    bias = zoo.network(name).readout.bias.detach().numpy()
+    digits = np.flatnonzero(character_types(task.vocab) == 1)
+    favourite = digits[np.argmax(bias[digits])]
+    targets = np.concatenate(task.targets)
+    share = (targets[np.isin(targets, digits)] == favourite).mean()
+    assert nesting_digit_accuracy(result, task) == pytest.approx(share)
+    assert share < zoo.info(name).metrics["digit_accuracy"] - 0.3
+
+
+def test_run_result_metrics_refuse_a_run_over_other_sequences() -> None:
+    task = tasks.nesting_grammar(3, 30, seed=0)
+    model = zoo.load("nesting_grammar_lstm")
+    result = model.run(list(task.sequences[:2]))
+    with pytest.raises(ValueError, match="task.sequences"):
+        nesting_digit_accuracy(result, task)
+    with pytest.raises(TypeError, match="RunResult"):
+        next_type_accuracy(result.outputs, task)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="next-character"):
+        next_type_accuracy(result, tasks.flip_flop(3, 2, 30, seed=0))

@@ -14,12 +14,23 @@ import numpy as np
 import torch
 
 from .. import tasks
+from .._validation import to_numpy
+from ..models import RunResult
 from ..tasks import TaskData
 from ..tasks._signals import CO2_CHANGE_STD
 from ._network import Network, Spec
 from ._train import outputs_of
 
-__all__ = ["RECIPES", "Recipe"]
+__all__ = [
+    "CHARACTER_TYPES",
+    "RECIPES",
+    "Recipe",
+    "arithmetic_figures",
+    "character_types",
+    "nesting_digit_accuracy",
+    "nesting_figures",
+    "next_type_accuracy",
+]
 
 Metric = Callable[[Network, TaskData], dict[str, float]]
 
@@ -102,8 +113,15 @@ class Recipe:
 
 def _next_token_figures(network: Network, task: TaskData) -> tuple[np.ndarray, np.ndarray]:
     """Per predicted step: log-probabilities (steps, vocab) and the true next ids."""
+    return _log_probs_and_targets(outputs_of(network, task), task)
+
+
+def _log_probs_and_targets(
+    outputs_per_sequence: list[np.ndarray], task: TaskData
+) -> tuple[np.ndarray, np.ndarray]:
+    """Log-probabilities (steps, vocab) and true next ids of every predicted step."""
     log_probs, targets = [], []
-    for outputs, target in zip(outputs_of(network, task), task.targets, strict=True):
+    for outputs, target in zip(outputs_per_sequence, task.targets, strict=True):
         keep = target >= 0
         logits = outputs[keep].astype(np.float64)
         logits -= logits.max(axis=1, keepdims=True)
@@ -130,6 +148,189 @@ def digit_accuracy(network: Network, task: TaskData) -> dict[str, float]:
         "next_char_accuracy": float((log_probs.argmax(axis=1) == targets).mean()),
         "digits": float(where.sum()),
     }
+
+
+#: The kinds of character of the grammar tasks, in the order of `character_types`' ids.
+CHARACTER_TYPES = ("parenthesis", "digit", "operator")
+
+
+def character_types(vocab: tuple[str, ...]) -> np.ndarray:
+    """The kind of each vocabulary character: an index into `CHARACTER_TYPES`.
+
+    Parameters
+    ----------
+    vocab : tuple of str
+        A text task's vocabulary.
+
+    Returns
+    -------
+    ndarray of int64, shape (len(vocab),)
+        0 for ``(`` and ``)``, 1 for a digit, 2 for any other character (the arithmetic
+        grammar's operators ``+ - * /``).
+
+    """
+    if not isinstance(vocab, tuple) or not all(isinstance(token, str) for token in vocab):
+        raise TypeError(f"vocab must be a tuple of str (TaskData.vocab), got {vocab!r}")
+    return np.array(
+        [0 if token in ("(", ")") else 1 if token.isdigit() else 2 for token in vocab],
+        dtype=np.int64,
+    )
+
+
+def _within_kind_accuracy(log_probs: np.ndarray, targets: np.ndarray, members: np.ndarray) -> float:
+    """Where the next id is among ``members``: how often the likeliest member is right."""
+    where = np.isin(targets, members)
+    if not where.any():
+        return float("nan")
+    predicted = members[np.argmax(log_probs[where][:, members], axis=1)]
+    return float((predicted == targets[where]).mean())
+
+
+def _type_accuracy(log_probs: np.ndarray, targets: np.ndarray, kinds: np.ndarray) -> float:
+    """How often the kind with the most probability (summed over its characters) is right."""
+    present = np.unique(kinds)
+    kind_probs = np.exp(log_probs) @ (kinds[:, None] == present[None, :]).astype(np.float64)
+    return float((present[kind_probs.argmax(axis=1)] == kinds[targets]).mean())
+
+
+def _last_character_type_accuracy(task: TaskData, kinds: np.ndarray) -> float:
+    """Reference: the next kind guessed from the current character alone.
+
+    Each character predicts the most frequent kind that follows it in ``task`` itself, so
+    this is the best any predictor that reads only the last character scores on these data.
+    """
+    index = {token: i for i, token in enumerate(task.vocab or ())}
+    current, following = [], []
+    for sequence, target in zip(task.sequences, task.targets, strict=True):
+        keep = target >= 0
+        current.append(np.array([index[token] for token in sequence])[keep])
+        following.append(kinds[target[keep]])
+    pairs = np.zeros((len(kinds), len(CHARACTER_TYPES)), dtype=np.int64)
+    np.add.at(pairs, (np.concatenate(current), np.concatenate(following)), 1)
+    return float(pairs.max(axis=1).sum() / pairs.sum())
+
+
+def _grammar_figures(outputs_per_sequence: list[np.ndarray], task: TaskData) -> dict[str, float]:
+    log_probs, targets = _log_probs_and_targets(outputs_per_sequence, task)
+    kinds = character_types(task.vocab or ())
+    nats = -log_probs[np.arange(len(targets)), targets].mean()
+    return {
+        "next_char_accuracy": float((log_probs.argmax(axis=1) == targets).mean()),
+        "parenthesis_accuracy": _within_kind_accuracy(
+            log_probs, targets, np.flatnonzero(kinds == 0)
+        ),
+        "digit_accuracy": _within_kind_accuracy(log_probs, targets, np.flatnonzero(kinds == 1)),
+        "type_accuracy": _type_accuracy(log_probs, targets, kinds),
+        "type_accuracy_last_character": _last_character_type_accuracy(task, kinds),
+        "bits_per_character": float(nats / np.log(2)),
+        "characters": float(len(targets)),
+    }
+
+
+def nesting_figures(network: Network, task: TaskData) -> dict[str, float]:
+    """The DNI nesting grammar: where the next character's kind fixes the character.
+
+    In this grammar the next character is a digit or a parenthesis, at random, but which
+    digit (the nesting level) and which parenthesis (``(`` until the fourth group opens,
+    ``)`` after) are determined by the prefix. ``digit_accuracy`` (the floor) and
+    ``parenthesis_accuracy`` measure those; ``type_accuracy`` the kind itself (digit or
+    parenthesis, the kind with the most probability); ``next_char_accuracy`` the likeliest
+    character overall.
+    """
+    return _grammar_figures(outputs_of(network, task), task)
+
+
+def arithmetic_figures(network: Network, task: TaskData) -> dict[str, float]:
+    """The DNI arithmetic grammar: the kind of the next character, DNI's Figure 5 measure.
+
+    ``type_accuracy`` (the floor): how often the kind with the most probability
+    (parenthesis, digit or operator; each the sum over its characters) is the next
+    character's kind; ``type_accuracy_last_character`` the same for the best guess from the
+    current character alone, for reference. ``parenthesis_accuracy``: which parenthesis, where
+    one comes next (determined: ``(`` after an operator or ``(``, ``)`` after a digit or
+    ``)``). Digits and operators are drawn uniformly, so ``digit_accuracy`` sits near 0.1.
+    """
+    return _grammar_figures(outputs_of(network, task), task)
+
+
+def _run_outputs(result: RunResult, task: TaskData) -> list[np.ndarray]:
+    """Each sequence's outputs from a `RunResult` of the model over ``task.sequences``."""
+    if not isinstance(result, RunResult):
+        raise TypeError(
+            f"result must be the RunResult of model.run(task.sequences), got "
+            f"{type(result).__name__}"
+        )
+    if not isinstance(task, TaskData):
+        raise TypeError(f"task must be a TaskData (zoo.data(name)), got {type(task).__name__}")
+    if task.target_kind != "next_token" or not task.vocab:
+        raise ValueError(
+            f"task must be a next-character text task, got {task.name!r} with target_kind "
+            f"{task.target_kind!r}: use tasks.nesting_grammar, tasks.arithmetic or zoo.data"
+        )
+    outputs = to_numpy(result.outputs)
+    if outputs.ndim == 2:
+        outputs = outputs[None]
+    lengths = np.asarray(result.lengths)
+    if len(lengths) != len(task) or not np.array_equal(lengths, task.lengths):
+        raise ValueError(
+            f"result covers {len(lengths)} sequences of lengths {lengths.tolist()[:5]}..., "
+            f"task has {len(task)} of lengths {task.lengths.tolist()[:5]}...: run the model "
+            "over list(task.sequences), in order"
+        )
+    if outputs.shape[-1] != len(task.vocab):
+        raise ValueError(
+            f"result.outputs has {outputs.shape[-1]} outputs per step, the task's vocabulary "
+            f"{len(task.vocab)}: use a language model with a readout over task.vocab"
+        )
+    return [outputs[i, :length] for i, length in enumerate(lengths)]
+
+
+def nesting_digit_accuracy(result: RunResult, task: TaskData) -> float:
+    """Where the next character is a digit: how often the likeliest digit is the right one.
+
+    In the nesting grammars the digit states the nesting level, so this is DNI's "accuracy
+    for predicting the value of the nesting digit"; use it to score ablations
+    (``model.run(..., clamp=...)``).
+
+    Parameters
+    ----------
+    result : RunResult
+        ``model.run(list(task.sequences), clamp=...)`` of a language model over ``task``.
+    task : TaskData
+        A next-character task (``target_kind == "next_token"``) whose vocabulary has digits.
+
+    Returns
+    -------
+    float
+        In [0, 1]; NaN when no next character of ``task`` is a digit.
+
+    """
+    log_probs, targets = _log_probs_and_targets(_run_outputs(result, task), task)
+    digits = np.flatnonzero(character_types(task.vocab or ()) == 1)
+    return _within_kind_accuracy(log_probs, targets, digits)
+
+
+def next_type_accuracy(result: RunResult, task: TaskData) -> float:
+    """How often the model's likeliest kind of next character is right (DNI's Figure 5).
+
+    The kinds are `CHARACTER_TYPES` (parenthesis, digit, operator); a kind's probability is
+    the sum of its characters' probabilities, over the kinds the vocabulary has.
+
+    Parameters
+    ----------
+    result : RunResult
+        ``model.run(list(task.sequences), clamp=...)`` of a language model over ``task``.
+    task : TaskData
+        A next-character task (``target_kind == "next_token"``).
+
+    Returns
+    -------
+    float
+        In [0, 1], over every step that has a next character.
+
+    """
+    log_probs, targets = _log_probs_and_targets(_run_outputs(result, task), task)
+    return _type_accuracy(log_probs, targets, character_types(task.vocab or ()))
 
 
 def sign_accuracy(network: Network, task: TaskData) -> dict[str, float]:
@@ -211,6 +412,42 @@ def _recipes() -> dict[str, Recipe]:
             metric=digit_accuracy,
             metric_name="digit_accuracy",
             floor=0.99,
+        ),
+        Recipe(
+            name="nesting_grammar_lstm",
+            description="LSTM language model of the DNI nesting grammar (section 5.1)",
+            family="lstm",
+            hidden=128,
+            layers=1,
+            embedding_dim=8,
+            train_data=lambda: tasks.nesting_grammar(1000, 120, seed=0),
+            test_data=lambda: tasks.nesting_grammar(200, 120, seed=1),
+            steps=3000,
+            batch_size=32,
+            learning_rate=3e-3,
+            window=100,
+            seed=0,
+            metric=nesting_figures,
+            metric_name="digit_accuracy",
+            floor=0.99,
+        ),
+        Recipe(
+            name="arithmetic_lstm",
+            description="LSTM language model of the DNI arithmetic grammar (section 4)",
+            family="lstm",
+            hidden=128,
+            layers=1,
+            embedding_dim=16,
+            train_data=lambda: tasks.arithmetic(30000, 40, seed=0),
+            test_data=lambda: tasks.arithmetic(400, 40, seed=1),
+            steps=3000,
+            batch_size=32,
+            learning_rate=3e-3,
+            window=100,
+            seed=0,
+            metric=arithmetic_figures,
+            metric_name="type_accuracy",
+            floor=0.78,
         ),
         Recipe(
             name="flip_flop_gru",
