@@ -55,6 +55,27 @@ def test_a_linear_network_has_one_fixed_point_at_zero_with_the_eigenvalues_of_a(
     assert points.is_fixed[0] and points.q[0] < 1e-20
 
 
+def test_a_linear_network_linearises_to_its_own_matrices() -> None:
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal((5, 5)) * 0.3, rng.standard_normal((5, 2))
+    model = rw.RecurrentModel(LinearCell(a, b))
+    points = find_fixed_points(model, rng.standard_normal((50, 5)), n=16, progress=False)
+    np.testing.assert_allclose(points.jacobians()[0], a, atol=1e-12)
+    np.testing.assert_allclose(points.input_jacobians([0])[0], b, atol=1e-12)
+    modes = points.eigenmodes(np.array([True]))
+    np.testing.assert_allclose(modes.left[0] @ modes.right[0], np.eye(5), atol=1e-10)
+    np.testing.assert_allclose(modes.values, points.eigenvalues, atol=1e-12)
+    # Each right eigenvector is one: A r = lambda r; each left one: l A = lambda l.
+    right, left, values = modes.right[0], modes.left[0], modes.values[0]
+    np.testing.assert_allclose(a @ right, right * values, atol=1e-10)
+    np.testing.assert_allclose(left @ a, values[:, None] * left, atol=1e-10)
+    np.testing.assert_allclose(modes.time_constants, points.time_constants)
+    with pytest.raises(ValueError, match="points must index"):
+        points.jacobians([3])
+    with pytest.raises(ValueError, match="mask must have shape"):
+        points.eigenmodes(np.array([True, False]))
+
+
 def test_a_tanh_unit_with_self_weight_above_one_has_two_stable_points_and_one_unstable() -> None:
     w = 2.0
     model = rw.RecurrentModel(TanhCell(w))

@@ -26,7 +26,7 @@ from ._dynamics import (
     state_pca,
     untrained_copy,
 )
-from ._fixed_points import FixedPoints, find_fixed_points
+from ._fixed_points import Eigenmodes, FixedPoints, Linearisation, find_fixed_points
 from ._relevance import CellScores, ProbeResult, probe, score_cells
 from ._response import (
     CapacitySweep,
@@ -46,9 +46,11 @@ __all__ = [
     "Ablation",
     "CapacitySweep",
     "CellScores",
+    "Eigenmodes",
     "FixedPoints",
     "LimitCycles",
     "LineAttractor",
+    "Linearisation",
     "LinearisationError",
     "Match",
     "MatchResult",

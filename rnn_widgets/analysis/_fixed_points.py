@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import copy
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -35,7 +35,7 @@ from ..models import RecurrentModel, wrap
 from ..trace import Trace
 from ._jacobians import closed_form_jacobian
 
-__all__ = ["FixedPoints", "find_fixed_points"]
+__all__ = ["Eigenmodes", "FixedPoints", "Linearisation", "find_fixed_points"]
 
 STABILITY = ("stable", "marginal", "saddle", "unstable")
 # Accepted steps in a row that lower q by less than _PROGRESS (1 %) after which a search stops
@@ -47,6 +47,72 @@ _FLOW_STEPS = 20_000
 _FLOW_CHECK = 500
 # The finite-difference step, relative to the step itself, of the geodesic acceleration.
 _ACCELERATION_PROBE = 0.1
+
+
+@dataclass(frozen=True)
+class Eigenmodes:
+    """The eigen-decomposition of ``J_rec`` at some points.
+
+    Attributes
+    ----------
+    values : ndarray of complex, shape (m, S)
+        Sorted by magnitude, largest first.
+    right : ndarray of complex, shape (m, S, S)
+        Columns are the right eigenvectors, in the order of ``values``.
+    left : ndarray of complex, shape (m, S, S)
+        Rows are the left eigenvectors, ``left = right^-1`` (so ``left @ right = I``).
+    time_constants : ndarray, shape (m, S)
+        ``1 / |log |lambda||`` in steps (inf at ``|lambda| = 1``).
+
+    """
+
+    values: np.ndarray
+    right: np.ndarray
+    left: np.ndarray
+    time_constants: np.ndarray
+
+    @classmethod
+    def of(cls, jacobians: np.ndarray) -> Eigenmodes:
+        """The eigenmodes of a stack of square matrices (m, S, S)."""
+        values, right = torch.linalg.eig(torch.from_numpy(np.asarray(jacobians)))
+        values, right = values.numpy(), right.numpy()
+        order = np.argsort(-np.abs(values), axis=1, kind="stable")
+        values = np.take_along_axis(values, order, axis=1)
+        right = np.take_along_axis(right, order[:, None, :], axis=2)
+        left = np.linalg.inv(right) if len(right) else right.copy()
+        return cls(values, right, left, _time_constants(np.abs(values)))
+
+
+@dataclass(frozen=True, eq=False)
+class Linearisation:
+    """The batched Jacobians of one layer's step, float64, on a private copy of the weights.
+
+    ``recurrent(states, inputs)`` gives ``dF/dh`` (m, S, S) and ``input(states, inputs)``
+    gives ``dF/dx`` (m, S, I), both as numpy arrays.
+    """
+
+    recurrent_at: Any
+    input_at: Any
+
+    @classmethod
+    def of(cls, model: Any, layer: int = 0) -> Linearisation:
+        """The linearisation of ``model``'s layer (a bare torch module is wrapped)."""
+        model = model if isinstance(model, RecurrentModel) else wrap(model)
+        step = _float64_step(model, layer)
+        return cls(_batched_jacobian(model, layer, step), vmap(jacrev(step, argnums=1)))
+
+    def recurrent(self, states: np.ndarray, inputs: np.ndarray) -> np.ndarray:
+        return self._apply(self.recurrent_at, states, inputs)
+
+    def input(self, states: np.ndarray, inputs: np.ndarray) -> np.ndarray:
+        return self._apply(self.input_at, states, inputs)
+
+    @staticmethod
+    def _apply(function: Any, states: np.ndarray, inputs: np.ndarray) -> np.ndarray:
+        states = torch.as_tensor(np.asarray(states, dtype=np.float64))
+        inputs = torch.as_tensor(np.asarray(inputs, dtype=np.float64))
+        with torch.no_grad():
+            return function(states, inputs).detach().numpy()
 
 
 @dataclass(frozen=True)
@@ -89,6 +155,10 @@ class FixedPoints:
     tolerance, eps : float
         The thresholds used.
     layer : int
+    linearisation : Linearisation or None
+        The layer's Jacobians, behind :meth:`jacobians`, :meth:`input_jacobians` and
+        :meth:`eigenmodes` (which compute J_rec, J_inp, right and left eigenvectors on
+        demand, for the points asked for).
 
     """
 
@@ -107,9 +177,54 @@ class FixedPoints:
     tolerance: float
     eps: float
     layer: int
+    linearisation: Linearisation | None = field(default=None, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.q)
+
+    def jacobians(self, points: Any = None) -> np.ndarray:
+        """``J_rec = dF/dh`` at the chosen points, float64, shape (m, state_size, state_size).
+
+        ``points``: None (all), an index array, or a boolean mask over the points.
+        """
+        chosen = self._chosen(points)
+        return self._linearised().recurrent(self.states[chosen], self.inputs[chosen])
+
+    def input_jacobians(self, points: Any = None) -> np.ndarray:
+        """``J_inp = dF/dx`` at the chosen points, float64, shape (m, state_size, input_size)."""
+        chosen = self._chosen(points)
+        return self._linearised().input(self.states[chosen], self.inputs[chosen])
+
+    def eigenmodes(self, points: Any = None) -> Eigenmodes:
+        """Eigenvalues, right and left eigenvectors and time constants of J_rec at the points.
+
+        Computed on demand (a thousand points of 256 cells would hold a gigabyte of vectors).
+        """
+        return Eigenmodes.of(self.jacobians(points))
+
+    def _chosen(self, points: Any) -> np.ndarray:
+        n = len(self)
+        if points is None:
+            return np.arange(n)
+        array = np.asarray(points)
+        if array.dtype == bool:
+            if array.shape != (n,):
+                raise ValueError(f"a points mask must have shape ({n},), got {array.shape}")
+            return np.flatnonzero(array)
+        if array.ndim > 1 or not np.issubdtype(array.dtype, np.integer):
+            raise TypeError("points must be None, an index array or a boolean mask over the points")
+        array = np.atleast_1d(array)
+        if len(array) and (array.min() < -n or array.max() >= n):
+            raise ValueError(f"points must index 0..{n - 1}, got {array.min()}..{array.max()}")
+        return array % n if len(array) else array.astype(np.int64)
+
+    def _linearised(self) -> Linearisation:
+        if self.linearisation is None:
+            raise ValueError(
+                "these FixedPoints were built by hand without a model; get them from "
+                "find_fixed_points, or pass linearisation=Linearisation.of(model, layer)"
+            )
+        return self.linearisation
 
     def counts(self) -> dict[str, int]:
         """How many points of each stability class, and how many slow points."""
@@ -238,8 +353,7 @@ def find_fixed_points(
         np.where(n_unstable > 0, "saddle", np.where(largest < 1 - eps, "stable", "marginal")),
     )
     is_fixed = q < tolerance
-    with np.errstate(divide="ignore"):
-        time_constants = 1.0 / np.abs(np.log(np.maximum(magnitude, 1e-300)))
+    time_constants = _time_constants(magnitude)
     attractor = _attractors(
         _runner(model, layer, step),
         states,
@@ -266,7 +380,13 @@ def find_fixed_points(
         tolerance=tolerance,
         eps=eps,
         layer=layer,
+        linearisation=Linearisation(jacobian, vmap(jacrev(step, argnums=1))),
     )
+
+
+def _time_constants(magnitude: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore"):
+        return 1.0 / np.abs(np.log(np.maximum(magnitude, 1e-300)))
 
 
 # ---------------------------------------------------------------------------------- inputs
