@@ -144,6 +144,20 @@ def test_the_search_does_not_modify_the_model() -> None:
         assert parameter.dtype == torch.float32
 
 
+class OpaqueCell(TanhCell):
+    """A cell whose step leaves torch (through numpy): it cannot be differentiated."""
+
+    def step(self, state: torch.Tensor, x: torch.Tensor):
+        new = torch.as_tensor(np.tanh(self.w * state.detach().numpy()))
+        return new, {"h": new}
+
+
+def test_a_step_that_cannot_be_differentiated_is_refused_with_the_reason() -> None:
+    model = rw.RecurrentModel(OpaqueCell(2.0))
+    with pytest.raises(TypeError, match="torch.func can differentiate"):
+        find_fixed_points(model, np.zeros((4, 1)), progress=False)
+
+
 def test_bad_input_names_the_argument() -> None:
     model = rw.RecurrentModel(TanhCell(2.0))
     with pytest.raises(ValueError, match="initial_states"):

@@ -312,6 +312,7 @@ def find_fixed_points(
     conditions = _conditions(model, inputs, layer)
     step = _float64_step(model, layer)
     jacobian = _batched_jacobian(model, layer, step)
+    _check_differentiable(jacobian, visited[:1], conditions[:1])
     rng = np.random.default_rng(seed)
     radius = float(np.sqrt(((visited - visited.mean(axis=0)) ** 2).sum(axis=1).mean())) or 1.0
     scale = visited.std(axis=0)
@@ -570,6 +571,24 @@ def _update_damping(
     growth[accepted] = 2.0
     damping[rejected] *= growth[rejected]
     growth[rejected] *= 2
+
+
+def _check_differentiable(jacobian: Any, state: np.ndarray, x: np.ndarray) -> None:
+    """Fail early, and say why, if the step cannot be differentiated by torch.func."""
+    try:
+        value = jacobian(torch.from_numpy(state), torch.from_numpy(x))
+    except Exception as error:  # torch.func raises many types; all mean the same to the user
+        raise TypeError(
+            "find_fixed_points needs a step that torch.func can differentiate, but computing "
+            f"its Jacobian failed ({type(error).__name__}: {error}); write the cell's step "
+            "with torch operations on its arguments only (no .numpy(), .item(), Python "
+            "branches on tensor values or in-place changes of the inputs)"
+        ) from error
+    if not torch.isfinite(value).all():
+        raise ValueError(
+            "the step's Jacobian at the first visited state is not finite; check the model's "
+            "weights and the initial states"
+        )
 
 
 def _warn_unconverged(converged: np.ndarray, max_iterations: int) -> None:
