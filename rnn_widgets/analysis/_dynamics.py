@@ -41,6 +41,7 @@ from .._validation import as_float, as_int, to_numpy
 from ..models import RecurrentModel, capture, wrap
 from ..models._inputs import parse_batch
 from ..trace import Trace
+from ._fixed_points import _float64_step
 
 __all__ = [
     "LineAttractor",
@@ -744,19 +745,6 @@ def _chosen_points(points: Any, n_points: int) -> np.ndarray:
     if len(array) and (array.min() < -n_points or array.max() >= n_points):
         raise ValueError(f"points must index 0 .. {n_points - 1}, got {array.min()}..{array.max()}")
     return np.unique(array % n_points)
-
-
-def _float64_step(model: RecurrentModel, layer: int) -> Any:
-    """``F(h, x)`` of one layer in float64 on a private copy of a torch core (batched or not).
-
-    A user cell that is not an ``nn.Module`` is stepped as it is, with float64 tensors.
-    """
-    if not isinstance(model.core, torch.nn.Module):
-        return lambda h, x: model.step(h, x, layer=layer)
-    core = copy.deepcopy(model.core).double().cpu()
-    core.requires_grad_(False)
-    twin = RecurrentModel(core)
-    return lambda h, x: twin.step(h, x, layer=layer)
 
 
 def _jacobians(step: Any, states: np.ndarray, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -434,9 +434,8 @@ def _float64_step(model: RecurrentModel, layer: int) -> Any:
     """
     if not isinstance(model.core, torch.nn.Module):
         return lambda h, x: model.step(h, x, layer=layer)
-    core = copy.deepcopy(model.core).double()
-    for parameter in core.parameters():
-        parameter.requires_grad_(False)
+    core = copy.deepcopy(model.core).double().cpu()
+    core.requires_grad_(False)
     twin = RecurrentModel(core)
     return lambda h, x: twin.step(h, x, layer=layer)
 
