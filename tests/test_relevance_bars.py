@@ -207,3 +207,26 @@ def test_a_select_view_sharing_the_selection_sees_the_bars_choice():
     bars.top(1)
     assert view.selection.cells == (4,)
     assert bars.selection is view.selection
+
+
+def test_bars_from_a_relevance_table_rank_the_planted_cell_first_with_its_sign() -> None:
+    from rnn_widgets.analysis import score_cells
+    from rnn_widgets.hypotheses import from_labels
+
+    rng = np.random.default_rng(0)
+    labels = (rng.random(4000) < 0.4).astype(np.float32)
+    states = rng.standard_normal((4000, 6)).astype(np.float32)
+    states[:, 2] = -labels + 0.3 * rng.standard_normal(4000)  # falls with the label
+    states[:, 4] = 1.0  # constant: no information
+    tokens = [[f"t{i}" for i in range(1000)] for _ in range(4)]
+    trace = Trace.from_arrays(tokens, {"h": states})
+    hypothesis = from_labels("planted", [labels[i * 1000 : (i + 1) * 1000] for i in range(4)])
+    table = score_cells(trace, [hypothesis], progress=False)
+    bars = RelevanceBars.from_scores(table)
+    assert bars.ranked_cells("planted")[0] == 2
+    shown = bars.scores("planted")
+    assert np.isfinite(shown).all()
+    np.testing.assert_allclose(shown, np.nan_to_num(table.score[0], nan=0.5))
+    assert bars._signs["planted"][2] == -1
+    with pytest.raises(TypeError, match="relevance table"):
+        RelevanceBars.from_scores(object())

@@ -132,6 +132,43 @@ class RelevanceBars(anywidget.AnyWidget):
         self.observe(self._on_current, names=["current"])
         self._refresh()
 
+    @classmethod
+    def from_scores(cls, scores: Any, **kwargs: Any) -> RelevanceBars:
+        """Bars of a relevance table: one score vector per hypothesis, coloured by sign.
+
+        Reads ``hypotheses``, ``cells``, ``score``, ``sign``, ``chance``, ``layer`` and
+        ``kind`` from any object that has them (``rnn_widgets.analysis.CellScores``), so this
+        module imports no backend. Cells the table did not score, and NaN scores (a constant
+        cell), show at the chance score (0.5 for balanced accuracy, 0 for R²).
+
+        Parameters
+        ----------
+        scores : CellScores
+            What ``score_cells`` returns.
+        **kwargs
+            Passed on (``selection``, ``threshold``, ``current``, ``height``).
+
+        """
+        fields = ("hypotheses", "cells", "score", "sign", "chance", "layer", "kind")
+        missing = [name for name in fields if not hasattr(scores, name)]
+        if missing:
+            raise TypeError(
+                f"scores must be a relevance table with fields {list(fields)} (what "
+                f"score_cells returns); {type(scores).__name__} has no {missing}"
+            )
+        cells = np.asarray(scores.cells, dtype=np.int64)
+        width = int(cells.max()) + 1 if len(cells) else 0
+        vectors, signs = {}, {}
+        for row, name in enumerate(scores.hypotheses):
+            chance = float(scores.chance[row]) if len(scores.chance) else 0.0
+            vector = np.full(width, chance)
+            vector[cells] = np.where(np.isnan(scores.score[row]), chance, scores.score[row])
+            sign = np.ones(width, dtype=np.int8)
+            sign[cells] = np.where(np.asarray(scores.sign[row]) < 0, -1, 1)
+            vectors[name], signs[name] = vector, sign
+        kwargs.setdefault("score_name", "held-out score")
+        return cls(vectors, signs=signs, layer=scores.layer, kind=scores.kind, **kwargs)
+
     # ------------------------------------------------------------------ validation
 
     @traitlets.validate("current")
