@@ -12,10 +12,12 @@ from torch import nn
 from rnn_widgets import tasks, zoo
 from rnn_widgets.analysis import Ablation, ablate
 from rnn_widgets.analysis._ablate import (
+    CHARACTER_TYPES,
+    character_types,
     classification_accuracy,
     digit_accuracy,
+    kind_accuracy,
     next_type_accuracy,
-    token_type,
 )
 from rnn_widgets.models import RecurrentModel, RunResult, wrap
 from rnn_widgets.zoo import _recipes
@@ -255,31 +257,72 @@ def test_digit_accuracy_equals_the_zoo_figure():
     assert metric(zoo.load("parentheses_lstm").run(task.sequences)) == pytest.approx(expected)
 
 
-def _fake_result(task, predict) -> RunResult:
+def _fake_result(task, predict, logit: float = 1.0) -> RunResult:
     """Outputs whose most likely token at each step is ``predict(target)``."""
     lengths = task.lengths
     outputs = torch.zeros(len(task), int(lengths.max()), len(task.vocab))
     for b, target in enumerate(task.targets):
         for t, token in enumerate(target.tolist()):
-            outputs[b, t, predict(token)] = 1.0
+            outputs[b, t, predict(token)] = logit
     return RunResult(outputs, {}, lengths)
 
 
-def test_next_type_accuracy_counts_the_type_of_the_most_likely_token():
+def test_next_type_accuracy_counts_the_kind_of_a_confident_prediction():
     task = tasks.arithmetic(5, 30, seed=1)
     vocab = task.vocab
     metric = next_type_accuracy(task)
-    assert metric(_fake_result(task, lambda t: max(t, 0))) == 1.0
-    # Any other digit for a digit is still the right type; "+" for a digit is not.
+    assert metric(_fake_result(task, lambda t: max(t, 0), logit=30.0)) == 1.0
+    # Any other digit for a digit is still the right kind; "+" for a digit is not.
     other_digit = lambda t: (t + 1) % 10 if 0 <= t <= 9 else max(t, 0)  # noqa: E731
-    assert metric(_fake_result(task, other_digit)) == 1.0
+    assert metric(_fake_result(task, other_digit, logit=30.0)) == 1.0
     plus = vocab.index("+")
     targets = np.concatenate(task.targets)
     valid = targets[targets >= 0]
     digits = np.isin(valid, range(10)).mean()
     wrong_digit = lambda t: plus if 0 <= t <= 9 else max(t, 0)  # noqa: E731
-    assert metric(_fake_result(task, wrong_digit)) == pytest.approx(1.0 - digits)
-    assert [token_type(t) for t in "(7-"] == ["parenthesis", "digit", "operator"]
+    assert metric(_fake_result(task, wrong_digit, logit=30.0)) == pytest.approx(1.0 - digits)
+
+
+def test_next_type_accuracy_sums_each_kinds_probability():
+    # A logit of 1 on the right token, 0 elsewhere: that token is the likeliest single one,
+    # but the ten digits together hold 10 / (e + 15) against at most (e + 3) / (e + 15) for
+    # the operators: the kind read is "digit" at every step, right only where a digit comes.
+    task = tasks.arithmetic(5, 30, seed=1)
+    targets = np.concatenate(task.targets)
+    digit_share = np.isin(targets[targets >= 0], range(10)).mean()
+    assert 0.2 < digit_share < 0.8
+    right_token = _fake_result(task, lambda t: max(t, 0), logit=1.0)
+    assert next_type_accuracy(task)(right_token) == pytest.approx(digit_share)
+
+
+def test_character_types_names_the_four_kinds():
+    kinds = character_types(("(", ")", "7", "-", "/", "x", " "))
+    assert [CHARACTER_TYPES[k] for k in kinds] == [
+        "parenthesis",
+        "parenthesis",
+        "digit",
+        "operator",
+        "operator",
+        "other",
+        "other",
+    ]
+    with pytest.raises(TypeError, match="vocab must be a tuple of str"):
+        character_types(["(", ")"])
+
+
+def test_kind_accuracy_refuses_kinds_of_another_vocabulary():
+    with pytest.raises(ValueError, match="one kind per token"):
+        kind_accuracy(np.zeros((3, 4)), np.zeros(3, dtype=np.int64), np.zeros(5, dtype=np.int64))
+
+
+def test_next_type_accuracy_equals_the_shipped_arithmetic_type_accuracy():
+    # The ablation baseline is the zoo's figure: one definition (the per-kind sum), 0.79 here,
+    # where the likeliest single character's kind would give about 0.39.
+    task = zoo.data("arithmetic_lstm")
+    result = zoo.load("arithmetic_lstm").run(list(task.sequences))
+    expected = zoo.info("arithmetic_lstm").metrics["type_accuracy"]
+    assert next_type_accuracy(task)(result) == pytest.approx(expected, abs=1e-6)
+    assert _recipes.next_type_accuracy(result, task) == next_type_accuracy(task)(result)
 
 
 def test_classification_accuracy_reads_the_last_step():
@@ -296,9 +339,14 @@ def test_classification_accuracy_reads_the_last_step():
 def test_metrics_refuse_a_task_of_the_wrong_kind_or_a_run_of_other_sequences():
     with pytest.raises(ValueError, match="needs a sequence_class or step_class task"):
         classification_accuracy(tasks.parentheses(2, 10, seed=0))
-    with pytest.raises(ValueError, match="needs a next_token task"):
+    with pytest.raises(ValueError, match="needs a next-character task"):
         digit_accuracy(tasks.digits("test"))
     task = tasks.parentheses(2, 10, seed=0)
     other = tasks.parentheses(3, 10, seed=0)
     with pytest.raises(ValueError, match="run task.sequences in order"):
         digit_accuracy(task)(_fake_result(other, lambda t: max(t, 0)))
+    with pytest.raises(TypeError, match="reads the RunResult"):
+        next_type_accuracy(task)(_fake_result(task, lambda t: max(t, 0)).outputs)
+    narrow = RunResult(torch.zeros(2, 10, 3), {}, task.lengths)
+    with pytest.raises(ValueError, match="3 outputs per step, the task's vocabulary 7"):
+        digit_accuracy(task)(narrow)
