@@ -8,6 +8,8 @@ The public API, re-exported from the subpackages:
 * :class:`MatchView` -- the ranked matches of the selection over the corpus (LSTMVis)
 * :class:`RelevanceBars` -- cells sorted by any per-cell score; clicks select cells
 * :class:`AblationPlot` -- a task metric against k for top-k cells against random cells
+* :class:`ResponseView` -- a cell's step and sine responses, a metric's distribution, the ranking
+* :class:`StateSpaceView` -- visited states in PCA coordinates, trajectories, fixed points, spectra
 * :class:`RecurrentModel`, :func:`wrap`, :func:`capture` -- the model adapter and exact
   capture of states from torch RNNs (``rnn_widgets.models``)
 * ``rnn_widgets.analysis`` -- pure analyses over traces: ``select_cells``, ``match`` (LSTMVis)
@@ -22,7 +24,15 @@ from importlib.metadata import PackageNotFoundError, version
 from . import analysis, hypotheses, tasks, zoo
 from .models import RecurrentModel, capture, wrap
 from .trace import KNOWN_KINDS, Predictions, Tokens, Trace, Track
-from .widgets import AblationPlot, MatchView, RelevanceBars, Selection, SelectView
+from .widgets import (
+    AblationPlot,
+    MatchView,
+    RelevanceBars,
+    ResponseView,
+    Selection,
+    SelectView,
+    StateSpaceView,
+)
 
 try:
     __version__ = version("rnn_widgets")
@@ -36,8 +46,10 @@ __all__ = [
     "Predictions",
     "RecurrentModel",
     "RelevanceBars",
+    "ResponseView",
     "SelectView",
     "Selection",
+    "StateSpaceView",
     "Tokens",
     "Trace",
     "Track",

@@ -3,7 +3,17 @@
 from .ablation_plot import AblationPlot
 from .match_view import MatchView
 from .relevance_bars import RelevanceBars
+from .response_view import ResponseView
 from .select_view import SelectView
 from .selection import Selection
+from .state_space_view import StateSpaceView
 
-__all__ = ["AblationPlot", "MatchView", "RelevanceBars", "SelectView", "Selection"]
+__all__ = [
+    "AblationPlot",
+    "MatchView",
+    "RelevanceBars",
+    "ResponseView",
+    "SelectView",
+    "Selection",
+    "StateSpaceView",
+]

@@ -267,8 +267,8 @@ def open_notebook(page: Page, server: Server, name: str) -> None:
     page.wait_for_function(_KERNEL_READY_JS, polling=100)
 
 
-def run_all_cells(page: Page) -> None:
-    """Run > Run All Cells, then wait until every code cell has finished."""
+def run_all_cells(page: Page, timeout: float | None = None) -> None:
+    """Run > Run All Cells, then wait until every code cell has finished (``timeout`` ms)."""
     page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
     item = page.locator("li.lm-Menu-item[data-command='runmenu:run-all']")
     expect(item).not_to_have_class(re.compile(r"lm-mod-disabled"))
@@ -276,7 +276,7 @@ def run_all_cells(page: Page) -> None:
     prompts = page.locator(f"{NOTEBOOK} .jp-CodeCell .jp-InputPrompt")
     expect(prompts.first).to_have_text(re.compile(r"\[(\*|\d+)\]"), timeout=15_000)
     # Every prompt shows an execution count once the last cell is done.
-    expect(prompts.last).to_have_text(re.compile(r"\[\d+\]"))
+    expect(prompts.last).to_have_text(re.compile(r"\[\d+\]"), timeout=timeout)
     page.wait_for_function(_KERNEL_READY_JS, polling=100)
 
 

@@ -1,0 +1,788 @@
+// StateSpaceView: visited states in PCA coordinates (a canvas point cloud coloured by a label),
+// trajectories of chosen sequences, fixed points by class and q with their top eigenvector, the
+// readout direction, faint grid trajectories, and the spectrum of a clicked fixed point. Hover
+// shares `hovered_step` with every view through the Selection. The kernel <-> browser contract
+// is docs/state_space_view_contract.md. Text goes in as textContent only.
+import type { AnyWidget, RenderProps } from "@anywidget/types";
+import { decode, type PackedArray } from "../lib/binary";
+import { sizeCanvas, themeColors, type Theme } from "../lib/canvas";
+import { binColor, binOf, categoryColor, NUMERIC_BINS, STABILITY, STABILITY_COLORS } from "../lib/colormap";
+import { el, fmt, message } from "../lib/dom";
+import { bounds, fitBounds, pixelOf, toPixels, toPlane, type Bounds, type Fit } from "../lib/projection";
+import { indexOfSteps, nearestPoint, radiusForLogQ } from "../lib/points";
+import { resolveModel, throttle, type SelectionModel, type SelectionState } from "../lib/selection";
+import { parseColor, splat } from "../lib/splat";
+import { svgEl } from "../lib/svg";
+
+type Maybe<T> = T | null;
+
+export interface LabelPayload {
+  labels: Maybe<PackedArray>;
+  values: Maybe<PackedArray>;
+  categories: string[];
+  range: Maybe<[number, number]>;
+}
+export interface CloudPayload extends LabelPayload {
+  xy: PackedArray;
+  steps: PackedArray;
+}
+export interface TrajectoriesPayload extends CloudPayload {
+  offsets: PackedArray;
+  sequences: number[];
+}
+export interface FixedPayload {
+  xy: PackedArray;
+  index: PackedArray;
+  stability: PackedArray;
+  log_q: PackedArray;
+  attractor: PackedArray;
+  modes: Maybe<PackedArray>;
+}
+export interface SpectrumPayload {
+  index: number;
+  real: PackedArray;
+  imag: PackedArray;
+  time_constants: PackedArray;
+  stability: string;
+  q: number;
+  attractor: number;
+  condition: number;
+}
+
+export type StateSpaceState = {
+  selection: string;
+  condition: number;
+  dims: number;
+  sequences: number[];
+  spectrum_point: number | null;
+  height: number;
+  error: string;
+  _conditions: string[];
+  _axes: string[];
+  _cloud: Maybe<CloudPayload>;
+  _trajectories: Maybe<TrajectoriesPayload>;
+  _fixed: Maybe<FixedPayload>;
+  _readout: Maybe<{ origin: PackedArray; direction: PackedArray }>;
+  _portrait: Maybe<{ lines: PackedArray }>;
+  _spectrum: Maybe<SpectrumPayload>;
+  _hovered: Maybe<{ step: number; xy: PackedArray }>;
+};
+
+/** The plot width used before the element has been laid out (and in jsdom). */
+export const FALLBACK_WIDTH = 640;
+export const POINT_TOLERANCE = 6;
+export const HOVER_SAVE_MS = 60;
+const DRAG_RADIANS_PER_PX = 0.01;
+const CLOUD_ALPHA = 0.35;
+const CLOUD_POINT_PX = 2;
+const SPECTRUM_SIZE = 220;
+
+/** Points with a colour group each, and an order that lists them group by group. */
+interface Labelled {
+  xy: Float32Array;
+  steps: Uint32Array;
+  group: Uint8Array; // category code, or numeric bin; 0 without labels
+  categories: string[];
+  numeric: boolean;
+  order: Uint32Array;
+  starts: number[]; // starts[g] .. starts[g + 1] in order: the points of group g
+  labelText: (i: number) => string;
+}
+
+interface Decoded {
+  dims: number;
+  cloud: Maybe<Labelled>;
+  traj: Maybe<Labelled & { offsets: Uint32Array; sequences: number[] }>;
+  fixed: Maybe<{ xy: Float32Array; index: Uint32Array; stability: Uint8Array; logQ: Float32Array; attractor: Int32Array; modes: Maybe<Float32Array>; qRange: [number, number] }>;
+  readout: Maybe<{ origin: Float32Array; direction: Float32Array }>;
+  portrait: Maybe<{ lines: Float32Array; nStarts: number; length: number }>;
+}
+
+function decodeLabelled(payload: CloudPayload, dims: number, range: Maybe<[number, number]>): Labelled {
+  const xy = decode(payload.xy, "float32").array;
+  const steps = decode(payload.steps, "uint32").array;
+  const n = steps.length;
+  if (xy.length !== n * dims) throw new RangeError(`xy has ${xy.length} values for ${n} points of ${dims} dims`);
+  const group = new Uint8Array(n);
+  let numeric = false;
+  let labelText = (_i: number) => "";
+  const categories = (payload.categories ?? []).map(String);
+  if (payload.labels) {
+    const codes = decode(payload.labels, "uint8").array;
+    if (codes.length !== n) throw new RangeError(`labels has ${codes.length} values for ${n} points`);
+    group.set(codes);
+    labelText = (i) => categories[codes[i]!] ?? String(codes[i]);
+  } else if (payload.values) {
+    const values = decode(payload.values, "float32").array;
+    if (values.length !== n) throw new RangeError(`values has ${values.length} values for ${n} points`);
+    const [lo, hi] = range ?? payload.range ?? [0, 1];
+    numeric = true;
+    for (let i = 0; i < n; i++) group[i] = binOf(values[i]!, lo, hi);
+    labelText = (i) => values[i]!.toPrecision(3);
+  }
+  const nGroups = numeric ? NUMERIC_BINS : Math.max(1, categories.length);
+  const counts = new Array<number>(nGroups + 1).fill(0);
+  for (let i = 0; i < n; i++) counts[Math.min(group[i]!, nGroups - 1) + 1]! += 1;
+  const starts = counts.map((_, g) => counts.slice(0, g + 1).reduce((a, b) => a + b, 0));
+  const fill = starts.slice();
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[fill[Math.min(group[i]!, nGroups - 1)]!++] = i;
+  return { xy, steps, group, categories, numeric, order, starts, labelText };
+}
+
+/** Decode every payload; throws with a message on a malformed one. */
+export function decodeState(get: <K extends keyof StateSpaceState>(key: K) => StateSpaceState[K]): Decoded {
+  const dims = Number(get("dims")) === 3 ? 3 : 2;
+  const cloudPayload = get("_cloud");
+  const cloud = cloudPayload ? decodeLabelled(cloudPayload, dims, null) : null;
+  const trajPayload = get("_trajectories");
+  const range = cloudPayload?.range ?? null;
+  const traj = trajPayload
+    ? { ...decodeLabelled(trajPayload, dims, range), offsets: decode(trajPayload.offsets, "uint32").array, sequences: (trajPayload.sequences ?? []).map(Number) }
+    : null;
+  const f = get("_fixed");
+  let fixed: Decoded["fixed"] = null;
+  if (f) {
+    const xy = decode(f.xy, "float32").array;
+    const index = decode(f.index, "uint32").array;
+    const logQ = decode(f.log_q, "float32").array;
+    let lo = Infinity, hi = -Infinity;
+    for (const v of logQ) if (Number.isFinite(v)) [lo, hi] = [Math.min(lo, v), Math.max(hi, v)];
+    fixed = {
+      xy,
+      index,
+      stability: decode(f.stability, "uint8").array,
+      logQ,
+      attractor: decode(f.attractor, "int32").array,
+      modes: f.modes ? decode(f.modes, "float32").array : null,
+      qRange: [lo, hi],
+    };
+    if (xy.length !== index.length * dims) throw new RangeError(`fixed points: ${xy.length} values for ${index.length} points`);
+  }
+  const r = get("_readout");
+  const readout = r ? { origin: decode(r.origin, "float32").array, direction: decode(r.direction, "float32").array } : null;
+  const p = get("_portrait");
+  let portrait: Decoded["portrait"] = null;
+  if (p) {
+    const lines = decode(p.lines, "float32");
+    portrait = { lines: lines.array, nStarts: lines.shape[0] ?? 0, length: lines.shape[1] ?? 0 };
+  }
+  return { dims, cloud, traj, fixed, readout, portrait };
+}
+
+/** The sequence index drawn for a trajectory point, from the offsets of the drawn sequences. */
+export function trajectoryOf(offsets: ArrayLike<number>, point: number): number {
+  for (let t = 0; t + 1 < offsets.length; t++) if (point < offsets[t + 1]!) return t;
+  return -1;
+}
+
+type Props = Pick<RenderProps<StateSpaceState>, "model" | "el">;
+
+async function render(props: Props): Promise<() => void> {
+  try {
+    return await mount(props);
+  } catch (error) {
+    console.error(error);
+    const box = el("div", "rnnw-error", `StateSpaceView failed: ${message(error)}`);
+    props.el.replaceChildren(box);
+    return () => box.remove();
+  }
+}
+
+type Hit = { kind: "fixed" | "traj" | "cloud"; index: number } | null;
+
+async function mount({ model, el: host }: Props): Promise<() => void> {
+  const listeners = new AbortController();
+  const on = <E extends Event>(target: EventTarget, type: string, fn: (e: E) => void) =>
+    target.addEventListener(type, fn as EventListener, { signal: listeners.signal });
+
+  // ---------------------------------------------------------------- DOM
+  const root = el("div", "rnnw-state-space-view");
+  root.dataset.renderCount = "0";
+  root.dataset.hoveredStep = "";
+  const header = el("div", "rnnw-ssv-header");
+  const pickerLabel = el("label", "rnnw-ssv-picker-label", "input: ");
+  const picker = el("select", "rnnw-ssv-condition");
+  picker.title = "the input condition whose fixed points and grid trajectories are drawn";
+  pickerLabel.append(picker);
+  const dimsLabel = el("label", "rnnw-ssv-dims-label", "view: ");
+  const dimsPicker = el("select", "rnnw-ssv-dims");
+  for (const d of ["2", "3"]) dimsPicker.append(Object.assign(el("option", "", `${d}-D`), { value: d }));
+  dimsLabel.append(dimsPicker);
+  const summary = el("span", "rnnw-ssv-summary");
+  const hoverBox = el("span", "rnnw-ssv-hover");
+  header.append(pickerLabel, dimsLabel, summary, hoverBox);
+  const errorBox = el("div", "rnnw-error");
+  errorBox.setAttribute("role", "alert");
+  errorBox.hidden = true;
+  const body = el("div", "rnnw-ssv-body");
+  const plot = el("div", "rnnw-ssv-plot");
+  const canvas = el("canvas", "rnnw-ssv-canvas");
+  const overlay = el("canvas", "rnnw-ssv-overlay");
+  const axes = el("div", "rnnw-ssv-axes");
+  plot.append(canvas, overlay, axes);
+  const panel = el("div", "rnnw-ssv-spectrum");
+  panel.hidden = true;
+  body.append(plot, panel);
+  const legend = el("div", "rnnw-ssv-legend");
+  root.append(header, errorBox, body, legend);
+  host.append(root);
+
+  // ---------------------------------------------------------------- state
+  let sel: SelectionModel | null = null;
+  let data: Maybe<Decoded> = null;
+  let dataError = "";
+  let selectionError = "";
+  let disposed = false;
+  let measuredWidth = 0;
+  let yaw = 0.6;
+  let pitch = 0.35;
+  let fit: Fit = fitBounds({ x0: -1, x1: 1, y0: -1, y1: 1 }, FALLBACK_WIDTH, 400);
+  let px: { cloud: Float32Array; traj: Float32Array; fixed: Float32Array } = { cloud: new Float32Array(0), traj: new Float32Array(0), fixed: new Float32Array(0) };
+  let cloudIndex = new Map<number, number>();
+  let trajIndex = new Map<number, number>();
+  let hit: Hit = null;
+  let rotating: { x: number; y: number; yaw: number; pitch: number } | null = null;
+  let frame = 0;
+  let renderCount = 0;
+  let namesKey = "";
+  let legendKey = "";
+  let theme: Theme = themeColors(root);
+
+  const width = () => {
+    const w = measuredWidth || plot.clientWidth;
+    return w > 0 ? w : FALLBACK_WIDTH;
+  };
+  const height = () => Math.max(120, Number(model.get("height")) || 420);
+  const hoverSave = throttle(() => sel?.save_changes(), HOVER_SAVE_MS);
+
+  function local(e: MouseEvent): { x: number; y: number } {
+    const box = overlay.getBoundingClientRect();
+    return { x: e.clientX - box.left, y: e.clientY - box.top };
+  }
+
+  // ---------------------------------------------------------------- geometry
+  function plane(xy: Maybe<Float32Array>, dims: number): Float32Array {
+    return xy ? toPlane(xy, dims, yaw, pitch) : new Float32Array(0);
+  }
+
+  /** The data's box: in 3-D a sphere around the origin (the mean), so rotating never rescales. */
+  function dataBounds(d: Decoded): Bounds {
+    const all = [d.cloud?.xy, d.traj?.xy, d.fixed?.xy].filter((a): a is Float32Array => !!a);
+    if (d.dims === 2) return bounds(...all);
+    let r = 0;
+    for (const a of all) for (let i = 0; i + 2 < a.length; i += 3) r = Math.max(r, Math.hypot(a[i]!, a[i + 1]!, a[i + 2]!));
+    r = r || 1;
+    return { x0: -r, x1: r, y0: -r, y1: r };
+  }
+
+  function project(): void {
+    if (!data) return;
+    fit = fitBounds(dataBounds(data), width(), height());
+    px = {
+      cloud: toPixels(plane(data.cloud?.xy ?? null, data.dims), fit),
+      traj: toPixels(plane(data.traj?.xy ?? null, data.dims), fit),
+      fixed: toPixels(plane(data.fixed?.xy ?? null, data.dims), fit),
+    };
+  }
+
+  function pixelOfVector(origin: ArrayLike<number>, offset: ArrayLike<number> | null, dims: number, sign = 1): [number, number] {
+    const v = Array.from({ length: dims }, (_, k) => (origin[k] ?? 0) + sign * (offset ? offset[k] ?? 0 : 0));
+    const p = toPlane(v, dims, yaw, pitch);
+    return pixelOf(p[0]!, p[1]!, fit);
+  }
+
+  // ---------------------------------------------------------------- drawing
+  function showError(): void {
+    const text = String(model.get("error") ?? "") || dataError || selectionError;
+    errorBox.textContent = text;
+    errorBox.hidden = text === "";
+  }
+
+  function updateHeader(): void {
+    const names = (model.get("_conditions") ?? []).map(String);
+    const key = JSON.stringify(names);
+    if (key !== namesKey) {
+      namesKey = key;
+      picker.replaceChildren(...names.map((n, i) => Object.assign(el("option", "", n), { value: String(i) })));
+    }
+    picker.value = String(model.get("condition") ?? 0);
+    pickerLabel.hidden = names.length < 2;
+    dimsPicker.value = String(data?.dims ?? 2);
+    const d = data;
+    const nFixed = d?.fixed?.index.length ?? 0;
+    summary.textContent = d
+      ? `${fmt(d.cloud?.steps.length ?? 0)} states · ${fmt(d.traj?.sequences.length ?? 0)} trajectories · ${fmt(nFixed)} fixed points`
+      : "";
+    root.dataset.nPoints = String(d?.cloud?.steps.length ?? 0);
+    root.dataset.nFixed = String(nFixed);
+    root.dataset.condition = String(model.get("condition") ?? 0);
+    root.dataset.dims = String(d?.dims ?? 2);
+    const labels = (model.get("_axes") ?? []).map(String);
+    axes.textContent = d?.dims === 3 ? `${labels.join(" · ")} — drag to rotate` : labels.length >= 2 ? `x: ${labels[0]} · y: ${labels[1]}` : "";
+    updateLegend();
+  }
+
+  function updateLegend(): void {
+    const cloud = data?.cloud;
+    const key = JSON.stringify([cloud?.categories, cloud?.numeric, model.get("_cloud")?.range ?? null, !!data?.fixed]);
+    if (key === legendKey) return;
+    legendKey = key;
+    legend.replaceChildren();
+    if (cloud && !cloud.numeric) {
+      cloud.categories.forEach((name, code) => {
+        const item = el("span", "rnnw-ssv-legend-item", name);
+        item.style.setProperty("--rnnw-swatch", categoryColor(code));
+        legend.append(item);
+      });
+    } else if (cloud?.numeric) {
+      const range = (model.get("_cloud")?.range ?? [0, 1]) as [number, number];
+      legend.append(el("span", "rnnw-ssv-legend-item rnnw-ssv-legend-ramp", `${range[0].toPrecision(3)} … ${range[1].toPrecision(3)}`));
+    }
+    if (data?.fixed) {
+      STABILITY.forEach((name, code) => {
+        const item = el("span", "rnnw-ssv-legend-item rnnw-ssv-legend-fixed", name);
+        item.style.setProperty("--rnnw-swatch", STABILITY_COLORS[code]!);
+        legend.append(item);
+      });
+    }
+  }
+
+  function draw(): void {
+    updateHeader();
+    showError();
+    theme = themeColors(root);
+    drawCanvas();
+  }
+
+  /** The canvas alone (a rotation frame): the header and theme stay as they are. */
+  function drawCanvas(): void {
+    frame = 0;
+    renderCount += 1;
+    root.dataset.renderCount = String(renderCount);
+    const w = width(), h = height();
+    const ctx = sizeCanvas(canvas, w, h);
+    project();
+    drawOverlay();
+    if (!ctx || !data) return;
+    splatCloud(ctx, data.cloud, w, h);
+    drawPortrait(ctx, data);
+    drawTrajectories(ctx, data, theme);
+    drawReadout(ctx, data, theme);
+    drawFixed(ctx, data, theme);
+  }
+
+  function schedule(): void {
+    if (frame || disposed) return;
+    frame = requestAnimationFrame(() => drawCanvas());
+  }
+
+  function drawPortrait(ctx: CanvasRenderingContext2D, d: Decoded): void {
+    const p = d.portrait;
+    if (!p || p.length < 2) return;
+    ctx.strokeStyle = "rgba(120, 120, 120, 0.25)";
+    ctx.lineWidth = 1;
+    ctx.beginPath();
+    const pixels = toPixels(toPlane(p.lines, d.dims, yaw, pitch), fit);
+    for (let s = 0; s < p.nStarts; s++) {
+      for (let t = 0; t < p.length; t++) {
+        const i = (s * p.length + t) * 2;
+        if (t === 0) ctx.moveTo(pixels[i]!, pixels[i + 1]!);
+        else ctx.lineTo(pixels[i]!, pixels[i + 1]!);
+      }
+    }
+    ctx.stroke();
+  }
+
+  function groupColor(points: Labelled, g: number): string {
+    if (points.numeric) return binColor(g);
+    return points.categories.length ? categoryColor(g) : "#7a8ca3";
+  }
+
+  /** The visited states, written into the canvas's pixels (the bottom layer). */
+  function splatCloud(ctx: CanvasRenderingContext2D, points: Maybe<Labelled>, w: number, h: number): void {
+    if (!points || points.steps.length === 0) return;
+    const dpr = canvas.width / w;
+    const image = ctx.createImageData(canvas.width, Math.round(h * dpr));
+    const target = { data: image.data, width: image.width, height: image.height };
+    for (let g = 0; g + 1 < points.starts.length; g++) {
+      const from = points.starts[g]!, to = points.starts[g + 1]!;
+      if (from < to) splat(target, px.cloud, points.order, from, to, parseColor(groupColor(points, g)), CLOUD_ALPHA, CLOUD_POINT_PX, dpr);
+    }
+    ctx.putImageData(image, 0, 0);
+  }
+
+  function drawCloud(ctx: CanvasRenderingContext2D, points: Maybe<Labelled>, pixels: Float32Array, alpha: number, size: number): void {
+    if (!points) return;
+    ctx.globalAlpha = alpha;
+    const half = size / 2;
+    for (let g = 0; g + 1 < points.starts.length; g++) {
+      const from = points.starts[g]!, to = points.starts[g + 1]!;
+      if (from === to) continue;
+      ctx.fillStyle = groupColor(points, g);
+      for (let k = from; k < to; k++) {
+        const i = points.order[k]!;
+        ctx.fillRect(pixels[i * 2]! - half, pixels[i * 2 + 1]! - half, size, size);
+      }
+    }
+    ctx.globalAlpha = 1;
+  }
+
+  function drawTrajectories(ctx: CanvasRenderingContext2D, d: Decoded, theme: Theme): void {
+    const t = d.traj;
+    if (!t) return;
+    ctx.lineWidth = 1.5;
+    for (let s = 0; s + 1 < t.offsets.length; s++) {
+      ctx.strokeStyle = theme.foreground;
+      ctx.globalAlpha = 0.6;
+      ctx.beginPath();
+      for (let i = t.offsets[s]!; i < t.offsets[s + 1]!; i++) {
+        if (i === t.offsets[s]) ctx.moveTo(px.traj[i * 2]!, px.traj[i * 2 + 1]!);
+        else ctx.lineTo(px.traj[i * 2]!, px.traj[i * 2 + 1]!);
+      }
+      ctx.stroke();
+    }
+    ctx.globalAlpha = 1;
+    drawCloud(ctx, t, px.traj, 1, 4);
+  }
+
+  function drawArrow(ctx: CanvasRenderingContext2D, from: [number, number], to: [number, number]): void {
+    const angle = Math.atan2(to[1] - from[1], to[0] - from[0]);
+    ctx.beginPath();
+    ctx.moveTo(...from);
+    ctx.lineTo(...to);
+    ctx.moveTo(to[0] - 9 * Math.cos(angle - 0.4), to[1] - 9 * Math.sin(angle - 0.4));
+    ctx.lineTo(...to);
+    ctx.lineTo(to[0] - 9 * Math.cos(angle + 0.4), to[1] - 9 * Math.sin(angle + 0.4));
+    ctx.stroke();
+  }
+
+  function drawReadout(ctx: CanvasRenderingContext2D, d: Decoded, theme: Theme): void {
+    if (!d.readout) return;
+    ctx.strokeStyle = theme.threshold;
+    ctx.lineWidth = 2.5;
+    const from = pixelOfVector(d.readout.origin, null, d.dims);
+    const to = pixelOfVector(d.readout.origin, d.readout.direction, d.dims);
+    drawArrow(ctx, from, to);
+    ctx.fillStyle = theme.threshold;
+    ctx.font = `12px ${theme.font}`;
+    ctx.fillText("readout", to[0] + 4, to[1] - 4);
+  }
+
+  function drawFixed(ctx: CanvasRenderingContext2D, d: Decoded, theme: Theme): void {
+    const f = d.fixed;
+    if (!f) return;
+    const n = f.index.length;
+    if (f.modes) {
+      ctx.strokeStyle = theme.foreground;
+      ctx.lineWidth = 1.2;
+      ctx.beginPath();
+      for (let i = 0; i < n; i++) {
+        const origin = f.xy.subarray(i * d.dims, (i + 1) * d.dims);
+        const mode = f.modes.subarray(i * d.dims, (i + 1) * d.dims);
+        const a = pixelOfVector(origin, mode, d.dims, -1), b = pixelOfVector(origin, mode, d.dims, 1);
+        ctx.moveTo(...a);
+        ctx.lineTo(...b);
+      }
+      ctx.stroke();
+    }
+    // one path per class: stable and marginal points (attractors) filled, the others as rings
+    for (let code = 0; code < STABILITY.length; code++) {
+      const color = STABILITY_COLORS[code]!;
+      ctx.beginPath();
+      for (let i = 0; i < n; i++) {
+        if (f.stability[i] !== code) continue;
+        const r = radiusForLogQ(f.logQ[i]!, f.qRange[0], f.qRange[1]);
+        ctx.moveTo(px.fixed[i * 2]! + r, px.fixed[i * 2 + 1]!);
+        ctx.arc(px.fixed[i * 2]!, px.fixed[i * 2 + 1]!, r, 0, 2 * Math.PI);
+      }
+      if (code <= 1) {
+        ctx.fillStyle = color;
+        ctx.fill();
+        ctx.strokeStyle = "#fff";
+        ctx.lineWidth = 1;
+      } else {
+        ctx.strokeStyle = color;
+        ctx.lineWidth = 2;
+      }
+      ctx.stroke();
+    }
+  }
+
+  /** Where the hovered step's state is drawn (pixels), or null when this view cannot place it. */
+  function hoveredPixel(step: number): [number, number] | null {
+    const t = trajIndex.get(step);
+    if (t !== undefined) return [px.traj[t * 2]!, px.traj[t * 2 + 1]!];
+    const c = cloudIndex.get(step);
+    if (c !== undefined) return [px.cloud[c * 2]!, px.cloud[c * 2 + 1]!];
+    const h = model.get("_hovered");
+    if (h && Number(h.step) === step && data) {
+      try {
+        const xy = decode(h.xy, "float32").array;
+        return pixelOfVector(xy, null, data.dims);
+      } catch {
+        return null;
+      }
+    }
+    return null;
+  }
+
+  function drawOverlay(): void {
+    const ctx = sizeCanvas(overlay, width(), height());
+    const raw = sel?.get("hovered_step");
+    const step = raw === null || raw === undefined ? null : Number(raw);
+    const at = step === null ? null : hoveredPixel(step);
+    root.dataset.hoveredStep = at && step !== null ? String(step) : "";
+    root.dataset.hoveredPoint = hit?.kind === "fixed" && data?.fixed ? String(data.fixed.index[hit.index]) : "";
+    if (!ctx) return;
+    if (at) {
+      ctx.strokeStyle = theme.hover;
+      ctx.lineWidth = 2.5;
+      ctx.beginPath();
+      ctx.arc(at[0], at[1], 8, 0, 2 * Math.PI);
+      ctx.stroke();
+      ctx.beginPath();
+      ctx.moveTo(at[0] - 13, at[1]);
+      ctx.lineTo(at[0] - 9, at[1]);
+      ctx.moveTo(at[0] + 9, at[1]);
+      ctx.lineTo(at[0] + 13, at[1]);
+      ctx.stroke();
+    }
+    if (hit?.kind === "fixed") {
+      ctx.strokeStyle = theme.foreground;
+      ctx.lineWidth = 2;
+      ctx.beginPath();
+      ctx.arc(px.fixed[hit.index * 2]!, px.fixed[hit.index * 2 + 1]!, 10, 0, 2 * Math.PI);
+      ctx.stroke();
+    }
+  }
+
+  // ---------------------------------------------------------------- spectrum panel
+  function drawSpectrum(): void {
+    const s = model.get("_spectrum");
+    panel.replaceChildren();
+    if (!s) {
+      panel.hidden = true;
+      root.dataset.spectrumPoint = "";
+      return;
+    }
+    let real: Float32Array, imag: Float32Array, tau: Float32Array;
+    try {
+      real = decode(s.real, "float32").array;
+      imag = decode(s.imag, "float32").array;
+      tau = decode(s.time_constants, "float32").array;
+    } catch (error) {
+      panel.hidden = false;
+      panel.append(el("div", "rnnw-error", `bad spectrum: ${message(error)}`));
+      return;
+    }
+    panel.hidden = false;
+    panel.dataset.nEigenvalues = String(real.length);
+    root.dataset.spectrumPoint = String(s.index);
+    const close = el("button", "rnnw-ssv-close", "×");
+    close.title = "close the spectrum";
+    on(close, "click", () => {
+      model.set("spectrum_point", null);
+      model.save_changes();
+    });
+    const title = el("div", "rnnw-ssv-spectrum-title", `fixed point ${s.index} · ${s.stability} · q ${s.q.toExponential(2)} · attractor ${s.attractor < 0 ? "none" : s.attractor}`);
+    let radius = 1.1;
+    for (let i = 0; i < real.length; i++) radius = Math.max(radius, 1.05 * Math.hypot(real[i]!, imag[i]!));
+    const size = SPECTRUM_SIZE, half = size / 2, k = (half - 8) / radius;
+    const svg = svgEl("svg", { class: "rnnw-ssv-spectrum-svg", width: size, height: size, viewBox: `0 0 ${size} ${size}` });
+    svg.append(
+      svgEl("line", { class: "rnnw-ssv-spectrum-axis", x1: 0, x2: size, y1: half, y2: half }),
+      svgEl("line", { class: "rnnw-ssv-spectrum-axis", x1: half, x2: half, y1: 0, y2: size }),
+      svgEl("circle", { class: "rnnw-ssv-unit-circle", cx: half, cy: half, r: k }),
+    );
+    for (let i = 0; i < real.length; i++) {
+      const outside = Math.hypot(real[i]!, imag[i]!) > 1;
+      const dot = svgEl("circle", { class: `rnnw-ssv-eig${outside ? " rnnw-ssv-eig-unstable" : ""}`, cx: half + real[i]! * k, cy: half - imag[i]! * k, r: 3 });
+      dot.append(svgEl("title", {}, `λ = ${real[i]!.toFixed(4)} ${imag[i]! < 0 ? "−" : "+"} ${Math.abs(imag[i]!).toFixed(4)}i · |λ| ${Math.hypot(real[i]!, imag[i]!).toFixed(4)} · τ ${formatTau(tau[i]!)} steps`));
+      svg.append(dot);
+    }
+    const top = Array.from(tau.slice(0, 5), formatTau).join(", ");
+    const taus = el("div", "rnnw-ssv-tau", `τ (steps) of the top modes: ${top}`);
+    const caption = el("div", "rnnw-ssv-spectrum-caption", `${real.length} eigenvalues of J_rec, unit circle dashed`);
+    panel.append(close, title, svg, taus, caption);
+  }
+
+  function formatTau(t: number): string {
+    return Number.isFinite(t) ? (t >= 100 ? t.toFixed(0) : t.toPrecision(3)) : "∞";
+  }
+
+  // ---------------------------------------------------------------- gestures
+  function hitAt(x: number, y: number): Hit {
+    const f = data?.fixed;
+    if (f) {
+      const i = nearestPoint(px.fixed, x, y, POINT_TOLERANCE + 3);
+      if (i >= 0) return { kind: "fixed", index: i };
+    }
+    const t = nearestPoint(px.traj, x, y, POINT_TOLERANCE);
+    if (t >= 0) return { kind: "traj", index: t };
+    const c = nearestPoint(px.cloud, x, y, POINT_TOLERANCE / 2);
+    return c >= 0 ? { kind: "cloud", index: c } : null;
+  }
+
+  function hoverText(h: Hit): string {
+    if (!h || !data) return "";
+    if (h.kind === "fixed" && data.fixed) {
+      const f = data.fixed;
+      const attractor = f.attractor[h.index]!;
+      return `fixed point ${f.index[h.index]} · ${STABILITY[f.stability[h.index]!] ?? "?"} · log10 q ${f.logQ[h.index]!.toFixed(1)} · attractor ${attractor < 0 ? "none" : attractor} — click: spectrum`;
+    }
+    const points = h.kind === "traj" ? data.traj : data.cloud;
+    if (!points) return "";
+    const label = points.labelText(h.index);
+    const seq = h.kind === "traj" && data.traj ? ` · sequence ${data.traj.sequences[trajectoryOf(data.traj.offsets, h.index)]}` : "";
+    return `step ${fmt(points.steps[h.index]!)}${seq}${label ? ` · ${label}` : ""}`;
+  }
+
+  function setHoveredStep(step: number | null): void {
+    if (!sel || (sel.get("hovered_step") ?? null) === step) return;
+    sel.set("hovered_step", step);
+    hoverSave();
+  }
+
+  function onPointerMove(e: PointerEvent): void {
+    const { x, y } = local(e);
+    if (rotating && data) {
+      yaw = rotating.yaw + (x - rotating.x) * DRAG_RADIANS_PER_PX;
+      pitch = Math.max(-1.5, Math.min(1.5, rotating.pitch + (y - rotating.y) * DRAG_RADIANS_PER_PX));
+      root.dataset.yaw = yaw.toFixed(3);
+      schedule();
+      return;
+    }
+    hit = hitAt(x, y);
+    hoverBox.textContent = hoverText(hit);
+    overlay.style.cursor = hit?.kind === "fixed" ? "pointer" : data?.dims === 3 ? "grab" : "";
+    if (hit && hit.kind !== "fixed") {
+      const points = hit.kind === "traj" ? data?.traj : data?.cloud;
+      if (points) setHoveredStep(points.steps[hit.index]!);
+    }
+    drawOverlay();
+  }
+
+  function onPointerLeave(): void {
+    hit = null;
+    hoverBox.textContent = "";
+    setHoveredStep(null);
+    drawOverlay();
+  }
+
+  function onPointerDown(e: PointerEvent): void {
+    if (e.button !== 0 || !data || data.dims !== 3) return;
+    const { x, y } = local(e);
+    if (hitAt(x, y)?.kind === "fixed") return;
+    rotating = { x, y, yaw, pitch };
+    const view = root.ownerDocument.defaultView ?? window;
+    const stop = () => {
+      rotating = null;
+      view.removeEventListener("pointerup", stop);
+    };
+    view.addEventListener("pointerup", stop, { signal: listeners.signal });
+  }
+
+  function onClick(e: MouseEvent): void {
+    if (!data?.fixed) return;
+    const { x, y } = local(e);
+    const h = hitAt(x, y);
+    if (h?.kind !== "fixed") return;
+    model.set("spectrum_point", data.fixed.index[h.index]!);
+    model.save_changes();
+  }
+
+  function onPick(): void {
+    model.set("condition", Number(picker.value));
+    model.save_changes();
+  }
+
+  function onDims(): void {
+    model.set("dims", Number(dimsPicker.value));
+    model.save_changes();
+  }
+
+  // ---------------------------------------------------------------- model listeners
+  const onData = () => {
+    try {
+      data = decodeState((key) => model.get(key));
+      dataError = "";
+      cloudIndex = data.cloud ? indexOfSteps(data.cloud.steps) : new Map();
+      trajIndex = data.traj ? indexOfSteps(data.traj.steps) : new Map();
+    } catch (error) {
+      data = null;
+      dataError = `StateSpaceView received bad data: ${message(error)}`;
+    }
+    hit = null;
+    draw();
+  };
+  const dataEvents = ["_cloud", "_trajectories", "_fixed", "_readout", "_portrait", "dims"];
+  const redrawOn = ["_conditions", "_axes", "condition", "height", "error"];
+  const onRedraw = () => draw();
+  const onSpectrum = () => drawSpectrum();
+  const onHovered = () => drawOverlay();
+  let generation = 0;
+
+  async function bindSelection(): Promise<void> {
+    const mine = ++generation;
+    sel?.off("change:hovered_step", onHovered);
+    sel = null;
+    try {
+      const resolved = await resolveModel<SelectionState>(model.get("selection"), model.widget_manager);
+      if (disposed || mine !== generation) return;
+      sel = resolved;
+      resolved.on("change:hovered_step", onHovered);
+      selectionError = "";
+    } catch (error) {
+      if (mine === generation) selectionError = `StateSpaceView could not find its Selection: ${message(error)}`;
+    }
+    draw();
+  }
+  const onSelectionRef = () => void bindSelection();
+
+  for (const name of dataEvents) model.on(`change:${name}`, onData);
+  for (const name of redrawOn) model.on(`change:${name}`, onRedraw);
+  model.on("change:_spectrum", onSpectrum);
+  model.on("change:_hovered", onHovered);
+  model.on("change:selection", onSelectionRef);
+  on(overlay, "pointermove", onPointerMove);
+  on(overlay, "pointerleave", onPointerLeave);
+  on(overlay, "pointerdown", onPointerDown);
+  on(overlay, "click", onClick);
+  on(picker, "change", onPick);
+  on(dimsPicker, "change", onDims);
+
+  let resize: ResizeObserver | null = null;
+  if (typeof ResizeObserver === "function") {
+    resize = new ResizeObserver((entries) => {
+      const w = Math.floor(entries[0]?.contentRect.width ?? 0);
+      if (w > 0 && w !== measuredWidth) {
+        measuredWidth = w;
+        if (!disposed) draw();
+      }
+    });
+    resize.observe(plot);
+  }
+
+  onData();
+  drawSpectrum();
+  await bindSelection();
+
+  return () => {
+    disposed = true;
+    generation++;
+    if (frame) cancelAnimationFrame(frame);
+    hoverSave.cancel();
+    listeners.abort();
+    resize?.disconnect();
+    for (const name of dataEvents) model.off(`change:${name}`, onData);
+    for (const name of redrawOn) model.off(`change:${name}`, onRedraw);
+    model.off("change:_spectrum", onSpectrum);
+    model.off("change:_hovered", onHovered);
+    model.off("change:selection", onSelectionRef);
+    sel?.off("change:hovered_step", onHovered);
+    root.remove();
+  };
+}
+
+export default { render } satisfies AnyWidget<StateSpaceState>;

@@ -1,0 +1,636 @@
+"""`StateSpaceView`: the PCA projection of visited states, with fixed points and trajectories.
+
+The kernel projects everything drawn onto the top principal components of the visited states
+(:func:`~rnn_widgets.analysis.state_pca`) and sends only those coordinates, as float32 buffers:
+the point cloud of visited states (subsampled beyond ``max_points``), the trajectories of
+chosen sequences, the fixed points of the chosen input condition with their class, log10 q,
+attractor id and top right eigenvector, the readout direction and the faint grid trajectories
+of a phase portrait. Clicking a fixed point sets ``spectrum_point``; the kernel answers with
+that one point's eigenvalues and time constants. Hovering a point sets the shared
+``selection.hovered_step``; a step hovered in another view is marked here. The wire format is
+``docs/state_space_view_contract.md``.
+
+The widget holds no algorithm beyond projecting given vectors onto the PCA basis: the PCA,
+fixed points, eigenvalues and portraits come from ``rnn_widgets.analysis``; the top
+eigenvector of each point is read in one place, :func:`_top_right_eigenvectors`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+import anywidget
+import numpy as np
+import traitlets
+from ipywidgets import widget_serialization
+
+from .._validation import as_int, to_numpy
+from ..analysis import FixedPoints, Linearisation, StatePCA, phase_portrait, state_pca
+from ..trace import Trace
+from ._assets import asset, require_bundle
+from ._buffers import packed
+from .selection import Selection
+
+__all__ = ["StateSpaceView"]
+
+#: Fixed-point classes in the order of their uint8 codes on the wire.
+STABILITY_CLASSES = ("stable", "marginal", "saddle", "unstable")
+#: Categorical labels beyond this many are refused (uint8 codes, one colour each).
+MAX_CATEGORIES = 255
+#: The eigenvector segments' half-length as a fraction of the cloud's largest extent.
+SEGMENT_FRACTION = 0.06
+#: The readout arrow's length as a fraction of the cloud's largest extent.
+READOUT_FRACTION = 0.35
+#: Fixed points whose eigenvectors are computed at once.
+_EIGEN_CHUNK = 128
+
+
+class StateSpaceView(anywidget.AnyWidget):
+    """Visited states in PCA coordinates, with trajectories, fixed points and their spectra.
+
+    Parameters
+    ----------
+    trace : Trace
+        The captured states.
+    fixed_points : FixedPoints, optional
+        From :func:`~rnn_widgets.analysis.find_fixed_points` on the same layer; drawn
+        coloured by class (stable, marginal, saddle, unstable) and sized by q.
+    model : RecurrentModel, optional
+        The network, needed only for ``portrait=True`` and for the eigenvector segments of
+        fixed points built by hand (those of ``find_fixed_points`` carry their own
+        linearisation).
+    selection : Selection, optional
+        The selection shared with other views; a new one is made when omitted.
+    layer : int
+        The trace's layer (default 0).
+    kind : str or tuple of str
+        The kinds concatenated into each state (default ``"h"``); ``("h", "c")`` for an
+        LSTM's full flat state, which is what its fixed points live in.
+    labels : str or array-like of shape (n_steps,), optional
+        Colours the visited states: a track name of the trace, or one value per step
+        (strings or ints are categories, floats are a numeric scale).
+    sequences : sequence of int, optional
+        The sequences drawn as trajectories (default: the first four).
+    dims : {2, 3}
+        2-D, or 3-D projected to the screen (drag to rotate).
+    readout : array-like of shape (width,) or (n_outputs, width), optional
+        Readout weights over the state (or over its h part); one row is drawn as an arrow
+        from the mean; with two rows, their difference (row 1 - row 0).
+    portrait : PhasePortrait or True, optional
+        Grid trajectories drawn as faint lines (re-projected on this view's PCA); True
+        computes one with :func:`~rnn_widgets.analysis.phase_portrait` from ``model``.
+    condition_names : sequence of str, optional
+        Names for the input conditions of ``fixed_points`` in the picker.
+    pca : StatePCA, optional
+        The basis to project on (default: ``state_pca`` of the trace's layer and kinds).
+    max_points : int
+        Visited states drawn at most (default 100,000). Beyond it, a uniform sample without
+        replacement of ``max_points`` steps (``numpy.random.default_rng(0)``), kept in step
+        order; trajectories are always drawn whole.
+    height : int
+        The plot's height in pixels (default 420).
+
+    Examples
+    --------
+    >>> fp = find_fixed_points(model, trace)                  # doctest: +SKIP
+    >>> view = StateSpaceView(trace, fixed_points=fp, model=model, labels="sentiment")
+    ... # doctest: +SKIP
+    >>> view.spectrum_point = 0      # opens the spectrum of fixed point 0   # doctest: +SKIP
+
+    """
+
+    _esm = asset("state_space_view.js")
+    _css = asset("state_space_view.css")
+
+    selection = traitlets.Instance(Selection).tag(sync=True, **widget_serialization)
+    #: The input condition whose fixed points and portrait are drawn (the picker sets it).
+    condition = traitlets.Int(0).tag(sync=True)
+    #: 2 or 3 PCA dimensions.
+    dims = traitlets.Int(2).tag(sync=True)
+    #: The sequences drawn as trajectories.
+    sequences = traitlets.List(traitlets.Int()).tag(sync=True)
+    #: The fixed point (index into ``fixed_points``) whose spectrum is shown; None: none.
+    spectrum_point = traitlets.Int(None, allow_none=True).tag(sync=True)
+    height = traitlets.Int(420).tag(sync=True)
+    error = traitlets.Unicode("").tag(sync=True)
+    _conditions = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    _axes = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    _cloud = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
+    _trajectories = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
+    _fixed = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
+    _readout = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
+    _portrait = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
+    _spectrum = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
+    _hovered = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
+
+    def __init__(
+        self,
+        trace: Trace,
+        *,
+        fixed_points: Any = None,
+        model: Any = None,
+        selection: Selection | None = None,
+        layer: int = 0,
+        kind: str | Sequence[str] = "h",
+        labels: str | Any = None,
+        sequences: Sequence[int] | None = None,
+        dims: int = 2,
+        readout: Any = None,
+        portrait: Any = None,
+        condition_names: Sequence[str] | None = None,
+        pca: StatePCA | None = None,
+        max_points: int = 100_000,
+        height: int = 420,
+        **kwargs: Any,
+    ) -> None:
+        require_bundle(type(self)._esm, "state_space_view.js")
+        if not isinstance(trace, Trace):
+            raise TypeError(f"trace must be an rnn_widgets.Trace, got {type(trace).__name__}")
+        self._trace = trace
+        self._layer = _checked_layer(trace, layer)
+        self._kinds = _checked_kinds(trace, self._layer, kind)
+        self._width = sum(trace.n_cells(self._layer) for _ in self._kinds)
+        self._pca = _checked_pca(pca, trace, self._layer, self._kinds, self._width)
+        self._max_points = as_int(max_points, "max_points", minimum=1)
+        self._labels = _labels(trace, labels)
+        self._fixed_points = _checked_fixed_points(fixed_points, self._width, self._layer)
+        self._model = model
+        self._conditions_in = _condition_inputs(self._fixed_points)
+        self._portrait_in = _checked_portrait(
+            portrait, model, self._pca, self._fixed_points, self._conditions_in, self._layer
+        )
+        if self._conditions_in is None and self._portrait_in is not None:
+            self._conditions_in = self._portrait_in.inputs
+        self._readout_direction = _readout_vector(readout, trace.n_cells(self._layer), self._width)
+        self._eigenvectors = _top_right_eigenvectors(self._fixed_points, model, self._layer)
+        names = _condition_labels(condition_names, self._conditions_in)
+        if selection is None:
+            selection = Selection(layer=self._layer, kind=self._kinds[0])
+        elif not isinstance(selection, Selection):
+            raise TypeError(
+                f"selection must be an rnn_widgets.Selection, got {type(selection).__name__}"
+            )
+        n_sequences = trace.n_sequences
+        chosen = list(range(min(4, n_sequences))) if sequences is None else sequences
+        super().__init__(
+            selection=selection,
+            dims=_checked_dims(dims, len(self._pca.components)),
+            sequences=_checked_sequences(chosen, n_sequences),
+            height=as_int(height, "height", minimum=120),
+            _conditions=names,
+            **kwargs,
+        )
+        self.observe(self._on_geometry, names=["dims"])
+        self.observe(self._on_condition, names=["condition"])
+        self.observe(self._on_sequences, names=["sequences"])
+        self.observe(self._on_spectrum_point, names=["spectrum_point"])
+        self.selection.observe(self._on_hovered, names=["hovered_step"])
+        self._refresh()
+
+    # ------------------------------------------------------------------ validation
+
+    @traitlets.validate("dims")
+    def _valid_dims(self, proposal: dict[str, Any]) -> int:
+        return _checked_dims(proposal["value"], len(self._pca.components))
+
+    @traitlets.validate("condition")
+    def _valid_condition(self, proposal: dict[str, Any]) -> int:
+        value = as_int(proposal["value"], "condition", minimum=0)
+        count = 1 if self._conditions_in is None else len(self._conditions_in)
+        if value >= count:
+            raise ValueError(f"condition must be in 0 .. {count - 1}, got {value}")
+        return value
+
+    @traitlets.validate("sequences")
+    def _valid_sequences(self, proposal: dict[str, Any]) -> list[int]:
+        return _checked_sequences(proposal["value"], self._trace.n_sequences)
+
+    @traitlets.validate("spectrum_point")
+    def _valid_spectrum_point(self, proposal: dict[str, Any]) -> int | None:
+        value = proposal["value"]
+        if value is None:
+            return None
+        value = as_int(value, "spectrum_point", minimum=0)
+        count = 0 if self._fixed_points is None else len(self._fixed_points.q)
+        if value >= count:
+            raise ValueError(
+                f"spectrum_point must index the {count} fixed points (0 .. {count - 1}), "
+                f"got {value}"
+            )
+        return value
+
+    @traitlets.validate("height")
+    def _valid_height(self, proposal: dict[str, Any]) -> int:
+        return as_int(proposal["value"], "height", minimum=120)
+
+    # ------------------------------------------------------------------ public API
+
+    @property
+    def pca(self) -> StatePCA:
+        """The PCA basis every drawn vector is projected on."""
+        return self._pca
+
+    @property
+    def cloud_steps(self) -> np.ndarray:
+        """The steps drawn as the point cloud (all, or the ``max_points`` sample), sorted."""
+        return _cloud_steps(self._trace.n_steps, self._max_points)
+
+    def close(self) -> None:
+        """Close the view and stop listening to the shared selection."""
+        selection = self._trait_values.get("selection")  # absent if __init__ failed early
+        if selection is not None:
+            selection.unobserve(self._on_hovered, names=["hovered_step"])
+        super().close()
+
+    def project(self, states: Any) -> np.ndarray:
+        """PCA coordinates of states, shape (n, dims): what the view draws for them."""
+        return self._pca.transform(states)[:, : self.dims]
+
+    # ------------------------------------------------------------------ what the browser draws
+
+    def _on_geometry(self, change: dict[str, Any]) -> None:
+        self._refresh()
+
+    def _on_condition(self, change: dict[str, Any]) -> None:
+        self._refresh(("_fixed", "_portrait"))
+
+    def _on_sequences(self, change: dict[str, Any]) -> None:
+        self._refresh(("_trajectories",))
+
+    def _on_spectrum_point(self, change: dict[str, Any]) -> None:
+        self._refresh(("_spectrum",))
+
+    def _on_hovered(self, change: dict[str, Any]) -> None:
+        self._refresh(("_hovered",))
+
+    def _refresh(self, names: Sequence[str] | None = None) -> None:
+        """Send the payloads named (default: all); a bad state shows in place, never raised."""
+        builders = {
+            "_axes": self._axes_payload,
+            "_cloud": self._cloud_payload,
+            "_trajectories": self._trajectories_payload,
+            "_fixed": self._fixed_payload,
+            "_readout": self._readout_payload,
+            "_portrait": self._portrait_payload,
+            "_spectrum": self._spectrum_payload,
+            "_hovered": self._hovered_payload,
+        }
+        try:
+            payloads = {name: builders[name]() for name in names or builders}
+        except (ValueError, TypeError, IndexError) as exc:
+            with self.hold_sync():
+                self.error = str(exc)
+            return
+        with self.hold_sync():
+            self.error = ""
+            for name, payload in payloads.items():
+                setattr(self, name, payload)
+
+    def _coordinates(self, states: np.ndarray) -> np.ndarray:
+        return self._pca.transform(states)[:, : self.dims]
+
+    def _visited(self, steps: np.ndarray) -> np.ndarray:
+        parts = [np.asarray(self._trace.states(self._layer, k))[steps] for k in self._kinds]
+        return np.concatenate(parts, axis=1).astype(np.float64)
+
+    def _extent(self) -> float:
+        projected = self._pca.projected[:, : self.dims]
+        return float(np.max(projected.max(axis=0) - projected.min(axis=0))) or 1.0
+
+    def _axes_payload(self) -> list[str]:
+        ratio = self._pca.explained_variance_ratio
+        return [f"PC{i + 1} ({100 * ratio[i]:.1f} %)" for i in range(self.dims)]
+
+    def _cloud_payload(self) -> dict[str, Any]:
+        steps = self.cloud_steps
+        return {
+            "xy": packed(self._coordinates(self._visited(steps)), "float32"),
+            "steps": packed(steps, "uint32"),
+            **_label_payload(self._labels, steps),
+        }
+
+    def _trajectories_payload(self) -> dict[str, Any]:
+        ranges = [self._trace.sequence_range(s) for s in self.sequences]
+        steps = np.concatenate([np.arange(a, b) for a, b in ranges] or [np.zeros(0, int)])
+        offsets = np.cumsum([0, *(b - a for a, b in ranges)])
+        xy = self._coordinates(self._visited(steps)) if len(steps) else np.zeros((0, self.dims))
+        return {
+            "xy": packed(xy, "float32"),
+            "steps": packed(steps, "uint32"),
+            "offsets": packed(offsets, "uint32"),
+            "sequences": list(self.sequences),
+            **_label_payload(self._labels, steps),
+        }
+
+    def _fixed_payload(self) -> dict[str, Any] | None:
+        fp = self._fixed_points
+        if fp is None:
+            return None
+        index = np.flatnonzero(np.asarray(fp.condition) == self.condition)
+        states = np.asarray(fp.states, dtype=np.float64)[index]
+        xy = self._coordinates(states) if len(index) else np.zeros((0, self.dims))
+        payload: dict[str, Any] = {
+            "xy": packed(xy, "float32"),
+            "index": packed(index, "uint32"),
+            "stability": packed(_stability_codes(np.asarray(fp.stability)[index]), "uint8"),
+            "log_q": packed(np.log10(np.maximum(np.asarray(fp.q)[index], 1e-300)), "float32"),
+            "attractor": packed(np.asarray(fp.attractor)[index], "int32"),
+            "modes": None,
+        }
+        if self._eigenvectors is not None:
+            direction = self._eigenvectors[index] @ self._pca.components[: self.dims].T
+            payload["modes"] = packed(direction * SEGMENT_FRACTION * self._extent(), "float32")
+        return payload
+
+    def _readout_payload(self) -> dict[str, Any] | None:
+        if self._readout_direction is None:
+            return None
+        direction = self._pca.components[: self.dims] @ self._readout_direction
+        norm = float(np.linalg.norm(self._readout_direction))
+        return {
+            "origin": packed(np.zeros(self.dims), "float32"),  # the mean state
+            "direction": packed(direction / norm * READOUT_FRACTION * self._extent(), "float32"),
+        }
+
+    def _portrait_payload(self) -> dict[str, Any] | None:
+        portrait = self._portrait_in
+        if portrait is None or self._conditions_in is None:
+            return None
+        target = self._conditions_in[self.condition]
+        distance = np.abs(portrait.inputs - target[None]).max(axis=1)
+        if distance.min() > 1e-9:
+            return None  # the portrait was not run under this condition's input
+        lines = np.asarray(portrait.trajectories[int(np.argmin(distance))], dtype=np.float64)
+        n_starts, length, size = lines.shape
+        xy = self._coordinates(lines.reshape(-1, size)).reshape(n_starts, length, self.dims)
+        return {"lines": packed(xy, "float32")}
+
+    def _spectrum_payload(self) -> dict[str, Any] | None:
+        point, fp = self.spectrum_point, self._fixed_points
+        if point is None or fp is None:
+            return None
+        values = np.asarray(fp.eigenvalues)[point]
+        return {
+            "index": point,
+            "real": packed(values.real, "float32"),
+            "imag": packed(values.imag, "float32"),
+            "time_constants": packed(np.asarray(fp.time_constants)[point], "float32"),
+            "stability": str(np.asarray(fp.stability)[point]),
+            "q": float(np.asarray(fp.q)[point]),
+            "attractor": int(np.asarray(fp.attractor)[point]),
+            "condition": int(np.asarray(fp.condition)[point]),
+        }
+
+    def _hovered_payload(self) -> dict[str, Any] | None:
+        step = self.selection.hovered_step
+        if step is None or step >= self._trace.n_steps:
+            return None
+        xy = self._coordinates(self._visited(np.array([step])))[0]
+        return {"step": int(step), "xy": packed(xy, "float32")}
+
+
+# ---------------------------------------------------------------------------------- checks
+
+
+def _checked_layer(trace: Trace, layer: Any) -> int:
+    layer = as_int(layer, "layer", minimum=0)
+    if layer not in trace.layers:
+        raise ValueError(f"layer {layer} is not in the trace; it has layers {trace.layers}")
+    return layer
+
+
+def _checked_kinds(trace: Trace, layer: int, kind: Any) -> tuple[str, ...]:
+    kinds = (kind,) if isinstance(kind, str) else tuple(kind)
+    if not kinds or not all(isinstance(k, str) for k in kinds):
+        raise TypeError(f"kind must be a str or a tuple of str such as ('h', 'c'), got {kind!r}")
+    missing = [k for k in kinds if k not in trace.kinds(layer)]
+    if missing:
+        raise ValueError(
+            f"the trace has no kinds {missing} for layer {layer}; it has {trace.kinds(layer)}"
+        )
+    return kinds
+
+
+def _checked_pca(pca: Any, trace: Trace, layer: int, kinds: tuple[str, ...], width: int) -> Any:
+    if pca is None:
+        n_components = min(3, width, trace.n_steps)
+        return state_pca(trace, layer=layer, kinds=kinds, n_components=n_components)
+    if not isinstance(pca, StatePCA):
+        raise TypeError(f"pca must be a StatePCA from state_pca, got {type(pca).__name__}")
+    if pca.mean.shape != (width,):
+        raise ValueError(
+            f"pca was fitted on {pca.mean.shape[0]} features but layer {layer} {kinds} has "
+            f"{width}; fit it with state_pca(trace, layer={layer}, kinds={kinds})"
+        )
+    return pca
+
+
+def _checked_dims(dims: Any, n_components: int) -> int:
+    dims = as_int(dims, "dims")
+    if dims not in (2, 3):
+        raise ValueError(f"dims must be 2 or 3, got {dims}")
+    if dims > n_components:
+        raise ValueError(
+            f"dims={dims} needs {dims} principal components; the PCA has {n_components}"
+        )
+    return dims
+
+
+def _checked_sequences(sequences: Any, n_sequences: int) -> list[int]:
+    if isinstance(sequences, (str, bytes)) or not isinstance(sequences, Sequence | np.ndarray):
+        raise TypeError(f"sequences must be a list of sequence indices, got {sequences!r}")
+    chosen = [as_int(s, "sequences[i]", minimum=0) for s in sequences]
+    bad = [s for s in chosen if s >= n_sequences]
+    if bad:
+        raise ValueError(
+            f"sequences {bad} are not in the trace; it has sequences 0 .. {n_sequences - 1}"
+        )
+    return chosen
+
+
+def _checked_fixed_points(fixed_points: Any, width: int, layer: int) -> Any:
+    if fixed_points is None:
+        return None
+    needed = ("states", "stability", "q", "eigenvalues", "condition", "attractor", "layer")
+    missing = [name for name in needed if not hasattr(fixed_points, name)]
+    if missing:
+        raise TypeError(
+            "fixed_points must be a FixedPoints from find_fixed_points; "
+            f"{type(fixed_points).__name__} has no {missing}"
+        )
+    states = np.asarray(fixed_points.states)
+    if states.ndim != 2 or states.shape[1] != width:
+        raise ValueError(
+            f"fixed_points.states has width {states.shape[-1]} but the view's state has {width}; "
+            "for an LSTM pass kind=('h', 'c') (its fixed points live in the flat (h, c) state)"
+        )
+    if int(fixed_points.layer) != layer:
+        raise ValueError(f"fixed_points are of layer {fixed_points.layer}, the view shows {layer}")
+    return fixed_points
+
+
+def _condition_inputs(fixed_points: Any) -> np.ndarray | None:
+    """The input of each condition index of the fixed points, shape (n_conditions, input_size)."""
+    if fixed_points is None or len(fixed_points.q) == 0:
+        return None
+    condition = np.asarray(fixed_points.condition)
+    inputs = np.asarray(fixed_points.inputs, dtype=np.float64)
+    table = np.full((int(condition.max()) + 1, inputs.shape[1]), np.nan)
+    table[condition] = inputs
+    return table
+
+
+def _condition_labels(names: Any, conditions: np.ndarray | None) -> list[str]:
+    count = 0 if conditions is None else len(conditions)
+    if names is None:
+        return [f"input {i}" for i in range(count)]
+    if isinstance(names, str) or not all(isinstance(n, str) for n in names):
+        raise TypeError("condition_names must be a list of str, one per input condition")
+    if len(names) != count:
+        raise ValueError(f"condition_names has {len(names)} names for {count} input conditions")
+    return list(names)
+
+
+def _checked_portrait(
+    portrait: Any,
+    model: Any,
+    pca: StatePCA,
+    fixed_points: Any,
+    conditions: np.ndarray | None,
+    layer: int,
+) -> Any:
+    if portrait is None or portrait is False:
+        return None
+    if portrait is True:
+        if model is None:
+            raise ValueError("portrait=True needs model=; or pass a PhasePortrait")
+        inputs = None if conditions is None else np.nan_to_num(conditions)
+        return phase_portrait(model, pca, inputs=inputs, layer=layer)
+    if not hasattr(portrait, "trajectories") or not hasattr(portrait, "inputs"):
+        raise TypeError(
+            f"portrait must be a PhasePortrait from phase_portrait (or True), got "
+            f"{type(portrait).__name__}"
+        )
+    if np.shape(portrait.trajectories)[-1] != pca.mean.shape[0]:
+        raise ValueError(
+            f"portrait states have width {np.shape(portrait.trajectories)[-1]}, the view's "
+            f"{pca.mean.shape[0]}; run phase_portrait on this layer's full state"
+        )
+    return portrait
+
+
+def _readout_vector(readout: Any, n_cells: int, width: int) -> np.ndarray | None:
+    """One readout direction over the full state (zero over the non-h part), or None."""
+    if readout is None:
+        return None
+    weights = np.asarray(to_numpy(readout), dtype=np.float64)
+    weights = weights[None] if weights.ndim == 1 else weights
+    if weights.ndim != 2 or weights.shape[1] not in (n_cells, width) or len(weights) > 2:
+        raise ValueError(
+            f"readout must have shape ({n_cells},) or (n_outputs <= 2, {n_cells} or {width}), "
+            f"got {np.shape(readout)}; pass the row you want drawn"
+        )
+    direction = weights[0] if len(weights) == 1 else weights[1] - weights[0]
+    if not np.isfinite(direction).all() or not np.any(direction):
+        raise ValueError("readout must be finite and not all zero")
+    full = np.zeros(width)
+    full[: len(direction)] = direction
+    return full
+
+
+def _top_right_eigenvectors(fixed_points: Any, model: Any, layer: int) -> np.ndarray | None:
+    """Each fixed point's top right eigenvector (real part, unit norm), or None.
+
+    The one place that reads eigenvectors: ``fp.eigenmodes`` (the backend's), with the
+    points' own linearisation (``find_fixed_points`` sets it) or, for points built by hand,
+    one made from ``model``; None when there is neither. Chunks of points keep the memory of
+    the full eigenvector matrices small.
+    """
+    if fixed_points is None or len(fixed_points.q) == 0:
+        return None
+    if getattr(fixed_points, "linearisation", None) is None:
+        if model is None or not isinstance(fixed_points, FixedPoints):
+            return None
+        fixed_points = replace(fixed_points, linearisation=Linearisation.of(model, layer))
+    n = len(fixed_points.q)
+    right = np.concatenate(
+        [
+            fixed_points.eigenmodes(np.arange(start, min(start + _EIGEN_CHUNK, n))).right[:, :, 0]
+            for start in range(0, n, _EIGEN_CHUNK)
+        ]
+    )
+    real = np.real(right)
+    norm = np.linalg.norm(real, axis=1, keepdims=True)
+    return real / np.where(norm > 0, norm, 1.0)
+
+
+# ---------------------------------------------------------------------------------- labels
+
+
+def _labels(trace: Trace, labels: Any) -> tuple[str, np.ndarray, tuple[str, ...]] | None:
+    """(kind, values, categories): codes for categorical labels, floats for numeric ones."""
+    if labels is None:
+        return None
+    if isinstance(labels, str):
+        if labels not in trace.tracks:
+            raise ValueError(
+                f"labels {labels!r} is not a track of the trace; it has {sorted(trace.tracks)}"
+            )
+        track = trace.tracks[labels]
+        if track.kind == "categorical":
+            return _categorical(np.asarray(track.values), track.categories)
+        return ("numeric", np.asarray(track.values, dtype=np.float64), ())
+    values = np.asarray(to_numpy(labels))
+    if values.shape != (trace.n_steps,):
+        raise ValueError(
+            f"labels must be a track name or one value per step, shape ({trace.n_steps},), "
+            f"got shape {values.shape}"
+        )
+    if np.issubdtype(values.dtype, np.floating):
+        if not np.isfinite(values).all():
+            raise ValueError("labels holds NaN or infinite values; give every step a value")
+        return ("numeric", values.astype(np.float64), ())
+    categories, codes = np.unique(values.astype(str), return_inverse=True)
+    return _categorical(codes, tuple(str(c) for c in categories))
+
+
+def _categorical(
+    codes: np.ndarray, categories: tuple[str, ...]
+) -> tuple[str, np.ndarray, tuple[str, ...]]:
+    if len(categories) > MAX_CATEGORIES:
+        raise ValueError(
+            f"labels has {len(categories)} categories; at most {MAX_CATEGORIES} can be coloured"
+        )
+    return ("categorical", codes.astype(np.int64), categories)
+
+
+def _label_payload(labels: Any, steps: np.ndarray) -> dict[str, Any]:
+    if labels is None:
+        return {"labels": None, "values": None, "categories": [], "range": None}
+    kind, values, categories = labels
+    if kind == "categorical":
+        return {
+            "labels": packed(values[steps], "uint8"),
+            "values": None,
+            "categories": list(categories),
+            "range": None,
+        }
+    return {
+        "labels": None,
+        "values": packed(values[steps], "float32"),
+        "categories": [],
+        "range": [float(values.min()), float(values.max())],
+    }
+
+
+def _stability_codes(stability: np.ndarray) -> np.ndarray:
+    codes = np.array([STABILITY_CLASSES.index(str(s)) for s in stability], dtype=np.uint8)
+    return codes.reshape(len(stability))
+
+
+def _cloud_steps(n_steps: int, max_points: int) -> np.ndarray:
+    if n_steps <= max_points:
+        return np.arange(n_steps)
+    return np.sort(np.random.default_rng(0).choice(n_steps, max_points, replace=False))
