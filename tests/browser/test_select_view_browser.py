@@ -66,7 +66,7 @@ def test_notebook_runs_in_jupyterlab_without_errors(lab_server, page, name, arti
     run_all_cells(p, timeout=240_000)  # the paper notebooks compute for up to a minute
     assert error_outputs(p) == []
     assert widget_errors(page.errors) == []
-    # Every view the notebook shows draws: ink on its canvases, elements in its SVGs.
+    # Every view the notebook shows draws: ink on its canvases, its SVGs, or (a list) rows.
     views = p.locator(_VIEWS)
     expect(views.first).to_be_visible()
     for index in range(views.count()):
@@ -75,8 +75,10 @@ def test_notebook_runs_in_jupyterlab_without_errors(lab_server, page, name, arti
         canvases = view.locator("canvas")
         if canvases.count():
             assert p.evaluate(_CANVAS_INK_JS, canvases.first.element_handle()) > 0.001, index
-        else:
+        elif view.locator("svg").count():
             expect(view.locator("svg").first).to_be_visible()
+        else:
+            expect(view.locator(".rnnw-match-row").first).to_be_visible()
     view = p.locator(".rnnw-select-view").first
     if name == "quickstart.ipynb":
         # The last cells select the indentation cell and scroll to a nested block.
