@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import warnings
 
 import numpy as np
 import pytest
@@ -72,6 +71,19 @@ def test_a_constant_cell_scores_at_chance():
     assert scores.chance.tolist() == [0.5, 0.0]
 
 
+def test_folds_that_hold_one_class_do_not_lift_every_cell_of_a_rare_feature():
+    # The label is on only in the first 5 of 40 sequences (one fold each): the 35 folds
+    # without it cannot tell a noise cell from a perfect one, so they must not count.
+    rng = np.random.default_rng(0)
+    label = np.zeros(8000, dtype=np.float32)
+    label[:1000] = rng.random(1000) < 0.5
+    states = rng.normal(size=(8000, 4))
+    scores = score_cells(_trace(states), {"rare": label}, folds=40, progress=False)
+    assert np.all(np.abs(scores.balanced_accuracy[0] - 0.5) < 0.05)
+    defined = np.isfinite(scores.fold_scores[0, 0])
+    assert defined.sum() == 5
+
+
 def test_a_noisy_copy_of_a_continuous_label_has_the_noise_determined_r2():
     rng = np.random.default_rng(2)
     n_steps = 20000
@@ -104,10 +116,9 @@ def _sklearn_scores(states, label, level, bounds):
             model = LogisticRegression().fit(x[~test], label[~test])
             predicted = model.predict(x[test])
             out["acc"][cell, fold] = accuracy_score(label[test], predicted)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                out["bal"][cell, fold] = balanced_accuracy_score(label[test], predicted)
+            # A fold holding one class says nothing about separating them: undefined, as AUC.
             if len(np.unique(label[test])) == 2:
+                out["bal"][cell, fold] = balanced_accuracy_score(label[test], predicted)
                 out["auc"][cell, fold] = roc_auc_score(
                     label[test], model.decision_function(x[test])
                 )

@@ -843,10 +843,10 @@ def _held_out_accuracy(
     with np.errstate(invalid="ignore", divide="ignore"):
         recall1 = np.where(positives > 0, true_positive / positives, np.nan)
         recall0 = np.where(negatives > 0, true_negative / negatives, np.nan)
-    # As scikit-learn's balanced_accuracy_score: the mean recall of the classes present.
-    balanced = np.where(
-        np.isnan(recall1), recall0, np.where(np.isnan(recall0), recall1, 0.5 * (recall1 + recall0))
-    )
+    # Undefined (NaN, left out of the mean over folds) where a fold holds one class only:
+    # scikit-learn's convention, the recall of the class present, scores the model that always
+    # predicts that class 1.0 there and lifts every cell of a rare feature alike.
+    balanced = 0.5 * (recall1 + recall0)
     return accuracy, balanced
 
 
