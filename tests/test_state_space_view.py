@@ -370,3 +370,16 @@ def test_nothing_the_user_passes_is_modified():
     for name, value in before.items():
         np.testing.assert_array_equal(getattr(fp, name), value)
     np.testing.assert_array_equal(readout, [0.0, 1.0, 0.0])
+
+
+def test_every_searched_condition_is_offered_even_one_that_kept_no_point() -> None:
+    from rnn_widgets import capture, tasks, zoo
+
+    model = zoo.load("flip_flop_gru")
+    trace = capture(model, tasks.flip_flop(3, 4, 100, seed=1).sequences, progress=False)
+    inputs = [[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [5.0, 5.0, 5.0]]  # the last drives far away
+    points = find_fixed_points(model, trace, inputs, n=16, progress=False)
+    assert 2 not in set(points.condition.tolist())  # its points were dropped as outliers
+    np.testing.assert_array_equal(points.conditions, inputs)
+    view = StateSpaceView(trace, fixed_points=points, condition_names=["zero", "pulse", "far"])
+    assert view.error == ""

@@ -155,6 +155,9 @@ class FixedPoints:
     tolerance, eps : float
         The thresholds used.
     layer : int
+    conditions : ndarray of shape (n_conditions, input_size), or None
+        Every constant input searched, in order (``condition`` indexes it), including those
+        that kept no point.
     linearisation : Linearisation or None
         The layer's Jacobians, behind :meth:`jacobians`, :meth:`input_jacobians` and
         :meth:`eigenmodes` (which compute J_rec, J_inp, right and left eigenvectors on
@@ -177,6 +180,7 @@ class FixedPoints:
     tolerance: float
     eps: float
     layer: int
+    conditions: np.ndarray | None = field(default=None, repr=False)
     linearisation: Linearisation | None = field(default=None, repr=False, compare=False)
 
     def __len__(self) -> int:
@@ -381,6 +385,7 @@ def find_fixed_points(
         tolerance=tolerance,
         eps=eps,
         layer=layer,
+        conditions=conditions,
         linearisation=Linearisation(jacobian, vmap(jacrev(step, argnums=1))),
     )
 

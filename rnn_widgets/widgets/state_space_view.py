@@ -473,7 +473,12 @@ def _checked_fixed_points(fixed_points: Any, width: int, layer: int) -> Any:
 
 def _condition_inputs(fixed_points: Any) -> np.ndarray | None:
     """The input of each condition index of the fixed points, shape (n_conditions, input_size)."""
-    if fixed_points is None or len(fixed_points.q) == 0:
+    if fixed_points is None:
+        return None
+    searched = getattr(fixed_points, "conditions", None)
+    if searched is not None:  # every input searched, also those that kept no point
+        return np.asarray(searched, dtype=np.float64)
+    if len(fixed_points.q) == 0:
         return None
     condition = np.asarray(fixed_points.condition)
     inputs = np.asarray(fixed_points.inputs, dtype=np.float64)
