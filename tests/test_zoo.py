@@ -204,5 +204,5 @@ def test_run_result_metrics_refuse_a_run_over_other_sequences() -> None:
         nesting_digit_accuracy(result, task)
     with pytest.raises(TypeError, match="RunResult"):
         next_type_accuracy(result.outputs, task)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="next-character"):
+    with pytest.raises(ValueError, match="needs a next-character task"):
         next_type_accuracy(result, tasks.flip_flop(3, 2, 30, seed=0))

@@ -14,7 +14,15 @@ import numpy as np
 import torch
 
 from .. import tasks
-from .._validation import to_numpy
+from ..analysis._ablate import (
+    CHARACTER_TYPES,
+    character_types,
+    kind_accuracy,
+    next_token_log_probs,
+    within_kind_accuracy,
+)
+from ..analysis._ablate import digit_accuracy as digit_accuracy_metric
+from ..analysis._ablate import next_type_accuracy as next_type_accuracy_metric
 from ..models import RunResult
 from ..tasks import TaskData
 from ..tasks._signals import CO2_CHANGE_STD
@@ -113,21 +121,7 @@ class Recipe:
 
 def _next_token_figures(network: Network, task: TaskData) -> tuple[np.ndarray, np.ndarray]:
     """Per predicted step: log-probabilities (steps, vocab) and the true next ids."""
-    return _log_probs_and_targets(outputs_of(network, task), task)
-
-
-def _log_probs_and_targets(
-    outputs_per_sequence: list[np.ndarray], task: TaskData
-) -> tuple[np.ndarray, np.ndarray]:
-    """Log-probabilities (steps, vocab) and true next ids of every predicted step."""
-    log_probs, targets = [], []
-    for outputs, target in zip(outputs_per_sequence, task.targets, strict=True):
-        keep = target >= 0
-        logits = outputs[keep].astype(np.float64)
-        logits -= logits.max(axis=1, keepdims=True)
-        log_probs.append(logits - np.log(np.exp(logits).sum(axis=1, keepdims=True)))
-        targets.append(target[keep])
-    return np.concatenate(log_probs), np.concatenate(targets)
+    return next_token_log_probs(outputs_of(network, task), task.targets)
 
 
 def bits_per_character(network: Network, task: TaskData) -> dict[str, float]:
@@ -140,57 +134,12 @@ def bits_per_character(network: Network, task: TaskData) -> dict[str, float]:
 def digit_accuracy(network: Network, task: TaskData) -> dict[str, float]:
     """Where the next character is a digit: how often the most likely digit is right."""
     log_probs, targets = _next_token_figures(network, task)
-    digits = np.array([i for i, token in enumerate(task.vocab or ()) if token.isdigit()])
-    where = np.isin(targets, digits)
-    predicted = digits[np.argmax(log_probs[where][:, digits], axis=1)]
+    digits = np.flatnonzero(character_types(task.vocab or ()) == CHARACTER_TYPES.index("digit"))
     return {
-        "digit_accuracy": float((predicted == targets[where]).mean()),
+        "digit_accuracy": within_kind_accuracy(log_probs, targets, digits),
         "next_char_accuracy": float((log_probs.argmax(axis=1) == targets).mean()),
-        "digits": float(where.sum()),
+        "digits": float(np.isin(targets, digits).sum()),
     }
-
-
-#: The kinds of character of the grammar tasks, in the order of `character_types`' ids.
-CHARACTER_TYPES = ("parenthesis", "digit", "operator")
-
-
-def character_types(vocab: tuple[str, ...]) -> np.ndarray:
-    """The kind of each vocabulary character: an index into `CHARACTER_TYPES`.
-
-    Parameters
-    ----------
-    vocab : tuple of str
-        A text task's vocabulary.
-
-    Returns
-    -------
-    ndarray of int64, shape (len(vocab),)
-        0 for ``(`` and ``)``, 1 for a digit, 2 for any other character (the arithmetic
-        grammar's operators ``+ - * /``).
-
-    """
-    if not isinstance(vocab, tuple) or not all(isinstance(token, str) for token in vocab):
-        raise TypeError(f"vocab must be a tuple of str (TaskData.vocab), got {vocab!r}")
-    return np.array(
-        [0 if token in ("(", ")") else 1 if token.isdigit() else 2 for token in vocab],
-        dtype=np.int64,
-    )
-
-
-def _within_kind_accuracy(log_probs: np.ndarray, targets: np.ndarray, members: np.ndarray) -> float:
-    """Where the next id is among ``members``: how often the likeliest member is right."""
-    where = np.isin(targets, members)
-    if not where.any():
-        return float("nan")
-    predicted = members[np.argmax(log_probs[where][:, members], axis=1)]
-    return float((predicted == targets[where]).mean())
-
-
-def _type_accuracy(log_probs: np.ndarray, targets: np.ndarray, kinds: np.ndarray) -> float:
-    """How often the kind with the most probability (summed over its characters) is right."""
-    present = np.unique(kinds)
-    kind_probs = np.exp(log_probs) @ (kinds[:, None] == present[None, :]).astype(np.float64)
-    return float((present[kind_probs.argmax(axis=1)] == kinds[targets]).mean())
 
 
 def _last_character_type_accuracy(task: TaskData, kinds: np.ndarray) -> float:
@@ -211,16 +160,18 @@ def _last_character_type_accuracy(task: TaskData, kinds: np.ndarray) -> float:
 
 
 def _grammar_figures(outputs_per_sequence: list[np.ndarray], task: TaskData) -> dict[str, float]:
-    log_probs, targets = _log_probs_and_targets(outputs_per_sequence, task)
+    log_probs, targets = next_token_log_probs(outputs_per_sequence, task.targets)
     kinds = character_types(task.vocab or ())
     nats = -log_probs[np.arange(len(targets)), targets].mean()
     return {
         "next_char_accuracy": float((log_probs.argmax(axis=1) == targets).mean()),
-        "parenthesis_accuracy": _within_kind_accuracy(
-            log_probs, targets, np.flatnonzero(kinds == 0)
+        "parenthesis_accuracy": within_kind_accuracy(
+            log_probs, targets, np.flatnonzero(kinds == CHARACTER_TYPES.index("parenthesis"))
         ),
-        "digit_accuracy": _within_kind_accuracy(log_probs, targets, np.flatnonzero(kinds == 1)),
-        "type_accuracy": _type_accuracy(log_probs, targets, kinds),
+        "digit_accuracy": within_kind_accuracy(
+            log_probs, targets, np.flatnonzero(kinds == CHARACTER_TYPES.index("digit"))
+        ),
+        "type_accuracy": kind_accuracy(log_probs, targets, kinds),
         "type_accuracy_last_character": _last_character_type_accuracy(task, kinds),
         "bits_per_character": float(nats / np.log(2)),
         "characters": float(len(targets)),
@@ -253,44 +204,13 @@ def arithmetic_figures(network: Network, task: TaskData) -> dict[str, float]:
     return _grammar_figures(outputs_of(network, task), task)
 
 
-def _run_outputs(result: RunResult, task: TaskData) -> list[np.ndarray]:
-    """Each sequence's outputs from a `RunResult` of the model over ``task.sequences``."""
-    if not isinstance(result, RunResult):
-        raise TypeError(
-            f"result must be the RunResult of model.run(task.sequences), got "
-            f"{type(result).__name__}"
-        )
-    if not isinstance(task, TaskData):
-        raise TypeError(f"task must be a TaskData (zoo.data(name)), got {type(task).__name__}")
-    if task.target_kind != "next_token" or not task.vocab:
-        raise ValueError(
-            f"task must be a next-character text task, got {task.name!r} with target_kind "
-            f"{task.target_kind!r}: use tasks.nesting_grammar, tasks.arithmetic or zoo.data"
-        )
-    outputs = to_numpy(result.outputs)
-    if outputs.ndim == 2:
-        outputs = outputs[None]
-    lengths = np.asarray(result.lengths)
-    if len(lengths) != len(task) or not np.array_equal(lengths, task.lengths):
-        raise ValueError(
-            f"result covers {len(lengths)} sequences of lengths {lengths.tolist()[:5]}..., "
-            f"task has {len(task)} of lengths {task.lengths.tolist()[:5]}...: run the model "
-            "over list(task.sequences), in order"
-        )
-    if outputs.shape[-1] != len(task.vocab):
-        raise ValueError(
-            f"result.outputs has {outputs.shape[-1]} outputs per step, the task's vocabulary "
-            f"{len(task.vocab)}: use a language model with a readout over task.vocab"
-        )
-    return [outputs[i, :length] for i, length in enumerate(lengths)]
-
-
 def nesting_digit_accuracy(result: RunResult, task: TaskData) -> float:
     """Where the next character is a digit: how often the likeliest digit is the right one.
 
     In the nesting grammars the digit states the nesting level, so this is DNI's "accuracy
     for predicting the value of the nesting digit"; use it to score ablations
-    (``model.run(..., clamp=...)``).
+    (``model.run(..., clamp=...)``). The same measure as the ablation metric
+    ``rnn_widgets.analysis.digit_accuracy(task)``, which computes it.
 
     Parameters
     ----------
@@ -305,16 +225,15 @@ def nesting_digit_accuracy(result: RunResult, task: TaskData) -> float:
         In [0, 1]; NaN when no next character of ``task`` is a digit.
 
     """
-    log_probs, targets = _log_probs_and_targets(_run_outputs(result, task), task)
-    digits = np.flatnonzero(character_types(task.vocab or ()) == 1)
-    return _within_kind_accuracy(log_probs, targets, digits)
+    return digit_accuracy_metric(task)(result)
 
 
 def next_type_accuracy(result: RunResult, task: TaskData) -> float:
     """How often the model's likeliest kind of next character is right (DNI's Figure 5).
 
-    The kinds are `CHARACTER_TYPES` (parenthesis, digit, operator); a kind's probability is
-    the sum of its characters' probabilities, over the kinds the vocabulary has.
+    The kinds are `CHARACTER_TYPES`; a kind's probability is the sum of its characters'
+    probabilities, over the kinds the vocabulary has. The same measure as the ablation
+    metric ``rnn_widgets.analysis.next_type_accuracy(task)``, which computes it.
 
     Parameters
     ----------
@@ -329,8 +248,7 @@ def next_type_accuracy(result: RunResult, task: TaskData) -> float:
         In [0, 1], over every step that has a next character.
 
     """
-    log_probs, targets = _log_probs_and_targets(_run_outputs(result, task), task)
-    return _type_accuracy(log_probs, targets, character_types(task.vocab or ()))
+    return next_type_accuracy_metric(task)(result)
 
 
 def sign_accuracy(network: Network, task: TaskData) -> dict[str, float]:
@@ -489,14 +407,20 @@ def _recipes() -> dict[str, Recipe]:
         *(
             Recipe(
                 name=f"sentiment_{family}",
-                description=f"{family.upper()} classifying sentences of VADER-rated words",
+                description=f"{family.upper()} classifying long documents of VADER-rated words",
                 family=family,
                 hidden=64,
                 layers=1,
                 embedding_dim=32,
-                train_data=lambda: tasks.sentiment(8000, seed=0, split="train"),
-                test_data=lambda: tasks.sentiment(1000, seed=0, split="test"),
-                steps=4000,
+                # Paper 001's setting: long documents of mostly neutral words with sparse rated
+                # words, the class read at the end; many documents, so none is memorised.
+                train_data=lambda: tasks.sentiment(
+                    40000, min_words=40, max_words=120, p_lexicon=0.1, p_negation=0.02, seed=0
+                ),
+                test_data=lambda: tasks.sentiment(
+                    1000, min_words=40, max_words=120, p_lexicon=0.1, p_negation=0.02, split="test"
+                ),
+                steps=steps,  # as many as fit in about 3 minutes on 2 cores
                 batch_size=64,
                 learning_rate=3e-3,
                 window=0,
@@ -505,7 +429,7 @@ def _recipes() -> dict[str, Recipe]:
                 metric_name="accuracy",
                 floor=0.90,
             )
-            for family in ("gru", "lstm")
+            for family, steps in (("gru", 2000), ("lstm", 2500))
         ),
         Recipe(
             name="digits_lstm",
