@@ -23,6 +23,8 @@ from rnn_widgets.tasks._sentiment import (
     SENTIMENT_FILLERS,
     SENTIMENT_MARGIN,
     SENTIMENT_NEGATIONS,
+    SENTIMENT_P_LEXICON,
+    SENTIMENT_P_NEGATION,
     sentiment,
     sentiment_words,
     vader_lexicon,
@@ -309,6 +311,55 @@ def test_sentiment_words_are_balanced_and_clean() -> None:
 def test_sentiment_validates_arguments(kwargs, error, match) -> None:
     with pytest.raises(error, match=match):
         sentiment(**kwargs)
+
+
+def test_sentiment_word_mix_defaults_are_the_documented_constants(sentiment_train) -> None:
+    explicit = sentiment(
+        600, seed=3, p_lexicon=SENTIMENT_P_LEXICON, p_negation=SENTIMENT_P_NEGATION
+    )
+    assert explicit.sequences == sentiment_train.sequences
+    assert (SENTIMENT_P_LEXICON, SENTIMENT_P_NEGATION) == (0.3, 0.1)
+
+
+def test_sentiment_without_negations_has_none_and_all_lexicon_words_when_asked() -> None:
+    plain = sentiment(200, seed=1, p_negation=0.0)
+    assert plain.label("negated").sum() == 0
+    assert not any(word in SENTIMENT_NEGATIONS for words in plain.sequences for word in words)
+    dense = sentiment(100, seed=1, p_lexicon=1.0, p_negation=0.0)
+    assert not any(word in SENTIMENT_FILLERS for words in dense.sequences for word in words)
+    for words, target in zip(dense.sequences, dense.targets, strict=True):
+        assert int(target) == int(_recomputed_sum(words) > 0)
+
+
+def test_long_sparse_documents_hold_the_asked_share_of_rated_words() -> None:
+    documents = sentiment(300, min_words=50, max_words=150, p_lexicon=0.1, p_negation=0.02)
+    assert 50 <= documents.lengths.min() and documents.lengths.max() <= 150
+    words = [word for sequence in documents.sequences for word in sequence]
+    negations = sum(word in SENTIMENT_NEGATIONS for word in words)
+    rated = sum(word not in SENTIMENT_FILLERS and word not in SENTIMENT_NEGATIONS for word in words)
+    # about 30,000 words: the shares are within a few binomial standard deviations
+    assert 0.015 <= negations / len(words) <= 0.025
+    assert 0.09 <= rated / len(words) <= 0.12  # after a negation a rated word is likelier
+    targets = np.array([int(t) for t in documents.targets])
+    assert (targets == 1).sum() == 150
+    for sequence, target in zip(documents.sequences, documents.targets, strict=True):
+        assert int(target) == int(_recomputed_sum(sequence) > 0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"p_lexicon": 0.0}, ValueError),
+        ({"p_lexicon": 1.5}, ValueError),
+        ({"p_lexicon": "0.1"}, TypeError),
+        ({"p_negation": 1.0}, ValueError),
+        ({"p_negation": -0.1}, ValueError),
+        ({"p_negation": float("nan")}, ValueError),
+    ],
+)
+def test_sentiment_validates_the_word_mix(kwargs, error) -> None:
+    with pytest.raises(error, match=next(iter(kwargs))):
+        sentiment(10, **kwargs)
 
 
 def test_sentiment_without_vader_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import functools
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .._validation import as_int
+from .._validation import as_float, as_int
 from ._base import TaskData, readonly, require
 
 __all__ = [
@@ -23,6 +24,8 @@ __all__ = [
     "SENTIMENT_MAX_VALENCE",
     "SENTIMENT_MIN_VALENCE",
     "SENTIMENT_NEGATIONS",
+    "SENTIMENT_P_LEXICON",
+    "SENTIMENT_P_NEGATION",
     "SENTIMENT_WORDS_PER_SIGN",
     "sentiment",
     "sentiment_words",
@@ -69,12 +72,14 @@ SENTIMENT_MAX_RATING_STD = 1.0
 SENTIMENT_WORDS_PER_SIGN = 100
 #: Sentences whose summed valence is within this of 0 are drawn again (their sign is unclear).
 SENTIMENT_MARGIN = 0.5
+#: Default per-position probability of a negation (followed mostly by a lexicon word) ...
+SENTIMENT_P_NEGATION = 0.1
+#: ... and, at the other positions, of a lexicon word rather than a neutral filler.
+SENTIMENT_P_LEXICON = 0.3
 
 _SPLIT_STREAMS = {"train": 1, "test": 2}
 _FILLER, _LEXICON, _NEGATION = 0, 1, 2
-_P_NEGATION = 0.1  # per position: a negation (then a lexicon word with _P_LEXICON_NEGATED)
-_P_LEXICON = 0.3  # per position otherwise: a lexicon word rather than a filler
-_P_LEXICON_NEGATED = 0.8
+_P_LEXICON_NEGATED = 0.8  # after a negation: a lexicon word rather than a filler
 _MAX_TRIES = 1000
 _WORD_LENGTHS = (4, 9)  # letters; shorter entries are mostly chat acronyms ("ily", "gj")
 #: Words containing one of these are never used (profanity, slurs, violence).
@@ -131,16 +136,24 @@ def sentiment(
     max_words: int = 20,
     seed: int = 0,
     split: str = "train",
+    p_lexicon: float = SENTIMENT_P_LEXICON,
+    p_negation: float = SENTIMENT_P_NEGATION,
 ) -> TaskData:
     """Classify sentences of real sentiment words as positive or negative, with negation.
 
     Each sentence has between ``min_words`` and ``max_words`` words: neutral fillers
     (``SENTIMENT_FILLERS``), lexicon words (`sentiment_words`, positive or negative with equal
     probability) and negations (``SENTIMENT_NEGATIONS``, never last, never twice in a row,
-    mostly followed by a lexicon word). A negation flips the sign of the next word's
-    valence. The label is positive if the summed valence after negation is > 0, negative if
-    < 0; sentences whose sum lies within ``SENTIMENT_MARGIN`` of 0 are drawn again. Exactly
-    half the sentences (rounded down) are negative, in random order.
+    mostly followed by a lexicon word). Position by position, a negation comes with
+    probability ``p_negation``, otherwise a lexicon word with probability ``p_lexicon`` and
+    a filler with the rest. A negation flips the sign of the next word's valence. The label
+    is positive if the summed valence after negation is > 0, negative if < 0; sentences
+    whose sum lies within ``SENTIMENT_MARGIN`` of 0 are drawn again. Exactly half the
+    sentences (rounded down) are negative, in random order.
+
+    Long documents of sparse rated words (say ``min_words=40, max_words=120,
+    p_lexicon=0.1, p_negation=0.02``) resemble real reviews, mostly neutral words with a
+    few opinions, which is what paper 001's networks were trained on.
 
     Parameters
     ----------
@@ -153,6 +166,11 @@ def sentiment(
     split : {"train", "test"}
         The two splits draw from disjoint random streams of the same words, so they hold
         different sentences of one vocabulary.
+    p_lexicon : float
+        In ``(0, 1]``: the chance that a position (not taken by a negation) holds a lexicon
+        word rather than a filler.
+    p_negation : float
+        In ``[0, 1)``: the chance that a position holds a negation.
 
     Returns
     -------
@@ -167,9 +185,9 @@ def sentiment(
     Raises
     ------
     TypeError
-        If a count or the seed is not an int.
+        If a count or the seed is not an int, or a probability not a real number.
     ValueError
-        If a count is out of range or ``split`` is unknown.
+        If a count or a probability is out of range or ``split`` is unknown.
     ImportError
         If ``vaderSentiment`` is not installed (``pip install 'rnn_widgets[data]'``).
 
@@ -185,15 +203,36 @@ def sentiment(
     seed = as_int(seed, "seed", minimum=0)
     if split not in _SPLIT_STREAMS:
         raise ValueError(f"split must be one of {sorted(_SPLIT_STREAMS)}, got {split!r}")
+    mix = _WordMix(_probability(p_lexicon, "p_lexicon"), _probability(p_negation, "p_negation"))
     lexicon = vader_lexicon()
     positive, negative = sentiment_words()
     rng = np.random.default_rng([seed, _SPLIT_STREAMS[split]])
     wanted = rng.permutation((np.arange(n_sequences) + 1) % 2)
     sentences = [
-        _sentence_with_label(rng, label == 1, (min_words, max_words), (negative, positive), lexicon)
+        _sentence_with_label(
+            rng, label == 1, (min_words, max_words), (negative, positive), lexicon, mix
+        )
         for label in wanted.tolist()
     ]
     return _task(sentences, lexicon, positive + negative, split)
+
+
+@dataclass(frozen=True)
+class _WordMix:
+    """Per-position chances of a lexicon word (among non-negations) and of a negation."""
+
+    p_lexicon: float
+    p_negation: float
+
+
+def _probability(value: float, name: str) -> float:
+    """``value`` as a float in ``(0, 1]`` for ``p_lexicon``, ``[0, 1)`` for ``p_negation``."""
+    value = as_float(value, name)
+    valid = 0.0 < value <= 1.0 if name == "p_lexicon" else 0.0 <= value < 1.0
+    if not valid:
+        interval = "(0, 1]" if name == "p_lexicon" else "[0, 1)"
+        raise ValueError(f"{name} must be a probability in {interval}, got {value}")
+    return value
 
 
 def _lexicon_path() -> Path:
@@ -238,17 +277,18 @@ def _sentence_with_label(
     lengths: tuple[int, int],
     pools: tuple[tuple[str, ...], tuple[str, ...]],
     lexicon: dict[str, float],
+    mix: _WordMix,
 ) -> list[str]:
     """Draw sentences until one has the wanted sign, at least ``SENTIMENT_MARGIN`` from 0."""
     for _ in range(_MAX_TRIES):
-        words = _draw_sentence(rng, lengths, pools)
+        words = _draw_sentence(rng, lengths, pools, mix)
         total = float(_effective_valence(words, lexicon).sum())
         # 1e-9: valences have one decimal, so a sum of exactly the margin is kept
         if abs(total) >= SENTIMENT_MARGIN - 1e-9 and (total > 0) == positive:
             return words
     raise RuntimeError(
         f"no sentence of {lengths[0]}-{lengths[1]} words reached a summed valence of "
-        f"{SENTIMENT_MARGIN}; allow longer sentences (max_words)"
+        f"{SENTIMENT_MARGIN}; allow longer sentences (max_words) or more lexicon words (p_lexicon)"
     )
 
 
@@ -256,14 +296,15 @@ def _draw_sentence(
     rng: np.random.Generator,
     lengths: tuple[int, int],
     pools: tuple[tuple[str, ...], tuple[str, ...]],
+    mix: _WordMix,
 ) -> list[str]:
     length = int(rng.integers(lengths[0], lengths[1] + 1))
     kinds: list[int] = []
     while len(kinds) < length:
-        if len(kinds) < length - 1 and rng.random() < _P_NEGATION:
+        if len(kinds) < length - 1 and rng.random() < mix.p_negation:
             kinds += [_NEGATION, _LEXICON if rng.random() < _P_LEXICON_NEGATED else _FILLER]
         else:
-            kinds.append(_LEXICON if rng.random() < _P_LEXICON else _FILLER)
+            kinds.append(_LEXICON if rng.random() < mix.p_lexicon else _FILLER)
     return [_draw_word(rng, kind, pools) for kind in kinds]
 
 

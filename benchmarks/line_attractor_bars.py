@@ -1,0 +1,195 @@
+"""Paper 001's line-attractor pass bars (issue 7) on the shipped sentiment networks.
+
+For each model, on its held-out documents: the variance of the visited h explained by the top
+3 principal components, trained and for an untrained copy (the baseline, run in the same
+process on the same documents, and their ratio); approximate fixed points under zero input
+(a short search of ``--searches`` starts, kept where ``q < 1e-8``, as in the paper); the top
+mode's median ``|lambda1|`` over the points and its time constant ``tau = 1 / |log
+|lambda1||`` (in words: how long it takes to decay, or for ``|lambda1| > 1`` to grow,
+e-fold) against the mean document length; the input projection ``l1^T J_inp x`` of the
+positive, negative and neutral words (mean over each group, median over the points); the
+median ``|r1 . m|`` against the 99th percentile of the random-direction null; the median
+one-step linearisation error (over the full state, and over h alone); the held-out accuracy.
+Each figure is one deterministic measurement (seeded searches), not a timing. The verdicts
+read issue 7's bars as: top 3 PCs >= 0.8 and the untrained copy's at least 0.1 lower; tau > 5
+x the mean length (a mode that neither decays nor grows over a document); positive and
+negative projections of opposite signs with the neutral one under a fifth of the smaller;
+``|r1 . m|`` above the null's 99th percentile; the full state's linearisation error <= 0.2.
+1,024 starts (the paper analysed about 500 points).
+Usage: python benchmarks/line_attractor_bars.py [--models sentiment_gru sentiment_lstm]
+       [--fit 300] [--error 100] [--searches 1024]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+import rnn_widgets as rw
+from rnn_widgets import zoo
+from rnn_widgets.analysis import (
+    find_fixed_points,
+    line_attractor,
+    linearisation_error,
+    state_pca,
+    untrained_copy,
+)
+from rnn_widgets.tasks import TaskData
+from rnn_widgets.tasks._sentiment import SENTIMENT_FILLERS, sentiment_words
+
+#: The paper's criterion for an approximate fixed point.
+APPROXIMATE_Q = 1e-8
+
+
+@dataclass(frozen=True)
+class Bars:
+    """The measured figures of one model (see the module docstring)."""
+
+    top3_trained: float
+    top3_untrained: float
+    n_points: int
+    eigenvalue_top: float
+    tau_top: float
+    mean_length: float
+    projection_positive: float
+    projection_negative: float
+    projection_neutral: float
+    r1_overlap: float
+    null_99: float
+    linearisation_error: float
+    linearisation_error_h: float
+    accuracy: float
+
+    def passes(self) -> dict[str, bool]:
+        """Each of issue 7's bars: met or not."""
+        largest = min(abs(self.projection_positive), abs(self.projection_negative))
+        return {
+            "top3 >= 0.8, untrained clearly less": self.top3_trained >= 0.8
+            and self.top3_untrained < self.top3_trained - 0.1,
+            "tau >> length": self.tau_top > 5 * self.mean_length,  # neither decays nor grows
+            "projections +/-, neutral ~0": self.projection_positive * self.projection_negative < 0
+            and abs(self.projection_neutral) < 0.2 * largest,
+            "|r1.m| > null 99th": self.r1_overlap > self.null_99,
+            "linearisation <= 0.2": self.linearisation_error <= 0.2,
+        }
+
+
+def measure(
+    model: Any, task: TaskData, *, n_fit: int = 300, n_error: int = 100, n_searches: int = 1024
+) -> Bars:
+    """Measure the bars of ``model`` on the held-out documents of ``task``.
+
+    The first ``n_fit`` documents give the visited states (PCA, the search's starts); the
+    next ``n_error`` the linearisation error; all of them the accuracy.
+    """
+    fit = task.sequences[:n_fit]
+    trace = rw.capture(model, fit, progress=False)
+    untrained = rw.capture(untrained_copy(model), fit, progress=False)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*ran out of max_iterations")
+        points = find_fixed_points(
+            model, trace, n=n_searches, max_iterations=10, tolerance=APPROXIMATE_Q, progress=False
+        )
+    approximate = points.q < APPROXIMATE_Q
+    positive, negative = sentiment_words()
+    groups = (positive, negative, SENTIMENT_FILLERS)
+    words = [word for group in groups for word in group]
+    result = line_attractor(points, model, points=approximate, inputs=model.encode(words))
+    projections = _group_projections(result.input_projection, [len(g) for g in groups])
+    error = linearisation_error(
+        model, points, task.sequences[n_fit : n_fit + n_error], points=approximate, progress=False
+    )
+    magnitude = float(np.median(np.abs(result.eigenvalue)))
+    return Bars(
+        top3_trained=float(state_pca(trace).cumulative[2]),
+        top3_untrained=float(state_pca(untrained).cumulative[2]),
+        n_points=int(approximate.sum()),
+        eigenvalue_top=magnitude,
+        tau_top=_time_constant(magnitude),
+        mean_length=float(np.mean([len(s) for s in task.sequences])),
+        projection_positive=projections[0],
+        projection_negative=projections[1],
+        projection_neutral=projections[2],
+        r1_overlap=float(np.median(result.r1_overlap)),
+        null_99=float(np.percentile(result.null_overlap, 99)),
+        linearisation_error=error.median,
+        linearisation_error_h=float(np.median(error.errors_h)),
+        accuracy=_accuracy(model, task),
+    )
+
+
+def _time_constant(magnitude: float) -> float:
+    """``1 / |log |lambda||`` in steps: how long the mode takes to decay (or grow) e-fold."""
+    return float(1.0 / abs(np.log(magnitude))) if magnitude != 1.0 else float("inf")
+
+
+def _group_projections(projection: np.ndarray, sizes: list[int]) -> list[float]:
+    """Per group of consecutive inputs: the mean projection, then its median over points."""
+    bounds = np.cumsum([0, *sizes])
+    return [
+        float(np.median(projection[:, start:stop].mean(axis=1)))
+        for start, stop in itertools.pairwise(bounds)
+    ]
+
+
+def _accuracy(model: Any, task: TaskData) -> float:
+    """The share of documents whose class, read at the last word, is right."""
+    result = model.run(task.sequences)
+    outputs = result.outputs.detach().numpy()
+    last = outputs[np.arange(len(outputs)), np.asarray(result.lengths) - 1]
+    targets = np.array([int(t) for t in task.targets])
+    return float((last.argmax(axis=1) == targets).mean())
+
+
+def _table(rows: dict[str, Bars]) -> str:
+    header = (
+        "| model | top-3 PCs trained / untrained (ratio) | fixed points | median \\|lambda1\\|, "
+        "its tau / mean length | input projection + / - / neutral | median \\|r1.m\\| / null "
+        "99th pct | median linearisation error, full state (h part) | accuracy |\n"
+        "| --- | --- | --- | --- | --- | --- | --- | --- |"
+    )
+    lines = [header]
+    for name, bars in rows.items():
+        lines.append(
+            f"| `{name}` | {bars.top3_trained:.3f} / {bars.top3_untrained:.3f} "
+            f"({bars.top3_trained / bars.top3_untrained:.2f}x) | {bars.n_points} | "
+            f"{bars.eigenvalue_top:.4f}, {bars.tau_top:.0f} "
+            f"({'grows' if bars.eigenvalue_top > 1 else 'decays'}) / {bars.mean_length:.0f} | "
+            f"{bars.projection_positive:+.3f} / {bars.projection_negative:+.3f} / "
+            f"{bars.projection_neutral:+.3f} | "
+            f"{bars.r1_overlap:.3f} / {bars.null_99:.3f} | {bars.linearisation_error:.3f} "
+            f"({bars.linearisation_error_h:.3f}) | "
+            f"{bars.accuracy:.3f} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=["sentiment_gru", "sentiment_lstm"])
+    parser.add_argument("--fit", type=int, default=300)
+    parser.add_argument("--error", type=int, default=100)
+    parser.add_argument("--searches", type=int, default=1024)
+    args = parser.parse_args()
+    rows = {}
+    for name in args.models:
+        rows[name] = measure(
+            zoo.load(name),
+            zoo.data(name),
+            n_fit=args.fit,
+            n_error=args.error,
+            n_searches=args.searches,
+        )
+    print(_table(rows))
+    for name, bars in rows.items():
+        verdicts = ", ".join(f"{bar}: {'yes' if ok else 'NO'}" for bar, ok in bars.passes().items())
+        print(f"{name}: {verdicts}")
+
+
+if __name__ == "__main__":
+    main()
