@@ -93,6 +93,16 @@ def test_a_tanh_unit_with_self_weight_above_one_has_two_stable_points_and_one_un
     assert points.attractor[order[0]] != points.attractor[order[2]]
 
 
+def test_a_subset_keeps_the_chosen_points_and_their_linearisation() -> None:
+    model = rw.RecurrentModel(TanhCell(2.0))
+    points = find_fixed_points(model, np.linspace(-1, 1, 41)[:, None], n=200, progress=False)
+    stable = points.subset(points.stability == "stable")
+    assert len(stable) == 2 and set(stable.stability) == {"stable"}
+    np.testing.assert_array_equal(stable.states, points.states[points.stability == "stable"])
+    np.testing.assert_allclose(stable.jacobians(), points.jacobians(points.stability == "stable"))
+    assert len(points) == 3  # the original is untouched
+
+
 def test_the_same_seed_gives_the_same_points() -> None:
     model = rw.RecurrentModel(TanhCell(1.5))
     starts = np.linspace(-1, 1, 21)[:, None]

@@ -19,6 +19,7 @@ attractor id.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -185,6 +186,21 @@ class FixedPoints:
 
     def __len__(self) -> int:
         return len(self.q)
+
+    def subset(self, points: Any) -> FixedPoints:
+        """The chosen points only (an index array or a boolean mask): ``fp.subset(fp.q < 1e-8)``.
+
+        Attractor ids, conditions and the linearisation are kept as they are.
+        """
+        chosen = self._chosen(points)
+        per_point = {
+            name: getattr(self, name)[chosen]
+            for name in (
+                "states", "inputs", "condition", "q", "iterations", "converged", "is_fixed",
+                "eigenvalues", "stability", "n_unstable", "time_constants", "attractor",
+            )
+        }  # fmt: skip
+        return dataclasses.replace(self, **per_point)
 
     def jacobians(self, points: Any = None) -> np.ndarray:
         """``J_rec = dF/dh`` at the chosen points, float64, shape (m, state_size, state_size).
