@@ -1,8 +1,9 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { bandText, decodeAblation, metricDomain, modeColor, randomPointText, topPointText, type AblationPayload } from "../src/lib/ablation";
 import { FakeModel } from "../src/lib/fake_model";
 import { bandPath, linePath } from "../src/lib/svg";
 import view, { FALLBACK_WIDTH, MARGIN, type AblationPlotState } from "../src/views/ablation_plot";
+import { cleanUpViewsAfterEach, mountView } from "./view_harness";
 
 const XSS = "<img src=x onerror=alert(1)>";
 const f32 = (xs: number[], shape: number[] = [xs.length]) => ({ dtype: "float32", shape, data: new DataView(new Float32Array(xs).buffer) });
@@ -24,19 +25,11 @@ function payload(over: Partial<AblationPayload> = {}): AblationPayload {
   };
 }
 
-let cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups) c();
-  cleanups = [];
-  document.body.replaceChildren();
-});
+cleanUpViewsAfterEach();
 
 async function setup(over: Partial<AblationPlotState> = {}) {
   const model = new FakeModel<AblationPlotState>({ metric_name: "accuracy", height: 260, error: "", _plot: payload(), ...over });
-  const el = document.createElement("div");
-  document.body.append(el);
-  const cleanup = await view.render({ model, el });
-  cleanups.push(cleanup);
+  const { el, cleanup } = await mountView(view, model);
   const root = el.querySelector<HTMLElement>(".rnnw-ablation-plot")!;
   return { model, el, root, cleanup };
 }
@@ -171,7 +164,6 @@ describe("AblationPlot errors and cleanup", () => {
     const { model, root, cleanup } = await setup();
     expect(model.listenerCount()).toBeGreaterThan(0);
     cleanup();
-    cleanups = [];
     expect(model.listenerCount()).toBe(0);
     expect(root.isConnected).toBe(false);
   });

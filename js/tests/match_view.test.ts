@@ -1,6 +1,5 @@
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { FakeModel, FakeWidgetManager } from "../src/lib/fake_model";
-import type { SelectionState } from "../src/lib/selection";
 import view, {
   categoryColor,
   decodeRows,
@@ -11,6 +10,7 @@ import view, {
   type RowsPayload,
   type TrackPayload,
 } from "../src/views/match_view";
+import { cleanUpViewsAfterEach, fakeSelection, mountView } from "./view_harness";
 
 const XSS = "<img src=x onerror=alert(1)>";
 const u32 = (xs: number[]) => ({ dtype: "uint32", shape: [xs.length], data: new DataView(new Uint32Array(xs).buffer) });
@@ -41,32 +41,11 @@ function makeRows(rows: RowSpec[] = ROWS, track: TrackPayload | null = null, nSe
   };
 }
 
-let cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups) c();
-  cleanups = [];
-  document.body.replaceChildren();
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
+cleanUpViewsAfterEach();
 
 async function setup(over: Partial<MatchViewState> = {}) {
   const manager = new FakeWidgetManager();
-  const selection = new FakeModel<SelectionState>(
-    {
-      layer: 0,
-      kind: "h",
-      cells: new DataView(new Uint32Array([0, 2]).buffer),
-      start: 0,
-      stop: 0,
-      pad_before: 1,
-      pad_after: 0,
-      threshold: 0.5,
-      hovered_step: null,
-      sequence: 0,
-    },
-    manager,
-  );
+  const selection = fakeSelection(manager, { cells: new DataView(new Uint32Array([0, 2]).buffer), threshold: 0.5 });
   const model = new FakeModel<MatchViewState>(
     {
       selection: manager.add(selection),
@@ -82,10 +61,7 @@ async function setup(over: Partial<MatchViewState> = {}) {
     },
     manager,
   );
-  const el = document.createElement("div");
-  document.body.append(el);
-  const cleanup = await view.render({ model, el });
-  cleanups.push(cleanup);
+  const { el, cleanup } = await mountView(view, model);
   const root = el.querySelector<HTMLElement>(".rnnw-match-view")!;
   const rows = () => [...root.querySelectorAll<HTMLElement>(".rnnw-match-row")];
   const tokens = (row: Element) => [...row.querySelectorAll<HTMLElement>(".rnnw-match-token")];
@@ -315,7 +291,6 @@ describe("MatchView cleanup", () => {
     const row = rows()[0]!;
     over(word); // a pending throttled save
     cleanup();
-    cleanups = [];
     expect(model.listenerCount()).toBe(0);
     expect(selection.listenerCount()).toBe(0);
     expect(root.isConnected).toBe(false);

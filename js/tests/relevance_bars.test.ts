@@ -1,10 +1,11 @@
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { decodeCells } from "../src/lib/binary";
 import { barAt, barNear, cellsBetween, decodeBars, decodeInt8, hoverText, scoreDomain, toggleCell, unionCells } from "../src/lib/bars";
 import { FakeModel, FakeWidgetManager } from "../src/lib/fake_model";
 import type { SelectionState } from "../src/lib/selection";
 import { formatValue } from "../src/lib/svg";
 import view, { FALLBACK_WIDTH, MARGIN, type RelevanceBarsState } from "../src/views/relevance_bars";
+import { cleanUpViewsAfterEach, fakeSelection, mountView } from "./view_harness";
 
 const XSS = "<img src=x onerror=alert(1)>";
 const f32 = (xs: number[]) => ({ dtype: "float32", shape: [xs.length], data: new DataView(new Float32Array(xs).buffer) });
@@ -25,32 +26,11 @@ const PLOT_WIDTH = FALLBACK_WIDTH - MARGIN.left - MARGIN.right;
 /** The pixel x at the middle of the bar drawn at `rank` (jsdom: the svg sits at x = 0). */
 const xOf = (rank: number, n = SCORES.length) => MARGIN.left + ((rank + 0.5) * PLOT_WIDTH) / n;
 
-let cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups) c();
-  cleanups = [];
-  document.body.replaceChildren();
-  vi.restoreAllMocks();
-});
+cleanUpViewsAfterEach();
 
 async function setup(over: Partial<RelevanceBarsState> = {}, selectionOver: Partial<SelectionState> = {}) {
   const manager = new FakeWidgetManager();
-  const selection = new FakeModel<SelectionState>(
-    {
-      layer: 0,
-      kind: "h",
-      cells: new DataView(new Uint32Array([]).buffer),
-      start: 0,
-      stop: 0,
-      pad_before: 1,
-      pad_after: 0,
-      threshold: 0.3,
-      hovered_step: null,
-      sequence: 0,
-      ...selectionOver,
-    },
-    manager,
-  );
+  const selection = fakeSelection(manager, selectionOver);
   const model = new FakeModel<RelevanceBarsState>(
     {
       selection: manager.add(selection),
@@ -67,10 +47,7 @@ async function setup(over: Partial<RelevanceBarsState> = {}, selectionOver: Part
     },
     manager,
   );
-  const el = document.createElement("div");
-  document.body.append(el);
-  const cleanup = await view.render({ model, el });
-  cleanups.push(cleanup);
+  const { el, cleanup } = await mountView(view, model);
   const root = el.querySelector<HTMLElement>(".rnnw-relevance-bars")!;
   const svg = root.querySelector<SVGSVGElement>("svg.rnnw-bars-svg")!;
   const rects = () => [...root.querySelectorAll<SVGRectElement>("rect.rnnw-bar")];
@@ -361,7 +338,6 @@ describe("RelevanceBars cleanup", () => {
     expect(model.listenerCount()).toBeGreaterThan(0);
     expect(selection.listenerCount()).toBeGreaterThan(0);
     cleanup();
-    cleanups = [];
     expect(model.listenerCount()).toBe(0);
     expect(selection.listenerCount()).toBe(0);
     expect(root.isConnected).toBe(false);
@@ -373,7 +349,6 @@ describe("RelevanceBars cleanup", () => {
     const { svg, selection, cleanup } = await setup();
     svg.dispatchEvent(pointer("pointerdown", xOf(0), 100, { shiftKey: true }));
     cleanup();
-    cleanups = [];
     window.dispatchEvent(pointer("pointerup", xOf(2)));
     expect(selection.calls).toEqual([]);
   });

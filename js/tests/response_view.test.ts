@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { decodeCells } from "../src/lib/binary";
 import { FakeModel, FakeWidgetManager } from "../src/lib/fake_model";
 import {
@@ -14,6 +14,7 @@ import {
 } from "../src/lib/response";
 import type { SelectionState } from "../src/lib/selection";
 import view, { FALLBACK_WIDTH, MARGIN, type ResponseViewState } from "../src/views/response_view";
+import { cleanUpViewsAfterEach, fakeSelection, mountView } from "./view_harness";
 
 const XSS = "<img src=x onerror=alert(1)>";
 const f32 = (xs: number[]) => ({ dtype: "float32", shape: [xs.length], data: new DataView(new Float32Array(xs).buffer) });
@@ -57,32 +58,11 @@ const PEARSON = [0.5, -0.2, NaN, 0.9, 0.1];
 const PLOT_WIDTH = FALLBACK_WIDTH - MARGIN.left - MARGIN.right;
 const xOfRank = (rank: number, count = 5) => rankX(MARGIN.left, PLOT_WIDTH, count, rank);
 
-let cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups) c();
-  cleanups = [];
-  document.body.replaceChildren();
-  vi.restoreAllMocks();
-});
+cleanUpViewsAfterEach();
 
 async function setup(over: Partial<ResponseViewState> = {}, selectionOver: Partial<SelectionState> = {}) {
   const manager = new FakeWidgetManager();
-  const selection = new FakeModel<SelectionState>(
-    {
-      layer: 0,
-      kind: "h",
-      cells: new DataView(new Uint32Array([]).buffer),
-      start: 0,
-      stop: 0,
-      pad_before: 1,
-      pad_after: 0,
-      threshold: 0.3,
-      hovered_step: null,
-      sequence: 0,
-      ...selectionOver,
-    },
-    manager,
-  );
+  const selection = fakeSelection(manager, selectionOver);
   const model = new FakeModel<ResponseViewState>(
     {
       selection: manager.add(selection),
@@ -98,10 +78,7 @@ async function setup(over: Partial<ResponseViewState> = {}, selectionOver: Parti
     },
     manager,
   );
-  const el = document.createElement("div");
-  document.body.append(el);
-  const cleanup = await view.render({ model, el });
-  cleanups.push(cleanup);
+  const { el, cleanup } = await mountView(view, model);
   const root = el.querySelector<HTMLElement>(".rnnw-response-view")!;
   const dist = root.querySelector<SVGSVGElement>("svg.rnnw-response-dist-svg")!;
   return { model, selection, el, root, dist, cleanup };
@@ -307,7 +284,6 @@ describe("ResponseView echo guard and errors", () => {
   it("cleanup removes the DOM and every listener", async () => {
     const { model, selection, cleanup, el } = await setup();
     cleanup();
-    cleanups = [];
     expect(el.querySelector(".rnnw-response-view")).toBeNull();
     expect(model.listenerCount()).toBe(0);
     expect(selection.listenerCount()).toBe(0);

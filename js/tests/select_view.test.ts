@@ -1,10 +1,11 @@
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { decodeCells, encodeCells } from "../src/lib/binary";
 import { FakeModel, FakeWidgetManager } from "../src/lib/fake_model";
 import { columnCenter } from "../src/lib/hit";
 import { linearScale, roundTo } from "../src/lib/scale";
 import type { SelectionState } from "../src/lib/selection";
 import view, { FALLBACK_WIDTH, MARGIN, type SelectViewState, type WindowPayload } from "../src/views/select_view";
+import { cleanUpViewsAfterEach, fakeSelection, mountView } from "./view_harness";
 
 const XSS = "<img src=x onerror=alert(1)>";
 const N_CELLS = 6;
@@ -37,32 +38,11 @@ const TOKENS = [XSS, "b", "c", "d", "e", "f", "g", "h"];
 const nextFrame = () => new Promise<void>((resolve) => requestAnimationFrame(() => resolve()));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-let cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups) c();
-  cleanups = [];
-  document.body.replaceChildren();
-  vi.restoreAllMocks();
-});
+cleanUpViewsAfterEach();
 
 async function setup(over: Partial<SelectViewState> = {}, selOver: Partial<SelectionState> = {}) {
   const manager = new FakeWidgetManager();
-  const selection = new FakeModel<SelectionState>(
-    {
-      layer: 0,
-      kind: "h",
-      cells: new DataView(new ArrayBuffer(0)),
-      start: 0,
-      stop: 0,
-      pad_before: 1,
-      pad_after: 0,
-      threshold: 0.3,
-      hovered_step: null,
-      sequence: 0,
-      ...selOver,
-    },
-    manager,
-  );
+  const selection = fakeSelection(manager, selOver);
   const model = new FakeModel<SelectViewState>(
     {
       selection: manager.add(selection),
@@ -81,10 +61,7 @@ async function setup(over: Partial<SelectViewState> = {}, selOver: Partial<Selec
     },
     manager,
   );
-  const el = document.createElement("div");
-  document.body.append(el);
-  const cleanup = await view.render({ model, el });
-  cleanups.push(cleanup);
+  const { el, cleanup } = await mountView(view, model);
   await nextFrame();
   const root = el.querySelector<HTMLElement>(".rnnw-select-view")!;
   const q = <T extends Element = HTMLElement>(selector: string) => root.querySelector<T>(selector)!;

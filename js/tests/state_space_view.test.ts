@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { binColor, binOf, categoryColor, CATEGORICAL, NUMERIC_BINS } from "../src/lib/colormap";
 import { FakeModel, FakeWidgetManager } from "../src/lib/fake_model";
 import { indexOfSteps, nearestPoint, radiusForLogQ } from "../src/lib/points";
@@ -6,6 +6,7 @@ import { bounds, fitBounds, pixelOf, rotation, toPixels, toPlane } from "../src/
 import { parseColor, splat } from "../src/lib/splat";
 import type { SelectionState } from "../src/lib/selection";
 import view, { FALLBACK_WIDTH, HOVER_SAVE_MS, trajectoryOf, type StateSpaceState } from "../src/views/state_space_view";
+import { cleanUpViewsAfterEach, fakeSelection, mountView } from "./view_harness";
 
 const f32 = (xs: number[], shape = [xs.length]) => ({ dtype: "float32", shape, data: new DataView(new Float32Array(xs).buffer) });
 const u32 = (xs: number[]) => ({ dtype: "uint32", shape: [xs.length], data: new DataView(new Uint32Array(xs).buffer) });
@@ -32,21 +33,11 @@ function payloads(): Partial<StateSpaceState> {
   };
 }
 
-let cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups) c();
-  cleanups = [];
-  document.body.replaceChildren();
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
+cleanUpViewsAfterEach();
 
 async function setup(over: Partial<StateSpaceState> = {}, selectionOver: Partial<SelectionState> = {}) {
   const manager = new FakeWidgetManager();
-  const selection = new FakeModel<SelectionState>(
-    { layer: 0, kind: "h", cells: null, start: 0, stop: 0, pad_before: 1, pad_after: 0, threshold: 0.3, hovered_step: null, sequence: 0, ...selectionOver },
-    manager,
-  );
+  const selection = fakeSelection(manager, { cells: null, ...selectionOver });
   const model = new FakeModel<StateSpaceState>(
     {
       selection: manager.add(selection),
@@ -70,10 +61,7 @@ async function setup(over: Partial<StateSpaceState> = {}, selectionOver: Partial
     },
     manager,
   );
-  const el = document.createElement("div");
-  document.body.append(el);
-  const cleanup = await view.render({ model, el });
-  cleanups.push(cleanup);
+  const { el, cleanup } = await mountView(view, model);
   const root = el.querySelector<HTMLElement>(".rnnw-state-space-view")!;
   const overlay = root.querySelector<HTMLCanvasElement>("canvas.rnnw-ssv-overlay")!;
   const move = (x: number, y: number) => overlay.dispatchEvent(new PointerEvent("pointermove", { bubbles: true, clientX: x, clientY: y }));
@@ -291,7 +279,6 @@ describe("StateSpaceView", () => {
   it("cleanup removes every listener it added", async () => {
     const { model, selection, cleanup, root } = await setup();
     cleanup();
-    cleanups = [];
     expect(model.listenerCount()).toBe(0);
     expect(selection.listenerCount()).toBe(0);
     expect(root.isConnected).toBe(false);

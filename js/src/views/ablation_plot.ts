@@ -3,6 +3,7 @@
 // The kernel <-> browser contract is docs/relevance_bars_contract.md. Labels are text only.
 import type { AnyWidget, RenderProps } from "@anywidget/types";
 import { el, message } from "../lib/dom";
+import { createErrorBox, domListeners, guardedRender, modelListeners, showErrorText, watchWidth } from "../lib/view";
 import { bandText, decodeAblation, metricDomain, modeColor, randomPointText, topPointText, type AblationPayload, type DecodedAblation } from "../lib/ablation";
 import { formatTick, linearScale, tickStep, type LinearScale } from "../lib/scale";
 import { bandPath, formatValue, linePath, svgEl } from "../lib/svg";
@@ -20,27 +21,15 @@ const POINT_RADIUS = 3.5;
 
 type Props = Pick<RenderProps<AblationPlotState>, "model" | "el">;
 
-async function render(props: Props): Promise<() => void> {
-  try {
-    return await mount(props);
-  } catch (error) {
-    console.error(error);
-    const box = el("div", "rnnw-error", `AblationPlot failed: ${message(error)}`);
-    props.el.replaceChildren(box);
-    return () => box.remove();
-  }
-}
+const render = guardedRender<Props>("AblationPlot", mount);
 
 async function mount({ model, el: host }: Props): Promise<() => void> {
-  const listeners = new AbortController();
-  const on = <E extends Event>(target: EventTarget, type: string, fn: (e: E) => void) =>
-    target.addEventListener(type, fn as EventListener, { signal: listeners.signal });
+  const listeners = domListeners(); // every DOM listener is added with its signal
+  const { on } = listeners;
 
   const root = el("div", "rnnw-ablation-plot");
   const hoverBox = el("div", "rnnw-ablation-hover");
-  const errorBox = el("div", "rnnw-error");
-  errorBox.setAttribute("role", "alert");
-  errorBox.hidden = true;
+  const errorBox = createErrorBox();
   const plot = el("div", "rnnw-ablation-area");
   const svg = svgEl("svg", { class: "rnnw-ablation-svg" });
   plot.append(svg);
@@ -60,8 +49,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
 
   function showError(): void {
     const text = String(model.get("error") ?? "") || plotError;
-    errorBox.textContent = text;
-    errorBox.hidden = text === "";
+    showErrorText(errorBox, text);
     plot.hidden = text !== "";
     legend.hidden = text !== "";
   }
@@ -170,22 +158,16 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   };
   const onChange = () => draw();
   const redrawOn = ["metric_name", "height", "error"];
-  model.on("change:_plot", onPlot);
-  for (const name of redrawOn) model.on(`change:${name}`, onChange);
+  const modelEvents = modelListeners(model);
+  modelEvents.on("_plot", onPlot);
+  modelEvents.on(redrawOn, onChange);
   on(svg, "pointerover", onPointerOver);
   on(svg, "pointerleave", () => (hoverBox.textContent = ""));
 
-  let resize: ResizeObserver | null = null;
-  if (typeof ResizeObserver === "function") {
-    resize = new ResizeObserver((entries) => {
-      const w = Math.floor(entries[0]?.contentRect.width ?? 0);
-      if (w > 0 && w !== measuredWidth) {
-        measuredWidth = w;
-        if (!disposed) draw();
-      }
-    });
-    resize.observe(plot);
-  }
+  const resize = watchWidth(plot, (w) => {
+    measuredWidth = w;
+    if (!disposed) draw();
+  });
 
   onPlot();
 
@@ -193,8 +175,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     disposed = true;
     listeners.abort();
     resize?.disconnect();
-    model.off("change:_plot", onPlot);
-    for (const name of redrawOn) model.off(`change:${name}`, onChange);
+    modelEvents.off();
     root.remove();
   };
 }

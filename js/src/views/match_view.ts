@@ -4,6 +4,7 @@
 // is the share of selected cells on at that step, or the value of a chosen annotation track.
 import type { AnyWidget, RenderProps } from "@anywidget/types";
 import { el, fmt, message } from "../lib/dom";
+import { createErrorBox, domListeners, guardedRender, modelListeners, showErrorText } from "../lib/view";
 import { decode, type PackedArray } from "../lib/binary";
 import { resolveModel, throttle, type SelectionModel, type SelectionState } from "../lib/selection";
 
@@ -137,21 +138,11 @@ export function decodeRows(raw: unknown): DecodedRows | null {
 
 type Props = Pick<RenderProps<MatchViewState>, "model" | "el">;
 
-async function render(props: Props): Promise<() => void> {
-  try {
-    return await mount(props);
-  } catch (error) {
-    console.error(error);
-    const box = el("div", "rnnw-error", `MatchView failed: ${message(error)}`);
-    props.el.replaceChildren(box);
-    return () => box.remove();
-  }
-}
+const render = guardedRender<Props>("MatchView", mount);
 
 async function mount({ model, el: host }: Props): Promise<() => void> {
-  const listeners = new AbortController();
-  const on = <E extends Event>(target: EventTarget, type: string, fn: (e: E) => void) =>
-    target.addEventListener(type, fn as EventListener, { signal: listeners.signal });
+  const listeners = domListeners(); // every DOM listener is added with its signal
+  const { on } = listeners;
 
   // ---------------------------------------------------------------- DOM
   const root = el("div", "rnnw-match-view");
@@ -162,9 +153,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   trackSelect.title = "colour the words by the count of selected cells on, or by a track";
   trackLabel.append(trackSelect);
   header.append(summary, trackLabel);
-  const errorBox = el("div", "rnnw-error");
-  errorBox.setAttribute("role", "alert");
-  errorBox.hidden = true;
+  const errorBox = createErrorBox();
   const list = el("div", "rnnw-match-list");
   const legend = el("div", "rnnw-match-legend");
   root.append(header, errorBox, list, legend);
@@ -184,8 +173,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   // ---------------------------------------------------------------- drawing
   function showError(): void {
     const text = String(model.get("error") ?? "") || rowsError || selectionError;
-    errorBox.textContent = text;
-    errorBox.hidden = text === "";
+    showErrorText(errorBox, text);
     list.hidden = text !== "";
     legend.hidden = text !== "" || legend.childElementCount === 0;
   }
@@ -353,11 +341,12 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   }
   const onSelectionRef = () => void bindSelection();
 
-  model.on("change:_rows", onRows);
-  model.on("change:_tracks", onTracks);
-  model.on("change:track", onTracks);
-  model.on("change:error", onError);
-  model.on("change:selection", onSelectionRef);
+  const modelEvents = modelListeners(model);
+  modelEvents.on("_rows", onRows);
+  modelEvents.on("_tracks", onTracks);
+  modelEvents.on("track", onTracks);
+  modelEvents.on("error", onError);
+  modelEvents.on("selection", onSelectionRef);
   on(list, "pointerover", onPointerOver);
   on(list, "pointerleave", () => setHovered(null));
   on(list, "click", onClick);
@@ -371,11 +360,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     generation++;
     listeners.abort();
     hoverSave.cancel();
-    model.off("change:_rows", onRows);
-    model.off("change:_tracks", onTracks);
-    model.off("change:track", onTracks);
-    model.off("change:error", onError);
-    model.off("change:selection", onSelectionRef);
+    modelEvents.off();
     sel?.off("change:hovered_step", onHovered);
     root.remove();
   };

@@ -4,6 +4,7 @@
 // contract is docs/relevance_bars_contract.md. Names and labels are text only (textContent).
 import type { AnyWidget, RenderProps } from "@anywidget/types";
 import { el, fmt, message } from "../lib/dom";
+import { createErrorBox, domListeners, guardedRender, modelListeners, showErrorText, watchWidth } from "../lib/view";
 import { cellsToSave, decodeCells } from "../lib/binary";
 import { barAt, barNear, cellsBetween, decodeBars, hoverText, scoreDomain, toggleCell, unionCells, type Bands, type BarsPayload, type DecodedBars } from "../lib/bars";
 import { hitsThreshold } from "../lib/hit";
@@ -33,21 +34,11 @@ const THRESHOLD_GRAB_PX = 5;
 
 type Props = Pick<RenderProps<RelevanceBarsState>, "model" | "el">;
 
-async function render(props: Props): Promise<() => void> {
-  try {
-    return await mount(props);
-  } catch (error) {
-    console.error(error);
-    const box = el("div", "rnnw-error", `RelevanceBars failed: ${message(error)}`);
-    props.el.replaceChildren(box);
-    return () => box.remove();
-  }
-}
+const render = guardedRender<Props>("RelevanceBars", mount);
 
 async function mount({ model, el: host }: Props): Promise<() => void> {
-  const listeners = new AbortController();
-  const on = <E extends Event>(target: EventTarget, type: string, fn: (e: E) => void) =>
-    target.addEventListener(type, fn as EventListener, { signal: listeners.signal });
+  const listeners = domListeners(); // every DOM listener is added with its signal
+  const { on } = listeners;
 
   // ---------------------------------------------------------------- DOM
   const root = el("div", "rnnw-relevance-bars");
@@ -59,9 +50,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   const summary = el("span", "rnnw-bars-summary");
   const hoverBox = el("span", "rnnw-bars-hover");
   header.append(pickerLabel, summary, hoverBox);
-  const errorBox = el("div", "rnnw-error");
-  errorBox.setAttribute("role", "alert");
-  errorBox.hidden = true;
+  const errorBox = createErrorBox();
   const plot = el("div", "rnnw-bars-plot");
   const svg = svgEl("svg", { class: "rnnw-bars-svg" });
   plot.append(svg);
@@ -117,8 +106,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   // ---------------------------------------------------------------- drawing
   function showError(): void {
     const text = String(model.get("error") ?? "") || barsError || selectionError;
-    errorBox.textContent = text;
-    errorBox.hidden = text === "";
+    showErrorText(errorBox, text);
     plot.hidden = text !== "";
   }
 
@@ -401,26 +389,20 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   }
   const onSelectionRef = () => void bindSelection();
 
-  model.on("change:_bars", onBars);
-  for (const name of redrawOn) model.on(`change:${name}`, onChange);
-  model.on("change:selection", onSelectionRef);
+  const modelEvents = modelListeners(model);
+  modelEvents.on("_bars", onBars);
+  modelEvents.on(redrawOn, onChange);
+  modelEvents.on("selection", onSelectionRef);
   on(svg, "pointerdown", onPointerDown);
   on(svg, "pointermove", onPointerMove);
   on(svg, "pointerleave", onPointerLeave);
   on(svg, "click", onClick);
   on(picker, "change", onPick);
 
-  let resize: ResizeObserver | null = null;
-  if (typeof ResizeObserver === "function") {
-    resize = new ResizeObserver((entries) => {
-      const w = Math.floor(entries[0]?.contentRect.width ?? 0);
-      if (w > 0 && w !== measuredWidth) {
-        measuredWidth = w;
-        if (!disposed) draw();
-      }
-    });
-    resize.observe(plot);
-  }
+  const resize = watchWidth(plot, (w) => {
+    measuredWidth = w;
+    if (!disposed) draw();
+  });
 
   onBars();
   await bindSelection();
@@ -431,9 +413,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     dropDrag?.();
     listeners.abort();
     resize?.disconnect();
-    model.off("change:_bars", onBars);
-    for (const name of redrawOn) model.off(`change:${name}`, onChange);
-    model.off("change:selection", onSelectionRef);
+    modelEvents.off();
     for (const name of selectionEvents) sel?.off(name, onSelectionChange);
     root.remove();
   };

@@ -5,6 +5,7 @@
 // shared RelevanceBars, next to this view. Contract: docs/response_view_contract.md.
 import type { AnyWidget, RenderProps } from "@anywidget/types";
 import { el, fmt, message } from "../lib/dom";
+import { createErrorBox, domListeners, guardedRender, modelListeners, showErrorText, watchWidth } from "../lib/view";
 import { cellsToSave, decodeCells } from "../lib/binary";
 import {
   cellSummary,
@@ -48,21 +49,11 @@ const SHOWN_RADIUS = 5;
 
 type Props = Pick<RenderProps<ResponseViewState>, "model" | "el">;
 
-async function render(props: Props): Promise<() => void> {
-  try {
-    return await mount(props);
-  } catch (error) {
-    console.error(error);
-    const box = el("div", "rnnw-error", `ResponseView failed: ${message(error)}`);
-    props.el.replaceChildren(box);
-    return () => box.remove();
-  }
-}
+const render = guardedRender<Props>("ResponseView", mount);
 
 async function mount({ model, el: host }: Props): Promise<() => void> {
-  const listeners = new AbortController();
-  const on = <E extends Event>(target: EventTarget, type: string, fn: (e: E) => void) =>
-    target.addEventListener(type, fn as EventListener, { signal: listeners.signal });
+  const listeners = domListeners(); // every DOM listener is added with its signal
+  const { on } = listeners;
 
   // ---------------------------------------------------------------- DOM
   const root = el("div", "rnnw-response-view");
@@ -74,9 +65,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   const summary = el("span", "rnnw-response-summary");
   const hoverBox = el("span", "rnnw-response-hover");
   header.append(pickerLabel, summary, hoverBox);
-  const errorBox = el("div", "rnnw-error");
-  errorBox.setAttribute("role", "alert");
-  errorBox.hidden = true;
+  const errorBox = createErrorBox();
   const panels = el("div", "rnnw-response-panels");
   const distArea = el("div", "rnnw-response-dist");
   const distSvg = svgEl("svg", { class: "rnnw-response-dist-svg" });
@@ -114,8 +103,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   // ---------------------------------------------------------------- drawing
   function showError(): void {
     const text = String(model.get("error") ?? "") || payloadError || selectionError;
-    errorBox.textContent = text;
-    errorBox.hidden = text === "";
+    showErrorText(errorBox, text);
     distArea.hidden = text !== "";
   }
 
@@ -328,25 +316,19 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   }
   const onSelectionRef = () => void bindSelection();
 
-  for (const name of decodeOn) model.on(`change:${name}`, decodeAll);
-  for (const name of redrawOn) model.on(`change:${name}`, onChange);
-  model.on("change:selection", onSelectionRef);
+  const modelEvents = modelListeners(model);
+  modelEvents.on(decodeOn, decodeAll);
+  modelEvents.on(redrawOn, onChange);
+  modelEvents.on("selection", onSelectionRef);
   on(distSvg, "click", onClick);
   on(distSvg, "pointermove", onPointerMove);
   on(distSvg, "pointerleave", onPointerLeave);
   on(picker, "change", onPick);
 
-  let resize: ResizeObserver | null = null;
-  if (typeof ResizeObserver === "function") {
-    resize = new ResizeObserver((entries) => {
-      const w = Math.floor(entries[0]?.contentRect.width ?? 0);
-      if (w > 0 && w !== measuredWidth) {
-        measuredWidth = w;
-        if (!disposed) draw();
-      }
-    });
-    resize.observe(root);
-  }
+  const resize = watchWidth(root, (w) => {
+    measuredWidth = w;
+    if (!disposed) draw();
+  });
 
   decodeAll();
   await bindSelection();
@@ -356,9 +338,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     generation++;
     listeners.abort();
     resize?.disconnect();
-    for (const name of decodeOn) model.off(`change:${name}`, decodeAll);
-    for (const name of redrawOn) model.off(`change:${name}`, onChange);
-    model.off("change:selection", onSelectionRef);
+    modelEvents.off();
     for (const name of selectionEvents) sel?.off(name, onSelectionChange);
     root.remove();
   };

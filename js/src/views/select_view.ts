@@ -4,6 +4,7 @@
 // at once) plus `save_changes` (to the kernel) at the moments the contract gives.
 import type { AnyWidget, RenderProps } from "@anywidget/types";
 import { el, fmt, message } from "../lib/dom";
+import { createErrorBox, domListeners, guardedRender, modelListeners, showErrorText, watchWidth } from "../lib/view";
 import { cellsToSave, decode, decodeCells, type PackedArray } from "../lib/binary";
 import { sizeCanvas, themeColors, type Theme } from "../lib/canvas";
 import { columnCenter, columnWidth, hitsThreshold, nearestCell, nearestColumn, type CellHit, type Columns } from "../lib/hit";
@@ -197,22 +198,11 @@ export function visibleToken(token: string): string {
 
 type Props = Pick<RenderProps<SelectViewState>, "model" | "el">;
 
-async function render(props: Props): Promise<() => void> {
-  try {
-    return await mount(props);
-  } catch (error) {
-    // Never leave a blank output: say what went wrong where the view would be.
-    console.error(error);
-    const box = el("div", "rnnw-error", `SelectView failed: ${message(error)}`);
-    props.el.replaceChildren(box); // drop a half-built view
-    return () => box.remove();
-  }
-}
+const render = guardedRender<Props>("SelectView", mount);
 
 async function mount({ model, el: host }: Props): Promise<() => void> {
-  const listeners = new AbortController(); // every DOM listener is added with its signal
-  const on = <E extends Event>(target: EventTarget, type: string, fn: (e: E) => void, options: AddEventListenerOptions = {}) =>
-    target.addEventListener(type, fn as EventListener, { ...options, signal: listeners.signal });
+  const listeners = domListeners(); // every DOM listener is added with its signal
+  const { on } = listeners;
   const windowSize = () => Math.max(1, Number(model.get("window_size")) || 1);
 
   // ---------------------------------------------------------------- DOM
@@ -250,9 +240,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   const notice = el("span", "rnnw-message");
   notice.setAttribute("role", "status");
   toolbar.append(layerSelect, kindSelect, prevSeq, nextSeq, scrollLeft, scrollRight, zoomOut, zoomIn, gotoInput, searchInput, position, notice);
-  const errorBox = el("div", "rnnw-error");
-  errorBox.setAttribute("role", "alert");
-  errorBox.hidden = true;
+  const errorBox = createErrorBox();
   const selectErrorBox = el("div", "rnnw-select-error"); // not .rnnw-error: the browser tests expect one of those
   selectErrorBox.setAttribute("role", "alert");
   selectErrorBox.hidden = true;
@@ -343,8 +331,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
 
   function showError(): void {
     const text = kernelError() || selectionError || windowError || drawError;
-    errorBox.textContent = text;
-    errorBox.hidden = text === "";
+    showErrorText(errorBox, text);
     body.hidden = text !== "";
     const selectText = text === "" ? String(model.get("select_error") ?? "") : "";
     selectErrorBox.textContent = selectText;
@@ -1101,9 +1088,10 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   }
   const onSelectionRef = () => void bindSelection();
 
-  model.on("change:_window", onWindow);
-  model.on("change:selection", onSelectionRef);
-  for (const name of redrawOn) model.on(`change:${name}`, onChange);
+  const modelEvents = modelListeners(model);
+  modelEvents.on("_window", onWindow);
+  modelEvents.on("selection", onSelectionRef);
+  modelEvents.on(redrawOn, onChange);
 
   const halfWindow = () => Math.max(1, Math.floor(windowSize() / 2));
   on(layerSelect, "change", onLayerChange);
@@ -1133,21 +1121,14 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   on(tokensBox, "pointerdown", onTokensDown);
   on(plotArea, "wheel", onWheel, { passive: false });
 
-  let resize: ResizeObserver | null = null;
-  if (typeof ResizeObserver === "function") {
-    resize = new ResizeObserver((entries) => {
-      const w = Math.floor(entries[0]?.contentRect.width ?? 0);
-      if (w > 0 && w !== measuredWidth) {
-        measuredWidth = w;
-        if (plotWidth() !== Number(model.get("_plot_width"))) {
-          model.set("_plot_width", plotWidth()); // the kernel fits window_size to it when zoomed
-          plotWidthSave();
-        }
-        schedule();
-      }
-    });
-    resize.observe(plotArea);
-  }
+  const resize = watchWidth(plotArea, (w) => {
+    measuredWidth = w;
+    if (plotWidth() !== Number(model.get("_plot_width"))) {
+      model.set("_plot_width", plotWidth()); // the kernel fits window_size to it when zoomed
+      plotWidthSave();
+    }
+    schedule();
+  });
 
   onWindow();
   await bindSelection();
@@ -1165,9 +1146,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     plotWidthSave.cancel();
     dropPreview();
     wheelSave.flush(); // a scroll the user made still reaches the kernel
-    model.off("change:_window", onWindow);
-    model.off("change:selection", onSelectionRef);
-    for (const name of redrawOn) model.off(`change:${name}`, onChange);
+    modelEvents.off();
     sel?.off("change", onChange);
     sel?.off("change:cells", onCells);
     root.remove();

@@ -8,6 +8,7 @@ import { decode, type PackedArray } from "../lib/binary";
 import { sizeCanvas, themeColors, type Theme } from "../lib/canvas";
 import { binColor, binOf, categoryColor, NUMERIC_BINS, STABILITY, STABILITY_COLORS } from "../lib/colormap";
 import { el, fmt, message } from "../lib/dom";
+import { createErrorBox, domListeners, guardedRender, modelListeners, showErrorText, watchWidth } from "../lib/view";
 import { bounds, fitBounds, pixelOf, toPixels, toPlane, type Bounds, type Fit } from "../lib/projection";
 import { indexOfSteps, nearestPoint, radiusForLogQ } from "../lib/points";
 import { resolveModel, throttle, type SelectionModel, type SelectionState } from "../lib/selection";
@@ -178,23 +179,13 @@ export function trajectoryOf(offsets: ArrayLike<number>, point: number): number 
 
 type Props = Pick<RenderProps<StateSpaceState>, "model" | "el">;
 
-async function render(props: Props): Promise<() => void> {
-  try {
-    return await mount(props);
-  } catch (error) {
-    console.error(error);
-    const box = el("div", "rnnw-error", `StateSpaceView failed: ${message(error)}`);
-    props.el.replaceChildren(box);
-    return () => box.remove();
-  }
-}
+const render = guardedRender<Props>("StateSpaceView", mount);
 
 type Hit = { kind: "fixed" | "traj" | "cloud"; index: number } | null;
 
 async function mount({ model, el: host }: Props): Promise<() => void> {
-  const listeners = new AbortController();
-  const on = <E extends Event>(target: EventTarget, type: string, fn: (e: E) => void) =>
-    target.addEventListener(type, fn as EventListener, { signal: listeners.signal });
+  const listeners = domListeners(); // every DOM listener is added with its signal
+  const { on } = listeners;
 
   // ---------------------------------------------------------------- DOM
   const root = el("div", "rnnw-state-space-view");
@@ -212,9 +203,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   const summary = el("span", "rnnw-ssv-summary");
   const hoverBox = el("span", "rnnw-ssv-hover");
   header.append(pickerLabel, dimsLabel, summary, hoverBox);
-  const errorBox = el("div", "rnnw-error");
-  errorBox.setAttribute("role", "alert");
-  errorBox.hidden = true;
+  const errorBox = createErrorBox();
   const body = el("div", "rnnw-ssv-body");
   const plot = el("div", "rnnw-ssv-plot");
   const canvas = el("canvas", "rnnw-ssv-canvas");
@@ -295,8 +284,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   // ---------------------------------------------------------------- drawing
   function showError(): void {
     const text = String(model.get("error") ?? "") || dataError || selectionError;
-    errorBox.textContent = text;
-    errorBox.hidden = text === "";
+    showErrorText(errorBox, text);
   }
 
   function updateHeader(): void {
@@ -740,11 +728,12 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   }
   const onSelectionRef = () => void bindSelection();
 
-  for (const name of dataEvents) model.on(`change:${name}`, onData);
-  for (const name of redrawOn) model.on(`change:${name}`, onRedraw);
-  model.on("change:_spectrum", onSpectrum);
-  model.on("change:_hovered", onHovered);
-  model.on("change:selection", onSelectionRef);
+  const modelEvents = modelListeners(model);
+  modelEvents.on(dataEvents, onData);
+  modelEvents.on(redrawOn, onRedraw);
+  modelEvents.on("_spectrum", onSpectrum);
+  modelEvents.on("_hovered", onHovered);
+  modelEvents.on("selection", onSelectionRef);
   on(overlay, "pointermove", onPointerMove);
   on(overlay, "pointerleave", onPointerLeave);
   on(overlay, "pointerdown", onPointerDown);
@@ -752,17 +741,10 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   on(picker, "change", onPick);
   on(dimsPicker, "change", onDims);
 
-  let resize: ResizeObserver | null = null;
-  if (typeof ResizeObserver === "function") {
-    resize = new ResizeObserver((entries) => {
-      const w = Math.floor(entries[0]?.contentRect.width ?? 0);
-      if (w > 0 && w !== measuredWidth) {
-        measuredWidth = w;
-        if (!disposed) draw();
-      }
-    });
-    resize.observe(plot);
-  }
+  const resize = watchWidth(plot, (w) => {
+    measuredWidth = w;
+    if (!disposed) draw();
+  });
 
   onData();
   drawSpectrum();
@@ -775,11 +757,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     hoverSave.cancel();
     listeners.abort();
     resize?.disconnect();
-    for (const name of dataEvents) model.off(`change:${name}`, onData);
-    for (const name of redrawOn) model.off(`change:${name}`, onRedraw);
-    model.off("change:_spectrum", onSpectrum);
-    model.off("change:_hovered", onHovered);
-    model.off("change:selection", onSelectionRef);
+    modelEvents.off();
     sel?.off("change:hovered_step", onHovered);
     root.remove();
   };
