@@ -30,7 +30,6 @@ import argparse
 import json
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -39,14 +38,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.browser.conftest import (
     CHROMIUM,
-    CHROMIUM_ARGS,
     VIEWPORT,
     Server,
     expect,
     open_notebook,
-    playwright_api,
     run_all_cells,
-    running_lab,
+    run_in_lab,
 )
 
 NOTEBOOK = "select_view_bench.ipynb"
@@ -306,24 +303,7 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=200)
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as directory:
-        work = Path(directory)
-        (work / "root").mkdir()
-        write_notebook(work / "root", args)
-        with running_lab(work / "root", work / "state", work / "server-lab.log") as server:
-            try:
-                with playwright_api.sync_playwright() as pw:
-                    browser = pw.chromium.launch(
-                        executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-                    )
-                    try:
-                        figures = run(browser, server, args)
-                    finally:
-                        browser.close()
-            except Exception:
-                print(server.log_tail(), file=sys.stderr)
-                raise
-    report(figures, args)
+    report(run_in_lab(write_notebook, run, args), args)
 
 
 def run(browser, server: Server, args: argparse.Namespace) -> dict:

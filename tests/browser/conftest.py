@@ -15,12 +15,14 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -265,6 +267,31 @@ def open_notebook(page: Page, server: Server, name: str) -> None:
     page.goto(f"{server.base_url}/lab/tree/{name}?reset")
     page.locator(NOTEBOOK).first.wait_for()
     page.wait_for_function(_KERNEL_READY_JS, polling=100)
+
+
+def run_in_lab(write_notebook: Any, run: Any, args: Any) -> Any:
+    """A benchmark's run: its notebook in a temporary Lab root, JupyterLab and Chromium started.
+
+    ``write_notebook(root, args)`` writes the notebook; the result is ``run(browser, server,
+    args)``. On failure the server's log tail goes to stderr.
+    """
+    with tempfile.TemporaryDirectory() as directory:
+        work = Path(directory)
+        (work / "root").mkdir()
+        write_notebook(work / "root", args)
+        with running_lab(work / "root", work / "state", work / "server-lab.log") as server:
+            try:
+                with playwright_api.sync_playwright() as pw:
+                    browser = pw.chromium.launch(
+                        executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+                    )
+                    try:
+                        return run(browser, server, args)
+                    finally:
+                        browser.close()
+            except Exception:
+                print(server.log_tail(), file=sys.stderr)
+                raise
 
 
 def run_all_cells(page: Page, timeout: float | None = None) -> None:
