@@ -39,8 +39,7 @@ from rnn_widgets.analysis import (
     state_pca,
     untrained_copy,
 )
-from rnn_widgets.tasks import TaskData
-from rnn_widgets.tasks._sentiment import SENTIMENT_FILLERS, sentiment_words
+from rnn_widgets.tasks import SENTIMENT_FILLERS, TaskData, sentiment_words
 
 #: The paper's criterion for an approximate fixed point.
 APPROXIMATE_Q = 1e-8

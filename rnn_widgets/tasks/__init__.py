@@ -18,7 +18,7 @@ from ._python_source import (
     python_source,
     python_token_types,
 )
-from ._sentiment import sentiment, vader_lexicon
+from ._sentiment import SENTIMENT_FILLERS, sentiment, sentiment_words, vader_lexicon
 from ._signals import CO2_MEAN, CO2_STD, co2, co2_to_ppm, digits
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "PYTHON_HELDOUT_FILES",
     "PYTHON_TRAIN_FILES",
     "PYTHON_VOCAB",
+    "SENTIMENT_FILLERS",
     "Automaton",
     "Span",
     "TaskData",
@@ -43,5 +44,6 @@ __all__ = [
     "python_token_types",
     "run_automaton",
     "sentiment",
+    "sentiment_words",
     "vader_lexicon",
 ]
