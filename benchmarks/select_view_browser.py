@@ -40,6 +40,7 @@ from tests.browser.conftest import (
     CHROMIUM,
     VIEWPORT,
     Server,
+    execute_in_kernel,
     expect,
     open_notebook,
     run_all_cells,
@@ -84,20 +85,6 @@ def counting_send(data=None, metadata=None, buffers=None, **kwargs):
 view.comm.send = counting_send
 display(view)
 """
-
-# Runs code in the notebook's kernel and returns its stdout (conftest's execute_in_kernel,
-# keeping the printed text).
-_EVAL_JS = """async (code) => {
-  const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
-  const future = kernel.requestExecute({ code, store_history: false });
-  let out = "", error = null;
-  future.onIOPub = (msg) => {
-    if (msg.header.msg_type === "stream") out += msg.content.text;
-    if (msg.header.msg_type === "error") error = msg.content.evalue;
-  };
-  await future.done;
-  return { out, error };
-}"""
 
 # Probes in the page: an input event opens a pending record (capturing listeners on the window
 # run before the view's own), the first redraw that shows its effect closes it, and the
@@ -182,13 +169,6 @@ def write_notebook(folder: Path, args: argparse.Namespace) -> None:
     (folder / NOTEBOOK).write_text(json.dumps(notebook, indent=1))
 
 
-def kernel_eval(page, code: str) -> str:
-    result = page.evaluate(_EVAL_JS, code)
-    if result["error"] is not None:
-        raise RuntimeError(f"kernel error: {result['error']}")
-    return result["out"]
-
-
 def new_results(page, count: int, timeout_ms: int = 10_000) -> list[dict]:
     page.wait_for_function(_WAIT_RESULTS_JS, arg=count, timeout=timeout_ms)
     return page.evaluate("() => window.__rnnwBench.results")
@@ -238,7 +218,7 @@ def measure_brush(page, view, brushes: int, warmup: int, n_columns: int) -> list
     page.wait_for_timeout(300)  # hover left the canvas; its throttled save is done
     kept: list[dict] = []
     done = len(page.evaluate("() => window.__rnnwBench.results"))
-    changes = int(kernel_eval(page, "print(cell_changes[0])"))
+    changes = int(execute_in_kernel(page, "print(cell_changes[0])"))
     attempts = 0
     while len(kept) < warmup + brushes and attempts < 3 * (warmup + brushes):
         attempts += 1
@@ -254,9 +234,9 @@ def measure_brush(page, view, brushes: int, warmup: int, n_columns: int) -> list
         done += 1
         result = new_results(page, done)[-1]
         set_mode(page, None)
-        now, cells = kernel_eval(page, "print(cell_changes[0], ','.join(map(str, sel.cells)))")[
-            :-1
-        ].split(" ", 1)
+        now, cells = execute_in_kernel(
+            page, "print(cell_changes[0], ','.join(map(str, sel.cells)))"
+        )[:-1].split(" ", 1)
         # Unchanged cells send nothing: the preview then stays 1.5 s; such a brush is skipped.
         if int(now) > changes and result["highlighted"] == cells:
             kept.append({**result, "cells": cells, "range": (first, last + 1)})
@@ -272,7 +252,7 @@ def measure_scroll(page, view, scrolls: int, warmup: int, ws_bytes: list[int]) -
     out = []
     done = len(page.evaluate("() => window.__rnnwBench.results"))
     for index in range(warmup + scrolls):
-        kernel_eval(page, "sent.clear()")
+        execute_in_kernel(page, "sent.clear()")
         view.focus()
         page.wait_for_timeout(300)  # quiet: the websocket count starts from nothing in flight
         before = ws_bytes[0]
@@ -283,7 +263,7 @@ def measure_scroll(page, view, scrolls: int, warmup: int, ws_bytes: list[int]) -
         set_mode(page, None)
         page.wait_for_timeout(500)  # the status messages that close the request
         received = ws_bytes[0] - before
-        sent = json.loads(kernel_eval(page, "print(json.dumps(sent))"))
+        sent = json.loads(execute_in_kernel(page, "print(json.dumps(sent))"))
         if index >= warmup:
             out.append({**result, "ws": received, "sent": sent})
     return out

@@ -44,6 +44,7 @@ from tests.browser.conftest import (
     CHROMIUM,
     VIEWPORT,
     Server,
+    execute_in_kernel,
     expect,
     open_notebook,
     run_all_cells,
@@ -105,18 +106,6 @@ payload_bytes = sum(
 )
 display(view)
 """
-
-_EVAL_JS = """async (code) => {
-  const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
-  const future = kernel.requestExecute({ code, store_history: false });
-  let out = "", error = null;
-  future.onIOPub = (msg) => {
-    if (msg.header.msg_type === "stream") out += msg.content.text;
-    if (msg.header.msg_type === "error") error = msg.content.evalue;
-  };
-  await future.done;
-  return { out, error };
-}"""
 
 _PROBE_JS = """(nPoints) => {
   const B = (window.__rnnwBench = { mode: null, pending: null, results: [], seen: new WeakSet() });
@@ -213,13 +202,6 @@ def write_notebook(folder: Path, args: argparse.Namespace) -> None:
     (folder / NOTEBOOK).write_text(json.dumps(notebook, indent=1))
 
 
-def kernel_eval(page, code: str) -> str:
-    result = page.evaluate(_EVAL_JS, code)
-    if result["error"] is not None:
-        raise RuntimeError(f"kernel error: {result['error']}")
-    return result["out"]
-
-
 def results(page) -> list[dict]:
     return page.evaluate("() => window.__rnnwBench.results")
 
@@ -272,7 +254,7 @@ def measure_hover(page, view, repeats: int) -> tuple[list[dict], int]:
 
 
 def measure_rotate(page, view, repeats: int) -> list[dict]:
-    kernel_eval(page, "view.dims = 3")
+    execute_in_kernel(page, "view.dims = 3")
     expect(view).to_have_attribute("data-dims", "3")
     box = plot_box(view)
     x, y = box["x"] + 30, box["y"] + 30  # a corner: no fixed point to grab
@@ -320,7 +302,7 @@ def run(browser, server: Server, args: argparse.Namespace) -> dict:
     expect(views.first).to_have_attribute("data-n-points", str(n_points))
     expect(views.first).to_have_attribute("data-n-fixed", str(args.fixed))
     print(f"notebook ready in {time.perf_counter() - started:.1f} s", file=sys.stderr)
-    kernel = json.loads(kernel_eval(page, "print(json.dumps([built, payload_bytes]))"))
+    kernel = json.loads(execute_in_kernel(page, "print(json.dumps([built, payload_bytes]))"))
     page.evaluate(_PROBE_JS, n_points)
     figures = {
         "paint": measure_first_paint(page, args.paints),

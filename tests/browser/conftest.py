@@ -251,10 +251,13 @@ _KERNEL_READY_JS = """() => {
 _EXECUTE_JS = """async (code) => {
   const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
   const future = kernel.requestExecute({ code, store_history: false });
-  let error = null;
-  future.onIOPub = (msg) => { if (msg.header.msg_type === "error") error = msg.content.evalue; };
+  let out = "", error = null;
+  future.onIOPub = (msg) => {
+    if (msg.header.msg_type === "stream") out += msg.content.text;
+    if (msg.header.msg_type === "error") error = msg.content.evalue;
+  };
   await future.done;
-  return error;
+  return { out, error };
 }"""
 
 
@@ -307,10 +310,11 @@ def run_all_cells(page: Page, timeout: float | None = None) -> None:
     page.wait_for_function(_KERNEL_READY_JS, polling=100)
 
 
-def execute_in_kernel(page: Page, code: str) -> None:
-    """Run code in the notebook's kernel (as a user typing in a cell would)."""
-    error = page.evaluate(_EXECUTE_JS, code)
-    assert error is None, f"kernel error: {error}"
+def execute_in_kernel(page: Page, code: str) -> str:
+    """Run code in the notebook's kernel (as a user typing in a cell would); what it printed."""
+    result = page.evaluate(_EXECUTE_JS, code)
+    assert result["error"] is None, f"kernel error: {result['error']}"
+    return result["out"]
 
 
 def error_outputs(page: Page) -> list[str]:
