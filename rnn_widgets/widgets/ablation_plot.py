@@ -22,13 +22,14 @@ import traitlets
 from .._validation import as_float, to_numpy
 from ._assets import asset, require_bundle
 from ._buffers import packed
+from ._export import ImageExport
 
 __all__ = ["AblationPlot"]
 
 _BANDS = ("std", "minmax")
 
 
-class AblationPlot(anywidget.AnyWidget):
+class AblationPlot(ImageExport, anywidget.AnyWidget):
     """The metric against k for the top-k cells and for random cells, one line per mode.
 
     Parameters

@@ -22,6 +22,7 @@ from ..analysis import MatchResult, match
 from ..trace import Trace
 from ._assets import asset, require_bundle
 from ._buffers import packed
+from ._export import ImageExport
 from .select_view import SelectView
 from .selection import Selection
 
@@ -33,7 +34,7 @@ EMPTY_SELECTION = "Select cells to match: click lines in the SelectView or brush
 _SELECTION_FIELDS = ["cells", "threshold", "pad_before", "pad_after", "layer", "kind"]
 
 
-class MatchView(anywidget.AnyWidget):
+class MatchView(ImageExport, anywidget.AnyWidget):
     """The best matches of the selected cells over the whole trace, aligned at their start.
 
     One row per match, best first: its rank, ``shared / union`` (``|S1 ∩ S2|`` and

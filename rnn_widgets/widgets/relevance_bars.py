@@ -23,12 +23,13 @@ from .._validation import as_float, as_int, to_numpy
 from ..trace._trace import _check_kind
 from ._assets import asset, require_bundle
 from ._buffers import packed
+from ._export import ImageExport
 from .selection import Selection
 
 __all__ = ["RelevanceBars"]
 
 
-class RelevanceBars(anywidget.AnyWidget):
+class RelevanceBars(ImageExport, anywidget.AnyWidget):
     """Bars of per-cell scores, best first; clicking a bar selects its cell.
 
     One bar per cell of one layer, sorted by score (descending; ties by cell index), the

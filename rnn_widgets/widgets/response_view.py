@@ -37,6 +37,7 @@ from .._validation import as_int
 from ..analysis._response import ABSOLUTE_METRICS, Response
 from ._assets import asset, require_bundle
 from ._buffers import packed
+from ._export import ImageExport, StackedImageExport
 from .relevance_bars import RelevanceBars
 from .selection import Selection
 
@@ -50,7 +51,7 @@ STEP_TAIL = 30
 SINE_CYCLES = 6
 
 
-class ResponseCurves(anywidget.AnyWidget):
+class ResponseCurves(ImageExport, anywidget.AnyWidget):
     """The shown cell's step and sine responses and the distribution of one metric.
 
     The synced half of :class:`ResponseView` (which adds the ranking bars); use it alone
@@ -214,7 +215,7 @@ class ResponseCurves(anywidget.AnyWidget):
         self._curves = _curves_payload(self._response, self.cell, self._windows)
 
 
-class ResponseView(ipywidgets.VBox):
+class ResponseView(StackedImageExport, ipywidgets.VBox):
     """A cell's step and sine responses, a metric's distribution and the cells ranked by it.
 
     The curves and the distribution (:class:`ResponseCurves`, ``view.curves``) sit above a

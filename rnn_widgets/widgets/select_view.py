@@ -22,6 +22,7 @@ from ..analysis import select_cells
 from ..trace import Trace
 from ._assets import asset, require_bundle
 from ._buffers import packed
+from ._export import ImageExport
 from .selection import Selection
 
 __all__ = ["SelectView"]
@@ -32,7 +33,7 @@ _MIN_COLUMN_WIDTH = 4
 _MAX_COLUMN_WIDTH = 200
 
 
-class SelectView(anywidget.AnyWidget):
+class SelectView(ImageExport, anywidget.AnyWidget):
     """Hidden-state parallel coordinates of a trace, linked through a :class:`Selection`.
 
     One line per cell of the selected layer and kind, over the tokens of a window that

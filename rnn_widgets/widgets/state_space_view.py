@@ -31,6 +31,7 @@ from ..analysis import FixedPoints, Linearisation, StatePCA, phase_portrait, sta
 from ..trace import Trace
 from ._assets import asset, require_bundle
 from ._buffers import packed
+from ._export import ImageExport
 from .selection import Selection
 
 __all__ = ["StateSpaceView"]
@@ -47,7 +48,7 @@ READOUT_FRACTION = 0.35
 _EIGEN_CHUNK = 128
 
 
-class StateSpaceView(anywidget.AnyWidget):
+class StateSpaceView(ImageExport, anywidget.AnyWidget):
     """Visited states in PCA coordinates, with trajectories, fixed points and their spectra.
 
     Parameters

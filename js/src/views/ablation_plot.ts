@@ -7,6 +7,7 @@ import { createErrorBox, domListeners, guardedRender, modelListeners, showErrorT
 import { bandText, decodeAblation, metricDomain, modeColor, randomPointText, topPointText, type AblationPayload, type DecodedAblation } from "../lib/ablation";
 import { formatTick, linearScale, tickStep, type LinearScale } from "../lib/scale";
 import { bandPath, formatValue, linePath, svgEl } from "../lib/svg";
+import { attachExport, snapshotSvg, type ExportModel } from "../lib/export";
 
 export type AblationPlotState = {
   metric_name: string;
@@ -34,7 +35,8 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   const svg = svgEl("svg", { class: "rnnw-ablation-svg" });
   plot.append(svg);
   const legend = el("div", "rnnw-ablation-legend");
-  root.append(hoverBox, errorBox, plot, legend);
+  const tools = el("div", "rnnw-export-bar");
+  root.append(tools, hoverBox, errorBox, plot, legend);
   host.append(root);
 
   let data: DecodedAblation | null = null;
@@ -171,11 +173,17 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
 
   onPlot();
 
+  const dropExport = attachExport(model as unknown as ExportModel, tools, {
+    name: "AblationPlot",
+    svg: () => snapshotSvg(root, { skip: (node) => node === tools || node === hoverBox }),
+  });
+
   return () => {
     disposed = true;
     listeners.abort();
     resize?.disconnect();
     modelEvents.off();
+    dropExport();
     root.remove();
   };
 }

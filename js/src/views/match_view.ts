@@ -7,6 +7,7 @@ import { el, fmt, message } from "../lib/dom";
 import { createErrorBox, domListeners, guardedRender, modelListeners, showErrorText } from "../lib/view";
 import { decode, type PackedArray } from "../lib/binary";
 import { resolveModel, throttle, type SelectionModel, type SelectionState } from "../lib/selection";
+import { attachExport, snapshotSvg, type ExportModel } from "../lib/export";
 
 export interface MatchRowPayload {
   sequence: number;
@@ -355,6 +356,11 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   onRows();
   await bindSelection();
 
+  const dropExport = attachExport(model as unknown as ExportModel, header, {
+    name: "MatchView",
+    svg: () => snapshotSvg(root, { skip: (node) => node === header }),
+  });
+
   return () => {
     disposed = true;
     generation++;
@@ -362,6 +368,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     hoverSave.cancel();
     modelEvents.off();
     sel?.off("change:hovered_step", onHovered);
+    dropExport();
     root.remove();
   };
 }

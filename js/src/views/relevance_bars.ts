@@ -11,6 +11,7 @@ import { hitsThreshold } from "../lib/hit";
 import { formatTick, linearScale, roundTo, tickStep, type LinearScale } from "../lib/scale";
 import { resolveModel, type SelectionModel, type SelectionState } from "../lib/selection";
 import { svgEl } from "../lib/svg";
+import { attachExport, snapshotSvg, type ExportModel } from "../lib/export";
 
 export type RelevanceBarsState = {
   selection: string;
@@ -407,6 +408,11 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   onBars();
   await bindSelection();
 
+  const dropExport = attachExport(model as unknown as ExportModel, header, {
+    name: "RelevanceBars",
+    svg: () => snapshotSvg(root, { skip: (node) => node === header }),
+  });
+
   return () => {
     disposed = true;
     generation++;
@@ -415,6 +421,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     resize?.disconnect();
     modelEvents.off();
     for (const name of selectionEvents) sel?.off(name, onSelectionChange);
+    dropExport();
     root.remove();
   };
 }

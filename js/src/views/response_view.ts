@@ -26,6 +26,7 @@ import {
 import { formatTick, linearScale, tickStep, type LinearScale } from "../lib/scale";
 import { resolveModel, type SelectionModel, type SelectionState } from "../lib/selection";
 import { linePath, svgEl } from "../lib/svg";
+import { attachExport, snapshotSvg, type ExportModel } from "../lib/export";
 
 export type ResponseViewState = {
   selection: string;
@@ -333,6 +334,11 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   decodeAll();
   await bindSelection();
 
+  const dropExport = attachExport(model as unknown as ExportModel, header, {
+    name: "ResponseCurves",
+    svg: () => snapshotSvg(root, { skip: (node) => node === header }),
+  });
+
   return () => {
     disposed = true;
     generation++;
@@ -340,6 +346,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     resize?.disconnect();
     modelEvents.off();
     for (const name of selectionEvents) sel?.off(name, onSelectionChange);
+    dropExport();
     root.remove();
   };
 }

@@ -7,6 +7,7 @@ import { el, fmt, message } from "../lib/dom";
 import { createErrorBox, domListeners, guardedRender, modelListeners, showErrorText, watchWidth } from "../lib/view";
 import { cellsToSave, decode, decodeCells, type PackedArray } from "../lib/binary";
 import { sizeCanvas, themeColors, type Theme } from "../lib/canvas";
+import { attachExport, snapshotSvg, type DrawContext, type ExportModel } from "../lib/export";
 import { columnCenter, columnWidth, hitsThreshold, nearestCell, nearestColumn, type CellHit, type Columns } from "../lib/hit";
 import { formatTick, linearScale, roundTo, tickStep, type LinearScale } from "../lib/scale";
 import { onFractions, previewCells } from "../lib/select_preview";
@@ -499,7 +500,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     return b > a ? [a, b] : null;
   }
 
-  function paint(ctx: CanvasRenderingContext2D, theme: Theme, snap: SelectionSnapshot | null, plotWidth: number, h: number): void {
+  function paint(ctx: DrawContext, theme: Theme, snap: SelectionSnapshot | null, plotWidth: number, h: number): void {
     const top = MARGIN.top;
     const bottom = h - MARGIN.bottom;
     const right = cols.left + plotWidth;
@@ -1130,6 +1131,15 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     schedule();
   });
 
+  const dropExport = attachExport(model as unknown as ExportModel, toolbar, {
+    name: "SelectView",
+    svg: () =>
+      snapshotSvg(root, {
+        painters: new Map([[canvas, (ctx: DrawContext) => paint(ctx, themeColors(root), sel ? readSelection(sel) : null, cols.width, canvas.clientHeight || Number(model.get("height")) || 300)]]),
+        skip: (node) => node === toolbar || node === handle || node === tooltip,
+      }),
+  });
+
   onWindow();
   await bindSelection();
   showError();
@@ -1149,6 +1159,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     modelEvents.off();
     sel?.off("change", onChange);
     sel?.off("change:cells", onCells);
+    dropExport();
     root.remove();
   };
 }

@@ -14,6 +14,7 @@ import { indexOfSteps, nearestPoint, radiusForLogQ } from "../lib/points";
 import { resolveModel, throttle, type SelectionModel, type SelectionState } from "../lib/selection";
 import { parseColor, splat } from "../lib/splat";
 import { svgEl } from "../lib/svg";
+import { attachExport, snapshotSvg, type DrawContext, type ExportModel } from "../lib/export";
 
 type Maybe<T> = T | null;
 
@@ -353,11 +354,16 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     project();
     drawOverlay();
     if (!ctx || !data) return;
-    splatCloud(ctx, data.cloud, w, h);
-    drawPortrait(ctx, data);
-    drawTrajectories(ctx, data, theme);
-    drawReadout(ctx, data, theme);
-    drawFixed(ctx, data, theme);
+    paintScene(ctx, data, w, h, canvas.width / w);
+  }
+
+  /** The scene under the overlay, into any context (the canvas, or an SVG export at `dpr` 1). */
+  function paintScene(ctx: DrawContext, d: Decoded, w: number, h: number, dpr: number): void {
+    splatCloud(ctx, d.cloud, w, h, dpr);
+    drawPortrait(ctx, d);
+    drawTrajectories(ctx, d, theme);
+    drawReadout(ctx, d, theme);
+    drawFixed(ctx, d, theme);
   }
 
   function schedule(): void {
@@ -365,7 +371,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     frame = requestAnimationFrame(() => drawCanvas());
   }
 
-  function drawPortrait(ctx: CanvasRenderingContext2D, d: Decoded): void {
+  function drawPortrait(ctx: DrawContext, d: Decoded): void {
     const p = d.portrait;
     if (!p || p.length < 2) return;
     ctx.strokeStyle = "rgba(120, 120, 120, 0.25)";
@@ -388,10 +394,9 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   }
 
   /** The visited states, written into the canvas's pixels (the bottom layer). */
-  function splatCloud(ctx: CanvasRenderingContext2D, points: Maybe<Labelled>, w: number, h: number): void {
+  function splatCloud(ctx: DrawContext, points: Maybe<Labelled>, w: number, h: number, dpr: number): void {
     if (!points || points.steps.length === 0) return;
-    const dpr = canvas.width / w;
-    const image = ctx.createImageData(canvas.width, Math.round(h * dpr));
+    const image = ctx.createImageData(Math.round(w * dpr), Math.round(h * dpr));
     const target = { data: image.data, width: image.width, height: image.height };
     for (let g = 0; g + 1 < points.starts.length; g++) {
       const from = points.starts[g]!, to = points.starts[g + 1]!;
@@ -400,7 +405,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     ctx.putImageData(image, 0, 0);
   }
 
-  function drawCloud(ctx: CanvasRenderingContext2D, points: Maybe<Labelled>, pixels: Float32Array, alpha: number, size: number): void {
+  function drawCloud(ctx: DrawContext, points: Maybe<Labelled>, pixels: Float32Array, alpha: number, size: number): void {
     if (!points) return;
     ctx.globalAlpha = alpha;
     const half = size / 2;
@@ -416,7 +421,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     ctx.globalAlpha = 1;
   }
 
-  function drawTrajectories(ctx: CanvasRenderingContext2D, d: Decoded, theme: Theme): void {
+  function drawTrajectories(ctx: DrawContext, d: Decoded, theme: Theme): void {
     const t = d.traj;
     if (!t) return;
     ctx.lineWidth = 1.5;
@@ -434,7 +439,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     drawCloud(ctx, t, px.traj, 1, 4);
   }
 
-  function drawArrow(ctx: CanvasRenderingContext2D, from: [number, number], to: [number, number]): void {
+  function drawArrow(ctx: DrawContext, from: [number, number], to: [number, number]): void {
     const angle = Math.atan2(to[1] - from[1], to[0] - from[0]);
     ctx.beginPath();
     ctx.moveTo(...from);
@@ -445,7 +450,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     ctx.stroke();
   }
 
-  function drawReadout(ctx: CanvasRenderingContext2D, d: Decoded, theme: Theme): void {
+  function drawReadout(ctx: DrawContext, d: Decoded, theme: Theme): void {
     if (!d.readout) return;
     ctx.strokeStyle = theme.threshold;
     ctx.lineWidth = 2.5;
@@ -457,7 +462,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     ctx.fillText("readout", to[0] + 4, to[1] - 4);
   }
 
-  function drawFixed(ctx: CanvasRenderingContext2D, d: Decoded, theme: Theme): void {
+  function drawFixed(ctx: DrawContext, d: Decoded, theme: Theme): void {
     const f = d.fixed;
     if (!f) return;
     const n = f.index.length;
@@ -515,6 +520,46 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     return null;
   }
 
+  /** The Selection's brushed range `[start, stop)`, or null when none is selected. */
+  function selectedRange(): [number, number] | null {
+    const start = Number(sel?.get("start") ?? 0), stop = Number(sel?.get("stop") ?? 0);
+    return stop > start ? [start, stop] : null;
+  }
+
+  function inRange(step: number, range: [number, number]): boolean {
+    return step >= range[0] && step < range[1];
+  }
+
+  function countRangePoints(range: [number, number]): number {
+    const steps = data?.traj?.steps;
+    if (!steps) return 0;
+    let n = 0;
+    for (let i = 0; i < steps.length; i++) if (inRange(steps[i]!, range)) n++;
+    return n;
+  }
+
+  /** The brushed range's part of the drawn trajectories, thick in the accent colour. */
+  function drawRange(ctx: DrawContext, range: [number, number]): void {
+    const t = data?.traj;
+    if (!t) return;
+    ctx.strokeStyle = theme.accent;
+    ctx.fillStyle = theme.accent;
+    ctx.lineWidth = 4;
+    ctx.lineCap = "round";
+    ctx.lineJoin = "round";
+    ctx.beginPath();
+    for (let i = 0; i < t.steps.length; i++) {
+      const step = t.steps[i]!;
+      if (!inRange(step, range)) continue;
+      const x = px.traj[i * 2]!, y = px.traj[i * 2 + 1]!;
+      const continues = i > 0 && t.steps[i - 1] === step - 1 && inRange(step - 1, range);
+      if (continues) ctx.lineTo(x, y);
+      else ctx.moveTo(x, y);
+      ctx.fillRect(x - 3, y - 3, 6, 6);
+    }
+    ctx.stroke();
+  }
+
   function drawOverlay(): void {
     const ctx = sizeCanvas(overlay, width(), height());
     const raw = sel?.get("hovered_step");
@@ -522,7 +567,10 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     const at = step === null ? null : hoveredPixel(step);
     root.dataset.hoveredStep = at && step !== null ? String(step) : "";
     root.dataset.hoveredPoint = hit?.kind === "fixed" && data?.fixed ? String(data.fixed.index[hit.index]) : "";
+    const range = selectedRange();
+    root.dataset.rangePoints = String(range ? countRangePoints(range) : 0);
     if (!ctx) return;
+    if (range) drawRange(ctx, range);
     if (at) {
       ctx.strokeStyle = theme.hover;
       ctx.lineWidth = 2.5;
@@ -714,12 +762,16 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   async function bindSelection(): Promise<void> {
     const mine = ++generation;
     sel?.off("change:hovered_step", onHovered);
+    sel?.off("change:start", onHovered);
+    sel?.off("change:stop", onHovered);
     sel = null;
     try {
       const resolved = await resolveModel<SelectionState>(model.get("selection"), model.widget_manager);
       if (disposed || mine !== generation) return;
       sel = resolved;
       resolved.on("change:hovered_step", onHovered);
+      resolved.on("change:start", onHovered);
+      resolved.on("change:stop", onHovered);
       selectionError = "";
     } catch (error) {
       if (mine === generation) selectionError = `StateSpaceView could not find its Selection: ${message(error)}`;
@@ -746,6 +798,23 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     if (!disposed) draw();
   });
 
+  /** The scene and the brushed range (the overlay's lasting part) for an export, as vectors. */
+  function paintExport(ctx: DrawContext): void {
+    if (!data) return;
+    paintScene(ctx, data, width(), height(), 1);
+    const range = selectedRange();
+    if (range) drawRange(ctx, range);
+  }
+
+  const dropExport = attachExport(model as unknown as ExportModel, header, {
+    name: "StateSpaceView",
+    svg: () =>
+      snapshotSvg(root, {
+        painters: new Map([[canvas, paintExport]]),
+        skip: (node) => node === header || node === overlay,
+      }),
+  });
+
   onData();
   drawSpectrum();
   await bindSelection();
@@ -759,6 +828,9 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     resize?.disconnect();
     modelEvents.off();
     sel?.off("change:hovered_step", onHovered);
+    sel?.off("change:start", onHovered);
+    sel?.off("change:stop", onHovered);
+    dropExport();
     root.remove();
   };
 }
