@@ -130,10 +130,11 @@ def artifacts_dir(tmp_path_factory) -> Path:
 
 
 @contextlib.contextmanager
-def running_lab(root: Path, state: Path, log_path: Path) -> Iterator[Server]:
+def running_lab(root: Path, state: Path, log_path: Path, app: str = "lab") -> Iterator[Server]:
     """JupyterLab on 127.0.0.1 serving ``root`` (isolated settings in ``state``), stopped on exit.
 
     A port taken between choosing and binding it is retried twice with another one.
+    ``app="notebook"`` starts Jupyter Notebook 7 with the same flags instead.
     """
     env = _isolated_env(state)
     with open(log_path, "w") as log:
@@ -143,7 +144,7 @@ def running_lab(root: Path, state: Path, log_path: Path) -> Iterator[Server]:
                 sys.executable,
                 "-m",
                 "jupyter",
-                "lab",
+                app,
                 "--no-browser",
                 "--ServerApp.ip=127.0.0.1",
                 f"--ServerApp.port={port}",
@@ -184,6 +185,20 @@ def lab_server(tmp_path_factory, artifacts_dir) -> Iterator[Server]:
     for path in SERVED:
         shutil.copy(path, root / path.name)
     with running_lab(root, work / "state", artifacts_dir / "server-lab.log") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def notebook7_server(tmp_path_factory, artifacts_dir) -> Iterator[Server]:
+    """Jupyter Notebook 7 over a temp copy of the served notebooks."""
+    work = tmp_path_factory.mktemp("notebook7")
+    root = work / "root"
+    root.mkdir()
+    for path in SERVED:
+        shutil.copy(path, root / path.name)
+    with running_lab(
+        root, work / "state", artifacts_dir / "server-notebook7.log", "notebook"
+    ) as server:
         yield server
 
 
