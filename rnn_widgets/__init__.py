@@ -10,6 +10,8 @@ The public API, re-exported from the subpackages:
 * :class:`AblationPlot` -- a task metric against k for top-k cells against random cells
 * :class:`ResponseView` -- a cell's step and sine responses, a metric's distribution, the ranking
 * :class:`StateSpaceView` -- visited states in PCA coordinates, trajectories, fixed points, spectra
+* :class:`Explorer` -- every view of a trace in one widget, linked; :func:`demo` opens it on a
+  shipped model in one line
 * :class:`RecurrentModel`, :func:`wrap`, :func:`capture` -- the model adapter and exact
   capture of states from torch RNNs (``rnn_widgets.models``)
 * ``rnn_widgets.analysis`` -- pure analyses over traces: ``select_cells``, ``match`` (LSTMVis)
@@ -22,10 +24,12 @@ The public API, re-exported from the subpackages:
 from importlib.metadata import PackageNotFoundError, version
 
 from . import analysis, hypotheses, tasks, zoo
+from ._demo import demo
 from .models import RecurrentModel, capture, wrap
 from .trace import KNOWN_KINDS, Predictions, Tokens, Trace, Track
 from .widgets import (
     AblationPlot,
+    Explorer,
     MatchView,
     RelevanceBars,
     ResponseView,
@@ -42,6 +46,7 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 __all__ = [
     "KNOWN_KINDS",
     "AblationPlot",
+    "Explorer",
     "MatchView",
     "Predictions",
     "RecurrentModel",
@@ -56,6 +61,7 @@ __all__ = [
     "__version__",
     "analysis",
     "capture",
+    "demo",
     "hypotheses",
     "tasks",
     "wrap",

@@ -1,6 +1,7 @@
 """Jupyter views over traces and analysis results; thin wiring, no algorithms."""
 
 from .ablation_plot import AblationPlot
+from .explorer import Explorer
 from .match_view import MatchView
 from .relevance_bars import RelevanceBars
 from .response_view import ResponseView
@@ -10,6 +11,7 @@ from .state_space_view import StateSpaceView
 
 __all__ = [
     "AblationPlot",
+    "Explorer",
     "MatchView",
     "RelevanceBars",
     "ResponseView",

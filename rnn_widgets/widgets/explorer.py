@@ -1,0 +1,619 @@
+"""`Explorer`: every view of a trace in one widget, linked through one :class:`Selection`.
+
+The Explorer composes the views; it computes nothing itself. What it is given (a model,
+hypotheses, fixed points, relevance scores, a response table) decides which views it shows:
+a view without its data is left out and a one-line notice says why and how to add it. A
+problem with one input (a model that does not fit the trace, a hypothesis that raises on
+some sequence) is shown the same way, and everything else still works.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import ipywidgets
+import numpy as np
+
+from .. import analysis
+from .. import hypotheses as hy
+from .._validation import as_int
+from ..models import RecurrentModel, wrap
+from ..trace import Trace
+from ..trace._trace import _check_kind
+from .match_view import MatchView
+from .relevance_bars import RelevanceBars
+from .response_view import ResponseView
+from .select_view import SelectView
+from .selection import Selection
+from .state_space_view import StateSpaceView
+
+__all__ = ["Explorer"]
+
+_STATE_VERSION = 1
+_TABLES = ("matches", "fixed_points", "scores", "response")
+# Two columns side by side down to this width each; below it they stack.
+_COLUMN_MIN_PX = 380
+_TRAJECTORIES = 4
+
+
+class Explorer(ipywidgets.VBox):
+    """All views of a trace in one widget: select & match, state space, relevance, response.
+
+    The :class:`SelectView` on top (brush a range to select cells), the :class:`MatchView`
+    under it (where else those cells are on), then the :class:`StateSpaceView` (the brushed
+    range's trajectory drawn thick) beside the :class:`RelevanceBars` (the selected cells
+    highlighted among the cells ranked by the active hypothesis), and the
+    :class:`ResponseView` of a model's isolated cells. All share one :class:`Selection`:
+    cells chosen in any view light up in all, and a hovered token is marked in all.
+
+    Views without their data are left out with a one-line notice (``explorer.notices``): no
+    model means no fixed points and no response; no hypotheses and no scores mean no
+    relevance bars.
+
+    Parameters
+    ----------
+    trace : Trace
+        The captured states (:func:`rnn_widgets.capture`).
+    model : RecurrentModel or nn.LSTM / nn.GRU / nn.RNN, optional
+        The network the trace was captured from; enables fixed points, the readout
+        direction and the response view. A model whose cell count differs from the trace's
+        is set aside with a notice.
+    hypotheses : Hypothesis, sequence or mapping of Hypothesis, optional
+        Labelling functions over tokens (``rnn_widgets.hypotheses``), scored with
+        :func:`~rnn_widgets.analysis.score_cells`; one that fails on some sequence is left
+        out with a notice naming the sequence and the error.
+    scores : CellScores, optional
+        Relevance computed beforehand (then ``hypotheses`` are not scored again).
+    fixed_points : FixedPoints or bool, optional
+        From :func:`~rnn_widgets.analysis.find_fixed_points` on the same layer; ``True``
+        searches them from the model (with a progress bar).
+    response : Response or bool, optional
+        From :func:`~rnn_widgets.analysis.characterize`; ``True`` (the default when a model
+        is given) characterizes the model's cells with the trace as data; ``False`` hides
+        the view.
+    labels : str or array-like, optional
+        Colours the state-space cloud: a track name of the trace or one value per step
+        (default: the trace's first track, if any).
+    layer : int, optional
+        The layer shown (default: the trace's first).
+    kind : str, optional
+        The state kind shown in the SelectView and scored (default ``"h"``).
+    selection : Selection, optional
+        A selection to share with views outside the Explorer.
+    window_size : int
+        Steps the SelectView shows at once (default 40).
+    top : int
+        Matches listed (default 50).
+    progress : bool
+        Show progress bars for the work done here (scores, fixed points).
+
+    Examples
+    --------
+    >>> from rnn_widgets import zoo, capture, Explorer, hypotheses as hy  # doctest: +SKIP
+    >>> data = zoo.data("parentheses_lstm")                         # doctest: +SKIP
+    >>> model = zoo.load("parentheses_lstm")                        # doctest: +SKIP
+    >>> trace = data.annotate(capture(model, data.sequences))       # doctest: +SKIP
+    >>> explorer = Explorer(trace, model, hy.from_task(data))       # doctest: +SKIP
+    >>> explorer.selection.cells                                    # doctest: +SKIP
+
+    """
+
+    def __init__(
+        self,
+        trace: Trace,
+        model: Any = None,
+        hypotheses: Any = (),
+        *,
+        scores: Any = None,
+        fixed_points: Any = None,
+        response: Any = True,
+        labels: Any = None,
+        layer: int | None = None,
+        kind: str | None = None,
+        selection: Selection | None = None,
+        window_size: int = 40,
+        top: int = 50,
+        progress: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        if not isinstance(trace, Trace):
+            raise TypeError(
+                f"trace must be an rnn_widgets.Trace, got {type(trace).__name__}; capture one "
+                "with rnn_widgets.capture(model, sequences) or build one with Trace.from_arrays"
+            )
+        self._trace = trace
+        self._layer = _checked_layer(trace, layer)
+        self._kind = _checked_kind(trace, self._layer, kind)
+        self._notices: list[str] = []
+        self._selection = _checked_selection(selection, self._layer, self._kind)
+        self._model = self._checked_model(model)
+        self._scores = self._relevance(hypotheses, scores, progress)
+        self._fixed_points = self._searched_fixed_points(fixed_points, progress)
+        self._response = self._characterized(response)
+
+        self.select_view = SelectView(trace, self._selection, window_size=window_size)
+        self.match_view = MatchView(trace, self._selection, top=top, select_view=self.select_view)
+        self.state_space = self._state_space_view(labels)
+        self.relevance = self._relevance_bars()
+        self.response_view = (
+            None
+            if self._response is None
+            else ResponseView(self._response, selection=self._selection)
+        )
+        self._notice_box = ipywidgets.VBox(
+            [_notice(text) for text in self._notices], layout={"margin": "0 0 4px 0"}
+        )
+        self._notice_box.add_class("rnnw-explorer-notices")
+        super().__init__(children=self._children(), **kwargs)
+        self.add_class("rnnw-explorer")
+        self._selection.observe(self._follow_range, names=["start", "stop"])
+
+    # ------------------------------------------------------------------ public API
+
+    @property
+    def trace(self) -> Trace:
+        """The trace every view shows."""
+        return self._trace
+
+    @property
+    def model(self) -> Any:
+        """The model the views that need one use, or None (none given, or it did not fit)."""
+        return self._model
+
+    @property
+    def selection(self) -> Selection:
+        """The Selection every view shares.
+
+        Set it with a :class:`Selection` or a dict from :meth:`Selection.to_dict` (its fields
+        are copied into the shared one, so every view follows; cells given are kept even when
+        a range is given too), or with an iterable of cell
+        indices (selects those cells).
+        """
+        return self._selection
+
+    @selection.setter
+    def selection(self, value: Any) -> None:
+        if isinstance(value, Selection):
+            self._restore_selection(value.to_dict())
+        elif isinstance(value, Mapping):
+            self._restore_selection(value)
+        elif isinstance(value, Iterable) and not isinstance(value, (str, bytes)):
+            self._selection.cells = value
+        else:
+            raise TypeError(
+                "selection must be a Selection, a dict from Selection.to_dict(), or cell "
+                f"indices; got {type(value).__name__}"
+            )
+
+    @property
+    def notices(self) -> tuple[str, ...]:
+        """The one-line notices shown above the views (what is hidden or left out, and why)."""
+        return tuple(self._notices)
+
+    @property
+    def views(self) -> dict[str, Any]:
+        """The views shown, by name (``select``, ``match``, ``state_space``, ...)."""
+        views = {
+            "select": self.select_view,
+            "match": self.match_view,
+            "state_space": self.state_space,
+            "relevance": self.relevance,
+            "response": self.response_view,
+        }
+        return {name: view for name, view in views.items() if view is not None}
+
+    @property
+    def matches(self) -> Any:
+        """The current matches of the selection (a ``MatchResult``), or None before any."""
+        return self.match_view.result
+
+    @property
+    def fixed_points(self) -> Any:
+        """The fixed points drawn (a ``FixedPoints``), or None."""
+        return self._fixed_points
+
+    @property
+    def scores(self) -> Any:
+        """The relevance of every cell to every hypothesis (a ``CellScores``), or None."""
+        return self._scores
+
+    @property
+    def response(self) -> Any:
+        """The response characterization of the model's cells (a ``Response``), or None."""
+        return self._response
+
+    def table(self, name: str) -> Any:
+        """One of the Explorer's results as a ``pandas.DataFrame`` (needs pandas).
+
+        Parameters
+        ----------
+        name : {"matches", "fixed_points", "scores", "response"}
+            ``matches``: one row per current match (sequence, start, stop, shared, union,
+            text); ``fixed_points``: one row per point (condition, q, stability, largest
+            |eigenvalue|, its time constant, attractor); ``scores``: the tidy relevance table
+            (hypothesis, cell, score, ...); ``response``: one row per cell, one column per
+            metric.
+
+        Raises
+        ------
+        ValueError
+            For an unknown name, or a result this Explorer does not have.
+
+        """
+        if name not in _TABLES:
+            raise ValueError(f"name must be one of {list(_TABLES)}, got {name!r}")
+        pd = _pandas()
+        rows = {
+            "matches": self._match_rows,
+            "fixed_points": self._fixed_point_rows,
+            "scores": self._score_rows,
+            "response": self._response_rows,
+        }[name]()
+        if rows is None:
+            raise ValueError(f"this Explorer has no {name}: {self._missing_reason(name)}")
+        return pd.DataFrame(rows)
+
+    @property
+    def state(self) -> dict[str, Any]:
+        """A finding as JSON-ready values: the selection and where each view stands.
+
+        Set it (with what an earlier ``state`` returned, e.g. read back from a JSON file) to
+        restore the finding in this Explorer.
+        """
+        state: dict[str, Any] = {
+            "version": _STATE_VERSION,
+            "selection": self._selection.to_dict(),
+            "select_view": {"window_start": self.select_view.window_start},
+            "match_view": {"top": self.match_view.top, "track": self.match_view.track},
+            "state_space": {
+                "dims": self.state_space.dims,
+                "condition": self.state_space.condition,
+                "sequences": list(self.state_space.sequences),
+                "spectrum_point": self.state_space.spectrum_point,
+            },
+        }
+        if self.relevance is not None:
+            state["relevance"] = {
+                "current": self.relevance.current,
+                "threshold": self.relevance.threshold,
+            }
+        if self.response_view is not None:
+            state["response"] = {
+                "metric": self.response_view.metric,
+                "cell": self.response_view.cell,
+            }
+        return state
+
+    @state.setter
+    def state(self, state: Mapping[str, Any]) -> None:
+        if not isinstance(state, Mapping):
+            raise TypeError(f"state must be a dict from Explorer.state, got {type(state)}")
+        if state.get("version") != _STATE_VERSION:
+            raise ValueError(
+                f"state has version {state.get('version')!r}; this release reads version "
+                f"{_STATE_VERSION} (a dict from Explorer.state)"
+            )
+        views = {
+            "select_view": self.select_view,
+            "match_view": self.match_view,
+            "state_space": self.state_space,
+            "relevance": self.relevance,
+            "response": self.response_view,
+        }
+        unknown = set(state) - set(views) - {"version", "selection"}
+        if unknown:
+            raise ValueError(f"state has unknown parts {sorted(unknown)}")
+        if "selection" in state:
+            self._restore_selection(state["selection"])
+        for part, view in views.items():
+            if part in state and view is not None:
+                for name, value in dict(state[part]).items():
+                    setattr(view, name, value)
+
+    def _restore_selection(self, state: Mapping[str, Any]) -> None:
+        """Set the fields given; cells given explicitly win over those the range selects."""
+        self._selection.update(state)
+        if "cells" in state:
+            # A new range makes the SelectView compute its cells; a saved finding keeps the
+            # cells it had (perhaps toggled by hand after the brush).
+            self._selection.cells = state["cells"]
+
+    # ------------------------------------------------------------------ inputs
+
+    def _note(self, text: str) -> None:
+        self._notices.append(text)
+
+    def _checked_model(self, model: Any) -> Any:
+        if model is None:
+            self._note(
+                "Fixed points and the response view need the model: Explorer(trace, model, ...)"
+            )
+            return None
+        if not isinstance(model, RecurrentModel):
+            try:
+                model = wrap(model)
+            except (TypeError, ValueError) as error:
+                self._note(f"The model was set aside: {error}")
+                return None
+        if self._layer not in model.layers:
+            self._note(
+                f"The model was set aside: it has layers {list(model.layers)}, the trace shows "
+                f"layer {self._layer}"
+            )
+            return None
+        ours, theirs = model.n_cells(self._layer), self._trace.n_cells(self._layer)
+        if ours != theirs:
+            self._note(
+                f"The model was set aside: it has {ours} cells in layer {self._layer} but the "
+                f"trace has {theirs}; capture the trace from this model with "
+                "rnn_widgets.capture(model, sequences)"
+            )
+            return None
+        return model
+
+    def _relevance(self, hypotheses: Any, scores: Any, progress: bool) -> Any:
+        if scores is not None:
+            return scores
+        if hypotheses is None or (isinstance(hypotheses, (Sequence, Mapping)) and not hypotheses):
+            self._note(
+                "Relevance bars need hypotheses: Explorer(trace, model, hypotheses=[...]) or "
+                "scores=score_cells(...)"
+            )
+            return None
+        labels = self._labels_that_work(hypotheses)
+        if labels is None:
+            return None
+        try:
+            return analysis.score_cells(
+                self._trace, labels, layer=self._layer, kind=self._kind, progress=progress
+            )
+        except (TypeError, ValueError) as error:
+            self._note(f"Relevance bars are off: {_one_line(error)}")
+            return None
+
+    def _labels_that_work(self, hypotheses: Any) -> Any:
+        """Every hypothesis's labels; one that raises is left out with a notice."""
+        try:
+            chosen = hy.as_hypotheses(hypotheses)
+        except (TypeError, ValueError) as error:
+            self._note(f"Relevance bars are off: {error}")
+            return None
+        working = []
+        for item in chosen:
+            try:
+                labels = hy.evaluate(self._trace, [item])
+            except Exception as error:  # a user's function may raise anything
+                self._note(f"Hypothesis {item.name!r} was left out: {_one_line(error)}")
+                continue
+            if np.ptp(labels.values) == 0:
+                self._note(
+                    f"Hypothesis {item.name!r} was left out: it is constant over the trace "
+                    "(nothing to predict)"
+                )
+                continue
+            working.append(labels)
+        if not working:
+            self._note("Relevance bars are off: no hypothesis could be evaluated")
+            return None
+        return hy.LabelSet(
+            names=tuple(name for labels in working for name in labels.names),
+            kinds=tuple(kind for labels in working for kind in labels.kinds),
+            values=np.concatenate([labels.values for labels in working]),
+            descriptions=tuple(d for labels in working for d in labels.descriptions),
+        )
+
+    def _searched_fixed_points(self, fixed_points: Any, progress: bool) -> Any:
+        if fixed_points is None or fixed_points is False:
+            if self._model is not None:
+                self._note(
+                    "Fixed points are not drawn: pass fixed_points=True to search them, or "
+                    "fixed_points=find_fixed_points(model, trace)"
+                )
+            return None
+        if fixed_points is True:
+            if self._model is None:
+                return None  # the model's notice says why
+            return analysis.find_fixed_points(
+                self._model, self._trace, layer=self._layer, progress=progress
+            )
+        return fixed_points
+
+    def _characterized(self, response: Any) -> Any:
+        if response is False or response is None:
+            return None
+        if response is not True:
+            return response
+        if self._model is None:
+            return None  # the model's notice says why
+        if self._model.vocab is None:
+            self._note(
+                "The response view is off: this model reads float inputs, which a trace does "
+                "not hold; pass response=characterize(model, data=inputs)"
+            )
+            return None
+        try:
+            return analysis.characterize(self._model, self._layer, data=self._trace)
+        except (TypeError, ValueError) as error:
+            self._note(f"The response view is off: {_one_line(error)}")
+            return None
+
+    # ------------------------------------------------------------------ views
+
+    def _state_space_view(self, labels: Any) -> StateSpaceView:
+        trace, layer = self._trace, self._layer
+        kinds: tuple[str, ...] = ("h",) if "h" in trace.kinds(layer) else (self._kind,)
+        if self._fixed_points is not None and "c" in trace.kinds(layer):
+            width = np.asarray(self._fixed_points.states).shape[1]
+            if width == 2 * trace.n_cells(layer):
+                kinds = ("h", "c")
+        if labels is None and trace.tracks:
+            labels = next(iter(trace.tracks))
+        return StateSpaceView(
+            trace,
+            fixed_points=self._fixed_points,
+            model=self._model,
+            selection=self._selection,
+            layer=layer,
+            kind=kinds,
+            labels=labels,
+            readout=self._readout(),
+            height=380,
+        )
+
+    def _readout(self) -> Any:
+        module = None if self._model is None else self._model.readout_module
+        weight = getattr(module, "weight", None)
+        if weight is None or weight.ndim != 2 or len(weight) > 2:
+            return None  # a language model's readout has one row per token: no one direction
+        if weight.shape[1] != self._trace.n_cells(self._layer):
+            return None
+        return weight.detach().cpu().numpy()
+
+    def _relevance_bars(self) -> RelevanceBars | None:
+        if self._scores is None:
+            return None
+        try:
+            return RelevanceBars.from_scores(self._scores, selection=self._selection, height=380)
+        except (TypeError, ValueError) as error:
+            self._note(f"Relevance bars are off: {_one_line(error)}")
+            return None
+
+    def _children(self) -> list[Any]:
+        side_by_side = [view for view in (self.state_space, self.relevance) if view is not None]
+        grid = ipywidgets.GridBox(
+            side_by_side,
+            layout={
+                "grid_template_columns": f"repeat(auto-fit, minmax({_COLUMN_MIN_PX}px, 1fr))",
+                "grid_gap": "8px",
+                "width": "100%",
+            },
+        )
+        children: list[Any] = [self._notice_box] if self._notices else []
+        children += [self.select_view, self.match_view, grid]
+        if self.response_view is not None:
+            children.append(self.response_view)
+        return children
+
+    # ------------------------------------------------------------------ linking
+
+    def _follow_range(self, change: dict[str, Any]) -> None:
+        """Draw the brushed range's sequence among the state-space trajectories."""
+        selected = self._selection.range
+        if selected is None:
+            return
+        sequence = int(self._trace.sequence_of(selected[0]))
+        shown = list(self.state_space.sequences)
+        if sequence in shown:
+            return
+        self.state_space.sequences = [sequence, *shown][:_TRAJECTORIES]
+
+    # ------------------------------------------------------------------ tables
+
+    def _match_rows(self) -> list[dict[str, Any]] | None:
+        result = self.matches
+        if result is None:
+            return None
+        tokens = self._trace.tokens
+        return [
+            {
+                "rank": rank,
+                "sequence": m.sequence,
+                "start": m.start,
+                "stop": m.stop,
+                "shared": m.shared,
+                "union": m.union,
+                "text": " ".join(str(t) for t in tokens[m.start : m.stop]),
+            }
+            for rank, m in enumerate(result.matches)
+        ]
+
+    def _fixed_point_rows(self) -> list[dict[str, Any]] | None:
+        fp = self._fixed_points
+        if fp is None:
+            return None
+        magnitudes = np.abs(fp.eigenvalues[:, 0])
+        return [
+            {
+                "point": i,
+                "condition": int(fp.condition[i]),
+                "q": float(fp.q[i]),
+                "is_fixed": bool(fp.is_fixed[i]),
+                "stability": str(fp.stability[i]),
+                "max_abs_eigenvalue": float(magnitudes[i]),
+                "time_constant": float(fp.time_constants[i, 0]),
+                "attractor": int(fp.attractor[i]),
+            }
+            for i in range(len(fp.q))
+        ]
+
+    def _score_rows(self) -> list[dict[str, Any]] | None:
+        return None if self._scores is None else self._scores.to_rows()
+
+    def _response_rows(self) -> list[dict[str, Any]] | None:
+        if self._response is None:
+            return None
+        table = self._response.table()
+        cells = len(next(iter(table.values())))
+        return [{"cell": c, **{k: float(v[c]) for k, v in table.items()}} for c in range(cells)]
+
+    def _missing_reason(self, name: str) -> str:
+        if name == "matches":
+            return "brush a range in the SelectView first (or set selection.cells)"
+        if name == "scores":
+            return "pass hypotheses=[...] or scores="
+        return "pass a model (and fixed_points=True for fixed points)"
+
+
+def _checked_layer(trace: Trace, layer: Any) -> int:
+    if layer is None:
+        return trace.layers[0]
+    layer = as_int(layer, "layer", minimum=0)
+    if layer not in trace.layers:
+        raise ValueError(f"layer {layer} was not recorded; choose one of {list(trace.layers)}")
+    return layer
+
+
+def _checked_kind(trace: Trace, layer: int, kind: Any) -> str:
+    available = trace.kinds(layer)
+    if kind is None:
+        return "h" if "h" in available else available[0]
+    kind = _check_kind(kind)
+    if kind not in available:
+        raise ValueError(
+            f"kind {kind!r} was not recorded for layer {layer}; choose one of {available}"
+        )
+    return kind
+
+
+def _checked_selection(selection: Any, layer: int, kind: str) -> Selection:
+    if selection is None:
+        return Selection(layer=layer, kind=kind)
+    if not isinstance(selection, Selection):
+        raise TypeError(
+            f"selection must be an rnn_widgets.Selection, got {type(selection).__name__}"
+        )
+    return selection
+
+
+def _notice(text: str) -> ipywidgets.Label:
+    label = ipywidgets.Label(value=text)  # a Label shows text, never markup
+    label.add_class("rnnw-explorer-notice")
+    return label
+
+
+def _one_line(error: BaseException) -> str:
+    text = f"{type(error).__name__}: {error}"
+    first = text.splitlines()[0] if text else type(error).__name__
+    return first if len(first) <= 300 else first[:297] + "..."
+
+
+def _pandas() -> Any:
+    try:
+        import pandas as pd
+    except ImportError as error:
+        raise ImportError(
+            "Explorer.table needs pandas (pip install pandas); the same results are on "
+            "explorer.matches, .fixed_points, .scores and .response"
+        ) from error
+    return pd
