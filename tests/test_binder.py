@@ -73,8 +73,8 @@ def test_binder_files_install_in_a_fresh_environment(tmp_path: Path):
         ["bash", "binder/postBuild"], check=True, cwd=repo, env={**os.environ, "HOME": str(home)}
     )
     config = (home / ".jupyter" / "jupyter_server_config.py").read_text()
-    assert "/lab/tree/notebooks/quickstart.ipynb" in config
-    assert (repo / "notebooks" / "quickstart.ipynb").is_file()
+    assert "/lab/tree/notebooks/00_quickstart.ipynb" in config
+    assert (repo / "notebooks" / "00_quickstart.ipynb").is_file()
 
 
 def _torch_version() -> str:

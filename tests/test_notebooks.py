@@ -12,7 +12,7 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("
 
 
 def test_there_are_notebooks():
-    assert any(path.name == "quickstart.ipynb" for path in NOTEBOOKS)
+    assert any(path.name == "00_quickstart.ipynb" for path in NOTEBOOKS)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

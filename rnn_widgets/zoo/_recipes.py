@@ -493,4 +493,5 @@ def _recipes() -> dict[str, Recipe]:
     return {recipe.name: recipe for recipe in items}
 
 
+#: Every zoo model's recipe (how it is trained and judged), by name.
 RECIPES: dict[str, Recipe] = _recipes()

@@ -39,6 +39,7 @@ __all__ = [
     "train_and_save",
 ]
 
+#: The folder of the shipped weights: ``<name>.pt`` (state dict) and ``<name>.json`` (metadata).
 WEIGHTS = Path(__file__).parent / "weights"
 
 #: The length of the seeded training run whose losses are stored and re-checked by the tests.

@@ -80,7 +80,7 @@ def test_notebook_runs_in_jupyterlab_without_errors(lab_server, page, name, arti
         else:
             expect(view.locator(".rnnw-match-row").first).to_be_visible()
     view = p.locator(".rnnw-select-view").first
-    if name == "quickstart.ipynb":
+    if name == "00_quickstart.ipynb":
         # The last cells select the indentation cell and scroll to a nested block.
         expect(view.locator(".rnnw-position")).not_to_have_text(re.compile(r"steps 0–"))
         view.scroll_into_view_if_needed()
