@@ -111,8 +111,12 @@ def test_explorer_draws_every_view_and_links_them(lab_server, page, artifacts_di
 
     assert error_outputs(p) == []
     assert widget_errors(page.errors) == []
-    explorer.scroll_into_view_if_needed()
-    explorer.screenshot(path=str(artifacts_dir / "explorer.png"))
+    # A viewport as tall as the Explorer, so that the screenshot shows all of it at once.
+    first = p.locator(".rnnw-explorer").first
+    height = first.bounding_box()["height"]
+    p.set_viewport_size({"width": 1280, "height": int(height) + 400})
+    first.scroll_into_view_if_needed()
+    first.screenshot(path=str(artifacts_dir / "explorer.png"))
     if os.environ.get("RNNW_UPDATE_SCREENSHOT"):  # ./run screenshot: the README's image
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-        explorer.screenshot(path=str(SCREENSHOT))
+        first.screenshot(path=str(SCREENSHOT))
