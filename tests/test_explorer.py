@@ -203,3 +203,22 @@ def test_nothing_the_user_passes_is_modified():
     before = trace.states(0, "h").copy()
     Explorer(trace, hypotheses=[is_x], progress=False)
     np.testing.assert_array_equal(trace.states(0, "h"), before)
+
+
+def test_save_image_needs_the_explorer_displayed_first_and_exports_every_view(parentheses):
+    trace, model, data = parentheses
+    explorer = Explorer(trace, model, hy.from_task(data), progress=False)
+    parts = explorer._exportable_children()
+    response = explorer.response_view
+    assert parts == [
+        explorer.select_view,
+        explorer.match_view,
+        explorer.state_space,
+        explorer.relevance,
+        response.curves,
+        response.bars,
+    ]
+    with pytest.raises(RuntimeError, match="has not been displayed"):
+        explorer.save_image("explorer.svg")
+    with pytest.raises(ValueError, match="png|svg"):
+        explorer.save_image("explorer.gif")

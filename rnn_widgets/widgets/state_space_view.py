@@ -48,6 +48,9 @@ READOUT_FRACTION = 0.35
 _EIGEN_CHUNK = 128
 
 
+_PCA_STATES = 50_000  # states the default basis is fitted on
+
+
 class StateSpaceView(ImageExport, anywidget.AnyWidget):
     """Visited states in PCA coordinates, with trajectories, fixed points and their spectra.
 
@@ -85,7 +88,9 @@ class StateSpaceView(ImageExport, anywidget.AnyWidget):
     condition_names : sequence of str, optional
         Names for the input conditions of ``fixed_points`` in the picker.
     pca : StatePCA, optional
-        The basis to project on (default: ``state_pca`` of the trace's layer and kinds).
+        The basis to project on (default: ``state_pca`` of the trace's layer and kinds,
+        fitted on at most 50,000 of its states: a seeded uniform sample beyond that, which
+        gives the same axes to a fraction of a percent in a fraction of the time).
     max_points : int
         Visited states drawn at most (default 100,000). Beyond it, a uniform sample without
         replacement of ``max_points`` steps (``numpy.random.default_rng(0)``), kept in step
@@ -417,7 +422,9 @@ def _checked_kinds(trace: Trace, layer: int, kind: Any) -> tuple[str, ...]:
 def _checked_pca(pca: Any, trace: Trace, layer: int, kinds: tuple[str, ...], width: int) -> Any:
     if pca is None:
         n_components = min(3, width, trace.n_steps)
-        return state_pca(trace, layer=layer, kinds=kinds, n_components=n_components)
+        return state_pca(
+            trace, layer=layer, kinds=kinds, n_components=n_components, max_states=_PCA_STATES
+        )
     if not isinstance(pca, StatePCA):
         raise TypeError(f"pca must be a StatePCA from state_pca, got {type(pca).__name__}")
     if pca.mean.shape != (width,):

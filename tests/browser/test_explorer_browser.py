@@ -102,6 +102,25 @@ def test_explorer_draws_every_view_and_links_them(lab_server, page, artifacts_di
     _wait_for_label(p, rf"cells=\[[^\]]*\b{extra}\b")
     expect(select).to_have_attribute("data-highlighted", re.compile(rf"\b{extra}\b"))
 
+    # The whole Explorer as one vector SVG: every view nested, one under the other.
+    execute_in_kernel(p, "import tempfile, pathlib\nout = pathlib.Path(tempfile.mkdtemp())")
+    execute_in_kernel(p, "future = explorer.save_image(out / 'explorer.svg')")
+    check = (
+        "import xml.etree.ElementTree as ET\n"
+        "if future.done():\n"
+        "    root = ET.parse(future.result()).getroot()\n"
+        "    nested = root.findall('{http://www.w3.org/2000/svg}svg')\n"
+        "    images = root.findall('.//{http://www.w3.org/2000/svg}image')\n"
+        "    print(len(nested), len(images))"
+    )
+    answer = ""
+    for _ in range(100):
+        answer = execute_in_kernel(p, check).strip()
+        if answer:
+            break
+        p.wait_for_timeout(100)
+    assert answer == "6 0"
+
     # The second Explorer, without a model, hides the views that need one and says why.
     bare = p.locator(".rnnw-explorer").nth(1)
     bare.scroll_into_view_if_needed()
