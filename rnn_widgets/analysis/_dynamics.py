@@ -160,20 +160,20 @@ def state_pca(
 
     """
     kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds)
+    if max_states is not None:
+        max_states = as_int(max_states, "max_states", minimum=2)
     if isinstance(trace_or_states, Trace):
         layer = as_int(layer, "layer", minimum=0)
-        values = _trace_states(trace_or_states, layer, kinds)
+        drawn = _drawn_states(trace_or_states.n_steps, max_states, seed)
+        values = _trace_states(trace_or_states, layer, kinds, drawn)  # only the drawn ones
         fitted_layer: int | None = layer
     else:
         values = _matrix(trace_or_states, "trace_or_states", None)
+        drawn = _drawn_states(len(values), max_states, seed)
+        values = values if drawn is None else values[drawn]
         kinds, fitted_layer = (), None
     if len(values) < 2:
         raise ValueError(f"state_pca needs at least 2 states, got {len(values)}")
-    if max_states is not None:
-        max_states = as_int(max_states, "max_states", minimum=2)
-        if len(values) > max_states:
-            rng = np.random.default_rng(seed)
-            values = values[np.sort(rng.choice(len(values), max_states, replace=False))]
     limit = min(values.shape)
     if n_components is None:
         n_components = limit
@@ -705,7 +705,17 @@ def _matrix(value: Any, name: str, width: int | None) -> np.ndarray:
     return array
 
 
-def _trace_states(trace: Trace, layer: int, kinds: tuple[str, ...]) -> np.ndarray:
+def _drawn_states(n_states: int, max_states: int | None, seed: int) -> np.ndarray | None:
+    """Sorted indices of ``max_states`` states drawn without replacement, or None for all."""
+    if max_states is None or n_states <= max_states:
+        return None
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(n_states, max_states, replace=False))
+
+
+def _trace_states(
+    trace: Trace, layer: int, kinds: tuple[str, ...], steps: np.ndarray | None = None
+) -> np.ndarray:
     if layer not in trace.layers:
         raise ValueError(f"layer {layer} is not in the trace; it has layers {trace.layers}")
     missing = [kind for kind in kinds if kind not in trace.kinds(layer)]
@@ -713,8 +723,10 @@ def _trace_states(trace: Trace, layer: int, kinds: tuple[str, ...]) -> np.ndarra
         raise ValueError(
             f"the trace has no kinds {missing} for layer {layer}; it has {trace.kinds(layer)}"
         )
+    chosen = slice(None) if steps is None else steps
     return np.concatenate(
-        [np.asarray(trace.states(layer, kind), dtype=np.float64) for kind in kinds], axis=1
+        [np.asarray(np.asarray(trace.states(layer, kind))[chosen], np.float64) for kind in kinds],
+        axis=1,
     )
 
 
