@@ -28,6 +28,7 @@ from ipywidgets import widget_serialization
 
 from .._validation import as_int, to_numpy
 from ..analysis import FixedPoints, Linearisation, StatePCA, phase_portrait, state_pca
+from ..analysis._eigen import eigenvectors_of
 from ..trace import Trace
 from ._assets import asset, require_bundle
 from ._buffers import packed
@@ -576,10 +577,11 @@ def _readout_vector(readout: Any, n_cells: int, width: int) -> np.ndarray | None
 def _top_right_eigenvectors(fixed_points: Any, model: Any, layer: int) -> np.ndarray | None:
     """Each fixed point's top right eigenvector (real part, unit norm), or None.
 
-    The one place that reads eigenvectors: ``fp.eigenmodes`` (the backend's), with the
-    points' own linearisation (``find_fixed_points`` sets it) or, for points built by hand,
-    one made from ``model``; None when there is neither. Chunks of points keep the memory of
-    the full eigenvector matrices small.
+    The one place that reads eigenvectors: of ``fp.jacobians`` (the points' own
+    linearisation, which ``find_fixed_points`` sets, or, for points built by hand, one made
+    from ``model``; None when there is neither), the eigenvector of each point's largest
+    eigenvalue by inverse iteration (``eigenvectors_of``: a tenth of a full eigen-
+    decomposition's cost). Chunks of points keep the Jacobians' memory small.
     """
     if fixed_points is None or len(fixed_points.q) == 0:
         return None
@@ -588,11 +590,10 @@ def _top_right_eigenvectors(fixed_points: Any, model: Any, layer: int) -> np.nda
             return None
         fixed_points = replace(fixed_points, linearisation=Linearisation.of(model, layer))
     n = len(fixed_points.q)
+    top = np.asarray(fixed_points.eigenvalues)[:, 0]  # sorted by magnitude, largest first
+    chunks = [np.arange(a, min(a + _EIGEN_CHUNK, n)) for a in range(0, n, _EIGEN_CHUNK)]
     right = np.concatenate(
-        [
-            fixed_points.eigenmodes(np.arange(start, min(start + _EIGEN_CHUNK, n))).right[:, :, 0]
-            for start in range(0, n, _EIGEN_CHUNK)
-        ]
+        [eigenvectors_of(fixed_points.jacobians(chunk), top[chunk]) for chunk in chunks]
     )
     real = np.real(right)
     norm = np.linalg.norm(real, axis=1, keepdims=True)
