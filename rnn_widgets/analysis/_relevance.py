@@ -452,8 +452,11 @@ def score_cells(
 
 
 _SCORE_NAMES = ("accuracy", "balanced_accuracy", "roc_auc", "r2")
-# The bytes the class histograms of one group of binary hypotheses may take.
-_HISTOGRAM_BYTES = 1 << 28
+# The bytes the class histograms of one group of binary hypotheses may take. The logistic
+# fits make about six more arrays of that size, so a group's peak is ~7x this: 32 MiB keeps
+# a quickstart-sized scoring (20 hypotheses x 256 cells) near 230 MB instead of 1.3 GB, no
+# slower (Binder gives a whole session 1-2 GB).
+_HISTOGRAM_BYTES = 1 << 25
 
 
 def _hypothesis_groups(
