@@ -340,3 +340,18 @@ def test_the_sentiment_models_approximate_fixed_points_lie_near_a_line(name) -> 
     )
     assert result.variance_explained[0] > 0.9
     assert h_pca.cumulative[2] > untrained.cumulative[2]
+
+
+@pytest.mark.parametrize("shape", [(500, 12), (8, 30)])
+def test_state_pca_equals_scikit_learns_full_svd(shape):
+    from sklearn.decomposition import PCA
+
+    rng = np.random.default_rng(3)
+    states = rng.standard_normal(shape) @ rng.standard_normal((shape[1], shape[1]))
+    ours = state_pca(states, n_components=4)
+    reference = PCA(n_components=4, svd_solver="full").fit(states)
+    np.testing.assert_allclose(ours.components, reference.components_, atol=1e-10)
+    np.testing.assert_allclose(
+        ours.explained_variance_ratio, reference.explained_variance_ratio_, atol=1e-12
+    )
+    np.testing.assert_allclose(ours.projected, reference.transform(states), atol=1e-9)

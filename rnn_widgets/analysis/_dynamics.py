@@ -34,6 +34,7 @@ import numpy as np
 import torch
 from sklearn.decomposition import PCA
 from sklearn.manifold import LocallyLinearEmbedding
+from threadpoolctl import threadpool_limits
 from torch.func import jacrev, vmap
 from tqdm.auto import tqdm
 
@@ -182,21 +183,49 @@ def state_pca(
         raise ValueError(
             f"n_components must be <= min(n_states, n_features) = {limit}, got {n_components}"
         )
-    # With many more states than features, the eigenvectors of the features' covariance
-    # (one pass over the states, then a small eigh) are the same components as a full SVD's,
-    # ten times faster at 100,000 x 512.
-    solver = "covariance_eigh" if len(values) >= values.shape[1] else "full"
-    pca = PCA(n_components=n_components, svd_solver=solver).fit(values)
-    ratio = np.asarray(pca.explained_variance_ratio_, dtype=np.float64)
+    if len(values) >= values.shape[1]:
+        components, mean, ratio = _covariance_pca(values, n_components)
+    else:
+        pca = PCA(n_components=n_components, svd_solver="full").fit(values)
+        components, mean = pca.components_, pca.mean_
+        ratio = np.asarray(pca.explained_variance_ratio_, dtype=np.float64)
+    components = np.asarray(components, dtype=np.float64)
+    mean = np.asarray(mean, dtype=np.float64)
     return StatePCA(
-        components=np.asarray(pca.components_, dtype=np.float64),
-        mean=np.asarray(pca.mean_, dtype=np.float64),
+        components=components,
+        mean=mean,
         explained_variance_ratio=ratio,
         cumulative=np.cumsum(ratio),
-        projected=pca.transform(values),
+        projected=(values - mean) @ components.T,
         layer=fitted_layer,
         kinds=kinds,
     )
+
+
+def _covariance_pca(
+    values: np.ndarray, n_components: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Components, mean and variance ratios from the eigenvectors of the covariance.
+
+    With more states than features these are a full SVD's components (scikit-learn's
+    ``svd_solver="covariance_eigh"``, with its sign convention: each component's largest
+    entry positive), ten times faster at 100,000 x 512. The small eigenproblem runs on one
+    BLAS thread: OpenBLAS's threaded ``eigh`` on a busy two-core machine (or a Binder
+    session) took 4-6 s for 512 x 512 against 0.06 s on one thread.
+    """
+    mean = values.mean(axis=0)
+    centred = values - mean
+    covariance = centred.T @ centred / max(len(values) - 1, 1)
+    with threadpool_limits(limits=1, user_api="blas"):
+        variances, vectors = np.linalg.eigh(covariance)
+    order = np.argsort(variances)[::-1]
+    variances = np.clip(variances[order], 0.0, None)
+    components = vectors[:, order].T[:n_components]
+    largest = np.argmax(np.abs(components), axis=1)
+    components *= np.sign(components[np.arange(len(components)), largest])[:, None]
+    total = variances.sum()
+    ratio = variances[:n_components] / total if total > 0 else np.zeros(n_components)
+    return components, mean, ratio
 
 
 def untrained_copy(model: Any, seed: int = 0) -> RecurrentModel:
