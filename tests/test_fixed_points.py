@@ -5,10 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import rnn_widgets as rw
 from rnn_widgets import tasks, zoo
 from rnn_widgets.analysis import find_fixed_points
+from rnn_widgets.analysis._fixed_points import _damped_step, _each_distinct, _in_threads
 
 
 class LinearCell:
@@ -190,3 +193,66 @@ def test_a_search_cut_short_returns_its_points_and_says_so() -> None:
     finished = find_fixed_points(model, starts, n=7, progress=False)
     assert finished.converged.all()
     assert finished.q.max() < cut.q.max()
+
+
+# ------------------------------------------------------------------ the search's parts
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    size=st.integers(1, 6),
+    damping=st.floats(1e-8, 10.0),
+    seed=st.integers(0, 2**16),
+)
+def test_the_damped_step_solves_marquardts_equations(size: int, damping: float, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    jacobian = rng.standard_normal((3, size, size))
+    residual = rng.standard_normal((3, size))
+    velocity, moved, predicted, _ = _damped_step(
+        torch.from_numpy(jacobian), torch.from_numpy(residual), torch.full((3,), damping)
+    )
+    for j, r, v, jv, reduction in zip(jacobian, residual, velocity, moved, predicted, strict=True):
+        normal = j.T @ j
+        system = normal + damping * np.diag(np.diag(normal) + 1)
+        expected = np.linalg.solve(system, -j.T @ r)
+        np.testing.assert_allclose(v.numpy(), expected, rtol=1e-6, atol=1e-9)
+        np.testing.assert_allclose(jv.numpy(), j @ expected, rtol=1e-6, atol=1e-9)
+        # The reduction of ||r||^2 the linear model predicts: ||r||^2 - ||r + J v||^2.
+        linear = r @ r - (r + j @ expected) @ (r + j @ expected)
+        np.testing.assert_allclose(float(reduction), linear, rtol=1e-6, atol=1e-9)
+
+
+def test_a_damped_step_that_does_not_descend_is_refused() -> None:
+    # A negative damping makes the system -5 I, whose solution climbs: the step must be NaN
+    # (rejected by the search), as a failed Cholesky factorisation would have made it.
+    jacobian = torch.eye(3, dtype=torch.float64)[None]
+    residual = torch.tensor([[1.0, 0.0, 0.0]], dtype=torch.float64)
+    velocity, _, predicted, _ = _damped_step(jacobian, residual, torch.tensor([-3.0]))
+    assert float(predicted[0]) < 0
+    assert torch.isnan(velocity).all()
+
+
+def test_a_start_drawn_twice_is_searched_once_and_both_get_its_result() -> None:
+    starts = np.array([[1.0, 2.0], [3.0, 4.0], [1.0, 2.0], [5.0, 6.0], [3.0, 4.0]])
+    searched = []
+
+    def search(distinct: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        searched.append(len(distinct))
+        return distinct * 2, np.arange(len(distinct))
+
+    doubled, search_index = _each_distinct(search, starts)
+    assert searched == [3]
+    np.testing.assert_array_equal(doubled, starts * 2)
+    assert search_index[0] == search_index[2] and search_index[1] == search_index[4]
+    assert len(set(search_index.tolist())) == 3
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3, 7])
+def test_eigenvalues_in_chunks_on_threads_equal_one_decomposition(workers: int) -> None:
+    matrices = torch.from_numpy(np.random.default_rng(workers).standard_normal((7, 5, 5)))
+    (values,) = _in_threads(lambda part: (torch.linalg.eigvals(part),), matrices, workers)
+    whole = torch.linalg.eigvals(matrices)
+    torch.testing.assert_close(values, whole, rtol=0, atol=0)
+    values, right = _in_threads(torch.linalg.eig, matrices, workers)
+    # Each column pair is an eigenpair of its own matrix (the chunks kept their order).
+    torch.testing.assert_close(matrices.to(right.dtype) @ right, right * values[:, None, :])
