@@ -256,3 +256,21 @@ def test_eigenvalues_in_chunks_on_threads_equal_one_decomposition(workers: int) 
     values, right = _in_threads(torch.linalg.eig, matrices, workers)
     # Each column pair is an eigenpair of its own matrix (the chunks kept their order).
     torch.testing.assert_close(matrices.to(right.dtype) @ right, right * values[:, None, :])
+
+
+def test_identical_starts_are_not_all_taken_for_outliers_and_an_empty_result_says_why() -> None:
+    model = rw.RecurrentModel(TanhCell(2.0))
+    h_star = 0.9575040240772687
+    # Starts that coincide have no spread; their norm is the length scale, so the stable
+    # point 0.16 away from 0.8 is kept ...
+    near = find_fixed_points(model, np.full((9, 1), 0.8), n=9, progress=False)
+    np.testing.assert_allclose(near.states[:, 0], [h_star], atol=1e-9)
+    # ... and when every point found is farther than that (from 0.4 the search lands on the
+    # other stable point, -0.96), the empty result comes with a warning saying how to keep it.
+    with pytest.warns(RuntimeWarning, match="outlier_distance"):
+        far = find_fixed_points(model, np.full((9, 1), 0.4), n=9, progress=False)
+    assert len(far) == 0
+    kept = find_fixed_points(
+        model, np.full((9, 1), 0.4), n=9, outlier_distance=np.inf, progress=False
+    )
+    np.testing.assert_allclose(kept.states[:, 0], [-h_star], atol=1e-9)

@@ -335,7 +335,7 @@ def find_fixed_points(
     jacobian = _batched_jacobian(model, layer, step)
     _check_differentiable(jacobian, visited[:1], conditions[:1])
     rng = np.random.default_rng(seed)
-    radius = float(np.sqrt(((visited - visited.mean(axis=0)) ** 2).sum(axis=1).mean())) or 1.0
+    radius = _visited_radius(visited)
     scale = visited.std(axis=0)
 
     found = []
@@ -364,7 +364,9 @@ def find_fixed_points(
     condition = np.concatenate([np.full(len(part[1]), part[0]) for part in found])
     _warn_unconverged(converged, max_iterations)
     keep = _deduplicated(states, q, condition, merge_distance)
-    keep &= _near_visited(states, visited, outlier_distance * radius)
+    near = _near_visited(states, visited, outlier_distance * radius)
+    _warn_all_outliers(keep, near, outlier_distance)
+    keep &= near
     states, q, iterations = states[keep], q[keep], iterations[keep]
     converged, condition = converged[keep], condition[keep]
     inputs_of = conditions[condition]
@@ -636,6 +638,31 @@ def _check_differentiable(jacobian: Any, state: np.ndarray, x: np.ndarray) -> No
         raise ValueError(
             "the step's Jacobian at the first visited state is not finite; check the model's "
             "weights and the initial states"
+        )
+
+
+def _visited_radius(visited: np.ndarray) -> float:
+    """The RMS distance of the visited states from their mean, the search's length scale.
+
+    Starts that all coincide have none; their RMS norm (or 1) stands in, so that points a
+    search reaches from them are not all taken for outliers.
+    """
+    spread = float(np.sqrt(((visited - visited.mean(axis=0)) ** 2).sum(axis=1).mean()))
+    if spread > 0:
+        return spread
+    return float(np.sqrt((visited**2).sum(axis=1).mean())) or 1.0
+
+
+def _warn_all_outliers(kept: np.ndarray, near: np.ndarray, outlier_distance: float) -> None:
+    """Never a silent empty result: say so when every point found is dropped as an outlier."""
+    if kept.any() and not (kept & near).any():
+        warnings.warn(
+            f"all {int(kept.sum())} points found lie farther than outlier_distance="
+            f"{outlier_distance:g} x the visited states' RMS radius from every visited state "
+            "and were dropped; start from more varied states (a Trace) or raise "
+            "outlier_distance (np.inf keeps every point)",
+            RuntimeWarning,
+            stacklevel=3,
         )
 
 
