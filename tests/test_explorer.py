@@ -222,3 +222,13 @@ def test_save_image_needs_the_explorer_displayed_first_and_exports_every_view(pa
         explorer.save_image("explorer.svg")
     with pytest.raises(ValueError, match="png|svg"):
         explorer.save_image("explorer.gif")
+
+
+def test_the_bars_open_on_the_hypothesis_a_cell_predicts_best():
+    @hy.hypothesis
+    def is_y_noise(tokens):
+        """Unrelated to any cell: every third step."""
+        return [i % 3 == 0 for i in range(len(tokens))]
+
+    explorer = Explorer(_planted(), hypotheses=[is_y_noise, is_x], progress=False)
+    assert explorer.relevance.current == "is_x"

@@ -491,7 +491,12 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
         if self._scores is None:
             return None
         try:
-            return RelevanceBars.from_scores(self._scores, selection=self._selection, height=380)
+            return RelevanceBars.from_scores(
+                self._scores,
+                selection=self._selection,
+                current=_best_explained(self._scores),
+                height=380,
+            )
         except (TypeError, ValueError) as error:
             self._note(f"Relevance bars are off: {_one_line(error)}")
             return None
@@ -587,6 +592,13 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
         if name == "scores":
             return "pass hypotheses=[...] or scores="
         return "pass a model (and fixed_points=True for fixed points)"
+
+
+def _best_explained(scores: Any) -> str | None:
+    """The hypothesis some cell predicts best above chance: the bars' first view."""
+    above = np.asarray(scores.score, dtype=np.float64) - np.asarray(scores.chance)[:, None]
+    best = np.nanmax(np.where(np.isnan(above), -np.inf, above), axis=1)
+    return str(scores.hypotheses[int(np.argmax(best))]) if len(best) else None
 
 
 def _checked_layer(trace: Trace, layer: Any) -> int:
