@@ -10,6 +10,7 @@ import torch
 
 from rnn_widgets import RecurrentModel, capture, tasks, zoo
 from rnn_widgets.models import RunResult
+from rnn_widgets.zoo import Spec
 from rnn_widgets.zoo.__main__ import main as zoo_cli
 from rnn_widgets.zoo._recipes import (
     CHARACTER_TYPES,
@@ -17,6 +18,7 @@ from rnn_widgets.zoo._recipes import (
     nesting_digit_accuracy,
     next_type_accuracy,
 )
+from rnn_widgets.zoo._train import train
 
 SHIPPED = zoo.names()
 
@@ -206,3 +208,42 @@ def test_run_result_metrics_refuse_a_run_over_other_sequences() -> None:
         next_type_accuracy(result.outputs, task)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="needs a next-character task"):
         next_type_accuracy(result, tasks.flip_flop(3, 2, 30, seed=0))
+
+
+# ------------------------------------------------------------- training with state noise
+
+
+def _noisy_training_losses(state_noise: float, family: str) -> list[float]:
+    task = tasks.automaton("mod3", 16, 20, seed=3)
+    spec = Spec(family=family, n_inputs=1, hidden=8, layers=2, n_outputs=3, embedding_dim=None)
+    result = train(
+        spec,
+        task,
+        steps=4,
+        batch_size=8,
+        learning_rate=1e-2,
+        seed=5,
+        progress=False,
+        state_noise=state_noise,
+    )
+    return result.losses
+
+
+@pytest.mark.parametrize("family", ["gru", "lstm"])
+def test_training_with_state_noise_is_seeded_and_differs_from_training_without(family) -> None:
+    noisy = _noisy_training_losses(0.5, family)
+    assert noisy == _noisy_training_losses(0.5, family)
+    # The first loss is of the same initial weights on the same batch: only the noise differs.
+    assert noisy[0] != pytest.approx(_noisy_training_losses(0.0, family)[0], abs=1e-6)
+
+
+def test_a_tiny_state_noise_matches_the_fused_core_step_by_step() -> None:
+    # The per-step loop with negligible noise computes what the fused core does.
+    tiny = _noisy_training_losses(1e-9, "lstm")
+    np.testing.assert_allclose(tiny, _noisy_training_losses(0.0, "lstm"), rtol=1e-5)
+
+
+@pytest.mark.parametrize("bad", [-0.1, float("nan"), "0.1"])
+def test_training_refuses_a_bad_state_noise(bad) -> None:
+    with pytest.raises(ValueError, match="state_noise"):
+        _noisy_training_losses(bad, "gru")

@@ -69,6 +69,11 @@ class Recipe:
     floor : float
         The shipped model must reach it (``>=`` if ``higher_is_better`` else ``<=``).
     higher_is_better : bool
+    state_noise : float
+        Std of Gaussian noise added to the hidden state after every step, in training only
+        (0: none, and the core runs fused). Noise makes a memory held on a slow transient
+        drift away while one held at a stable fixed point returns, so it trains memories
+        into attractors (no shipped recipe uses it yet; see docs/zoo.md).
 
     """
 
@@ -89,6 +94,7 @@ class Recipe:
     metric_name: str
     floor: float
     higher_is_better: bool = True
+    state_noise: float = 0.0
 
     def spec(self, task: TaskData) -> Spec:
         """The architecture for this recipe's task."""

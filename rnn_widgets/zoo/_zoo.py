@@ -183,6 +183,7 @@ def _train_recipe(recipe: Recipe, task: TaskData, steps: int, progress: bool) ->
         window=recipe.window,
         seed=recipe.seed,
         progress=progress,
+        state_noise=recipe.state_noise,
     )
 
 
