@@ -232,3 +232,20 @@ def test_the_bars_open_on_the_hypothesis_a_cell_predicts_best():
 
     explorer = Explorer(_planted(), hypotheses=[is_y_noise, is_x], progress=False)
     assert explorer.relevance.current == "is_x"
+
+
+def test_close_closes_every_widget_it_made_but_not_a_shared_selection(parentheses):
+    trace, model, data = parentheses
+    shared = Selection()
+    explorer = Explorer(trace, model, hy.from_task(data), selection=shared, progress=False)
+    made = explorer._owned_widgets()
+    assert explorer.select_view in made and explorer.response_view.curves in made
+    explorer.close()
+    assert all(widget.comm is None for widget in made)
+    assert explorer.comm is None
+    assert shared.comm is not None  # other views may still share it
+    shared.set_range(3, 6)  # no observer of the closed Explorer runs
+    own = Explorer(_planted(), progress=False)
+    selection = own.selection
+    own.close()
+    assert selection.comm is None

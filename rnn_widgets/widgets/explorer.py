@@ -129,6 +129,7 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
         self._layer = _checked_layer(trace, layer)
         self._kind = _checked_kind(trace, self._layer, kind)
         self._notices: list[str] = []
+        self._owns_selection = selection is None
         self._selection = _checked_selection(selection, self._layer, self._kind)
         self._model = self._checked_model(model)
         self._scores = self._relevance(hypotheses, scores, progress)
@@ -151,6 +152,7 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
         super().__init__(children=self._children(), **kwargs)
         self.add_class("rnnw-explorer")
         self._selection.observe(self._follow_range, names=["start", "stop"])
+        self._following = True
 
     # ------------------------------------------------------------------ public API
 
@@ -516,6 +518,35 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
         if self.response_view is not None:
             children.append(self.response_view)
         return children
+
+    def close(self) -> None:
+        """Close the Explorer and every widget in it, and stop following the selection.
+
+        A selection passed in (shared with views outside) stays open; one the Explorer made
+        is closed with it.
+        """
+        built = self.__dict__.get("_following", False)  # False when __init__ failed
+        if built:
+            self._selection.unobserve(self._follow_range, names=["start", "stop"])
+            self._following = False
+            for widget in self._owned_widgets():
+                widget.close()
+            if self._owns_selection:
+                self._selection.close()
+        super().close()
+
+    def _owned_widgets(self) -> list[Any]:
+        """Every widget the Explorer made, innermost first (views, their parts, the boxes)."""
+        candidates: list[Any] = []
+        for view in self.views.values():
+            candidates += [*getattr(view, "children", ()), view]
+        for box in (self._notice_box, *self.children):
+            candidates += [*getattr(box, "children", ()), box]
+        owned: list[Any] = []
+        for widget in candidates:  # each once: closing twice would unobserve twice
+            if not any(widget is seen for seen in owned):
+                owned.append(widget)
+        return owned
 
     def _exportable_children(self) -> list[ImageExport]:
         """Every view shown, top to bottom (a composite view's parts in its own order)."""
