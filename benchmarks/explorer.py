@@ -47,6 +47,7 @@ from tests.browser.conftest import (
     open_notebook,
     run_all_cells,
     run_in_lab,
+    write_notebook,
 )
 
 NOTEBOOK = "explorer_bench.ipynb"
@@ -201,30 +202,7 @@ _EMPTY_EXECUTE_JS = """async () => {
 
 def _write_notebook(root: Path, args: argparse.Namespace) -> None:
     sources = (SETUP.format(steps=args.steps, fixed=args.fixed), SHOW)
-    notebook = {
-        "cells": [
-            {
-                "cell_type": "code",
-                "execution_count": None,
-                "id": f"bench{index}",
-                "metadata": {},
-                "outputs": [],
-                "source": text.splitlines(keepends=True),
-            }
-            for index, text in enumerate(sources)
-        ],
-        "metadata": {
-            "kernelspec": {
-                "display_name": "Python 3 (ipykernel)",
-                "language": "python",
-                "name": "python3",
-            },
-            "language_info": {"name": "python"},
-        },
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-    (root / NOTEBOOK).write_text(json.dumps(notebook, indent=1))
+    write_notebook(root / NOTEBOOK, list(sources))
 
 
 def _wait_results(page, count: int, timeout_s: float = 60.0) -> list[dict]:

@@ -45,6 +45,7 @@ from tests.browser.conftest import (
     open_notebook,
     run_all_cells,
     run_in_lab,
+    write_notebook,
 )
 
 NOTEBOOK = "select_view_bench.ipynb"
@@ -140,33 +141,11 @@ _WAIT_RESULTS_JS = "(n) => window.__rnnwBench.results.length >= n"
 _NEXT_FRAME_JS = "() => new Promise((resolve) => requestAnimationFrame(() => resolve()))"
 
 
-def write_notebook(folder: Path, args: argparse.Namespace) -> None:
+def write_bench_notebook(folder: Path, args: argparse.Namespace) -> None:
     source = SETUP.format(
         steps=args.steps, cells=args.cells, sequences=args.sequences, window=args.window
     )
-    notebook = {
-        "cells": [
-            {
-                "cell_type": "code",
-                "execution_count": None,
-                "id": "bench",
-                "metadata": {},
-                "outputs": [],
-                "source": source.splitlines(keepends=True),
-            }
-        ],
-        "metadata": {
-            "kernelspec": {
-                "display_name": "Python 3 (ipykernel)",
-                "language": "python",
-                "name": "python3",
-            },
-            "language_info": {"name": "python"},
-        },
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-    (folder / NOTEBOOK).write_text(json.dumps(notebook, indent=1))
+    write_notebook(folder / NOTEBOOK, [source])
 
 
 def new_results(page, count: int, timeout_ms: int = 10_000) -> list[dict]:
@@ -283,7 +262,7 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=200)
     args = parser.parse_args()
 
-    report(run_in_lab(write_notebook, run, args), args)
+    report(run_in_lab(write_bench_notebook, run, args), args)
 
 
 def run(browser, server: Server, args: argparse.Namespace) -> dict:

@@ -49,6 +49,7 @@ from tests.browser.conftest import (
     open_notebook,
     run_all_cells,
     run_in_lab,
+    write_notebook,
 )
 
 NOTEBOOK = "state_space_view_bench.ipynb"
@@ -172,34 +173,11 @@ _BASELINE_JS = """async (n) => {
 _WAIT_RESULTS_JS = "(n) => window.__rnnwBench.results.length >= n"
 
 
-def write_notebook(folder: Path, args: argparse.Namespace) -> None:
+def write_bench_notebook(folder: Path, args: argparse.Namespace) -> None:
     length = args.states // args.sequences
     source = SETUP.format(sequences=args.sequences, length=length, fixed=args.fixed)
     cells = [source, "display(view)\n"]
-    notebook = {
-        "cells": [
-            {
-                "cell_type": "code",
-                "execution_count": None,
-                "id": f"bench{index}",
-                "metadata": {},
-                "outputs": [],
-                "source": text.splitlines(keepends=True),
-            }
-            for index, text in enumerate(cells)
-        ],
-        "metadata": {
-            "kernelspec": {
-                "display_name": "Python 3 (ipykernel)",
-                "language": "python",
-                "name": "python3",
-            },
-            "language_info": {"name": "python"},
-        },
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-    (folder / NOTEBOOK).write_text(json.dumps(notebook, indent=1))
+    write_notebook(folder / NOTEBOOK, cells)
 
 
 def results(page) -> list[dict]:
@@ -283,7 +261,7 @@ def main() -> None:
     parser.add_argument("--screenshot", default=None, help="save the view as this PNG")
     args = parser.parse_args()
 
-    report(run_in_lab(write_notebook, run, args), args)
+    report(run_in_lab(write_bench_notebook, run, args), args)
 
 
 def run(browser, server: Server, args: argparse.Namespace) -> dict:

@@ -8,6 +8,7 @@ so running them never rewrites the committed files.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -310,6 +311,48 @@ def run_in_lab(write_notebook: Any, run: Any, args: Any) -> Any:
             except Exception:
                 print(server.log_tail(), file=sys.stderr)
                 raise
+
+
+def write_notebook(path: Path, sources: list[str]) -> None:
+    """A Python 3 notebook at ``path`` whose code cells hold ``sources``, not yet run."""
+    notebook = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "execution_count": None,
+                "id": f"cell{index}",
+                "metadata": {},
+                "outputs": [],
+                "source": text.splitlines(keepends=True),
+            }
+            for index, text in enumerate(sources)
+        ],
+        "metadata": {
+            "kernelspec": {
+                "display_name": "Python 3 (ipykernel)",
+                "language": "python",
+                "name": "python3",
+            },
+            "language_info": {"name": "python"},
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    path.write_text(json.dumps(notebook, indent=1))
+
+
+_CANVAS_INK_JS = """(canvas) => {
+  const ctx = canvas.getContext("2d");
+  const { data } = ctx.getImageData(0, 0, canvas.width, canvas.height);
+  let ink = 0;
+  for (let i = 3; i < data.length; i += 4) if (data[i] > 0) ink++;
+  return ink / (canvas.width * canvas.height);
+}"""
+
+
+def canvas_ink(page: Page, canvas: Any) -> float:
+    """The share of a canvas's pixels that are not transparent (``canvas``: a Locator)."""
+    return page.evaluate(_CANVAS_INK_JS, canvas.element_handle())
 
 
 def run_all_cells(page: Page, timeout: float | None = None) -> None:

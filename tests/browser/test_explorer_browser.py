@@ -13,6 +13,7 @@ import pytest
 
 from .conftest import (
     REPO,
+    canvas_ink,
     error_outputs,
     execute_in_kernel,
     expect,
@@ -24,13 +25,6 @@ from .conftest import (
 pytestmark = pytest.mark.browser
 
 SCREENSHOT = REPO / "docs" / "images" / "explorer.png"
-_CANVAS_INK_JS = """(canvas) => {
-  const ctx = canvas.getContext("2d");
-  const { data } = ctx.getImageData(0, 0, canvas.width, canvas.height);
-  let ink = 0;
-  for (let i = 3; i < data.length; i += 4) if (data[i] > 0) ink++;
-  return ink / (canvas.width * canvas.height);
-}"""
 
 
 def _wait_for_label(page, pattern: str) -> str:
@@ -64,7 +58,7 @@ def test_explorer_draws_every_view_and_links_them(lab_server, page, artifacts_di
     expect(explorer.locator(".rnnw-explorer-notice")).to_contain_text("Fixed points")
     for canvas_view in (select, space):
         canvas_view.scroll_into_view_if_needed()
-        ink = p.evaluate(_CANVAS_INK_JS, canvas_view.locator("canvas").first.element_handle())
+        ink = canvas_ink(p, canvas_view.locator("canvas").first)
         assert ink > 0.001
     expect(bars.locator("rect.rnnw-bar")).to_have_count(64)
     expect(response.locator("svg").first).to_be_visible()

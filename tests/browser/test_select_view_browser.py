@@ -14,6 +14,7 @@ import pytest
 from .conftest import (
     REPO,
     SERVED,
+    canvas_ink,
     error_outputs,
     execute_in_kernel,
     expect,
@@ -26,15 +27,6 @@ pytestmark = pytest.mark.browser
 
 NOTEBOOKS = [path.name for path in SERVED if path.parent.name == "notebooks"]
 SCREENSHOT = REPO / "docs" / "images" / "quickstart.png"
-
-_CANVAS_INK_JS = """(canvas) => {
-  const ctx = canvas.getContext("2d");
-  const { data } = ctx.getImageData(0, 0, canvas.width, canvas.height);
-  let ink = 0;
-  for (let i = 3; i < data.length; i += 4) if (data[i] > 0) ink++;
-  return ink / (canvas.width * canvas.height);
-}"""
-
 
 _VIEWS = ", ".join(
     f".rnnw-{name}"
@@ -74,7 +66,7 @@ def test_notebook_runs_in_jupyterlab_without_errors(lab_server, page, name, arti
         view.scroll_into_view_if_needed()
         canvases = view.locator("canvas")
         if canvases.count():
-            assert p.evaluate(_CANVAS_INK_JS, canvases.first.element_handle()) > 0.001, index
+            assert canvas_ink(p, canvases.first) > 0.001, index
         elif view.locator("svg").count():
             expect(view.locator("svg").first).to_be_visible()
         else:
