@@ -11,7 +11,9 @@ times and of the per-round ratios:
 
 ``--touch`` also times zero-filling new float32 arrays of the trace's size, once right after
 freeing as much memory and once after a 20 s pause: a virtual machine that hands freed memory
-back to its host pays the first touch again, and capture must write all of its arrays.
+back to its host pays the first touch again, and capture must write all of its arrays. Both
+numpy's own allocation (which asks for transparent huge pages) and capture's (ordinary pages)
+are timed.
 
 ``--pairs`` times instead rounds of (bare forward, capture everything) back to back: each
 capture then lands on memory its predecessor freed seconds before, which the virtual
@@ -41,6 +43,7 @@ import numpy as np
 import torch
 
 import rnn_widgets.models as rm
+from rnn_widgets.models._capture import _small_page_array
 
 
 def _inputs(args: argparse.Namespace) -> tuple[torch.nn.LSTM, torch.Tensor]:
@@ -167,18 +170,23 @@ def main() -> None:
         print(f"| {label} | {median[name]:.2f} | {low:.2f}-{high:.2f} | {ratio[name]:.2f} |")
     if args.touch:
         size = (6 * args.layers * n_steps, args.hidden)
+        allocators = {
+            "numpy's `np.empty` (huge pages advised)": lambda: np.empty(size, dtype=np.float32),
+            "capture's arrays (ordinary pages)": lambda: _small_page_array(size),
+        }
         touch = {}
-        for label, pause in (("just freed", 0.0), ("after a 20 s pause", 20.0)):
-            np.ones(size, dtype=np.float32)  # allocate, touch and free as much memory
-            time.sleep(pause)
-            start = time.perf_counter()
-            torch.from_numpy(np.empty(size, dtype=np.float32)).zero_()
-            touch[label] = time.perf_counter() - start
+        for name, allocate in allocators.items():
+            for label, pause in (("just freed", 0.0), ("after a 20 s pause", 20.0)):
+                np.ones(size, dtype=np.float32)  # allocate, touch and free as much memory
+                time.sleep(pause)
+                start = time.perf_counter()
+                torch.from_numpy(allocate()).zero_()
+                touch[name, label] = time.perf_counter() - start
         print()
-        print("| zero-fill new arrays of the trace's size, memory ... | time (s) |")
-        print("| --- | --- |")
-        for label, seconds in touch.items():
-            print(f"| {label} | {seconds:.2f} |")
+        print("| zero-fill new arrays of the trace's size | memory | time (s) |")
+        print("| --- | --- | --- |")
+        for (name, label), seconds in touch.items():
+            print(f"| {name} | {label} | {seconds:.2f} |")
     if memory is not None:
         gib = 1024**3
         print()

@@ -428,3 +428,29 @@ def test_row_linear_matches_a_float64_product_on_both_paths() -> None:
         atol=1e-5,
         rtol=1e-5,
     )
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh"])
+def test_row_linear_applies_its_activation_on_both_paths(activation: str) -> None:
+    from rnn_widgets.models._linear import RowLinear
+
+    generator = torch.Generator().manual_seed(4)
+    weight = torch.randn(24, 16, generator=generator) * 0.3
+    bias = torch.randn(24, generator=generator)
+    rows = torch.randn(40, 16, generator=generator)
+    expected = getattr(torch, activation)(rows.double() @ weight.double().T + bias.double())
+    fast = RowLinear(weight, bias, rows_hint=40, activation=activation)
+    plain = RowLinear(weight.double(), bias.double(), rows_hint=40, activation=activation)
+    torch.testing.assert_close(fast(rows).double(), expected, atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(plain(rows.double()), expected, atol=1e-12, rtol=1e-12)
+    with pytest.raises(ValueError, match="activation"):
+        RowLinear(weight, bias, rows_hint=40, activation="relu")
+
+
+def test_capture_arrays_are_ordinary_writable_float32() -> None:
+    from rnn_widgets.models._capture import _small_page_array
+
+    array = _small_page_array((5, 3))
+    array[:] = 2.5
+    assert array.dtype == np.float32 and array.shape == (5, 3) and array.sum() == 37.5
+    assert _small_page_array((0, 3)).shape == (0, 3)

@@ -3,10 +3,10 @@
 A core knows its layers, their sizes, their state kinds and the exact step equations. The
 torch core also runs the fast path used by capture and by unclamped runs (see
 :func:`torch_layer_pieces`): ``h`` comes from the module's own fused forward pass, one layer at
-a time, so it is exactly what the module computes; every gate pre-activation is then one
-batched matrix product over many steps (``x_t W_ih^T + h_{t-1} W_hh^T`` with ``h_{t-1}`` read
-from the fused output), and only the elementwise LSTM cell recurrence
-``c_t = f_t c_{t-1} + i_t g_t`` is a loop over steps.
+a time, so it is exactly what the module computes; every gate is then one batched matrix
+product over many steps (``[x_t, h_{t-1}] [W_ih, W_hh]^T`` with ``h_{t-1}`` read from the fused
+output; for an LSTM the gates' nonlinearity is the product's epilogue), and only the
+elementwise LSTM cell recurrence ``c_t = f_t c_{t-1} + i_t g_t`` is a loop over steps.
 
 Equations (as in ``torch/nn/modules/rnn.py``; ``σ`` the logistic sigmoid)::
 
@@ -293,8 +293,19 @@ def _gate_pieces(
     chunk = max(1, _CHUNK_ROWS // batch)
     x_rows = x.reshape(steps * batch, input_size)
     h_rows = h_all.reshape(steps * batch, size)  # rows (t, b); a strided view, no copy
-    from_input = RowLinear(w_ih, bias, chunk * batch)
-    from_hidden = RowLinear(w_hh, None if lstm else b_hh, chunk * batch)
+    if lstm:
+        # One product over [x_t, h_{t-1}] per activation, applied as the product's epilogue:
+        # sigmoid for the rows of i, f and o, tanh for those of g.
+        joined = torch.cat([w_ih, w_hh], dim=1)
+        ifo = torch.cat([torch.arange(0, 2 * size), torch.arange(3 * size, 4 * size)])
+        ifo = ifo.to(joined.device)
+        sigmoid_part = RowLinear(joined[ifo], bias[ifo], chunk * batch, "sigmoid")
+        tanh_part = RowLinear(
+            joined[2 * size : 3 * size], bias[2 * size : 3 * size], chunk * batch, "tanh"
+        )
+    else:
+        from_input = RowLinear(w_ih, bias, chunk * batch)
+        from_hidden = RowLinear(w_hh, b_hh, chunk * batch)
     uneven = reverse and not (lengths == steps).all()
     if uneven:
         valid = torch.as_tensor(np.arange(steps)[:, None] < lengths[None, :], device=x.device)
@@ -302,7 +313,6 @@ def _gate_pieces(
     starts = range(0, steps, chunk)
     for t0 in reversed(starts) if reverse else starts:
         t1 = min(t0 + chunk, steps)
-        pre = from_input(x_rows[t0 * batch : t1 * batch])
         # h_{t-1} (h_{t+1} in reverse) from the fused output; the first step has none (zero).
         if reverse:
             lo, hi = t0, min(t1, steps - 1)
@@ -311,19 +321,31 @@ def _gate_pieces(
             lo, hi = max(t0, 1), t1
             source = h_rows[(lo - 1) * batch : (hi - 1) * batch]
         target = slice((lo - t0) * batch, (hi - t0) * batch)
+        x_chunk = x_rows[t0 * batch : t1 * batch]
         if lstm:
+            rows = x.new_zeros(len(x_chunk), input_size + size)  # [x_t, h_{t-1}]; h_{-1} = 0
+            rows[:, :input_size] = x_chunk
             if hi > lo:
-                pre[target] += from_hidden(source)
-            _activate_lstm(pre, size)
+                rows[target, input_size:] = source
+            ifo_values = sigmoid_part(rows).view(t1 - t0, batch, 3 * size)
+            by_name = {
+                "i": ifo_values[..., :size],
+                "f": ifo_values[..., size : 2 * size],
+                "g": tanh_part(rows).view(t1 - t0, batch, size),
+                "o": ifo_values[..., 2 * size :],
+            }
         else:
+            pre = from_input(x_chunk)
             # No h_{t-1} at a sequence's first step: there W_hh h + b_hh is b_hh.
             hh = b_hh.expand(pre.shape).clone()
             if hi > lo:
                 hh[target] = from_hidden(source)
             pre[:, : 2 * size].add_(hh[:, : 2 * size]).sigmoid_()
             pre[:, 2 * size :].addcmul_(pre[:, :size], hh[:, 2 * size :]).tanh_()
-        gates = pre.view(t1 - t0, batch, n_gates * size)
-        by_name = {name: gates[..., k * size : (k + 1) * size] for k, name in enumerate(core.gates)}
+            gates = pre.view(t1 - t0, batch, n_gates * size)
+            by_name = {
+                name: gates[..., k * size : (k + 1) * size] for k, name in enumerate(core.gates)
+            }
         if lstm and "c" in kinds:
             input_gate = by_name["i"] * by_name["g"]
             forget = by_name["f"]
@@ -341,12 +363,6 @@ def _gate_pieces(
         for name in core.gates:
             if name in kinds:
                 yield Piece((layer, name), t0, by_name[name])
-
-
-def _activate_lstm(pre: torch.Tensor, size: int) -> None:
-    pre[:, : 2 * size].sigmoid_()
-    pre[:, 2 * size : 3 * size].tanh_()
-    pre[:, 3 * size :].sigmoid_()
 
 
 class CellCore:

@@ -16,22 +16,44 @@ import torch
 __all__ = ["RowLinear"]
 
 
-class RowLinear:
-    """A fixed ``weight`` (out, in) and optional ``bias`` (out,), applied to (rows, in) tensors."""
+_ACTIVATIONS = {"none": None, "sigmoid": torch.sigmoid, "tanh": torch.tanh}
 
-    def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None, rows_hint: int) -> None:
+
+class RowLinear:
+    """A fixed ``weight`` (out, in) and optional ``bias`` (out,), applied to (rows, in) tensors.
+
+    ``activation`` (``"none"``, ``"sigmoid"`` or ``"tanh"``) is applied to the result; oneDNN
+    applies it as the product's epilogue, while the values are still in cache (a separate
+    ``tanh`` pass over the result costs about as much again as the product, measured).
+    """
+
+    def __init__(
+        self,
+        weight: torch.Tensor,
+        bias: torch.Tensor | None,
+        rows_hint: int,
+        activation: str = "none",
+    ) -> None:
+        if activation not in _ACTIVATIONS:
+            raise ValueError(f"activation must be one of {list(_ACTIVATIONS)}, got {activation!r}")
         self.weight = weight
         self.bias = bias
+        self.activation = activation
         self._packed = _pack(weight, rows_hint)
 
     def __call__(self, rows: torch.Tensor) -> torch.Tensor:
-        """``rows @ weight.T + bias`` as a new dense tensor of shape (len(rows), out)."""
+        """``activation(rows @ weight.T + bias)``, a new dense tensor of shape (len(rows), out)."""
         if self._packed is not None and rows.dtype == torch.float32 and rows.device.type == "cpu":
             rows = rows.contiguous()
-            return torch.ops.mkldnn._linear_pointwise(rows, self._packed, self.bias, "none", [], "")
+            return torch.ops.mkldnn._linear_pointwise(
+                rows, self._packed, self.bias, self.activation, [], ""
+            )
         if self.bias is None:
-            return rows @ self.weight.T
-        return torch.addmm(self.bias, rows, self.weight.T)
+            result = rows @ self.weight.T
+        else:
+            result = torch.addmm(self.bias, rows, self.weight.T)
+        function = _ACTIVATIONS[self.activation]
+        return result if function is None else function(result, out=result)
 
 
 def _pack(weight: torch.Tensor, rows_hint: int) -> torch.Tensor | None:
