@@ -303,6 +303,7 @@ def _gate_pieces(
         tanh_part = RowLinear(
             joined[2 * size : 3 * size], bias[2 * size : 3 * size], chunk * batch, "tanh"
         )
+        joined_rows = x.new_empty(min(chunk, steps) * batch, input_size + size)
     else:
         from_input = RowLinear(w_ih, bias, chunk * batch)
         from_hidden = RowLinear(w_hh, b_hh, chunk * batch)
@@ -323,8 +324,10 @@ def _gate_pieces(
         target = slice((lo - t0) * batch, (hi - t0) * batch)
         x_chunk = x_rows[t0 * batch : t1 * batch]
         if lstm:
-            rows = x.new_zeros(len(x_chunk), input_size + size)  # [x_t, h_{t-1}]; h_{-1} = 0
+            rows = joined_rows[: len(x_chunk)]  # [x_t, h_{t-1}], h_{-1} = 0
             rows[:, :input_size] = x_chunk
+            rows[: target.start, input_size:] = 0
+            rows[target.stop :, input_size:] = 0
             if hi > lo:
                 rows[target, input_size:] = source
             ifo_values = sigmoid_part(rows).view(t1 - t0, batch, 3 * size)
