@@ -430,6 +430,29 @@ def test_run_automaton_known_strings(name: str, symbols: str, states: list[int])
     assert run_automaton(name, [int(s) for s in symbols]).tolist() == states
 
 
+def test_p_one_sets_how_often_mod3_reads_a_1_and_the_labels_follow() -> None:
+    rare = automaton("mod3", 200, 100, seed=3, p_one=0.1)
+    common = automaton("mod3", 200, 100, seed=3, p_one=0.9)
+    ranged = automaton("mod3", 400, 100, seed=3, p_one=(0.05, 0.45))
+    assert abs(np.mean(np.concatenate(rare.sequences)) - 0.1) < 0.01
+    assert abs(np.mean(np.concatenate(common.sequences)) - 0.9) < 0.01
+    per_sequence = np.array([sequence.mean() for sequence in ranged.sequences])
+    assert per_sequence.min() < 0.12 and 0.38 < per_sequence.max() < 0.6
+    assert abs(per_sequence.mean() - 0.25) < 0.02  # the range's middle
+    for sequence, states in zip(ranged.sequences[:20], ranged.targets[:20], strict=True):
+        text = "".join(str(int(v)) for v in sequence[:, 0])
+        assert states.tolist() == [text[: i + 1].count("1") % 3 for i in range(len(text))]
+    # Rare 1s make long runs of 0s, which a network can only bridge with a held state.
+    longest = max(
+        max(len(run) for run in "".join(str(int(v)) for v in s[:, 0]).split("1"))
+        for s in rare.sequences
+    )
+    assert longest >= 50
+    assert automaton("mod3", 5, 30, seed=1).sequences[0].tolist() == (
+        automaton("mod3", 5, 30, seed=1, p_one=0.5).sequences[0].tolist()
+    )
+
+
 def reference_state(name: str, prefix: str) -> int:
     """The state after ``prefix``, from its definition rather than the table."""
     if name == "mod3":
@@ -518,6 +541,11 @@ def test_automaton_task_layout_and_balance(name: str) -> None:
         (lambda: automaton("mod3", 0), ValueError, "n_sequences"),
         (lambda: automaton("mod3", 2, 0), ValueError, "length"),
         (lambda: automaton("mod3", seed=-2), ValueError, "seed"),
+        (lambda: automaton("mod3", p_one=1.0), ValueError, "p_one"),
+        (lambda: automaton("mod3", p_one=(0.6, 0.2)), ValueError, "p_one"),
+        (lambda: automaton("mod3", p_one=(0.1,)), ValueError, "p_one"),
+        (lambda: automaton("mod3", p_one="x"), TypeError, "p_one"),
+        (lambda: automaton("substring_0101", p_one=0.2), ValueError, "p_one"),
         (lambda: run_automaton("mod3", "012"), ValueError, "symbols"),
         (lambda: run_automaton("mod3", [0, 2]), ValueError, "symbols"),
         (lambda: run_automaton("nope", "01"), ValueError, "name"),

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 
-from .._validation import as_int
+from .._validation import as_float, as_int
 from ._base import TaskData, readonly
 
 __all__ = ["AUTOMATA", "Automaton", "automaton", "run_automaton"]
@@ -124,18 +125,26 @@ def run_automaton(name: str, symbols: Sequence[int] | np.ndarray | str) -> np.nd
     return states
 
 
-def automaton(name: str, n_sequences: int = 256, length: int = 50, *, seed: int = 0) -> TaskData:
+def automaton(
+    name: str,
+    n_sequences: int = 256,
+    length: int = 50,
+    *,
+    seed: int = 0,
+    p_one: float | tuple[float, float] = 0.5,
+) -> TaskData:
     """Binary sequences labelled with the states of one automaton of paper 003.
 
-    Sampling: for ``"mod3"`` the symbols are independent fair coin flips (every state is
-    about equally frequent). With fair coin flips the trap tasks would be trapped within a
-    few steps, so for ``"repeat_trap"`` and ``"substring_0101"`` each sequence draws a
-    trap time ``T`` uniformly from ``0..length``; before ``T`` each symbol is drawn
-    uniformly among those that keep out of the trap (for ``"repeat_trap"`` this is the
-    alternating input of the paper's Figure 9), then the shortest symbol string into the
-    trap follows, then fair coin flips. About half of the steps are in the trap state; note
-    that the start state ``q0`` of ``"repeat_trap"`` never occurs as a target (it is left
-    at the first symbol).
+    Sampling: for ``"mod3"`` the symbols are independent coin flips, fair by default (every
+    state is then about equally frequent); ``p_one`` makes 1s rarer or commoner, so that a
+    network must hold a state through long runs of 0s (or count through long runs of 1s).
+    With fair coin flips the trap tasks would be trapped within a few steps, so for
+    ``"repeat_trap"`` and ``"substring_0101"`` each sequence draws a trap time ``T`` uniformly
+    from ``0..length``; before ``T`` each symbol is drawn uniformly among those that keep out
+    of the trap (for ``"repeat_trap"`` this is the alternating input of the paper's Figure 9),
+    then the shortest symbol string into the trap follows, then fair coin flips. About half of
+    the steps are in the trap state; note that the start state ``q0`` of ``"repeat_trap"``
+    never occurs as a target (it is left at the first symbol).
 
     Parameters
     ----------
@@ -147,6 +156,11 @@ def automaton(name: str, n_sequences: int = 256, length: int = 50, *, seed: int 
         Symbols per sequence, at least 1.
     seed : int, keyword-only
         Seed of the random generator; the same seed gives the same task.
+    p_one : float or (float, float), keyword-only
+        For ``"mod3"``: the chance that a symbol is 1, in (0, 1); or a range ``(low, high)``
+        from which each sequence draws its own chance uniformly (some sequences then hold
+        long runs of 0s, others of 1s). The trap automata sample as described above and
+        accept only the default 0.5.
 
     Returns
     -------
@@ -168,8 +182,12 @@ def automaton(name: str, n_sequences: int = 256, length: int = 50, *, seed: int 
     n_sequences = as_int(n_sequences, "n_sequences", minimum=1)
     length = as_int(length, "length", minimum=1)
     seed = as_int(seed, "seed", minimum=0)
+    low, high = _p_one_range(p_one, machine)
     rng = np.random.default_rng(seed)
-    symbols = [_sample_symbols(rng, machine, length) for _ in range(n_sequences)]
+    if (low, high) == (0.5, 0.5):
+        symbols = [_sample_symbols(rng, machine, length) for _ in range(n_sequences)]
+    else:
+        symbols = [_biased_symbols(rng, length, low, high) for _ in range(n_sequences)]
     states = [readonly(run_automaton(name, row)) for row in symbols]
     return TaskData(
         name=f"automaton_{name}",
@@ -204,6 +222,28 @@ def _as_symbols(symbols: Sequence[int] | np.ndarray | str) -> np.ndarray:
     if codes.size and not np.isin(codes, (0, 1)).all():
         raise ValueError("symbols must hold only 0 and 1; binarize the input first")
     return codes.astype(np.int64)
+
+
+def _p_one_range(p_one: Any, machine: Automaton) -> tuple[float, float]:
+    if isinstance(p_one, (tuple, list)):
+        if len(p_one) != 2:
+            raise ValueError(f"p_one must be a number or a (low, high) pair, got {p_one!r}")
+        low, high = (as_float(value, "p_one") for value in p_one)
+    else:
+        low = high = as_float(p_one, "p_one")
+    if not 0 < low <= high < 1:
+        raise ValueError(f"p_one must lie in (0, 1) with low <= high, got {p_one!r}")
+    if (low, high) != (0.5, 0.5) and machine.trap is not None:
+        raise ValueError(
+            f"p_one applies to automata without a trap state (mod3); {machine.name!r} samples "
+            "its own path to the trap, so leave p_one at 0.5"
+        )
+    return low, high
+
+
+def _biased_symbols(rng: np.random.Generator, length: int, low: float, high: float) -> np.ndarray:
+    draws = rng.random(length)
+    return (draws < rng.uniform(low, high)).astype(np.int64)
 
 
 def _sample_symbols(rng: np.random.Generator, machine: Automaton, length: int) -> np.ndarray:
