@@ -628,7 +628,7 @@ export function attachExport(model: ExportModel, toolbar: HTMLElement, target: E
   const status = el("span", "rnnw-export-status");
   status.setAttribute("role", "status");
   const buttons = (["png", "svg"] as const).map((format) => {
-    const button = el("button", `rnnw-export-${format}`, format.toUpperCase());
+    const button = el("button", `rnnw-export-${format} rnnw-control`, format.toUpperCase());
     button.type = "button";
     button.title = `download this view as ${format === "svg" ? "a vector SVG" : "a PNG image"} (${target.name}.${format})`;
     button.addEventListener("click", () => void onClick(format));

@@ -150,7 +150,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   const header = el("div", "rnnw-match-header");
   const summary = el("span", "rnnw-match-summary");
   const trackLabel = el("label", "rnnw-match-track-label", "colour: ");
-  const trackSelect = el("select", "rnnw-match-track");
+  const trackSelect = el("select", "rnnw-match-track rnnw-control");
   trackSelect.title = "colour the words by the count of selected cells on, or by a track";
   trackLabel.append(trackSelect);
   header.append(summary, trackLabel);

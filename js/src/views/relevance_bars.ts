@@ -45,7 +45,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   const root = el("div", "rnnw-relevance-bars");
   const header = el("div", "rnnw-bars-header");
   const pickerLabel = el("label", "rnnw-bars-picker-label", "scores: ");
-  const picker = el("select", "rnnw-bars-picker");
+  const picker = el("select", "rnnw-bars-picker rnnw-control");
   picker.title = "the score vector shown";
   pickerLabel.append(picker);
   const summary = el("span", "rnnw-bars-summary");

@@ -60,7 +60,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   const root = el("div", "rnnw-response-view");
   const header = el("div", "rnnw-response-header");
   const pickerLabel = el("label", "rnnw-response-picker-label", "metric: ");
-  const picker = el("select", "rnnw-response-picker");
+  const picker = el("select", "rnnw-response-picker rnnw-control");
   picker.title = "the metric whose distribution is drawn and the bars rank by";
   pickerLabel.append(picker);
   const summary = el("span", "rnnw-response-summary");

@@ -194,11 +194,11 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   root.dataset.hoveredStep = "";
   const header = el("div", "rnnw-ssv-header");
   const pickerLabel = el("label", "rnnw-ssv-picker-label", "input: ");
-  const picker = el("select", "rnnw-ssv-condition");
+  const picker = el("select", "rnnw-ssv-condition rnnw-control");
   picker.title = "the input condition whose fixed points and grid trajectories are drawn";
   pickerLabel.append(picker);
   const dimsLabel = el("label", "rnnw-ssv-dims-label", "view: ");
-  const dimsPicker = el("select", "rnnw-ssv-dims");
+  const dimsPicker = el("select", "rnnw-ssv-dims rnnw-control");
   for (const d of ["2", "3"]) dimsPicker.append(Object.assign(el("option", "", `${d}-D`), { value: d }));
   dimsLabel.append(dimsPicker);
   const summary = el("span", "rnnw-ssv-summary");
