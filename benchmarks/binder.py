@@ -66,6 +66,7 @@ from tests.browser.conftest import (
     _wait_ready,
     open_notebook,
     playwright_api,
+    server_command,
 )
 from tests.test_binder import _fresh_copy, _torch_version
 
@@ -238,21 +239,7 @@ def lab(python: Path, root: Path, state: Path) -> Iterator[tuple[Server, float]]
     tracker.mkdir(parents=True, exist_ok=True)
     (tracker / "tracker.jupyterlab-settings").write_text('{"recordTiming": true}')
     port = _free_port()
-    command = [
-        str(python),
-        "-m",
-        "jupyter",
-        "lab",
-        "--no-browser",
-        "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}",
-        "--ServerApp.port_retries=0",
-        f"--ServerApp.root_dir={root}",
-        "--IdentityProvider.token=",
-        "--ServerApp.password=",
-        "--allow-root",
-        "--expose-app-in-browser",
-    ]
+    command = server_command(python, "lab", port, root)
     log_path = state / "server.log"
     with open(log_path, "w") as log:
         start = time.perf_counter()

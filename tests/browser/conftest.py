@@ -70,6 +70,25 @@ class Server:
             return "<no log>"
 
 
+def server_command(python: str | Path, app: str, port: int, root: Path) -> list[str]:
+    """The command that serves ``app`` ("lab" or "notebook") on 127.0.0.1:``port``, no token."""
+    return [
+        str(python),
+        "-m",
+        "jupyter",
+        app,
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--ServerApp.root_dir={root}",
+        "--IdentityProvider.token=",
+        "--ServerApp.password=",
+        "--allow-root",
+        "--expose-app-in-browser",
+    ]
+
+
 def _isolated_env(state_dir: Path) -> dict[str, str]:
     settings = state_dir / "lab-user-settings"
     notification = settings / "@jupyterlab" / "apputils-extension"
@@ -141,21 +160,7 @@ def running_lab(root: Path, state: Path, log_path: Path, app: str = "lab") -> It
     with open(log_path, "w") as log:
         for attempt in range(3):
             port = _free_port()
-            command = [
-                sys.executable,
-                "-m",
-                "jupyter",
-                app,
-                "--no-browser",
-                "--ServerApp.ip=127.0.0.1",
-                f"--ServerApp.port={port}",
-                "--ServerApp.port_retries=0",
-                f"--ServerApp.root_dir={root}",
-                "--IdentityProvider.token=",
-                "--ServerApp.password=",
-                "--allow-root",
-                "--expose-app-in-browser",
-            ]
+            command = server_command(sys.executable, app, port, root)
             proc = subprocess.Popen(
                 command,
                 cwd=root,
