@@ -447,7 +447,7 @@ def test_row_linear_applies_its_activation_on_both_paths(activation: str) -> Non
         RowLinear(weight, bias, rows_hint=40, activation="relu")
 
 
-def test_capture_arrays_are_ordinary_writable_float32() -> None:
+def test_capture_allocates_writable_float32_arrays_of_any_size() -> None:
     from rnn_widgets.models._capture import _small_page_array
 
     array = _small_page_array((5, 3))
