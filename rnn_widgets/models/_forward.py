@@ -5,8 +5,10 @@ A pass over one batch of time-major padded inputs yields `Piece`s: the values of
 the batch. ``run`` gathers them into tensors; ``capture`` copies each straight into the rows
 of its float32 arrays, so no full-size intermediate is ever held.
 
-An unclamped layer of a torch module takes the fast, exact path of ``_cores`` (fused forward,
-batched gate reconstruction); a clamped layer and a user cell are stepped one step at a time.
+An unclamped layer of a torch module takes a fast, exact path: a float32 LSTM on the CPU
+reads its gates from oneDNN's workspace (``_workspace``), any other layer the fused forward
+and batched gate reconstruction of ``_cores``; a clamped layer and a user cell are stepped
+one step at a time.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 import torch
 
 from ._cores import CellCore, Piece, TorchCore, fused_layer, torch_layer_pieces
+from ._workspace import workspace_lstm_pieces, workspace_usable
 
 __all__ = ["Forward"]
 
@@ -68,6 +71,8 @@ class Forward:
                     "the core has NaN or infinite weights; a trace of it would be meaningless"
                 )
         self._helpers: dict[int, torch.nn.RNNBase] = {}
+        # Read LSTM gates from oneDNN's workspace until it once fails its own check.
+        self._use_workspace = True
         self.n_outputs = None
         if readout is not None and outputs:
             parameters = core.parameters
@@ -89,10 +94,17 @@ class Forward:
             else:
                 if physical not in self._helpers:
                     self._helpers[physical] = core.layer_module(physical)
-                out = fused_layer(self._helpers[physical], x, lengths, core.directions == 2)
-                if core.family == "rnn_relu":
-                    _check_finite(out, f"layer {layers[0]}")
-                yield from torch_layer_pieces(core, physical, x, out, lengths, self.wanted)
+                helper = self._helpers[physical]
+                kinds = self.wanted.get(layers[0], ())
+                out = None
+                if self._use_workspace and workspace_usable(helper, x, kinds):
+                    out = yield from workspace_lstm_pieces(helper, layers[0], x, kinds)
+                    self._use_workspace = out is not None
+                if out is None:
+                    out = fused_layer(helper, x, lengths, core.directions == 2)
+                    if core.family == "rnn_relu":
+                        _check_finite(out, f"layer {layers[0]}")
+                    yield from torch_layer_pieces(core, physical, x, out, lengths, self.wanted)
             x = out
         if self.outputs:
             yield from self._output_pieces(x)

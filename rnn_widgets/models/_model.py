@@ -497,7 +497,8 @@ class RecurrentModel:
         Notes
         -----
         Without a clamp, h comes from the module's fused forward pass and the gates from the
-        same reconstruction as :func:`capture`; a clamped layer is stepped with :meth:`step`.
+        same exact path as :func:`capture` (oneDNN's workspace or a reconstruction); a
+        clamped layer is stepped with :meth:`step`.
         Runs under ``torch.no_grad`` in eval mode; for gradients use :meth:`step`.
 
         """
