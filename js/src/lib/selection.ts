@@ -1,5 +1,6 @@
 import type { AnyModel } from "@anywidget/types";
 import { decodeCells } from "./binary";
+import { message } from "./dom";
 
 /** The synced fields of the shared Selection model (docs/select_view_contract.md). */
 export type SelectionState = {
@@ -53,6 +54,74 @@ export async function resolveModel<T extends Record<string, any>>(ref: unknown, 
   const model = await manager.get_model(ref.slice(REF_PREFIX.length));
   if (!isModel(model)) throw new Error(`widget ${ref} did not resolve to a model`);
   return model as unknown as AnyModel<T>;
+}
+
+/** What `followSelection` needs of a view: the view's model and how to react. */
+export interface SelectionFollower {
+  /** The view's model: its `selection` field holds the Selection's reference. */
+  model: { get(name: "selection"): unknown; widget_manager?: ManagerLike };
+  /** The view's name, for the error message. */
+  view: string;
+  /** Handlers for the Selection's events ("change:cells", ...), bound while it is followed. */
+  events: Record<string, () => void>;
+  /** Takes the followed Selection (null while resolving or when not found) and the error ("" if none). */
+  assign(selection: SelectionModel | null, error: string): void;
+  /** Runs once a resolution has settled (found or not): the view redraws. */
+  settled(): void;
+}
+
+/** The Selection a view follows; `rebind` after the view's `selection` field changes. */
+export interface SelectionFollowing {
+  /** Resolve the reference again and move the handlers there; a newer call wins over an older one. */
+  rebind(): Promise<void>;
+  /** Unbind the handlers for good; resolutions still pending are ignored. */
+  dispose(): void;
+}
+
+/**
+ * Follow the Selection that a view's `selection` field refers to: resolve it through the widget
+ * manager, bind the view's handlers to it, and tell the view (`assign`) which Selection it now
+ * has, or why there is none. Every view shares this so that a stale resolution (the reference
+ * changed while it was pending) or one finishing after the view was closed never binds.
+ */
+export function followSelection(follower: SelectionFollower): SelectionFollowing {
+  const { model, view, events, assign, settled } = follower;
+  let current: SelectionModel | null = null;
+  let error = "";
+  let generation = 0;
+  let disposed = false;
+
+  const unbind = () => {
+    if (current) for (const [name, handler] of Object.entries(events)) current.off(name, handler);
+    current = null;
+  };
+
+  async function rebind(): Promise<void> {
+    const mine = ++generation;
+    unbind();
+    assign(null, error);
+    try {
+      const resolved = await resolveModel<SelectionState>(model.get("selection"), model.widget_manager);
+      if (disposed || mine !== generation) return;
+      current = resolved;
+      for (const [name, handler] of Object.entries(events)) resolved.on(name, handler);
+      error = "";
+    } catch (failure) {
+      if (disposed || mine !== generation) return;
+      error = `${view} could not find its Selection: ${message(failure)}`;
+    }
+    assign(current, error);
+    settled();
+  }
+
+  return {
+    rebind,
+    dispose: () => {
+      disposed = true;
+      generation++;
+      unbind();
+    },
+  };
 }
 
 function num(value: unknown, fallback: number): number {

@@ -6,7 +6,7 @@ import type { AnyWidget, RenderProps } from "@anywidget/types";
 import { el, fmt, message } from "../lib/dom";
 import { createErrorBox, domListeners, guardedRender, modelListeners, showErrorText } from "../lib/view";
 import { decode, type PackedArray } from "../lib/binary";
-import { resolveModel, throttle, type SelectionModel, type SelectionState } from "../lib/selection";
+import { followSelection, throttle, type SelectionModel } from "../lib/selection";
 import { attachExport, snapshotSvg, type ExportModel } from "../lib/export";
 
 export interface MatchRowPayload {
@@ -165,7 +165,6 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   let data: DecodedRows | null = null;
   let rowsError = "";
   let selectionError = "";
-  let disposed = false;
   let tracksKey = "";
   let tokensByStep = new Map<number, HTMLElement[]>();
   let marked: HTMLElement[] = [];
@@ -322,25 +321,20 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   const onTracks = () => updateTrackSelect();
   const onError = () => showError();
   const onHovered = () => markHovered();
-  let generation = 0;
-
-  async function bindSelection(): Promise<void> {
-    const mine = ++generation;
-    sel?.off("change:hovered_step", onHovered);
-    sel = null;
-    try {
-      const resolved = await resolveModel<SelectionState>(model.get("selection"), model.widget_manager);
-      if (disposed || mine !== generation) return;
-      sel = resolved;
-      sel.on("change:hovered_step", onHovered);
-      selectionError = "";
-    } catch (error) {
-      if (mine === generation) selectionError = `MatchView could not find its Selection: ${message(error)}`;
-    }
-    markHovered();
-    showError();
-  }
-  const onSelectionRef = () => void bindSelection();
+  const selection = followSelection({
+    model,
+    view: "MatchView",
+    events: { "change:hovered_step": onHovered },
+    assign: (next, error) => {
+      sel = next;
+      selectionError = error;
+    },
+    settled: () => {
+      markHovered();
+      showError();
+    },
+  });
+  const onSelectionRef = () => void selection.rebind();
 
   const modelEvents = modelListeners(model);
   modelEvents.on("_rows", onRows);
@@ -354,7 +348,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   on(trackSelect, "change", onTrackChange);
 
   onRows();
-  await bindSelection();
+  await selection.rebind();
 
   const dropExport = attachExport(model as unknown as ExportModel, header, {
     name: "MatchView",
@@ -362,12 +356,10 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   });
 
   return () => {
-    disposed = true;
-    generation++;
+    selection.dispose();
     listeners.abort();
     hoverSave.cancel();
     modelEvents.off();
-    sel?.off("change:hovered_step", onHovered);
     dropExport();
     root.remove();
   };

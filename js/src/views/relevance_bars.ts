@@ -9,7 +9,7 @@ import { cellsToSave, decodeCells } from "../lib/binary";
 import { barAt, barNear, cellsBetween, decodeBars, hoverText, scoreDomain, toggleCell, unionCells, type Bands, type BarsPayload, type DecodedBars } from "../lib/bars";
 import { hitsThreshold } from "../lib/hit";
 import { formatTick, linearScale, roundTo, tickStep, type LinearScale } from "../lib/scale";
-import { resolveModel, type SelectionModel, type SelectionState } from "../lib/selection";
+import { followSelection, type SelectionModel } from "../lib/selection";
 import { svgEl } from "../lib/svg";
 import { attachExport, snapshotSvg, type ExportModel } from "../lib/export";
 
@@ -369,26 +369,18 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   };
   const onChange = () => draw();
   const onSelectionChange = () => markSelection(); // hover in other views changes nothing here
-  const selectionEvents = ["change:cells", "change:layer"];
   const redrawOn = ["current", "_names", "threshold", "score_name", "layer", "kind", "height", "error"];
-  let generation = 0;
-
-  async function bindSelection(): Promise<void> {
-    const mine = ++generation;
-    for (const name of selectionEvents) sel?.off(name, onSelectionChange);
-    sel = null;
-    try {
-      const resolved = await resolveModel<SelectionState>(model.get("selection"), model.widget_manager);
-      if (disposed || mine !== generation) return;
-      sel = resolved;
-      for (const name of selectionEvents) resolved.on(name, onSelectionChange);
-      selectionError = "";
-    } catch (error) {
-      if (mine === generation) selectionError = `RelevanceBars could not find its Selection: ${message(error)}`;
-    }
-    draw();
-  }
-  const onSelectionRef = () => void bindSelection();
+  const selection = followSelection({
+    model,
+    view: "RelevanceBars",
+    events: { "change:cells": onSelectionChange, "change:layer": onSelectionChange },
+    assign: (next, error) => {
+      sel = next;
+      selectionError = error;
+    },
+    settled: () => draw(),
+  });
+  const onSelectionRef = () => void selection.rebind();
 
   const modelEvents = modelListeners(model);
   modelEvents.on("_bars", onBars);
@@ -406,7 +398,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   });
 
   onBars();
-  await bindSelection();
+  await selection.rebind();
 
   const dropExport = attachExport(model as unknown as ExportModel, header, {
     name: "RelevanceBars",
@@ -415,12 +407,11 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
 
   return () => {
     disposed = true;
-    generation++;
+    selection.dispose();
     dropDrag?.();
     listeners.abort();
     resize?.disconnect();
     modelEvents.off();
-    for (const name of selectionEvents) sel?.off(name, onSelectionChange);
     dropExport();
     root.remove();
   };

@@ -24,7 +24,7 @@ import {
   type Panel,
 } from "../lib/response";
 import { formatTick, linearScale, tickStep, type LinearScale } from "../lib/scale";
-import { resolveModel, type SelectionModel, type SelectionState } from "../lib/selection";
+import { followSelection, type SelectionModel } from "../lib/selection";
 import { linePath, svgEl } from "../lib/svg";
 import { attachExport, snapshotSvg, type ExportModel } from "../lib/export";
 
@@ -295,27 +295,19 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   };
   const onChange = () => draw();
   const onSelectionChange = () => markCells();
-  const selectionEvents = ["change:cells", "change:layer"];
   const decodeOn = ["_curves", "_distribution"];
   const redrawOn = ["metric", "_metrics", "height", "error", "layer"];
-  let generation = 0;
-
-  async function bindSelection(): Promise<void> {
-    const mine = ++generation;
-    for (const name of selectionEvents) sel?.off(name, onSelectionChange);
-    sel = null;
-    try {
-      const resolved = await resolveModel<SelectionState>(model.get("selection"), model.widget_manager);
-      if (disposed || mine !== generation) return;
-      sel = resolved;
-      for (const name of selectionEvents) resolved.on(name, onSelectionChange);
-      selectionError = "";
-    } catch (error) {
-      if (mine === generation) selectionError = `ResponseView could not find its Selection: ${message(error)}`;
-    }
-    draw();
-  }
-  const onSelectionRef = () => void bindSelection();
+  const selection = followSelection({
+    model,
+    view: "ResponseView",
+    events: { "change:cells": onSelectionChange, "change:layer": onSelectionChange },
+    assign: (next, error) => {
+      sel = next;
+      selectionError = error;
+    },
+    settled: () => draw(),
+  });
+  const onSelectionRef = () => void selection.rebind();
 
   const modelEvents = modelListeners(model);
   modelEvents.on(decodeOn, decodeAll);
@@ -332,7 +324,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   });
 
   decodeAll();
-  await bindSelection();
+  await selection.rebind();
 
   const dropExport = attachExport(model as unknown as ExportModel, header, {
     name: "ResponseCurves",
@@ -341,11 +333,10 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
 
   return () => {
     disposed = true;
-    generation++;
+    selection.dispose();
     listeners.abort();
     resize?.disconnect();
     modelEvents.off();
-    for (const name of selectionEvents) sel?.off(name, onSelectionChange);
     dropExport();
     root.remove();
   };

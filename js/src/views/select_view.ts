@@ -13,12 +13,11 @@ import { formatTick, linearScale, roundTo, tickStep, type LinearScale } from "..
 import { onFractions, previewCells } from "../lib/select_preview";
 import {
   debounce,
+  followSelection,
   readSelection,
-  resolveModel,
   throttle,
   type SelectionModel,
   type SelectionSnapshot,
-  type SelectionState,
 } from "../lib/selection";
 
 export interface LayerInfo {
@@ -1068,26 +1067,17 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     "column_width",
     "_search_hits",
   ];
-  let generation = 0; // a newer bindSelection call wins
-
-  async function bindSelection(): Promise<void> {
-    const mine = ++generation;
-    sel?.off("change", onChange);
-    sel?.off("change:cells", onCells);
-    sel = null;
-    try {
-      const resolved = await resolveModel<SelectionState>(model.get("selection"), model.widget_manager);
-      if (disposed || mine !== generation) return;
-      sel = resolved;
-      sel.on("change:cells", onCells);
-      sel.on("change", onChange);
-      selectionError = "";
-    } catch (error) {
-      if (mine === generation) selectionError = `SelectView could not find its Selection: ${message(error)}`;
-    }
-    schedule();
-  }
-  const onSelectionRef = () => void bindSelection();
+  const selection = followSelection({
+    model,
+    view: "SelectView",
+    events: { "change:cells": onCells, change: onChange },
+    assign: (next, error) => {
+      sel = next;
+      selectionError = error;
+    },
+    settled: () => schedule(),
+  });
+  const onSelectionRef = () => void selection.rebind();
 
   const modelEvents = modelListeners(model);
   modelEvents.on("_window", onWindow);
@@ -1141,12 +1131,12 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   });
 
   onWindow();
-  await bindSelection();
+  await selection.rebind();
   showError();
 
   return () => {
     disposed = true;
-    generation++;
+    selection.dispose();
     if (frame !== null) cancelRaf(frame);
     frame = null;
     dropDrag?.();
@@ -1157,8 +1147,6 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     dropPreview();
     wheelSave.flush(); // a scroll the user made still reaches the kernel
     modelEvents.off();
-    sel?.off("change", onChange);
-    sel?.off("change:cells", onCells);
     dropExport();
     root.remove();
   };

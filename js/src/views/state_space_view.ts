@@ -11,7 +11,7 @@ import { el, fmt, message } from "../lib/dom";
 import { createErrorBox, domListeners, guardedRender, modelListeners, showErrorText, watchWidth } from "../lib/view";
 import { bounds, fitBounds, pixelOf, toPixels, toPlane, type Bounds, type Fit } from "../lib/projection";
 import { indexOfSteps, nearestPoint, radiusForLogQ } from "../lib/points";
-import { resolveModel, throttle, type SelectionModel, type SelectionState } from "../lib/selection";
+import { followSelection, throttle, type SelectionModel } from "../lib/selection";
 import { parseColor, splat } from "../lib/splat";
 import { svgEl } from "../lib/svg";
 import { attachExport, snapshotSvg, type DrawContext, type ExportModel } from "../lib/export";
@@ -757,28 +757,17 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   const onRedraw = () => draw();
   const onSpectrum = () => drawSpectrum();
   const onHovered = () => drawOverlay();
-  let generation = 0;
-
-  async function bindSelection(): Promise<void> {
-    const mine = ++generation;
-    sel?.off("change:hovered_step", onHovered);
-    sel?.off("change:start", onHovered);
-    sel?.off("change:stop", onHovered);
-    sel = null;
-    try {
-      const resolved = await resolveModel<SelectionState>(model.get("selection"), model.widget_manager);
-      if (disposed || mine !== generation) return;
-      sel = resolved;
-      resolved.on("change:hovered_step", onHovered);
-      resolved.on("change:start", onHovered);
-      resolved.on("change:stop", onHovered);
-      selectionError = "";
-    } catch (error) {
-      if (mine === generation) selectionError = `StateSpaceView could not find its Selection: ${message(error)}`;
-    }
-    draw();
-  }
-  const onSelectionRef = () => void bindSelection();
+  const selection = followSelection({
+    model,
+    view: "StateSpaceView",
+    events: { "change:hovered_step": onHovered, "change:start": onHovered, "change:stop": onHovered },
+    assign: (next, error) => {
+      sel = next;
+      selectionError = error;
+    },
+    settled: () => draw(),
+  });
+  const onSelectionRef = () => void selection.rebind();
 
   const modelEvents = modelListeners(model);
   modelEvents.on(dataEvents, onData);
@@ -817,19 +806,16 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
 
   onData();
   drawSpectrum();
-  await bindSelection();
+  await selection.rebind();
 
   return () => {
     disposed = true;
-    generation++;
+    selection.dispose();
     if (frame) cancelAnimationFrame(frame);
     hoverSave.cancel();
     listeners.abort();
     resize?.disconnect();
     modelEvents.off();
-    sel?.off("change:hovered_step", onHovered);
-    sel?.off("change:start", onHovered);
-    sel?.off("change:stop", onHovered);
     dropExport();
     root.remove();
   };
