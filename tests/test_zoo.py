@@ -12,13 +12,14 @@ from rnn_widgets import RecurrentModel, capture, tasks, zoo
 from rnn_widgets.models import RunResult
 from rnn_widgets.zoo import Spec
 from rnn_widgets.zoo.__main__ import main as zoo_cli
+from rnn_widgets.zoo._network import Network
 from rnn_widgets.zoo._recipes import (
     CHARACTER_TYPES,
     character_types,
     nesting_digit_accuracy,
     next_type_accuracy,
 )
-from rnn_widgets.zoo._train import train
+from rnn_widgets.zoo._train import _optimiser, train
 
 SHIPPED = zoo.names()
 
@@ -247,3 +248,45 @@ def test_a_tiny_state_noise_matches_the_fused_core_step_by_step() -> None:
 def test_training_refuses_a_bad_state_noise(bad) -> None:
     with pytest.raises(ValueError, match="state_noise"):
         _noisy_training_losses(bad, "gru")
+
+
+# ------------------------------------------------------------- embedding decay
+
+
+def _token_spec() -> Spec:
+    return Spec(family="gru", n_inputs=12, hidden=6, layers=1, n_outputs=2, embedding_dim=4)
+
+
+def test_embedding_decay_shrinks_the_embedding_table_only() -> None:
+    # With every gradient zero, one AdamW step multiplies a decayed weight by 1 - lr * decay.
+    network = Network(_token_spec())
+    before = {name: p.detach().clone() for name, p in network.named_parameters()}
+    optimiser = _optimiser(network, learning_rate=0.1, embedding_decay=0.5)
+    for parameter in network.parameters():
+        parameter.grad = torch.zeros_like(parameter)
+    optimiser.step()
+    for name, parameter in network.named_parameters():
+        factor = 0.95 if name == "embedding.weight" else 1.0
+        torch.testing.assert_close(parameter.detach(), before[name] * factor)
+
+
+def test_training_with_embedding_decay_keeps_smaller_embeddings() -> None:
+    task = tasks.sentiment(64, min_words=5, max_words=12, seed=1)
+    spec = Spec(family="gru", n_inputs=len(task.vocab), hidden=6, layers=1, n_outputs=2,
+                embedding_dim=4)  # fmt: skip
+
+    def embedding_norm(decay: float) -> float:
+        kwargs = {"steps": 40, "batch_size": 16, "learning_rate": 1e-2, "seed": 2}
+        result = train(spec, task, progress=False, embedding_decay=decay, **kwargs)
+        return float(result.network.embedding.weight.detach().norm())
+
+    assert embedding_norm(1.0) < 0.9 * embedding_norm(0.0)
+
+
+def test_embedding_decay_is_refused_without_an_embedding_or_when_negative() -> None:
+    task = tasks.automaton("mod3", 4, 10, seed=0)
+    spec = Spec(family="gru", n_inputs=1, hidden=4, layers=1, n_outputs=3, embedding_dim=None)
+    with pytest.raises(ValueError, match="embedding_decay needs a network with an embedding"):
+        train(spec, task, steps=1, batch_size=2, learning_rate=1e-2, embedding_decay=0.1)
+    with pytest.raises(ValueError, match="embedding_decay must be a finite number >= 0"):
+        train(spec, task, steps=1, batch_size=2, learning_rate=1e-2, embedding_decay=-1.0)

@@ -74,6 +74,10 @@ class Recipe:
         (0: none, and the core runs fused). Noise makes a memory held on a slow transient
         drift away while one held at a stable fixed point returns, so it trains memories
         into attractors (no shipped recipe uses it yet; see docs/zoo.md).
+    embedding_decay : float
+        Decoupled weight decay of the embedding table only (0: plain Adam for every weight).
+        Small embeddings make the many neutral tokens of a sentiment document kick the state
+        less, which concentrates its variance (no shipped recipe uses it yet; see docs/zoo.md).
 
     """
 
@@ -95,6 +99,7 @@ class Recipe:
     floor: float
     higher_is_better: bool = True
     state_noise: float = 0.0
+    embedding_decay: float = 0.0
 
     def spec(self, task: TaskData) -> Spec:
         """The architecture for this recipe's task."""

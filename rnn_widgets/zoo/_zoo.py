@@ -184,6 +184,7 @@ def _train_recipe(recipe: Recipe, task: TaskData, steps: int, progress: bool) ->
         seed=recipe.seed,
         progress=progress,
         state_noise=recipe.state_noise,
+        embedding_decay=recipe.embedding_decay,
     )
 
 
