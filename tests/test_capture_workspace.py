@@ -125,3 +125,23 @@ def _reference_lstm(x, w_ih, w_hh, b_ih, b_hh, h, c):
         h = o.sigmoid() * c.tanh()
         outputs.append(h)
     return torch.stack(outputs), (h, c)
+
+
+@needs_onednn
+def test_a_call_failing_after_pieces_were_yielded_still_gives_an_exact_trace(monkeypatch):
+    monkeypatch.setattr(_workspace, "_CALL_ROWS", 4)  # two steps per call at batch 2
+    monkeypatch.setattr(_workspace, "_PIECE_ROWS", 4)  # a piece after every call
+    real = torch.mkldnn_rnn_layer
+    calls = []
+
+    def failing_third_time(*args):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("oneDNN gave up")
+        return real(*args)
+
+    monkeypatch.setattr(torch, "mkldnn_rnn_layer", failing_third_time)
+    module = _module("lstm", 3, 5, 1)
+    sequences = _sequences([9, 7], 3)
+    _check_exact(module, sequences, capture(module, sequences, batch_size=2, progress=False))
+    assert len(calls) == 3  # no call after the failure: the product path redid the layer

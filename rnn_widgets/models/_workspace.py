@@ -65,8 +65,9 @@ def workspace_lstm_pieces(
 ) -> Iterator[Piece]:
     """Yield the wanted kinds of a one-layer LSTM helper over time-major ``x``; return its h.
 
-    Returns None, having yielded nothing, when the workspace cannot be read (see the module's
-    docstring); the caller then runs the product path.
+    Returns None when the workspace cannot be read (see the module's docstring); the caller
+    then runs the product path. That is decided at the first call, before anything is
+    yielded; should a later call fail, the product path's pieces replace those yielded.
     """
     steps, batch, _ = x.shape
     size = helper.hidden_size
