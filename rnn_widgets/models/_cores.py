@@ -31,7 +31,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ._linear import RowLinear
 
-__all__ = ["CellCore", "TorchCore", "make_core"]
+__all__ = ["CellCore", "TorchCore", "cell_recurrence", "make_core"]
 
 #: The state kinds each family records, in the order of ``KNOWN_KINDS``.
 FAMILY_KINDS: dict[str, tuple[str, ...]] = {
@@ -358,14 +358,30 @@ def _gate_pieces(
                 input_gate.mul_(mask)
                 forget = forget * mask
             c = torch.empty(t1 - t0, batch, size, dtype=x.dtype, device=x.device)
-            order = range(t1 - t0 - 1, -1, -1) if reverse else range(t1 - t0)
-            for j in order:
-                torch.addcmul(input_gate[j], forget[j], c_prev, out=c[j])
-                c_prev = c[j]
+            c_prev = cell_recurrence(input_gate, forget, c_prev, c, reverse)
             yield Piece((layer, "c"), t0, c)
         for name in core.gates:
             if name in kinds:
                 yield Piece((layer, name), t0, by_name[name])
+
+
+def cell_recurrence(
+    input_gate: torch.Tensor,
+    forget: torch.Tensor,
+    c_previous: torch.Tensor,
+    out: torch.Tensor,
+    reverse: bool = False,
+) -> torch.Tensor:
+    """``c_t = f_t c_{t-1} + (i_t g_t)`` over a run of steps into ``out``; returns the last c.
+
+    ``input_gate`` is ``i * g``; steps run backwards for a reverse direction. The returned c
+    is a view of ``out``: copy it if ``out`` is reused before the next run.
+    """
+    order = range(len(out) - 1, -1, -1) if reverse else range(len(out))
+    for j in order:
+        torch.addcmul(input_gate[j], forget[j], c_previous, out=out[j])
+        c_previous = out[j]
+    return c_previous
 
 
 class CellCore:

@@ -26,7 +26,7 @@ from collections.abc import Iterator, Sequence
 import torch
 from torch import nn
 
-from ._cores import Piece
+from ._cores import Piece, cell_recurrence
 
 __all__ = ["workspace_lstm_pieces", "workspace_usable"]
 
@@ -172,10 +172,10 @@ def _row_widths(width: int) -> list[int]:
 def _cell_states(
     gates: torch.Tensor, c_previous: torch.Tensor, target: torch.Tensor, size: int
 ) -> torch.Tensor:
-    """``c_t = f_t c_{t-1} + i_t g_t`` over a span of steps into ``target``; returns the last c."""
-    i, f, g = gates[..., :size], gates[..., size : 2 * size], gates[..., 2 * size : 3 * size]
-    input_part = i * g
-    for j in range(len(gates)):
-        torch.addcmul(input_part[j], f[j], c_previous, out=target[j])
-        c_previous = target[j]
-    return c_previous.clone()
+    """The c of a span of steps from its gates (rows ``i f g o``) into ``target``; the last c.
+
+    The last c is copied: ``target`` is the next span's buffer too.
+    """
+    input_gate = gates[..., :size] * gates[..., 2 * size : 3 * size]
+    forget = gates[..., size : 2 * size]
+    return cell_recurrence(input_gate, forget, c_previous, target).clone()
