@@ -2,8 +2,11 @@
 
 For each model, on its held-out documents: the variance of the visited h explained by the top
 3 principal components, trained and for an untrained copy (the baseline, run in the same
-process on the same documents, and their ratio); approximate fixed points under zero input
-(a short search of ``--searches`` starts, kept where ``q < 1e-8``, as in the paper); the top
+process on the same documents, and their ratio); approximate fixed points
+(a short search of ``--searches`` starts, kept where ``q < 1e-8``, as in the paper) under the
+average input the network reads (``--input mean``, the paper's alternative to zero input, which
+it found equivalent because its average embedding was nearly zero; ``--input zero`` for zero);
+the top
 mode's median ``|lambda1|`` over the points and its time constant ``tau = 1 / |log
 |lambda1||`` (in words: how long it takes to decay, or for ``|lambda1| > 1`` to grow,
 e-fold) against the mean document length; the input projection ``l1^T J_inp x`` of the
@@ -17,7 +20,7 @@ negative projections of opposite signs with the neutral one under a fifth of the
 ``|r1 . m|`` above the null's 99th percentile; the full state's linearisation error <= 0.2.
 1,024 starts (the paper analysed about 500 points).
 Usage: python benchmarks/line_attractor_bars.py [--models sentiment_gru sentiment_lstm]
-       [--fit 300] [--error 100] [--searches 1024]
+       [--fit 300] [--error 100] [--searches 1024] [--input mean|zero]
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import numpy as np
 import rnn_widgets as rw
 from rnn_widgets import zoo
 from rnn_widgets.analysis import (
+    average_input,
     find_fixed_points,
     line_attractor,
     linearisation_error,
@@ -79,20 +83,33 @@ class Bars:
 
 
 def measure(
-    model: Any, task: TaskData, *, n_fit: int = 300, n_error: int = 100, n_searches: int = 1024
+    model: Any,
+    task: TaskData,
+    *,
+    n_fit: int = 300,
+    n_error: int = 100,
+    n_searches: int = 1024,
+    constant_input: str = "mean",
 ) -> Bars:
     """Measure the bars of ``model`` on the held-out documents of ``task``.
 
-    The first ``n_fit`` documents give the visited states (PCA, the search's starts); the
-    next ``n_error`` the linearisation error; all of them the accuracy.
+    The first ``n_fit`` documents give the visited states (PCA, the search's starts) and the
+    average input; the next ``n_error`` the linearisation error; all of them the accuracy.
     """
     fit = task.sequences[:n_fit]
     trace = rw.capture(model, fit, progress=False)
+    x_star = average_input(model, trace) if constant_input == "mean" else None
     untrained = rw.capture(untrained_copy(model), fit, progress=False)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*ran out of max_iterations")
         points = find_fixed_points(
-            model, trace, n=n_searches, max_iterations=10, tolerance=APPROXIMATE_Q, progress=False
+            model,
+            trace,
+            x_star,
+            n=n_searches,
+            max_iterations=10,
+            tolerance=APPROXIMATE_Q,
+            progress=False,
         )
     approximate = points.q < APPROXIMATE_Q
     positive, negative = sentiment_words()
@@ -174,6 +191,7 @@ def main() -> None:
     parser.add_argument("--fit", type=int, default=300)
     parser.add_argument("--error", type=int, default=100)
     parser.add_argument("--searches", type=int, default=1024)
+    parser.add_argument("--input", choices=["mean", "zero"], default="mean")
     args = parser.parse_args()
     rows = {}
     for name in args.models:
@@ -183,6 +201,7 @@ def main() -> None:
             n_fit=args.fit,
             n_error=args.error,
             n_searches=args.searches,
+            constant_input=args.input,
         )
     print(_table(rows))
     for name, bars in rows.items():

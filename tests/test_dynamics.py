@@ -14,12 +14,14 @@ from torch import nn
 import rnn_widgets as rw
 from rnn_widgets import zoo
 from rnn_widgets.analysis import (
+    average_input,
     find_fixed_points,
     line_attractor,
     linearisation_error,
     state_pca,
     untrained_copy,
 )
+from rnn_widgets.tasks import sentiment_words
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 torch.set_num_threads(1)
@@ -251,6 +253,43 @@ def test_a_trace_and_its_sequences_give_the_same_errors() -> None:
     assert len(from_trace.errors) == trace.n_steps
 
 
+def test_the_average_input_is_the_mean_of_every_step_input_vector() -> None:
+    model = _tanh_rnn()
+    rng = np.random.default_rng(5)
+    sequences = [rng.standard_normal((n, 2)).astype(np.float32) for n in (3, 7, 1)]
+    expected = np.concatenate(sequences).astype(np.float64).mean(axis=0)
+    np.testing.assert_allclose(average_input(model, sequences), expected, rtol=1e-6)
+
+
+def test_the_average_input_of_tokens_weighs_each_occurrence() -> None:
+    model = zoo.load("sentiment_gru")
+    words = [sentiment_words()[0][0], "the", "the"]
+    table = model.encode(words).double().numpy()
+    np.testing.assert_allclose(average_input(model, [words]), table.mean(axis=0), rtol=1e-6)
+    trace = rw.capture(model, [words, ["the"]], progress=False)
+    np.testing.assert_allclose(
+        average_input(model, trace), np.vstack([table, table[1:2]]).mean(axis=0), rtol=1e-6
+    )
+
+
+def test_the_average_input_of_a_deeper_layer_is_the_mean_h_below() -> None:
+    torch.manual_seed(1)
+    model = rw.wrap(nn.GRU(2, 4, num_layers=2))
+    sequences = [np.random.default_rng(6).standard_normal((9, 2)).astype(np.float32)]
+    trace = rw.capture(model, sequences, progress=False)
+    np.testing.assert_allclose(
+        average_input(model, sequences, layer=1), trace.states(0, "h").mean(axis=0), rtol=1e-5
+    )
+
+
+def test_the_average_input_rejects_a_missing_layer_and_no_steps() -> None:
+    model = _tanh_rnn()
+    with pytest.raises(ValueError, match="layer"):
+        average_input(model, [np.zeros((3, 2), np.float32)], layer=2)
+    with pytest.raises((ValueError, TypeError), match="sequence"):
+        average_input(model, [])
+
+
 # ---------------------------------------------------------------------------------- bad input
 
 
@@ -310,7 +349,8 @@ def test_no_readout_asks_for_readout_weights() -> None:
 @pytest.mark.filterwarnings("ignore:.*ran out of max_iterations:RuntimeWarning")
 @pytest.mark.parametrize("name", ["sentiment_gru", "sentiment_lstm"])
 def test_the_sentiment_models_approximate_fixed_points_lie_near_a_line(name) -> None:
-    """Paper 001's setting: approximate fixed points (q < 1e-8, as the paper) under zero input.
+    """Paper 001's setting: approximate fixed points (q < 1e-8, as the paper) under the
+    average input the network reads (the paper's alternative to zero input).
 
     A short search stops the points along the slow manifold, where the paper's gradient
     descent stops them; run with -s to see the measured figures.
@@ -319,7 +359,13 @@ def test_the_sentiment_models_approximate_fixed_points_lie_near_a_line(name) -> 
     data = zoo.data(name)
     trace = rw.capture(model, data.sequences[:300], progress=False)
     points = find_fixed_points(
-        model, trace, n=256, max_iterations=10, tolerance=1e-8, progress=False
+        model,
+        trace,
+        average_input(model, trace),
+        n=256,
+        max_iterations=10,
+        tolerance=1e-8,
+        progress=False,
     )
     approximate = points.q < 1e-8
     result = line_attractor(points, model, points=approximate)
@@ -338,8 +384,13 @@ def test_the_sentiment_models_approximate_fixed_points_lie_near_a_line(name) -> 
         f"one-step linearisation error median {error.median:.3f} (h part "
         f"{np.median(error.errors_h):.3f})"
     )
-    assert result.variance_explained[0] > 0.9
-    assert h_pca.cumulative[2] > untrained.cumulative[2]
+    assert result.variance_explained[0] > 0.85
+    assert h_pca.cumulative[2] >= 0.8
+    assert h_pca.cumulative[2] > untrained.cumulative[2] + 0.1
+    # A slow mode that outlasts a document (80 words on average) ...
+    assert np.median(1 / np.abs(np.log(np.abs(result.eigenvalue)))) > 80
+    assert np.median(result.r1_overlap) > np.percentile(result.null_overlap, 99)
+    assert error.median <= 0.2
 
 
 @pytest.mark.parametrize("shape", [(500, 12), (8, 30)])

@@ -11,7 +11,7 @@ import torch
 import rnn_widgets as rw
 from rnn_widgets import Explorer, Selection, Trace, capture, zoo
 from rnn_widgets import hypotheses as hy
-from rnn_widgets.analysis import score_cells
+from rnn_widgets.analysis import average_input, score_cells
 
 # A planted trace: cell 2 is on exactly where the token is "x"; the other cells are noise.
 _RNG = np.random.default_rng(0)
@@ -187,6 +187,19 @@ def test_fixed_points_true_searches_them_and_the_table_lists_each(parentheses):
     assert set(frame["stability"]) <= {"stable", "marginal", "saddle", "unstable"}
     np.testing.assert_allclose(frame["q"], fp.q)
     assert explorer.state_space._fixed_points is fp
+    np.testing.assert_array_equal(fp.inputs, 0.0)  # float inputs: the flip-flop's hold
+
+
+def test_fixed_points_true_searches_a_token_model_under_its_average_input():
+    model = zoo.load("sentiment_gru")
+    sequences = zoo.data("sentiment_gru").sequences[:20]
+    trace = capture(model, sequences, progress=False)
+    explorer = Explorer(trace, model, fixed_points=True, response=False, progress=False)
+    expected = average_input(model, trace)
+    assert np.abs(expected).max() > 0.01  # not zero, so the test tells the two apart
+    np.testing.assert_allclose(
+        explorer.fixed_points.inputs, np.tile(expected, (len(explorer.fixed_points), 1))
+    )
 
 
 def test_demo_opens_the_explorer_on_a_shipped_model():

@@ -2,7 +2,8 @@
 
 * :func:`select_cells`, :func:`match` -- LSTMVis's select and match, exact over the corpus
 * :func:`find_fixed_points` -- fixed and slow points (Sussillo & Barak) by Levenberg-Marquardt
-* :func:`state_pca`, :func:`line_attractor`, :func:`linearisation_error` -- line attractors
+* :func:`state_pca`, :func:`line_attractor`, :func:`linearisation_error`,
+  :func:`average_input` -- line attractors
 * :func:`phase_portrait`, :func:`find_limit_cycles` -- phase portraits, periodic orbits (003)
 * :func:`score_cells`, :func:`probe` -- which cells predict a hypothesis (DNI), cross-validated
 * :func:`ablate` -- the task metric with top-k cells clamped against random cells (DNI)
@@ -21,6 +22,7 @@ from ._dynamics import (
     LinearisationError,
     LineAttractor,
     StatePCA,
+    average_input,
     line_attractor,
     linearisation_error,
     state_pca,
@@ -64,6 +66,7 @@ __all__ = [
     "Stimulus",
     "StimulusDesign",
     "ablate",
+    "average_input",
     "capacity_sweep",
     "characterize",
     "classification_accuracy",

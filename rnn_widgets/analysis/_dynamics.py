@@ -543,6 +543,44 @@ def _unit(vector: np.ndarray) -> np.ndarray:
     return vector / norm if norm > 0 else vector
 
 
+def average_input(model: Any, trace_or_sequences: Any, *, layer: int = 0) -> np.ndarray:
+    """The mean input vector a layer reads over real sequences: a constant input x* to analyse.
+
+    Paper 001 linearises around fixed points under zero input, and notes that linearising
+    around the average embedding over all words gives the same results because that average
+    is almost zero in its networks. Where it is not (a small vocabulary of mostly neutral
+    words, each with an embedding far from zero), zero is an input the network never reads,
+    and its dynamics under zero input are not those it integrates with; pass this average as
+    ``inputs`` to :func:`find_fixed_points` instead.
+
+    Parameters
+    ----------
+    model : RecurrentModel, nn.LSTM, nn.GRU or nn.RNN
+        Not modified.
+    trace_or_sequences : Trace or list of sequences
+        A trace captured from this model (its tokens are encoded again, so it needs the
+        model's vocabulary), or sequences as :func:`capture` takes them.
+    layer : int
+        The layer whose input to average (for layer > 0, the h of the layer below).
+
+    Returns
+    -------
+    ndarray of float64, shape (input_size,)
+
+    Raises
+    ------
+    TypeError, ValueError
+        On a layer the model lacks, sequences it cannot read, or a trace without the layer.
+
+    """
+    model = _as_model(model)
+    layer = model._check_layer(as_int(layer, "layer", minimum=0))
+    _, inputs = _trajectories(model, layer, trace_or_sequences)
+    if len(inputs) == 0:
+        raise ValueError("trace_or_sequences holds no step; pass at least one non-empty sequence")
+    return inputs.mean(axis=0)
+
+
 # ---------------------------------------------------------------------------------- linearisation
 
 

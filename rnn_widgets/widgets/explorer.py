@@ -70,7 +70,9 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
         Relevance computed beforehand (then ``hypotheses`` are not scored again).
     fixed_points : FixedPoints or bool, optional
         From :func:`~rnn_widgets.analysis.find_fixed_points` on the same layer; ``True``
-        searches them from the model (with a progress bar).
+        searches them from the model (with a progress bar), under zero input for a model of
+        float inputs and under the trace's average input (``average_input``) for a token
+        model or a deeper layer.
     response : Response or bool, optional
         From :func:`~rnn_widgets.analysis.characterize`; ``True`` (the default when a model
         is given) characterizes the model's cells with the trace as data; ``False`` hides
@@ -420,9 +422,23 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
             if self._model is None:
                 return None  # the model's notice says why
             return analysis.find_fixed_points(
-                self._model, self._trace, layer=self._layer, progress=progress
+                self._model,
+                self._trace,
+                self._constant_input(),
+                layer=self._layer,
+                progress=progress,
             )
         return fixed_points
+
+    def _constant_input(self) -> Any:
+        """Zero for float inputs; for tokens, the average input the trace's sequences read.
+
+        Zero is not a token: a token model never reads it, and its dynamics under it can
+        differ from those it integrates with (paper 001's alternative, ``average_input``).
+        """
+        if self._model.vocab is None and self._layer == 0:
+            return None
+        return analysis.average_input(self._model, self._trace, layer=self._layer)
 
     def _characterized(self, response: Any) -> Any:
         if response is False or response is None:

@@ -439,8 +439,13 @@ def _recipes() -> dict[str, Recipe]:
                 metric=sequence_accuracy,
                 metric_name="accuracy",
                 floor=0.90,
+                # Decay on the embedding table alone shrinks what carries no evidence (the
+                # fillers) towards a common small input, so the many neutral words stop
+                # kicking the state: top 3 PCs 0.66 -> 0.86 (GRU), linearisation error
+                # 0.28 -> 0.08 (docs/zoo.md).
+                embedding_decay=decay,
             )
-            for family, steps in (("gru", 2000), ("lstm", 2500))
+            for family, steps, decay in (("gru", 2000, 0.3), ("lstm", 2500, 0.3))
         ),
         Recipe(
             name="digits_lstm",
