@@ -146,6 +146,20 @@ def test_the_flip_flop_gru_holds_its_eight_memories_with_saddles_between(flip_fl
     assert np.isin(points.attractor[marginal], points.attractor[nodes]).mean() > 0.6
 
 
+def test_the_mod3_gru_holds_each_count_at_its_own_stable_node() -> None:
+    """Paper 003, Fig. 8: under input 0, three stable nodes, one per state of the counter."""
+    model = zoo.load("mod3_gru")
+    trace = rw.capture(model, zoo.data("mod3_gru").sequences[:50], progress=False)
+    points = find_fixed_points(model, trace, np.array([0.0]), n=256, progress=False)
+    nodes = (points.stability == "stable") & points.is_fixed
+    with torch.no_grad():
+        read = zoo.network("mod3_gru").readout(torch.from_numpy(points.states[nodes]).float())
+    assert sorted(read.argmax(dim=1).tolist()) == [0, 1, 2]
+    assert (np.abs(points.eigenvalues[nodes, 0]) < 1 - points.eps).all()
+    assert points.counts()["marginal"] == 0  # no count is held by a shut gate
+    assert len(set(points.attractor[nodes].tolist())) == 3
+
+
 def test_the_search_does_not_modify_the_model() -> None:
     model = zoo.load("mod3_gru")
     before = {name: p.clone() for name, p in model.core.named_parameters()}

@@ -290,3 +290,35 @@ def test_embedding_decay_is_refused_without_an_embedding_or_when_negative() -> N
         train(spec, task, steps=1, batch_size=2, learning_rate=1e-2, embedding_decay=0.1)
     with pytest.raises(ValueError, match="embedding_decay must be a finite number >= 0"):
         train(spec, task, steps=1, batch_size=2, learning_rate=1e-2, embedding_decay=-1.0)
+
+
+def test_core_decay_shrinks_the_recurrent_core_only() -> None:
+    network = Network(_token_spec())
+    before = {name: p.detach().clone() for name, p in network.named_parameters()}
+    optimiser = _optimiser(network, learning_rate=0.1, embedding_decay=0.0, core_decay=0.5)
+    for parameter in network.parameters():
+        parameter.grad = torch.zeros_like(parameter)
+    optimiser.step()
+    for name, parameter in network.named_parameters():
+        factor = 0.95 if name.startswith("core.") else 1.0
+        torch.testing.assert_close(parameter.detach(), before[name] * factor)
+
+
+def test_both_decays_reach_their_own_weights_at_their_own_rates() -> None:
+    network = Network(_token_spec())
+    before = {name: p.detach().clone() for name, p in network.named_parameters()}
+    optimiser = _optimiser(network, learning_rate=0.1, embedding_decay=0.5, core_decay=0.2)
+    for parameter in network.parameters():
+        parameter.grad = torch.zeros_like(parameter)
+    optimiser.step()
+    expected = {"embedding": 0.95, "core": 0.98, "readout": 1.0}
+    for name, parameter in network.named_parameters():
+        factor = expected[name.split(".")[0]]
+        torch.testing.assert_close(parameter.detach(), before[name] * factor)
+
+
+def test_core_decay_is_refused_when_negative() -> None:
+    task = tasks.automaton("mod3", 4, 10, seed=0)
+    spec = Spec(family="gru", n_inputs=1, hidden=4, layers=1, n_outputs=3, embedding_dim=None)
+    with pytest.raises(ValueError, match="core_decay must be a finite number >= 0"):
+        train(spec, task, steps=1, batch_size=2, learning_rate=1e-2, core_decay=float("nan"))

@@ -7,8 +7,11 @@ Optimiser: Adam with gradient-norm clipping at 1 and a cosine decay of the learn
 tenth over the run. With ``state_noise > 0`` the core runs one step at a time and Gaussian noise
 of that std (drawn from torch's seeded generator) is added to the hidden state after every step,
 during training only; with 0 the fused core runs the whole sequence at once. With
-``embedding_decay > 0`` the embedding table alone gets decoupled weight decay (AdamW's rule;
-the core and readout are plain Adam), which shrinks the input kicks of frequent neutral tokens.
+``embedding_decay > 0`` the embedding table gets decoupled weight decay (AdamW's rule), which
+shrinks the input kicks of frequent neutral tokens; with ``core_decay > 0`` the recurrent core
+does, which lets the gates of units the task leaves unused fall back from saturation (a unit
+whose update gate stays shut holds any value: an eigenvalue of 1 at every fixed point). The
+readout is never decayed.
 """
 
 from __future__ import annotations
@@ -137,17 +140,20 @@ def train(
     on_step: Callable[[int, float], None] | None = None,
     state_noise: float = 0.0,
     embedding_decay: float = 0.0,
+    core_decay: float = 0.0,
 ) -> TrainResult:
     """Train a new `Network` of ``spec`` on ``task`` for ``steps`` optimiser steps.
 
     ``state_noise`` is the std of Gaussian noise added to the hidden state (and an LSTM's cell
     state) after every step during training; 0 trains without noise on the fused core.
     ``embedding_decay`` is the decoupled weight decay of the embedding table (AdamW's
-    ``weight_decay``, applied to the embedding only); 0 trains every weight with plain Adam.
+    ``weight_decay``, applied to the embedding only) and ``core_decay`` that of the recurrent
+    core's weights and biases; with both 0 every weight trains with plain Adam.
     Interrupting (KeyboardInterrupt) stops at once and propagates; nothing is saved.
     """
     state_noise = _non_negative(state_noise, "state_noise")
     embedding_decay = _non_negative(embedding_decay, "embedding_decay")
+    core_decay = _non_negative(core_decay, "core_decay")
     if embedding_decay and not spec.embedding_dim:
         raise ValueError(
             "embedding_decay needs a network with an embedding (a token task); "
@@ -156,7 +162,7 @@ def train(
     torch.manual_seed(seed)
     network = Network(spec)
     rng = np.random.default_rng(seed)
-    optimiser = _optimiser(network, learning_rate, embedding_decay)
+    optimiser = _optimiser(network, learning_rate, embedding_decay, core_decay)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimiser, lambda step: 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / steps))
     )
@@ -200,17 +206,20 @@ def _non_negative(value: float, name: str) -> float:
 
 
 def _optimiser(
-    network: Network, learning_rate: float, embedding_decay: float
+    network: Network, learning_rate: float, embedding_decay: float, core_decay: float = 0.0
 ) -> torch.optim.Optimizer:
-    """Adam; with ``embedding_decay``, AdamW whose decay reaches the embedding table only."""
-    if not embedding_decay or network.embedding is None:
+    """Adam; with a decay, AdamW whose decay reaches only the embedding table or the core."""
+    table = network.embedding.weight if network.embedding is not None else None
+    if not core_decay and (not embedding_decay or table is None):
         return torch.optim.Adam(network.parameters(), lr=learning_rate)
-    table = network.embedding.weight
-    rest = [parameter for parameter in network.parameters() if parameter is not table]
+    core = list(network.core.parameters())
+    decayed = {id(parameter) for parameter in core} | {id(table)}
     groups = [
-        {"params": [table], "weight_decay": embedding_decay},
-        {"params": rest, "weight_decay": 0.0},
+        {"params": core, "weight_decay": core_decay},
+        {"params": [p for p in network.parameters() if id(p) not in decayed], "weight_decay": 0.0},
     ]
+    if table is not None:
+        groups.insert(0, {"params": [table], "weight_decay": embedding_decay})
     return torch.optim.AdamW(groups, lr=learning_rate)
 
 

@@ -185,6 +185,7 @@ def _train_recipe(recipe: Recipe, task: TaskData, steps: int, progress: bool) ->
         progress=progress,
         state_noise=recipe.state_noise,
         embedding_decay=recipe.embedding_decay,
+        core_decay=recipe.core_decay,
     )
 
 
