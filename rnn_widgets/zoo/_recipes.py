@@ -7,8 +7,10 @@ data, the metric and its quality floor.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -489,50 +491,43 @@ def _recipes() -> dict[str, Recipe]:
             floor=1.0,
             higher_is_better=False,
         ),
-        Recipe(
-            name="mod3_gru",
-            description="GRU tracking the mod3 automaton of paper 003",
-            family="gru",
-            hidden=32,
-            layers=1,
-            embedding_dim=None,
+        _automaton_recipe(
+            "mod3",
             # Runs of 0s up to ~100 steps (1s rarer in some sequences than others), noise on
             # the state and decay on the core: each count must be held against the noise by a
             # stable node, and units the count leaves unused cannot stay shut (a shut unit
             # holds anything: a marginal eigenvalue at every node). docs/zoo.md.
             train_data=lambda: tasks.automaton("mod3", 512, 100, seed=0, p_one=(0.05, 0.5)),
-            test_data=lambda: tasks.automaton("mod3", 256, 50, seed=1),
             steps=3000,
-            batch_size=64,
-            learning_rate=3e-3,
-            window=0,
-            seed=0,
-            metric=state_accuracy,
-            metric_name="state_accuracy",
-            floor=0.99,
             state_noise=0.2,
             core_decay=0.3,
         ),
-        Recipe(
-            name="substring_0101_gru",
-            description="GRU tracking the substring_0101 automaton of paper 003",
-            family="gru",
-            hidden=32,
-            layers=1,
-            embedding_dim=None,
-            train_data=lambda: tasks.automaton("substring_0101", 512, 50, seed=0),
-            test_data=lambda: tasks.automaton("substring_0101", 256, 50, seed=1),
-            steps=1500,
-            batch_size=64,
-            learning_rate=3e-3,
-            window=0,
-            seed=0,
-            metric=state_accuracy,
-            metric_name="state_accuracy",
-            floor=0.99,
-        ),
+        _automaton_recipe("substring_0101"),
     ]
     return {recipe.name: recipe for recipe in items}
+
+
+def _automaton_recipe(fsa: str, **changes: Any) -> Recipe:
+    """A 32-unit GRU tracking automaton ``fsa`` of paper 003, with ``changes`` to the defaults."""
+    recipe = Recipe(
+        name=f"{fsa}_gru",
+        description=f"GRU tracking the {fsa} automaton of paper 003",
+        family="gru",
+        hidden=32,
+        layers=1,
+        embedding_dim=None,
+        train_data=lambda: tasks.automaton(fsa, 512, 50, seed=0),
+        test_data=lambda: tasks.automaton(fsa, 256, 50, seed=1),
+        steps=1500,
+        batch_size=64,
+        learning_rate=3e-3,
+        window=0,
+        seed=0,
+        metric=state_accuracy,
+        metric_name="state_accuracy",
+        floor=0.99,
+    )
+    return dataclasses.replace(recipe, **changes)
 
 
 #: Every zoo model's recipe (how it is trained and judged), by name.
