@@ -548,8 +548,8 @@ def average_input(model: Any, trace_or_sequences: Any, *, layer: int = 0) -> np.
 
     Paper 001 linearises around fixed points under zero input, and notes that linearising
     around the average embedding over all words gives the same results because that average
-    is almost zero in its networks. Where it is not (a small vocabulary of mostly neutral
-    words, each with an embedding far from zero), zero is an input the network never reads,
+    is almost zero in its networks. Where it is not (a small vocabulary dominated by a few
+    neutral words whose embeddings are not zero), zero is an input the network never reads,
     and its dynamics under zero input are not those it integrates with; pass this average as
     ``inputs`` to :func:`find_fixed_points` instead.
 
