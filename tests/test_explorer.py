@@ -262,3 +262,26 @@ def test_close_closes_every_widget_it_made_but_not_a_shared_selection(parenthese
     selection = own.selection
     own.close()
     assert selection.comm is None
+
+
+def _observers(widget) -> dict[str, int]:
+    """How many handlers observe each trait of ``widget`` (traits with none left out)."""
+    counts = {
+        name: sum(len(handlers) for handlers in by_type.values())
+        for name, by_type in widget._trait_notifiers.items()
+    }
+    return {name: count for name, count in counts.items() if count}
+
+
+def test_closing_twice_is_harmless_and_leaves_no_observer(parentheses):
+    # The Explorer closes its views, then the garbage collector's __del__ closes them again.
+    trace, model, data = parentheses
+    shared = Selection()
+    before = _observers(shared)
+    explorer = Explorer(trace, model, hy.from_task(data), selection=shared, progress=False)
+    assert _observers(shared) != before  # the views follow it ...
+    views = explorer._owned_widgets()
+    explorer.close()
+    for widget in [*views, explorer]:
+        widget.close()  # ... and closing them again raises nothing
+    assert _observers(shared) == before

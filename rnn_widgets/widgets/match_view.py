@@ -24,7 +24,7 @@ from ._assets import asset, require_bundle
 from ._buffers import packed
 from ._export import ImageExport
 from .select_view import SelectView
-from .selection import Selection
+from .selection import Selection, Subscriptions, unsubscribe
 
 __all__ = ["MatchView"]
 
@@ -136,7 +136,8 @@ class MatchView(ImageExport, anywidget.AnyWidget):
         )
         if select_view is not None:
             self.link(select_view)
-        self.selection.observe(self._on_selection, names=_SELECTION_FIELDS)
+        self._subscriptions = Subscriptions()
+        self._subscriptions.observe(self.selection, self._on_selection, _SELECTION_FIELDS)
         self.observe(self._on_option, names=["top", "context", "min_length", "track"])
         self.observe(self._on_navigate, names=["navigate_to"])
         self._ready = True
@@ -204,9 +205,7 @@ class MatchView(ImageExport, anywidget.AnyWidget):
 
     def close(self) -> None:
         """Close the view and stop listening to the shared selection."""
-        selection = self._trait_values.get("selection")  # absent if __init__ failed early
-        if selection is not None:
-            selection.unobserve(self._on_selection, names=_SELECTION_FIELDS)
+        unsubscribe(self)
         super().close()
 
     # ------------------------------------------------------------------ kernel side

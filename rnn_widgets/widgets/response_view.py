@@ -39,7 +39,7 @@ from ._assets import asset, require_bundle
 from ._buffers import packed
 from ._export import ImageExport, StackedImageExport
 from .relevance_bars import RelevanceBars
-from .selection import Selection
+from .selection import Selection, Subscriptions, unsubscribe
 
 __all__ = ["ResponseCurves", "ResponseView"]
 
@@ -87,7 +87,6 @@ class ResponseCurves(ImageExport, anywidget.AnyWidget):
     _metrics = traitlets.List(traitlets.Unicode()).tag(sync=True)
     _curves = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
     _distribution = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
-    _followed: Selection | None = None
 
     def __init__(
         self,
@@ -117,9 +116,9 @@ class ResponseCurves(ImageExport, anywidget.AnyWidget):
         chosen = self._cells_on_layer(selection.cells)
         if chosen:
             self.cell = self._best_ranked(chosen)
-        selection.observe(self._on_cells, names=["cells"])
-        selection.observe(self._on_layer, names=["layer"])
-        self._followed = selection
+        self._subscriptions = Subscriptions()
+        self._subscriptions.observe(selection, self._on_cells, ["cells"])
+        self._subscriptions.observe(selection, self._on_layer, ["layer"])
         self.observe(self._on_metric, names=["metric"])
         self.observe(self._on_cell, names=["cell"])
         self._send_distribution()
@@ -152,10 +151,7 @@ class ResponseCurves(ImageExport, anywidget.AnyWidget):
 
     def close(self) -> None:
         """Close the widget and stop following the (shared) selection."""
-        if self._followed is not None:  # None when the constructor failed before observing
-            self._followed.unobserve(self._on_cells, names=["cells"])
-            self._followed.unobserve(self._on_layer, names=["layer"])
-            self._followed = None
+        unsubscribe(self)
         super().close()
 
     # ------------------------------------------------------------------ selection -> cell

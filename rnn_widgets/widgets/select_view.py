@@ -23,7 +23,7 @@ from ..trace import Trace
 from ._assets import asset, require_bundle
 from ._buffers import packed
 from ._export import ImageExport
-from .selection import Selection
+from .selection import Selection, Subscriptions, unsubscribe
 
 __all__ = ["SelectView"]
 
@@ -133,8 +133,11 @@ class SelectView(ImageExport, anywidget.AnyWidget):
             selection=selection, window_size=window_size, height=height, layer=layer, **kwargs
         )
         self._describe_trace()
-        self.selection.observe(self._on_selection, names=["layer", "kind", "sequence"])
-        self.selection.observe(self._on_range, names=_RANGE_FIELDS)
+        self._subscriptions = Subscriptions()
+        self._subscriptions.observe(
+            self.selection, self._on_selection, ["layer", "kind", "sequence"]
+        )
+        self._subscriptions.observe(self.selection, self._on_range, _RANGE_FIELDS)
         self.observe(self._on_window_request, names=["window_start", "window_size"])
         self.observe(self._on_layer, names=["layer"])
         self.observe(self._fit_window, names=["column_width", "_plot_width"])
@@ -272,10 +275,7 @@ class SelectView(ImageExport, anywidget.AnyWidget):
 
     def close(self) -> None:
         """Close the view and stop listening to the shared selection."""
-        selection = self._trait_values.get("selection")  # absent if __init__ failed early
-        if selection is not None:
-            selection.unobserve(self._on_selection, names=["layer", "kind", "sequence"])
-            selection.unobserve(self._on_range, names=_RANGE_FIELDS)
+        unsubscribe(self)
         super().close()
 
     # ------------------------------------------------------------------ kernel side of gestures

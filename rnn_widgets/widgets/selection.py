@@ -179,3 +179,34 @@ class Selection(ipywidgets.Widget):
     def __repr__(self) -> str:
         fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.FIELDS)
         return f"Selection({fields}, hovered_step={self.hovered_step!r})"
+
+
+class Subscriptions:
+    """The observers a widget holds on other objects (its selection), removed exactly once.
+
+    A view's ``close`` may run twice (the Explorer closes its views, then the garbage
+    collector's ``__del__`` closes them again), and traitlets refuses to remove an observer
+    that is already gone; ``clear`` forgets what it removed, so a second call does nothing.
+    """
+
+    def __init__(self) -> None:
+        self._held: list[tuple[traitlets.HasTraits, Any, tuple[str, ...]]] = []
+
+    def observe(self, source: traitlets.HasTraits, handler: Any, names: Iterable[str]) -> None:
+        """``source.observe(handler, names)``, remembered for ``clear``."""
+        names = tuple(names)
+        source.observe(handler, names=list(names))
+        self._held.append((source, handler, names))
+
+    def clear(self) -> None:
+        """Remove every observer added through this object (once)."""
+        held, self._held = self._held, []
+        for source, handler, names in held:
+            source.unobserve(handler, names=list(names))
+
+
+def unsubscribe(widget: Any) -> None:
+    """Clear ``widget._subscriptions`` if its constructor got as far as making it."""
+    subscriptions = widget.__dict__.get("_subscriptions")
+    if subscriptions is not None:
+        subscriptions.clear()

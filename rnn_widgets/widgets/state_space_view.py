@@ -33,7 +33,7 @@ from ..trace import Trace
 from ._assets import asset, require_bundle
 from ._buffers import packed
 from ._export import ImageExport
-from .selection import Selection
+from .selection import Selection, Subscriptions, unsubscribe
 
 __all__ = ["StateSpaceView"]
 
@@ -194,7 +194,8 @@ class StateSpaceView(ImageExport, anywidget.AnyWidget):
         self.observe(self._on_condition, names=["condition"])
         self.observe(self._on_sequences, names=["sequences"])
         self.observe(self._on_spectrum_point, names=["spectrum_point"])
-        self.selection.observe(self._on_hovered, names=["hovered_step"])
+        self._subscriptions = Subscriptions()
+        self._subscriptions.observe(self.selection, self._on_hovered, ["hovered_step"])
         self._refresh()
 
     # ------------------------------------------------------------------ validation
@@ -247,9 +248,7 @@ class StateSpaceView(ImageExport, anywidget.AnyWidget):
 
     def close(self) -> None:
         """Close the view and stop listening to the shared selection."""
-        selection = self._trait_values.get("selection")  # absent if __init__ failed early
-        if selection is not None:
-            selection.unobserve(self._on_hovered, names=["hovered_step"])
+        unsubscribe(self)
         super().close()
 
     def project(self, states: Any) -> np.ndarray:
