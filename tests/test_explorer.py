@@ -285,3 +285,16 @@ def test_closing_twice_is_harmless_and_leaves_no_observer(parentheses):
     for widget in [*views, explorer]:
         widget.close()  # ... and closing them again raises nothing
     assert _observers(shared) == before
+
+
+def test_fixed_points_true_on_a_deeper_layer_use_the_average_h_below():
+    torch.manual_seed(2)
+    model = rw.wrap(torch.nn.GRU(2, 4, num_layers=2))
+    rng = np.random.default_rng(7)
+    sequences = [rng.standard_normal((12, 2)).astype(np.float32) for _ in range(3)]
+    trace = capture(model, sequences, progress=False)
+    explorer = Explorer(trace, model, layer=1, fixed_points=True, response=False, progress=False)
+    expected = trace.states(0, "h").astype(np.float64).mean(axis=0)
+    points = explorer.fixed_points
+    assert len(points) > 0 and points.layer == 1
+    np.testing.assert_allclose(points.inputs, np.tile(expected, (len(points), 1)), rtol=1e-5)

@@ -705,12 +705,14 @@ def _trajectories(model: RecurrentModel, layer: int, source: Any) -> tuple[np.nd
     """The state before each step and the step's input, float64, in trace order."""
     if isinstance(source, Trace):
         trace = source
-        if layer == 0 and model.vocab is None:
-            raise ValueError(
-                "a trace's tokens can only be encoded again through the model's vocabulary; "
-                "pass the sequences themselves (as given to capture) instead of the trace"
-            )
-        encoded = [model.encode(trace.sequence_tokens(i)) for i in range(trace.n_sequences)]
+        encoded = []
+        if layer == 0:  # a deeper layer's inputs are the recorded h of the layer below
+            if model.vocab is None:
+                raise ValueError(
+                    "a trace's tokens can only be encoded again through the model's vocabulary; "
+                    "pass the sequences themselves (as given to capture) instead of the trace"
+                )
+            encoded = [model.encode(trace.sequence_tokens(i)) for i in range(trace.n_sequences)]
     else:
         sequences, _ = parse_batch(source, "trace_or_sequences")
         kinds = _layout_kinds(model, layer)
