@@ -209,18 +209,18 @@ def _optimiser(
     network: Network, learning_rate: float, embedding_decay: float, core_decay: float = 0.0
 ) -> torch.optim.Optimizer:
     """Adam; with a decay, AdamW whose decay reaches only the embedding table or the core."""
-    table = network.embedding.weight if network.embedding is not None else None
-    if not core_decay and (not embedding_decay or table is None):
+    table = [network.embedding.weight] if network.embedding is not None else []
+    if not core_decay and not (embedding_decay and table):
         return torch.optim.Adam(network.parameters(), lr=learning_rate)
     core = list(network.core.parameters())
-    decayed = {id(parameter) for parameter in core} | {id(table)}
+    decayed = {id(parameter) for parameter in (*table, *core)}
+    rest = [parameter for parameter in network.parameters() if id(parameter) not in decayed]
     groups = [
+        {"params": table, "weight_decay": embedding_decay},
         {"params": core, "weight_decay": core_decay},
-        {"params": [p for p in network.parameters() if id(p) not in decayed], "weight_decay": 0.0},
+        {"params": rest, "weight_decay": 0.0},
     ]
-    if table is not None:
-        groups.insert(0, {"params": [table], "weight_decay": embedding_decay})
-    return torch.optim.AdamW(groups, lr=learning_rate)
+    return torch.optim.AdamW([group for group in groups if group["params"]], lr=learning_rate)
 
 
 def _noisy_outputs(network: Network, inputs: torch.Tensor, noise: float) -> torch.Tensor:
