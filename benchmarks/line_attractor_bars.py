@@ -3,7 +3,8 @@
 For each model, on its held-out documents: the variance of the visited h explained by the top
 3 principal components, trained and for an untrained copy (the baseline, run in the same
 process on the same documents, and their ratio); approximate fixed points
-(a short search of ``--searches`` starts, kept where ``q < 1e-8``, as in the paper) under the
+(a short search of ``--searches`` starts of ``--iterations`` Levenberg-Marquardt steps, 10 by
+default, kept where ``q < 1e-8``, as in the paper; 200 runs every search to convergence) under the
 average input the network reads (``--input mean``, the paper's alternative to zero input, which
 it found equivalent because its average embedding was nearly zero; ``--input zero`` for zero);
 the top
@@ -20,7 +21,7 @@ negative projections of opposite signs with the neutral one under a fifth of the
 ``|r1 . m|`` above the null's 99th percentile; the full state's linearisation error <= 0.2.
 1,024 starts (the paper analysed about 500 points).
 Usage: python benchmarks/line_attractor_bars.py [--models sentiment_gru sentiment_lstm]
-       [--fit 300] [--error 100] [--searches 1024] [--input mean|zero]
+       [--fit 300] [--error 100] [--searches 1024] [--input mean|zero] [--iterations 10]
 """
 
 from __future__ import annotations
@@ -90,6 +91,7 @@ def measure(
     n_error: int = 100,
     n_searches: int = 1024,
     constant_input: str = "mean",
+    max_iterations: int = 10,
 ) -> Bars:
     """Measure the bars of ``model`` on the held-out documents of ``task``.
 
@@ -107,7 +109,7 @@ def measure(
             trace,
             x_star,
             n=n_searches,
-            max_iterations=10,
+            max_iterations=max_iterations,
             tolerance=APPROXIMATE_Q,
             progress=False,
         )
@@ -192,6 +194,7 @@ def main() -> None:
     parser.add_argument("--error", type=int, default=100)
     parser.add_argument("--searches", type=int, default=1024)
     parser.add_argument("--input", choices=["mean", "zero"], default="mean")
+    parser.add_argument("--iterations", type=int, default=10)
     args = parser.parse_args()
     rows = {}
     for name in args.models:
@@ -202,6 +205,7 @@ def main() -> None:
             n_error=args.error,
             n_searches=args.searches,
             constant_input=args.input,
+            max_iterations=args.iterations,
         )
     print(_table(rows))
     for name, bars in rows.items():

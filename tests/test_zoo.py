@@ -19,7 +19,7 @@ from rnn_widgets.zoo._recipes import (
     nesting_digit_accuracy,
     next_type_accuracy,
 )
-from rnn_widgets.zoo._train import _optimiser, train
+from rnn_widgets.zoo._train import _optimiser, set_forget_bias, train
 
 SHIPPED = zoo.names()
 
@@ -319,3 +319,65 @@ def test_core_decay_is_refused_when_negative() -> None:
     spec = Spec(family="gru", n_inputs=1, hidden=4, layers=1, n_outputs=3, embedding_dim=None)
     with pytest.raises(ValueError, match="core_decay must be a finite number >= 0"):
         train(spec, task, steps=1, batch_size=2, learning_rate=1e-2, core_decay=float("nan"))
+
+
+def _forget_gate_of_layer_0(network: Network) -> torch.Tensor:
+    # From h0 = 0 and x = 0, c1 = f * c0 + i * g with i * g independent of c0, so the change of
+    # c1 over a unit change of c0 is the forget gate.
+    core = network.core
+    spec = network.spec
+    zeros = torch.zeros(spec.layers, 1, spec.hidden)
+    x = torch.zeros(1, 1, core.input_size)
+    with torch.no_grad():
+        _, (_, c_from_zero) = core(x, (zeros, zeros))
+        _, (_, c_from_one) = core(x, (zeros, zeros + 1.0))
+    return (c_from_one - c_from_zero)[0, 0]
+
+
+def test_set_forget_bias_opens_every_forget_gate_to_the_sigmoid_of_the_bias() -> None:
+    spec = Spec(family="lstm", n_inputs=5, hidden=7, layers=2, n_outputs=2, embedding_dim=3)
+    network = Network(spec)
+    before = {name: p.detach().clone() for name, p in network.named_parameters()}
+    set_forget_bias(network, 2.0)
+    gate = _forget_gate_of_layer_0(network)
+    torch.testing.assert_close(gate, torch.full((7,), 1 / (1 + math.exp(-2.0))))
+    for layer in range(2):
+        total = getattr(network.core, f"bias_ih_l{layer}") + getattr(
+            network.core, f"bias_hh_l{layer}"
+        )
+        torch.testing.assert_close(total[7:14].detach(), torch.full((7,), 2.0))
+    changed = {n for n, p in network.named_parameters() if not torch.equal(p, before[n])}
+    assert changed == {f"core.bias_{kind}_l{layer}" for kind in ("ih", "hh") for layer in (0, 1)}
+    for name in changed:  # the input, cell and output gates keep their biases
+        kept = torch.cat([before[name][:7], before[name][14:]])
+        current = dict(network.named_parameters())[name].detach()
+        torch.testing.assert_close(torch.cat([current[:7], current[14:]]), kept)
+
+
+def test_training_starts_from_the_forget_bias() -> None:
+    task = tasks.sentiment(16, min_words=5, max_words=8, seed=1)
+    spec = Spec(family="lstm", n_inputs=len(task.vocab), hidden=4, layers=1, n_outputs=2,
+                embedding_dim=3)  # fmt: skip
+    kwargs = {"steps": 1, "batch_size": 4, "learning_rate": 1e-9, "progress": False}
+    network = train(spec, task, forget_bias=3.0, **kwargs).network
+    gate = _forget_gate_of_layer_0(network)
+    torch.testing.assert_close(gate, torch.full((4,), 1 / (1 + math.exp(-3.0))), atol=1e-6, rtol=0)
+    default = _forget_gate_of_layer_0(train(spec, task, **kwargs).network)
+    assert default.max() < 0.75  # PyTorch's own initialisation keeps about half
+
+
+@pytest.mark.parametrize(
+    ("family", "value", "message"),
+    [
+        ("gru", 1.0, "forget_bias applies to LSTM networks only, this one is a GRU"),
+        ("lstm", float("inf"), "forget_bias must be a finite number or None"),
+        ("lstm", "2", "forget_bias must be a finite number or None"),
+    ],
+)
+def test_forget_bias_is_refused_for_a_gru_or_a_bad_value(
+    family: str, value: object, message: str
+) -> None:
+    task = tasks.automaton("mod3", 4, 10, seed=0)
+    spec = Spec(family=family, n_inputs=1, hidden=4, layers=1, n_outputs=3, embedding_dim=None)
+    with pytest.raises(ValueError, match=message):
+        train(spec, task, steps=1, batch_size=2, learning_rate=1e-2, forget_bias=value)

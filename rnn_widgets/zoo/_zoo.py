@@ -186,6 +186,7 @@ def _train_recipe(recipe: Recipe, task: TaskData, steps: int, progress: bool) ->
         state_noise=recipe.state_noise,
         embedding_decay=recipe.embedding_decay,
         core_decay=recipe.core_decay,
+        forget_bias=recipe.forget_bias,
     )
 
 
