@@ -302,6 +302,18 @@ def stats(values: list[float]) -> tuple[float, float]:
     return statistics.median(values), float(np.percentile(values, 95))
 
 
+def print_timings(rows: list[tuple[str, list[dict], str]], reference: float, unit: str) -> None:
+    """A markdown table of ``(what, results, key)`` rows: ``result[key] - result["t"]`` in ms."""
+    print(f"| what | n | median ms | p95 ms | ratio to {unit} |")
+    print("| --- | --- | --- | --- | --- |")
+    for name, values, key in rows:
+        if not values:
+            print(f"| {name} | 0 | - | - | - |")
+            continue
+        median, p95 = stats([r[key] - r["t"] for r in values])
+        print(f"| {name} | {len(values)} | {median:.1f} | {p95:.1f} | {median / reference:.2f} |")
+
+
 def report(figures: dict, args: argparse.Namespace) -> None:
     n_points = (args.states // args.sequences) * args.sequences
     frame = statistics.median(figures["baseline"]["frames"])
@@ -311,8 +323,6 @@ def report(figures: dict, args: argparse.Namespace) -> None:
         f"portrait of 31 steps; headless Chromium {CHROMIUM}, JupyterLab on 127.0.0.1"
     )
     print()
-    print("| what | n | median ms | p95 ms | ratio to one frame |")
-    print("| --- | --- | --- | --- | --- |")
     rows = [
         ("first paint: Ctrl+Enter on display(view) to the first draw", figures["paint"], "drawn"),
         ("first paint: Ctrl+Enter on display(view) to painted view", figures["paint"], "painted"),
@@ -321,12 +331,7 @@ def report(figures: dict, args: argparse.Namespace) -> None:
         ("rotate (3-D): pointermove to the end of the redraw", figures["rotate"], "drawn"),
         ("rotate (3-D): pointermove to painted redraw", figures["rotate"], "painted"),
     ]
-    for name, values, key in rows:
-        if not values:
-            print(f"| {name} | 0 | - | - | - |")
-            continue
-        median, p95 = stats([r[key] - r["t"] for r in values])
-        print(f"| {name} | {len(values)} | {median:.1f} | {p95:.1f} | {median / frame:.2f} |")
+    print_timings(rows, frame, "one frame")
     for name, key in [("one requestAnimationFrame", "frames"), ("empty execute", "trips")]:
         median, p95 = stats(figures["baseline"][key])
         n = len(figures["baseline"][key])
