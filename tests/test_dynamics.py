@@ -363,7 +363,7 @@ def test_the_sentiment_models_approximate_fixed_points_lie_near_a_line(name) -> 
         model,
         trace,
         average_input(model, trace),
-        n=256,
+        n=512,
         max_iterations=10,
         tolerance=1e-8,
         progress=False,
