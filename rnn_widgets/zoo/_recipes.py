@@ -457,7 +457,7 @@ def _recipes() -> dict[str, Recipe]:
                 # 0.28 -> 0.08 (docs/zoo.md).
                 embedding_decay=0.3,
                 # An LSTM starting with its forget gates open (bias 2) integrates over whole
-                # documents: slow mode tau 1,100 words instead of 127 (docs/zoo.md).
+                # documents: slow mode tau 673 words instead of 127 (docs/zoo.md).
                 forget_bias=2.0 if family == "lstm" else None,
             )
             for family, steps in (("gru", 2000), ("lstm", 2500))
