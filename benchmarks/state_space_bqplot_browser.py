@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from state_space_view_browser import (
     _WAIT_RESULTS_JS,
     SETUP,
+    drag,
     print_timings,
     results,
     set_mode,
@@ -175,19 +176,7 @@ def measure_drag(page, element, repeats: int, corner: bool = False) -> list[dict
         x, y = box["x"] + 30, box["y"] + 30
     else:
         x, y = box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5
-    page.mouse.move(x, y)
-    page.mouse.down()
-    out = []
-    for index in range(repeats + 3):
-        done = len(results(page))
-        set_mode(page, "drag")
-        x += 5 if (index // 10) % 2 == 0 else -5
-        page.mouse.move(x, y)
-        page.wait_for_function(_WAIT_RESULTS_JS, arg=done + 1, timeout=120_000, polling=100)
-        set_mode(page, None)
-        out.append(results(page)[-1])
-    page.mouse.up()
-    return out[3:]
+    return drag(page, x, y, repeats, "drag", timeout_ms=120_000)
 
 
 def run(browser, server: Server, args: argparse.Namespace) -> dict:

@@ -231,24 +231,30 @@ def measure_hover(page, view, repeats: int) -> tuple[list[dict], int]:
     return kept[3:], moves
 
 
-def measure_rotate(page, view, repeats: int) -> list[dict]:
-    execute_in_kernel(page, "view.dims = 3")
-    expect(view).to_have_attribute("data-dims", "3")
-    box = plot_box(view)
-    x, y = box["x"] + 30, box["y"] + 30  # a corner: no fixed point to grab
+def drag(page, x: float, y: float, repeats: int, mode: str, timeout_ms: int = 10_000) -> list[dict]:
+    """Press at ``(x, y)`` and move 5 px at a time (20 moves one way, then back), one result
+    of the probe's ``mode`` per move; the first 3 are a warm-up and dropped."""
     page.mouse.move(x, y)
     page.mouse.down()
     out = []
     for index in range(repeats + 3):
         done = len(results(page))
-        set_mode(page, "rotate")
+        set_mode(page, mode)
         x += 5 if (index // 20) % 2 == 0 else -5
         page.mouse.move(x, y)
-        page.wait_for_function(_WAIT_RESULTS_JS, arg=done + 1, timeout=10_000)
+        page.wait_for_function(_WAIT_RESULTS_JS, arg=done + 1, timeout=timeout_ms, polling=100)
         set_mode(page, None)
         out.append(results(page)[-1])
     page.mouse.up()
     return out[3:]
+
+
+def measure_rotate(page, view, repeats: int) -> list[dict]:
+    execute_in_kernel(page, "view.dims = 3")
+    expect(view).to_have_attribute("data-dims", "3")
+    box = plot_box(view)
+    # A corner: no fixed point to grab (a click there would open a spectrum).
+    return drag(page, box["x"] + 30, box["y"] + 30, repeats, "rotate")
 
 
 def main() -> None:

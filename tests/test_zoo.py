@@ -367,17 +367,17 @@ def test_training_starts_from_the_forget_bias() -> None:
 
 
 @pytest.mark.parametrize(
-    ("family", "value", "message"),
+    ("family", "value", "error", "message"),
     [
-        ("gru", 1.0, "forget_bias applies to LSTM networks only, this one is a GRU"),
-        ("lstm", float("inf"), "forget_bias must be a finite number or None"),
-        ("lstm", "2", "forget_bias must be a finite number or None"),
+        ("gru", 1.0, ValueError, "forget_bias applies to LSTM networks only, this one is a GRU"),
+        ("lstm", float("inf"), ValueError, "forget_bias must be finite"),
+        ("lstm", "2", TypeError, "forget_bias must be a real number"),
     ],
 )
 def test_forget_bias_is_refused_for_a_gru_or_a_bad_value(
-    family: str, value: object, message: str
+    family: str, value: object, error: type[Exception], message: str
 ) -> None:
     task = tasks.automaton("mod3", 4, 10, seed=0)
     spec = Spec(family=family, n_inputs=1, hidden=4, layers=1, n_outputs=3, embedding_dim=None)
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(error, match=message):
         train(spec, task, steps=1, batch_size=2, learning_rate=1e-2, forget_bias=value)

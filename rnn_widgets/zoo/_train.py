@@ -28,6 +28,7 @@ from torch import nn
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
+from .._validation import as_float
 from ..tasks import TaskData
 from ._network import Network, Spec
 
@@ -214,15 +215,13 @@ def _non_negative(value: float, name: str) -> float:
 
 
 def _forget_bias(value: float, spec: Spec) -> float:
-    number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if not number or not math.isfinite(value):
-        raise ValueError(f"forget_bias must be a finite number or None, got {value!r}")
+    value = as_float(value, "forget_bias")
     if spec.family != "lstm":
         raise ValueError(
             f"forget_bias applies to LSTM networks only, this one is a {spec.family.upper()}; "
             "pass forget_bias=None"
         )
-    return float(value)
+    return value
 
 
 @torch.no_grad()
