@@ -2,12 +2,41 @@
 
 from __future__ import annotations
 
+import collections
+import os
 from typing import Any
 
 import numpy as np
 import pytest
 
 from rnn_widgets import Trace
+
+# A skip whose reason names a `./run` step is a missing prerequisite of this machine, not of
+# the test: the run ends with one line per such reason, so it is never silent.
+_setup_skips: collections.Counter[str] = collections.Counter()
+
+
+def skip_or_fail_missing(reason: str) -> None:
+    """Skip for a missing prerequisite (``reason`` names the ``./run`` step that installs it).
+
+    In CI (``CI`` set) the test fails instead: there every prerequisite must be installed.
+    """
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped and isinstance(report.longrepr, tuple):
+        reason = str(report.longrepr[2]).removeprefix("Skipped: ")
+        if "./run " in reason:
+            _setup_skips[reason] += 1
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for reason, count in sorted(_setup_skips.items()):
+        noun = "test was" if count == 1 else "tests were"
+        print(f"\n{count} {noun} skipped: {reason}", flush=True)
 
 
 @pytest.fixture

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from .conftest import skip_or_fail_missing
+
 REPO = Path(__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.slow
@@ -42,8 +44,9 @@ def _fresh_copy(target: Path) -> Path:
     return target
 
 
-@pytest.mark.skipif(shutil.which("npm") is None, reason="the build hook needs Node and npm")
 def test_binder_files_install_in_a_fresh_environment(tmp_path: Path):
+    if shutil.which("npm") is None:
+        skip_or_fail_missing("the package's build hook needs npm: run './run node'")
     repo = _fresh_copy(tmp_path / "repo")
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)

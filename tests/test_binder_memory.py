@@ -13,10 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
+import psutil
 import pytest
 from nbclient import NotebookClient
-
-psutil = pytest.importorskip("psutil")
 
 pytestmark = pytest.mark.slow
 

@@ -221,7 +221,8 @@ def test_top_ranking_rows_and_hypothesis_objects():
 
 
 def test_to_pandas_gives_the_tidy_table():
-    pandas = pytest.importorskip("pandas")
+    import pandas
+
     states, label = _planted(n_steps=1000)
     frame = score_cells(_trace(states), {"on": label}, progress=False).to_pandas()
     assert isinstance(frame, pandas.DataFrame) and len(frame) == 12

@@ -57,7 +57,8 @@ def test_states_accepts_one_array_per_sequence():
 
 
 def test_torch_tensors_are_accepted():
-    torch = pytest.importorskip("torch")
+    import torch
+
     states = torch.ones(3, 2, requires_grad=True)
     trace = Trace.from_arrays(["a", "b", "c"], states)
     assert trace.states().sum() == 6
@@ -159,12 +160,16 @@ def test_bad_input_names_the_argument_and_the_fix(tokens, states, kwargs, error,
 
 
 def test_unknown_layer_lists_the_recorded_ones(two_layer_trace):
-    with pytest.raises(ValueError, match=r"layer 5 was not recorded; choose one of \[0, 1\]"):
+    with pytest.raises(
+        ValueError, match=r"layer 5 is not a layer of the trace; choose one of \[0, 1\]"
+    ):
         two_layer_trace.states(5, "h")
 
 
 def test_unknown_kind_lists_the_recorded_ones(two_layer_trace):
-    with pytest.raises(ValueError, match=r"kind 'c' was not recorded for layer 1; choose one of"):
+    with pytest.raises(
+        ValueError, match=r"kind 'c' is not a kind of layer 1 of the trace; choose one of \['h'\]"
+    ):
         two_layer_trace.states(1, "c")
 
 
@@ -188,14 +193,14 @@ def test_bad_tracks_are_refused(two_layer_trace):
         two_layer_trace.with_predictions(np.array([["a"]] * 9), np.full((9, 1), 2.0))
 
 
-def test_adopt_takes_arrays_without_copying():
+def test_from_owned_arrays_takes_arrays_without_copying():
     states = np.zeros((3, 2), dtype=np.float32)
-    trace = Trace._adopt(["a", "b", "c"], [2, 1], {(0, "h"): states})
+    trace = Trace.from_owned_arrays(["a", "b", "c"], [2, 1], {(0, "h"): states})
     assert np.shares_memory(trace.states(0, "h"), states)
     assert not states.flags.writeable
     assert trace.sequence_bounds.tolist() == [[0, 2], [2, 3]]
 
 
-def test_adopt_refuses_arrays_it_would_have_to_convert():
+def test_from_owned_arrays_refuses_arrays_it_would_have_to_convert():
     with pytest.raises(ValueError, match="C-contiguous float32"):
-        Trace._adopt(["a"], [1], {(0, "h"): np.zeros((1, 2))})
+        Trace.from_owned_arrays(["a"], [1], {(0, "h"): np.zeros((1, 2))})

@@ -20,14 +20,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+import nbclient
+import nbconvert
+import nbformat
 import numpy as np
 import pytest
 
 from .conftest import HERE, REPO, expect, playwright_api
-
-nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
-nbconvert = pytest.importorskip("nbconvert")
 
 pytestmark = pytest.mark.browser
 
