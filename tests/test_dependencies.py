@@ -12,8 +12,9 @@ import functools
 import importlib.metadata
 import re
 import sys
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 REPO = Path(__file__).resolve().parent.parent
 PACKAGE = REPO / "rnn_widgets"
