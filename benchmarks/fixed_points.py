@@ -30,8 +30,7 @@ from torch.func import vmap
 import rnn_widgets as rw
 from rnn_widgets import tasks, zoo
 from rnn_widgets.analysis import find_fixed_points
-from rnn_widgets.analysis._fixed_points import _float64_step
-from rnn_widgets.analysis._jacobians import closed_form_jacobian
+from rnn_widgets.analysis._jacobians import closed_form_jacobian, float64_step
 from rnn_widgets.zoo import Network, Spec
 from rnn_widgets.zoo._train import train
 
@@ -71,7 +70,7 @@ def memories(network: Network, states: np.ndarray) -> int:
 
 def adam_baseline(model, starts: np.ndarray, schedule: bool) -> tuple[np.ndarray, np.ndarray]:
     """All points jointly by Adam; returns (points, q)."""
-    step = _float64_step(model, 0)
+    step = float64_step(model, 0)
     h = torch.tensor(starts, dtype=torch.float32, requires_grad=True)
     net_step = lambda s: model.step(s, torch.zeros(len(s), 3))  # noqa: E731
     optimiser = torch.optim.Adam([h], lr=1.0 if schedule else 0.01)

@@ -47,7 +47,7 @@ def main() -> None:
         lengths = np.full(args.steps // 500, 500)
         tokens = [f"w{i % 5000}" for i in range(args.steps)]
         start = time.perf_counter()
-        Trace._adopt(tokens, lengths, {(0, "h"): states}).save(trace_path)
+        Trace.from_owned_arrays(tokens, lengths, {(0, "h"): states}).save(trace_path)
         save_s = time.perf_counter() - start
         np.save(npy_path, states)
         del states, tokens

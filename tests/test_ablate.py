@@ -147,6 +147,18 @@ def test_zero_clamping_a_cell_that_is_always_zero_changes_nothing():
     assert result.baseline == _mean_output(model.run(x))
 
 
+def test_a_bare_lstm_is_ablated_as_its_wrapped_model_is():
+    torch.manual_seed(4)
+    lstm = nn.LSTM(3, 5)
+    x = [torch.randn(6, 3), torch.randn(4, 3)]
+    kwargs = {"ks": [1, 3], "random_draws": 2, "seed": 1, "progress": False}
+    bare = ablate(lstm, x, _mean_output, [4, 0, 2], **kwargs)
+    wrapped = ablate(wrap(lstm), x, _mean_output, [4, 0, 2], **kwargs)
+    assert bare.baseline == wrapped.baseline
+    np.testing.assert_array_equal(bare.top["zero"], wrapped.top["zero"])
+    np.testing.assert_array_equal(bare.random["zero"], wrapped.random["zero"])
+
+
 def test_clamping_cells_of_a_trained_model_changes_its_metric():
     task = zoo.data("parentheses_lstm").subset(range(6))
     depth = [d / 4.0 for d in task.labels["depth"]]
@@ -230,7 +242,7 @@ def test_random_cells_are_clamped_as_drawn():
         ({"modes": ["oracle"], "oracle": np.zeros(3)}, ValueError, "oracle has 3 values"),
         ({"signs": [1, 0, 1]}, ValueError, "signs must hold one"),
         ({"metric": "accuracy"}, TypeError, "metric must map a RunResult"),
-        ({"model": nn.LSTM(3, 5)}, TypeError, "model must be a RecurrentModel"),
+        ({"model": nn.Linear(3, 5)}, TypeError, "model must be a RecurrentModel or an nn.LSTM"),
     ],
 )
 def test_ablate_refuses_bad_arguments(kwargs, error, message):

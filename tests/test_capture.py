@@ -182,13 +182,13 @@ def test_states_are_read_only_float32_rows_per_step():
 
 def test_capture_hands_its_arrays_to_the_trace_without_a_copy(monkeypatch):
     handed = {}
-    adopt = Trace._adopt.__func__
+    adopt = Trace.from_owned_arrays.__func__
 
     def spy(cls, tokens, lengths, states):
         handed.update(states)
         return adopt(cls, tokens, lengths, states)
 
-    monkeypatch.setattr(Trace, "_adopt", classmethod(spy))
+    monkeypatch.setattr(Trace, "from_owned_arrays", classmethod(spy))
     trace = capture(_module("lstm", 3, 4, 1), _sequences([3], 3), progress=False)
     assert trace.states(0, "f") is handed[(0, "f")]
 
@@ -359,7 +359,7 @@ def test_progress_is_shown_in_steps_and_can_be_turned_off(capsys):
 
 
 def test_a_module_that_is_not_recurrent_is_refused():
-    with pytest.raises(TypeError, match="wrap expects an nn.LSTM, nn.GRU or nn.RNN"):
+    with pytest.raises(TypeError, match="model must be a RecurrentModel or an nn.LSTM, nn.GRU or"):
         capture(nn.Linear(3, 3), [torch.zeros(2, 3)])
 
 
@@ -374,7 +374,9 @@ def test_float_inputs_of_the_wrong_width_name_the_sequence_and_input_size():
 
 
 def test_an_unknown_layer_is_refused_naming_layers():
-    with pytest.raises(ValueError, match=r"layers: layer 2 does not exist; .* layers 0 \.\. 1"):
+    with pytest.raises(
+        ValueError, match=r"layers: layer 2 is not a layer of the model; choose one of \[0, 1\]"
+    ):
         capture(nn.LSTM(3, 2, num_layers=2), [torch.zeros(2, 3)], layers=[2], progress=False)
 
 

@@ -165,9 +165,9 @@ def test_bad_state_and_bad_arguments_are_refused_with_the_fix():
         explorer.state = {"version": 1, "zoom": {}}
     with pytest.raises(TypeError, match="capture"):
         Explorer(np.zeros((3, 3)))
-    with pytest.raises(ValueError, match="layer 2 was not recorded"):
+    with pytest.raises(ValueError, match="layer 2 is not a layer of the trace"):
         Explorer(_planted(), layer=2)
-    with pytest.raises(ValueError, match="kind 'c' was not recorded"):
+    with pytest.raises(ValueError, match="kind 'c' is not a kind of layer 0 of the trace"):
         Explorer(_planted(), kind="c")
     with pytest.raises(ValueError, match="name must be one of"):
         explorer.table("cells")

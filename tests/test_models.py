@@ -119,7 +119,9 @@ def test_each_direction_of_a_bidirectional_module_is_its_own_layer():
 
 def test_an_unknown_layer_is_refused_with_the_valid_range():
     model = wrap(_module("gru", layers=2))
-    with pytest.raises(ValueError, match=r"layers 0 \.\. 1"):
+    with pytest.raises(
+        ValueError, match=r"layer 2 is not a layer of the model; choose one of \[0, 1\]"
+    ):
         model.n_cells(2)
     with pytest.raises(TypeError, match="layer must be an int"):
         model.state_layout("0")
@@ -545,7 +547,7 @@ def test_an_empty_clamp_changes_nothing():
 
 
 def test_clamp_refuses_an_unknown_layer():
-    with pytest.raises(ValueError, match="clamp layer 3 does not exist"):
+    with pytest.raises(ValueError, match="clamp layer 3 is not a layer of the model"):
         wrap(_module("lstm")).run(torch.randn(2, 3), clamp={3: {0: 0.0}})
 
 

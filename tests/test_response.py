@@ -407,7 +407,7 @@ def test_bad_arguments_name_the_argument() -> None:
     model = filter_lstm(0.5)
     with pytest.raises(ValueError, match="steps must be >= 32"):
         characterize(model, data=square_wave(), steps=10)
-    with pytest.raises(ValueError, match="layer 1 does not exist"):
+    with pytest.raises(ValueError, match="layer 1 is not a layer of the model"):
         characterize(model, 1, data=square_wave())
     with pytest.raises(ValueError, match="token applies only"):
         characterize(model, data=square_wave(), token="a")

@@ -117,7 +117,7 @@ def test_threshold_changes_need_no_new_window(two_layer_trace):
 def test_unknown_kind_is_shown_in_place_not_raised(two_layer_trace):
     view = SelectView(two_layer_trace)
     view.selection.update({"layer": 1, "kind": "c"})
-    assert "kind 'c' was not recorded for layer 1" in view.error
+    assert "kind 'c' is not a kind of layer 1 of the trace" in view.error
     assert view._window is None
     view.selection.kind = "h"
     assert view.error == ""
@@ -127,7 +127,7 @@ def test_unknown_kind_is_shown_in_place_not_raised(two_layer_trace):
 def test_unknown_layer_is_shown_in_place(two_layer_trace):
     view = SelectView(two_layer_trace)
     view.selection.layer = 7
-    assert "layer 7 was not recorded" in view.error
+    assert "layer 7 is not a layer of the trace" in view.error
 
 
 def test_unknown_sequence_is_shown_in_place(two_layer_trace):
@@ -396,7 +396,7 @@ def test_a_pinned_view_ignores_the_selection_layer(two_layer_trace):
     view = SelectView(two_layer_trace, layer=1)
     view.selection.layer = 0
     assert view._window["layer"] == 1
-    with pytest.raises(ValueError, match="layer 5 was not recorded"):
+    with pytest.raises(ValueError, match="layer 5 is not a layer of the trace"):
         SelectView(two_layer_trace, layer=5)
 
 
@@ -416,5 +416,5 @@ def test_only_the_view_of_the_selection_layer_computes_the_cells(two_layer_trace
     )
     assert layers == [1]
     assert box.children[0].selection.cells == (3, 4, 5)  # linspace(-1, 1, 6) >= 0, every step
-    with pytest.raises(traitlets.TraitError, match="layer 9 was not recorded"):
+    with pytest.raises(traitlets.TraitError, match="layer 9 is not a layer of the trace"):
         box.children[1].layer = 9

@@ -323,8 +323,8 @@ def test_an_lstm_state_needs_its_h_and_c():
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
-        ({"layer": 2}, ValueError, "layer 2 is not in the trace"),
-        ({"kind": "c"}, ValueError, r"no kinds \['c'\]"),
+        ({"layer": 2}, ValueError, "layer 2 is not a layer of the trace"),
+        ({"kind": "c"}, ValueError, "kind 'c' is not a kind of layer 0 of the trace"),
         ({"labels": "depth"}, ValueError, "'depth' is not a track"),
         ({"labels": np.zeros(5)}, ValueError, r"shape \(12,\)"),
         ({"labels": np.full(12, np.nan)}, ValueError, "NaN"),

@@ -33,7 +33,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .._validation import as_int, to_numpy
-from ..models import RecurrentModel, RunResult
+from ..models import RunResult, as_model
 
 __all__ = [
     "CHARACTER_TYPES",
@@ -120,7 +120,7 @@ class Ablation:
 
 
 def ablate(
-    model: RecurrentModel,
+    model: Any,
     inputs: Any,
     metric: Metric,
     ranked_cells: Sequence[int],
@@ -138,8 +138,9 @@ def ablate(
 
     Parameters
     ----------
-    model : RecurrentModel
-        The model (``rnn_widgets.zoo.load(name)`` or ``RecurrentModel(...)``).
+    model : RecurrentModel, nn.LSTM, nn.GRU or nn.RNN
+        The model (``rnn_widgets.zoo.load(name)`` or ``RecurrentModel(...)``); a bare module
+        is wrapped with ``wrap``, as ``capture`` does.
     inputs : sequence or batch
         What :meth:`RecurrentModel.run` reads: one sequence or a batch.
     metric : callable
@@ -189,11 +190,7 @@ def ablate(
     ((2,), (2, 2))
 
     """
-    if not isinstance(model, RecurrentModel):
-        raise TypeError(
-            f"model must be a RecurrentModel (zoo.load(name) or rw.wrap(module)), got "
-            f"{type(model).__name__}"
-        )
+    model = as_model(model)
     if not callable(metric):
         raise TypeError(f"metric must map a RunResult to a float, got {type(metric).__name__}")
     n_cells = model.n_cells(layer)

@@ -33,16 +33,11 @@ from torch.func import jacrev, vmap
 from tqdm.auto import tqdm
 
 from .._validation import as_float, as_int, to_numpy
+from ..models import as_model
 from ..trace import Trace
-from ._dynamics import (
-    StatePCA,
-    _as_model,
-    _fixed_point_arrays,
-    _float64_step,
-    _jacobians,
-    _matrix,
-    _trace_states,
-)
+from ._arrays import as_matrix, fixed_point_arrays, trace_states
+from ._dynamics import StatePCA
+from ._jacobians import float64_step, step_jacobians
 
 __all__ = ["LimitCycles", "Orbit", "PhasePortrait", "find_limit_cycles", "phase_portrait"]
 
@@ -141,14 +136,14 @@ def phase_portrait(
         grid, extent or steps.
 
     """
-    model = _as_model(model)
-    layer = model._check_layer(layer)
+    model = as_model(model)
+    layer = model.check_layer(layer)
     size = model.state_size(layer)
     steps = as_int(steps, "steps", minimum=1)
     mean, basis = _plane(pca_or_basis, size)
     conditions = _conditions(model, inputs, layer)
     starts = _grid(grid, extent, pca_or_basis)
-    step = _float64_step(model, layer)
+    step = float64_step(model, layer)
     h = torch.from_numpy(mean + starts @ basis)
     trajectories = np.empty((len(conditions), len(starts), steps + 1, size))
     bar = tqdm(total=len(conditions) * steps, desc="phase portrait", disable=not progress)
@@ -162,7 +157,7 @@ def phase_portrait(
                 bar.update(1)
     projected_points, point_condition = None, None
     if fixed_points is not None:
-        states, point_inputs, _ = _fixed_point_arrays(fixed_points, model)
+        states, point_inputs, _ = fixed_point_arrays(fixed_points, model)
         projected_points = (states - mean) @ basis.T
         point_condition = _match_conditions(point_inputs, conditions)
     return PhasePortrait(
@@ -185,7 +180,7 @@ def _plane(pca_or_basis: Any, size: int) -> tuple[np.ndarray, np.ndarray]:
             raise ValueError("the StatePCA has fewer than 2 components; fit it with 2 or more")
     elif isinstance(pca_or_basis, tuple) and len(pca_or_basis) == 2:
         mean = np.asarray(to_numpy(pca_or_basis[0]), dtype=np.float64)
-        basis = _matrix(pca_or_basis[1], "pca_or_basis[1]", None)
+        basis = as_matrix(pca_or_basis[1], "pca_or_basis[1]", None)
         if mean.shape != (size,) or basis.shape != (2, size):
             raise ValueError(
                 f"pca_or_basis must be (mean of shape ({size},), basis of shape (2, {size})), "
@@ -209,7 +204,7 @@ def _plane(pca_or_basis: Any, size: int) -> tuple[np.ndarray, np.ndarray]:
 
 def _grid(grid: Any, extent: Any, pca_or_basis: Any) -> np.ndarray:
     if not isinstance(grid, int | np.integer) or isinstance(grid, bool):
-        return _matrix(grid, "grid", 2)
+        return as_matrix(grid, "grid", 2)
     count = as_int(grid, "grid", minimum=1)
     if extent is None:
         if not isinstance(pca_or_basis, StatePCA):
@@ -380,8 +375,8 @@ def find_limit_cycles(
         On states or inputs of the wrong width, no states, or bad numbers.
 
     """
-    model = _as_model(model)
-    layer = model._check_layer(layer)
+    model = as_model(model)
+    layer = model.check_layer(layer)
     max_period = as_int(max_period, "max_period", minimum=1)
     n = as_int(n, "n", minimum=1)
     transient = as_int(transient, "transient", minimum=0)
@@ -394,7 +389,7 @@ def find_limit_cycles(
         raise TypeError(f"include_fixed_points must be a bool, got {include_fixed_points!r}")
     visited = _visited(model, initial_states, layer)
     conditions = _conditions(model, inputs, layer)
-    step = _float64_step(model, layer)
+    step = float64_step(model, layer)
     rng = np.random.default_rng(seed)
     scale = visited.std(axis=0)
     orbits: list[Orbit] = []
@@ -550,7 +545,7 @@ def _canonical(states: np.ndarray) -> np.ndarray:
 
 
 def _floquet(step: Any, states: np.ndarray, x: np.ndarray) -> np.ndarray:
-    j_rec, _ = _jacobians(step, states, np.repeat(x[None], len(states), axis=0))
+    j_rec, _ = step_jacobians(step, states, np.repeat(x[None], len(states), axis=0))
     product = np.eye(states.shape[1])
     for matrix in j_rec:
         product = matrix @ product
@@ -571,9 +566,9 @@ def _stability(multipliers: np.ndarray, eps: float) -> str:
 def _visited(model: Any, initial: Any, layer: int) -> np.ndarray:
     size = model.state_size(layer)
     if isinstance(initial, Trace):
-        values = _trace_states(initial, layer, tuple(model.state_layout(layer)))
+        values = trace_states(initial, layer, tuple(model.state_layout(layer)))
     else:
-        values = _matrix(initial, "initial_states", None)
+        values = as_matrix(initial, "initial_states", None)
     if values.shape[1] != size:
         raise ValueError(
             f"initial_states must have shape (n_states, state_size={size}), got {values.shape}; "
@@ -588,4 +583,4 @@ def _conditions(model: Any, inputs: Any, layer: int) -> np.ndarray:
     width = model.input_size(layer)
     if inputs is None:
         return np.zeros((1, width))
-    return _matrix(inputs, "inputs", width)
+    return as_matrix(inputs, "inputs", width)

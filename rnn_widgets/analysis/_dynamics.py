@@ -35,14 +35,14 @@ import torch
 from sklearn.decomposition import PCA
 from sklearn.manifold import LocallyLinearEmbedding
 from threadpoolctl import threadpool_limits
-from torch.func import jacrev, vmap
+from torch.func import jacrev
 from tqdm.auto import tqdm
 
 from .._validation import as_float, as_int, to_numpy
-from ..models import RecurrentModel, capture, wrap
-from ..models._inputs import parse_batch
+from ..models import RecurrentModel, as_model, capture
 from ..trace import Trace
-from ._fixed_points import _float64_step
+from ._arrays import as_matrix, fixed_point_arrays, trace_states
+from ._jacobians import float64_step, step_jacobians
 
 __all__ = [
     "LineAttractor",
@@ -101,7 +101,7 @@ class StatePCA:
 
     def transform(self, states: Any) -> np.ndarray:
         """Coordinates ``(states - mean) @ components.T`` of states, shape (n, n_components)."""
-        values = _matrix(states, "states", self.mean.shape[0])
+        values = as_matrix(states, "states", self.mean.shape[0])
         return (values - self.mean) @ self.components.T
 
     def inverse_transform(self, coordinates: Any) -> np.ndarray:
@@ -166,10 +166,10 @@ def state_pca(
     if isinstance(trace_or_states, Trace):
         layer = as_int(layer, "layer", minimum=0)
         drawn = _drawn_states(trace_or_states.n_steps, max_states, seed)
-        values = _trace_states(trace_or_states, layer, kinds, drawn)  # only the drawn ones
+        values = trace_states(trace_or_states, layer, kinds, drawn)  # only the drawn ones
         fitted_layer: int | None = layer
     else:
-        values = _matrix(trace_or_states, "trace_or_states", None)
+        values = as_matrix(trace_or_states, "trace_or_states", None)
         drawn = _drawn_states(len(values), max_states, seed)
         values = values if drawn is None else values[drawn]
         kinds, fitted_layer = (), None
@@ -253,7 +253,7 @@ def untrained_copy(model: Any, seed: int = 0) -> RecurrentModel:
         On a user cell without torch parameters to re-initialise.
 
     """
-    model = _as_model(model)
+    model = as_model(model)
     seed = as_int(seed, "seed")
     if not isinstance(model.core, torch.nn.Module):
         raise TypeError(
@@ -400,8 +400,8 @@ def line_attractor(
         method, inputs or readout weights of the wrong width.
 
     """
-    model = _as_model(model)
-    states, point_inputs, layer = _fixed_point_arrays(fixed_points, model)
+    model = as_model(model)
+    states, point_inputs, layer = fixed_point_arrays(fixed_points, model)
     chosen = _chosen_points(points, len(states))
     if len(chosen) < 3:
         raise ValueError(
@@ -416,7 +416,7 @@ def line_attractor(
     h_part = model.state_layout(layer)["h"]
     h = states[:, h_part]
     rows, weights = _readout_directions(model, layer, h, readout_weights)
-    given = None if inputs is None else _matrix(inputs, "inputs", model.input_size(layer))
+    given = None if inputs is None else as_matrix(inputs, "inputs", model.input_size(layer))
 
     pca = PCA(svd_solver="full").fit(h)
     direction = _unit(pca.components_[0])
@@ -427,8 +427,8 @@ def line_attractor(
     if method == "lle":
         coordinate = _lle_coordinate(h, min(n_neighbors, len(h) - 1), projection)
 
-    step = _float64_step(model, layer)
-    j_rec, j_inp = _jacobians(step, states, point_inputs)
+    step = float64_step(model, layer)
+    j_rec, j_inp = step_jacobians(step, states, point_inputs)
     eigenvalue, right, left = _top_modes(j_rec)
     r1 = np.stack([_unit(vector[h_part]) for vector in right.real])
     r1_overlap = np.abs(r1 @ direction)
@@ -464,7 +464,7 @@ def _readout_directions(
 ) -> tuple[tuple[str, ...], np.ndarray]:
     n_cells = h.shape[1]
     if readout_weights is not None:
-        weights = _matrix(readout_weights, "readout_weights", n_cells)
+        weights = as_matrix(readout_weights, "readout_weights", n_cells)
     else:
         if model.readout_module is None:
             raise ValueError(
@@ -573,8 +573,8 @@ def average_input(model: Any, trace_or_sequences: Any, *, layer: int = 0) -> np.
         On a layer the model lacks, sequences it cannot read, or a trace without the layer.
 
     """
-    model = _as_model(model)
-    layer = model._check_layer(as_int(layer, "layer", minimum=0))
+    model = as_model(model)
+    layer = model.check_layer(layer)
     _, inputs = _trajectories(model, layer, trace_or_sequences)
     if len(inputs) == 0:
         raise ValueError("trace_or_sequences holds no step; pass at least one non-empty sequence")
@@ -659,8 +659,8 @@ def linearisation_error(
         that lacks the layer's states.
 
     """
-    model = _as_model(model)
-    states, point_inputs, layer = _fixed_point_arrays(fixed_points, model)
+    model = as_model(model)
+    states, point_inputs, layer = fixed_point_arrays(fixed_points, model)
     chosen = _chosen_points(points, len(states))
     if len(chosen) == 0:
         raise ValueError("points selects no fixed point; pass at least one")
@@ -669,7 +669,7 @@ def linearisation_error(
             "linearisation_error reads trajectories forward; bidirectional models are not supported"
         )
     previous, x = _trajectories(model, layer, trace_or_sequences)
-    step = _float64_step(model, layer)
+    step = float64_step(model, layer)
     with torch.no_grad():
         following = step(torch.from_numpy(previous), torch.from_numpy(x)).numpy()
     centres = states[chosen]
@@ -677,7 +677,7 @@ def linearisation_error(
     distance, nearest = (value.numpy() for value in distances.min(dim=1))
     linear = np.empty_like(following)
     used = np.unique(nearest)
-    j_rec, j_inp = _jacobians(step, centres[used], point_inputs[chosen][used])
+    j_rec, j_inp = step_jacobians(step, centres[used], point_inputs[chosen][used])
     for index, point in enumerate(tqdm(used, desc="linearisation", disable=not progress)):
         rows = nearest == point
         centre, centre_input = centres[point], point_inputs[chosen][point]
@@ -714,13 +714,14 @@ def _trajectories(model: RecurrentModel, layer: int, source: Any) -> tuple[np.nd
                 )
             encoded = [model.encode(trace.sequence_tokens(i)) for i in range(trace.n_sequences)]
     else:
-        sequences, _ = parse_batch(source, "trace_or_sequences")
+        prepared, _ = model.prepare(source, "trace_or_sequences")
         kinds = _layout_kinds(model, layer)
         trace = capture(
-            model, sequences, layers=range(layer + 1), kinds=kinds, top_k=0, progress=False
+            model, source, layers=range(layer + 1), kinds=kinds, top_k=0, progress=False
         )
-        encoded = [model.encode(sequence) for sequence in sequences]
-    after = _trace_states(trace, layer, _layout_kinds(model, layer))
+        with model.eval_mode(), torch.no_grad():
+            encoded = [model.embed([sequence])[:, 0] for sequence in prepared]
+    after = trace_states(trace, layer, _layout_kinds(model, layer))
     if after.shape[1] != model.state_size(layer):
         raise ValueError(
             f"the trace's states of layer {layer} have width {after.shape[1]}, the model's state "
@@ -749,72 +750,12 @@ def _layout_kinds(model: RecurrentModel, layer: int) -> tuple[str, ...]:
 # ---------------------------------------------------------------------------------- shared
 
 
-def _as_model(model: Any) -> RecurrentModel:
-    if isinstance(model, RecurrentModel):
-        return model
-    if isinstance(model, torch.nn.RNNBase):
-        return wrap(model)
-    raise TypeError(
-        f"model must be a RecurrentModel or an nn.LSTM/GRU/RNN, got {type(model).__name__}"
-    )
-
-
-def _matrix(value: Any, name: str, width: int | None) -> np.ndarray:
-    """A float64 copy of a 2-D array (a 1-D one is one row), its width checked."""
-    array = to_numpy(value)
-    if array.dtype == object or not np.issubdtype(array.dtype, np.number):
-        raise TypeError(f"{name} must hold numbers, got dtype {array.dtype}")
-    array = np.array(array, dtype=np.float64)
-    array = array[None] if array.ndim == 1 else array
-    if array.ndim != 2 or (width is not None and array.shape[1] != width):
-        expected = f"(n, {width})" if width is not None else "(n, n_features)"
-        raise ValueError(f"{name} must have shape {expected}, got {np.shape(value)}")
-    if not np.isfinite(array).all():
-        raise ValueError(f"{name} holds NaN or infinite values")
-    return array
-
-
 def _drawn_states(n_states: int, max_states: int | None, seed: int) -> np.ndarray | None:
     """Sorted indices of ``max_states`` states drawn without replacement, or None for all."""
     if max_states is None or n_states <= max_states:
         return None
     rng = np.random.default_rng(seed)
     return np.sort(rng.choice(n_states, max_states, replace=False))
-
-
-def _trace_states(
-    trace: Trace, layer: int, kinds: tuple[str, ...], steps: np.ndarray | None = None
-) -> np.ndarray:
-    if layer not in trace.layers:
-        raise ValueError(f"layer {layer} is not in the trace; it has layers {trace.layers}")
-    missing = [kind for kind in kinds if kind not in trace.kinds(layer)]
-    if missing:
-        raise ValueError(
-            f"the trace has no kinds {missing} for layer {layer}; it has {trace.kinds(layer)}"
-        )
-    chosen = slice(None) if steps is None else steps
-    return np.concatenate(
-        [np.asarray(np.asarray(trace.states(layer, kind))[chosen], np.float64) for kind in kinds],
-        axis=1,
-    )
-
-
-def _fixed_point_arrays(
-    fixed_points: Any, model: RecurrentModel
-) -> tuple[np.ndarray, np.ndarray, int]:
-    try:
-        states, inputs, layer = fixed_points.states, fixed_points.inputs, fixed_points.layer
-    except AttributeError:
-        raise TypeError(
-            "fixed_points must be a FixedPoints from find_fixed_points (with states, inputs and "
-            f"layer), got {type(fixed_points).__name__}"
-        ) from None
-    layer = model._check_layer(layer, "fixed_points.layer")
-    states = _matrix(states, "fixed_points.states", model.state_size(layer))
-    inputs = _matrix(inputs, "fixed_points.inputs", model.input_size(layer))
-    if len(states) != len(inputs):
-        raise ValueError("fixed_points.states and fixed_points.inputs differ in length")
-    return states, inputs, layer
 
 
 def _chosen_points(points: Any, n_points: int) -> np.ndarray:
@@ -830,14 +771,3 @@ def _chosen_points(points: Any, n_points: int) -> np.ndarray:
     if len(array) and (array.min() < -n_points or array.max() >= n_points):
         raise ValueError(f"points must index 0 .. {n_points - 1}, got {array.min()}..{array.max()}")
     return np.unique(array % n_points)
-
-
-def _jacobians(step: Any, states: np.ndarray, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``J_rec = dF/dh`` (k, S, S) and ``J_inp = dF/dx`` (k, S, I) at each (state, input)."""
-    if len(states) == 0:
-        return np.zeros((0, states.shape[1], states.shape[1])), np.zeros(
-            (0, states.shape[1], inputs.shape[1])
-        )
-    jacobian = vmap(jacrev(step, argnums=(0, 1)))
-    j_rec, j_inp = jacobian(torch.from_numpy(states), torch.from_numpy(inputs))
-    return j_rec.detach().numpy(), j_inp.detach().numpy()

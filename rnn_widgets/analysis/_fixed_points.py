@@ -18,7 +18,6 @@ attractor id.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -33,9 +32,9 @@ from torch.func import jacrev, vmap
 from tqdm.auto import tqdm
 
 from .._validation import as_float, as_int, to_numpy
-from ..models import RecurrentModel, wrap
+from ..models import RecurrentModel, as_model
 from ..trace import Trace
-from ._jacobians import closed_form_jacobian
+from ._jacobians import closed_form_jacobian, float64_step
 
 __all__ = ["Eigenmodes", "FixedPoints", "Linearisation", "find_fixed_points"]
 
@@ -99,8 +98,8 @@ class Linearisation:
     @classmethod
     def of(cls, model: Any, layer: int = 0) -> Linearisation:
         """The linearisation of ``model``'s layer (a bare torch module is wrapped)."""
-        model = model if isinstance(model, RecurrentModel) else wrap(model)
-        step = _float64_step(model, layer)
+        model = as_model(model)
+        step = float64_step(model, layer)
         return cls(_batched_jacobian(model, layer, step), vmap(jacrev(step, argnums=1)))
 
     def recurrent(self, states: np.ndarray, inputs: np.ndarray) -> np.ndarray:
@@ -320,8 +319,8 @@ def find_fixed_points(
         states, or bad numbers.
 
     """
-    model = model if isinstance(model, RecurrentModel) else wrap(model)
-    layer = model._check_layer(as_int(layer, "layer", minimum=0))
+    model = as_model(model)
+    layer = model.check_layer(layer)
     n = as_int(n, "n", minimum=1)
     max_iterations = as_int(max_iterations, "max_iterations", minimum=1)
     noise = as_float(noise, "noise")
@@ -331,7 +330,7 @@ def find_fixed_points(
         raise ValueError("noise must be >= 0, tolerance and eps > 0")
     visited = _visited_states(model, initial_states, layer)
     conditions = _conditions(model, inputs, layer)
-    step = _float64_step(model, layer)
+    step = float64_step(model, layer)
     jacobian = _batched_jacobian(model, layer, step)
     _check_differentiable(jacobian, visited[:1], conditions[:1])
     rng = np.random.default_rng(seed)
@@ -452,19 +451,6 @@ def _conditions(model: RecurrentModel, inputs: Any, layer: int) -> np.ndarray:
             f"{np.shape(inputs)}"
         )
     return values
-
-
-def _float64_step(model: RecurrentModel, layer: int) -> Any:
-    """``F(h, x)`` of one layer, unbatched, in float64, on a private copy of torch weights.
-
-    A user cell that is not an ``nn.Module`` is stepped as it is, with float64 tensors.
-    """
-    if not isinstance(model.core, torch.nn.Module):
-        return lambda h, x: model.step(h, x, layer=layer)
-    core = copy.deepcopy(model.core).double().cpu()
-    core.requires_grad_(False)
-    twin = RecurrentModel(core)
-    return lambda h, x: twin.step(h, x, layer=layer)
 
 
 # ---------------------------------------------------------------------------------- search

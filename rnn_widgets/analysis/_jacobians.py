@@ -1,4 +1,11 @@
-"""Batched Jacobians ``dF/dh`` of one step of torch's LSTM, GRU and RNN layers, in closed form.
+"""One layer's step in float64, and its batched Jacobians: by ``torch.func`` and in closed form.
+
+* :func:`float64_step` -- ``F(h, x)`` of one layer on a private float64 copy of its weights:
+  the function every dynamics analysis (fixed points, line attractors, limit cycles)
+  differentiates, so the user's model is never modified.
+* :func:`step_jacobians` -- ``dF/dh`` and ``dF/dx`` of any step at many points, with
+  ``vmap(jacrev(...))``.
+* :func:`closed_form_jacobian` -- ``dF/dh`` of torch's LSTM, GRU and RNN layers in closed form.
 
 ``torch.func.jacrev`` under ``vmap`` builds a Jacobian from N vector-Jacobian products; for
 torch's own cells the closed form below costs a few batched elementwise products of
@@ -11,16 +18,56 @@ Equations and gate order as in ``rnn_widgets.models._cores`` (PyTorch's).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
+from torch.func import jacrev, vmap
 
 from ..models import RecurrentModel
 
-__all__ = ["closed_form_jacobian"]
+__all__ = ["closed_form_jacobian", "float64_step", "step_jacobians"]
 
 Jacobian = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def float64_step(model: RecurrentModel, layer: int) -> Any:
+    """``F(h, x)`` of one layer, unbatched, in float64, on a private copy of torch weights.
+
+    A user cell that is not an ``nn.Module`` is stepped as it is, with float64 tensors.
+    """
+    if not isinstance(model.core, torch.nn.Module):
+        return lambda h, x: model.step(h, x, layer=layer)
+    core = copy.deepcopy(model.core).double().cpu()
+    core.requires_grad_(False)
+    twin = RecurrentModel(core)
+    return lambda h, x: twin.step(h, x, layer=layer)
+
+
+def step_jacobians(
+    step: Any, states: np.ndarray, inputs: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``J_rec = dF/dh`` (k, S, S) and ``J_inp = dF/dx`` (k, S, I) at each (state, input).
+
+    Parameters
+    ----------
+    step : callable
+        ``F(h, x)``, unbatched and differentiable, e.g. :func:`float64_step`'s.
+    states : ndarray, shape (k, S)
+        The points, float64.
+    inputs : ndarray, shape (k, I)
+        The input at each point, float64.
+
+    """
+    if len(states) == 0:
+        return np.zeros((0, states.shape[1], states.shape[1])), np.zeros(
+            (0, states.shape[1], inputs.shape[1])
+        )
+    jacobian = vmap(jacrev(step, argnums=(0, 1)))
+    j_rec, j_inp = jacobian(torch.from_numpy(states), torch.from_numpy(inputs))
+    return j_rec.detach().numpy(), j_inp.detach().numpy()
 
 
 def closed_form_jacobian(model: RecurrentModel, layer: int) -> Jacobian | None:

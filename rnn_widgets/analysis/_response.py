@@ -43,11 +43,10 @@ from typing import Any
 import numpy as np
 import torch
 from scipy import signal as scipy_signal
-from torch import nn
 from tqdm.auto import tqdm
 
 from .._validation import as_float, as_int, to_numpy
-from ..models import RecurrentModel, RunResult, wrap
+from ..models import RecurrentModel, RunResult, as_model
 from ..trace import Trace
 
 __all__ = [
@@ -571,17 +570,6 @@ class _LayerInputs:
     token_counts: Counter[Any] | None
 
 
-def _check_model(model: Any) -> RecurrentModel:
-    if isinstance(model, RecurrentModel):
-        return model
-    if isinstance(model, nn.RNNBase):
-        return wrap(model)
-    raise TypeError(
-        f"model must be a RecurrentModel (or an nn.LSTM, nn.GRU or nn.RNN), got "
-        f"{type(model).__name__}; wrap yours with rnn_widgets.RecurrentModel(core, ...)"
-    )
-
-
 def _raw_sequences(data: Any) -> list[Any]:
     """The sequences of a TaskData, a Trace, an array or a list of sequences."""
     if data is None:
@@ -765,8 +753,8 @@ def design_stimuli(
         above Nyquist or too low to complete two cycles in the analysis window.
 
     """
-    model = _check_model(model)
-    layer = model._check_layer(layer)
+    model = as_model(model)
+    layer = model.check_layer(layer)
     steps = as_int(steps, "steps", minimum=32)
     transient = steps // 2 if transient is None else as_int(transient, "transient", minimum=0)
     window = steps - transient
@@ -930,8 +918,8 @@ def characterize(
     >>> response.summary()["settling_time"]  # doctest: +SKIP
 
     """
-    model = _check_model(model)
-    layer = model._check_layer(layer)
+    model = as_model(model)
+    layer = model.check_layer(layer)
     cells = isolate(model, layer)
     if design is None:
         design = design_stimuli(
@@ -1138,7 +1126,7 @@ def validate_ranking(
     """
     from ._ablate import ablate
 
-    model = _check_model(model)
+    model = as_model(model)
     if not isinstance(response, Response):
         raise TypeError(
             f"response must be a Response from characterize, got {type(response).__name__}"

@@ -31,8 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import as_float, as_int
-from ..trace import Trace
+from .._validation import as_float, as_int, as_layer
+from ..trace import Trace, as_trace
 
 __all__ = ["Match", "MatchResult", "match", "select_cells"]
 
@@ -278,9 +278,8 @@ def match(
 
 
 def _checked(trace: Any, layer: Any, kind: Any, threshold: Any) -> tuple[np.ndarray, float]:
-    if not isinstance(trace, Trace):
-        raise TypeError(f"trace must be an rnn_widgets.Trace, got {type(trace).__name__}")
-    layer = as_int(layer, "layer", minimum=0)
+    trace = as_trace(trace)
+    layer = as_layer(layer, trace.layers)
     if not isinstance(kind, str):
         raise TypeError(f"kind must be a str such as 'h', got {kind!r}")
     states = trace.states(layer, kind)

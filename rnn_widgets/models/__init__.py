@@ -3,14 +3,23 @@
 * :class:`RecurrentModel` -- an explicit wrapper (core, embedding, readout, vocabulary) with
   ``encode``, ``initial_state``, ``state_layout``, ``step``, ``gate_weights``, ``run`` and
   ``readout``: the only model interface the analyses rely on.
-* :func:`wrap` -- a `RecurrentModel` around a bare ``nn.LSTM``, ``nn.GRU`` or ``nn.RNN``.
+* :func:`wrap` -- a `RecurrentModel` around a bare ``nn.LSTM``, ``nn.GRU`` or ``nn.RNN``;
+  :func:`as_model` -- the one coercion of a model argument that every public function uses.
 * :class:`RecurrentCell` -- the step protocol a user-written cell follows to be a core.
 * :func:`capture` -- record every layer's ``h`` (and ``c`` and gates) over sequences into a
   :class:`~rnn_widgets.trace.Trace`.
 """
 
 from ._capture import capture
-from ._model import GateWeights, RecurrentCell, RecurrentModel, RunResult, StateLayout, wrap
+from ._model import (
+    GateWeights,
+    RecurrentCell,
+    RecurrentModel,
+    RunResult,
+    StateLayout,
+    as_model,
+    wrap,
+)
 
 __all__ = [
     "GateWeights",
@@ -18,6 +27,7 @@ __all__ = [
     "RecurrentModel",
     "RunResult",
     "StateLayout",
+    "as_model",
     "capture",
     "wrap",
 ]

@@ -4,6 +4,8 @@ How
 ---
 * Sequences are checked first (a vocabulary miss in the last one fails at once), then read in
   batches of similar length (sorted by length, so little padding is computed).
+* The model is read through its public pass interface (``prepare``, ``embed``,
+  ``forward_pass``, ``eval_mode``), the same path ``RecurrentModel.run`` takes.
 * For each batch and each layer of a torch module, ``h`` comes from the module's own fused
   forward pass (so it equals the module's output). A float32 LSTM on the CPU reads its gates
   from oneDNN's training workspace of that same pass (``_workspace``; 1.8-2.3x the bare
@@ -11,8 +13,9 @@ How
   every gate is one batched matrix product over a chunk of steps (``_cores``). The LSTM's
   ``c`` comes from its elementwise recurrence. A user cell is stepped in Python.
 * The float32 arrays of the trace are allocated once (and their pages faulted in at once),
-  filled in place chunk by chunk, and handed to the trace without a copy (``Trace._adopt``).
-  Peak memory is the arrays plus about one batch of intermediates (``batch_size`` bounds it).
+  filled in place chunk by chunk, and handed to the trace without a copy
+  (``Trace.from_owned_arrays``). Peak memory is the arrays plus about one batch of
+  intermediates (``batch_size`` bounds it).
 * The model is put in eval mode and every training flag restored afterwards, also on an
   exception or a KeyboardInterrupt (which propagates).
 """
@@ -29,9 +32,7 @@ from tqdm.auto import tqdm
 
 from .._validation import as_int
 from ..trace import Trace
-from ._forward import Forward
-from ._inputs import parse_batch
-from ._model import RecurrentModel, wrap
+from ._model import RecurrentModel, as_model
 
 __all__ = ["capture"]
 
@@ -105,12 +106,10 @@ def capture(
     (8, ('h', 'c', 'i', 'f', 'g', 'o'))
 
     """
-    model = model if isinstance(model, RecurrentModel) else wrap(model)
+    model = as_model(model)
     batch_size = as_int(batch_size, "batch_size", minimum=1)
     top_k = as_int(top_k, "top_k", minimum=0)
-    items, single = parse_batch(sequences, "sequences")
-    name = "sequences" if single else "sequences[{}]"
-    prepared = [model._prepare(item, name.format(i)) for i, item in enumerate(items)]
+    prepared, _ = model.prepare(sequences, "sequences")
     record_layers = _layers(model, layers)
     record_kinds = _kinds(model, kinds)
     trace_tokens = _trace_tokens(tokens, prepared)
@@ -133,9 +132,9 @@ def capture(
     order = np.argsort(-lengths, kind="stable")
     k = 0
 
-    with model._eval_mode(), torch.no_grad():
+    with model.eval_mode(), torch.no_grad():
         output_labels = _output_labels(model, top_k, labels)
-        forward = Forward(model._core, wanted, model.readout_module, {}, output_labels is not None)
+        forward = model.forward_pass(wanted, outputs=output_labels is not None)
         if output_labels is not None:
             k = min(top_k, len(output_labels))
             probabilities = np.empty((n_steps, k), dtype=np.float32)
@@ -147,7 +146,7 @@ def capture(
             for batch in np.array_split(order, -(-len(order) // batch_size)):
                 batch_lengths = lengths[batch]
                 batch_starts = starts[batch]
-                x = model._embed([prepared[i] for i in batch])
+                x = model.embed([prepared[i] for i in batch])
                 for piece in forward.pieces(x, batch_lengths):
                     values = piece.values
                     if values.device.type != "cpu":
@@ -161,7 +160,7 @@ def capture(
                         _scatter(values, piece.t0, target, batch_starts, batch_lengths)
                 bar.update(int(batch_lengths.sum()))
 
-    trace = Trace._adopt(trace_tokens, lengths, arrays)
+    trace = Trace.from_owned_arrays(trace_tokens, lengths, arrays)
     if output_labels is not None:
         label_table = np.array(output_labels, dtype=object)
         trace = trace.with_predictions(label_table[predicted], probabilities)
@@ -214,7 +213,7 @@ def _layers(model: RecurrentModel, layers: Any) -> list[int]:
         layers = [layers]
     if isinstance(layers, (str, bytes)) or not isinstance(layers, Iterable):
         raise TypeError(f"layers must be an int or a list of ints, got {layers!r}")
-    chosen = sorted({model._check_layer(layer, "layers: layer") for layer in layers})
+    chosen = sorted({model.check_layer(layer, "layers: layer") for layer in layers})
     if not chosen:
         raise ValueError("layers is empty; pass None to record every layer")
     return chosen
@@ -278,7 +277,12 @@ def _output_labels(model: RecurrentModel, top_k: int, labels: Any) -> list[str] 
                 "pass one name per output"
             )
         return [str(label) for label in labels]
-    vocab = model._vocab
-    if vocab is not None and len(vocab) == n_outputs:
-        return [vocab.token(index) for index in range(n_outputs)]
+    vocab = model.vocab
+    if vocab is None:
+        return None
+    tokens: dict[int, str] = {}
+    for token, index in vocab.items():
+        tokens.setdefault(index, token)  # the first token of an id names it, as encode reads it
+    if max(tokens) + 1 == n_outputs:
+        return [tokens.get(index, str(index)) for index in range(n_outputs)]
     return None

@@ -40,7 +40,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .._validation import as_float, as_int, to_numpy
+from .._validation import as_float, as_int, as_layer, to_numpy
 from ..trace import KNOWN_KINDS
 from ._cores import GATE_ACTIVATIONS, CellCore, TorchCore, make_core
 from ._forward import Forward
@@ -52,6 +52,7 @@ __all__ = [
     "RecurrentModel",
     "RunResult",
     "StateLayout",
+    "as_model",
     "wrap",
 ]
 
@@ -327,15 +328,15 @@ class RecurrentModel:
 
     def n_cells(self, layer: int = 0) -> int:
         """The number of cells (units of h) of a layer."""
-        return self._core.n_cells(self._check_layer(layer))
+        return self._core.n_cells(self.check_layer(layer))
 
     def input_size(self, layer: int = 0) -> int:
         """The width of a layer's input vectors."""
-        return self._core.input_size(self._check_layer(layer))
+        return self._core.input_size(self.check_layer(layer))
 
     def state_size(self, layer: int = 0) -> int:
         """The width of a layer's flat state."""
-        return self._core.state_size(self._check_layer(layer))
+        return self._core.state_size(self.check_layer(layer))
 
     @property
     def n_features(self) -> int:
@@ -378,8 +379,8 @@ class RecurrentModel:
 
         """
         prepared = self._prepare(sequence, "sequence")
-        with self._eval_mode(), torch.no_grad():
-            return self._embed([prepared])[:, 0]
+        with self.eval_mode(), torch.no_grad():
+            return self.embed([prepared])[:, 0]
 
     def initial_state(self, batch: int = 1, layer: int = 0) -> torch.Tensor:
         """The initial flat state, zeros of shape (batch, state_size), as PyTorch starts."""
@@ -389,7 +390,7 @@ class RecurrentModel:
 
     def state_layout(self, layer: int = 0) -> StateLayout:
         """The named slices of one layer's flat state (``h``; and ``c`` for an LSTM)."""
-        layer = self._check_layer(layer)
+        layer = self.check_layer(layer)
         parts = self._core.layout(layer)
         return StateLayout(MappingProxyType(parts), self._core.state_size(layer))
 
@@ -417,7 +418,7 @@ class RecurrentModel:
         Tensor, shape (batch, state_size)
 
         """
-        layer = self._check_layer(layer)
+        layer = self.check_layer(layer)
         self._check_width(state, self._core.state_size(layer), "state", "state_size")
         self._check_width(x, self._core.input_size(layer), "x", f"input_size({layer})")
         new_state, _ = self._core.step(state, x, layer)
@@ -438,7 +439,7 @@ class RecurrentModel:
             For a user cell, whose gates are its own business.
 
         """
-        layer = self._check_layer(layer)
+        layer = self.check_layer(layer)
         core = self._core
         if not isinstance(core, TorchCore):
             raise TypeError(
@@ -502,17 +503,15 @@ class RecurrentModel:
         Runs under ``torch.no_grad`` in eval mode; for gradients use :meth:`step`.
 
         """
-        sequences, single = parse_batch(inputs, "inputs")
-        name = "inputs" if single else "inputs[{}]"
-        prepared = [self._prepare(seq, name.format(i)) for i, seq in enumerate(sequences)]
+        prepared, single = self.prepare(inputs, "inputs")
         lengths = np.array([len(p) for p in prepared], dtype=np.int64)
         clamps = self._parse_clamp(clamp, lengths, single)
         steps, batch = int(lengths.max()), len(prepared)
         wanted = {layer: self.kinds for layer in self.layers}
         collected: dict[Any, torch.Tensor] = {}
-        with self._eval_mode(), torch.no_grad():
+        with self.eval_mode(), torch.no_grad():
             forward = Forward(self._core, wanted, self._readout, clamps)
-            x = self._embed(prepared)
+            x = self.embed(prepared)
             for piece in forward.pieces(x, lengths):
                 if piece.key not in collected:
                     collected[piece.key] = torch.zeros(
@@ -554,19 +553,27 @@ class RecurrentModel:
         if not isinstance(h, torch.Tensor):
             h = torch.as_tensor(np.asarray(h), dtype=self.dtype, device=self.device)
         self._check_width(h, self.n_features, "h", "n_features")
-        with self._eval_mode():
+        with self.eval_mode():
             flat = self._readout(h.reshape(-1, h.shape[-1]))
         return flat.reshape(*h.shape[:-1], flat.shape[-1])
 
-    # ------------------------------------------------------------------ internals
-
-    def _modules(self) -> list[nn.Module]:
-        candidates = [self.core, self.embedding, self._readout]
-        return [m for m in candidates if isinstance(m, nn.Module)]
+    # ------------------------------------------------------------------ passes over data
 
     @contextmanager
-    def _eval_mode(self) -> Iterator[None]:
-        """Eval mode for a pass; every submodule's training flag restored afterwards."""
+    def eval_mode(self) -> Iterator[None]:
+        """Eval mode for a pass over data; every submodule's training flag restored afterwards.
+
+        ``run``, ``encode``, ``readout`` and ``capture`` run inside it, so dropout is off; the
+        flags come back also when the pass raises or is interrupted.
+
+        Examples
+        --------
+        >>> model = RecurrentModel(nn.GRU(2, 3, dropout=0.0))
+        >>> with model.eval_mode():
+        ...     model.core.training
+        False
+
+        """
         roots = self._modules()
         saved = [(module, module.training) for root in roots for module in root.modules()]
         try:
@@ -577,43 +584,51 @@ class RecurrentModel:
             for module, training in saved:
                 module.training = training
 
-    def _check_layer(self, layer: Any, name: str = "layer") -> int:
-        layer = as_int(layer, name)
-        if not 0 <= layer < self.n_layers:
-            hint = " (each direction of a bidirectional layer counts: 2 * l + d)"
-            raise ValueError(
-                f"{name} {layer} does not exist; this model has layers 0 .. "
-                f"{self.n_layers - 1}" + (hint if self.directions == 2 else "")
-            )
-        return layer
+    def prepare(self, inputs: Any, name: str = "inputs") -> tuple[list[Prepared], bool]:
+        """Check a batch (or one sequence) once, up front, as ``run`` and ``capture`` do.
 
-    @staticmethod
-    def _check_width(value: Any, width: int, name: str, what: str) -> None:
-        if not isinstance(value, torch.Tensor):
-            raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
-        if value.ndim == 0 or value.shape[-1] != width:
-            raise ValueError(
-                f"{name} must have shape (..., {what}={width}), got {tuple(value.shape)}"
-            )
+        Parameters
+        ----------
+        inputs : sequence or batch
+            As :meth:`run` reads it: one sequence or a batch of sequences.
+        name : str
+            How messages name the argument (``"sequences"`` gives ``sequences[2][7]: token
+            'x' is not in the vocabulary``).
 
-    def _n_ids(self) -> int | None:
-        if self._one_hot:
-            return self._core.input_size(0)
-        count = getattr(self.embedding, "num_embeddings", None)
-        return int(count) if isinstance(count, int) else None
+        Returns
+        -------
+        prepared : list of Prepared
+            Per sequence, its token ids or input vectors and the tokens a trace shows.
+        single : bool
+            Whether ``inputs`` was one sequence rather than a batch.
 
-    def _prepare(self, sequence: Any, name: str) -> Prepared:
-        return prepare(
-            sequence,
-            name,
-            vocab=self._vocab,
-            input_size=self._core.input_size(0),
-            has_embedding=self.embedding is not None,
-            n_ids=self._n_ids(),
-        )
+        Raises
+        ------
+        TypeError, ValueError
+            On a token missing from the vocabulary (named with its sequence and position), an
+            id outside the embedding, vectors of the wrong width, or tokens without an
+            embedding.
 
-    def _embed(self, batch: Sequence[Prepared]) -> torch.Tensor:
-        """Time-major padded input vectors (steps, batch, input_size), zero past each end."""
+        """
+        sequences, single = parse_batch(inputs, name)
+        label = name if single else name + "[{}]"
+        return [self._prepare(item, label.format(i)) for i, item in enumerate(sequences)], single
+
+    def embed(self, batch: Sequence[Prepared]) -> torch.Tensor:
+        """The input vectors of prepared sequences, time-major and zero past each end.
+
+        Parameters
+        ----------
+        batch : sequence of Prepared
+            From :meth:`prepare`.
+
+        Returns
+        -------
+        Tensor, shape (steps, batch, input_size)
+            ``steps`` the longest length; on the model's device, in its dtype. Call it inside
+            :meth:`eval_mode` and ``torch.no_grad()`` for a pass over data.
+
+        """
         input_size = self._core.input_size(0)
         lengths = [len(p) for p in batch]
         steps = max(lengths)
@@ -648,6 +663,82 @@ class RecurrentModel:
             raise ValueError("embedding produced NaN or infinite vectors; check its weights")
         return x
 
+    def forward_pass(self, kinds: Mapping[int, Sequence[str]], *, outputs: bool = True) -> Forward:
+        """A configured forward pass without clamps, for a loop over batches such as capture's.
+
+        Parameters
+        ----------
+        kinds : mapping of int to sequence of str
+            The kinds to yield for each layer, e.g. ``{0: ("h", "c")}``.
+        outputs : bool
+            Whether to yield the outputs too (key ``"out"``): the readout's, else the last
+            layer's h.
+
+        Returns
+        -------
+        Forward
+            ``forward.pieces(x, lengths)`` yields, for one batch embedded by :meth:`embed`,
+            the values of each ``(layer, kind)`` for a run of steps of every sequence
+            (``piece.key``, ``piece.t0``, ``piece.values`` of shape (steps, batch, n)), by
+            the same exact path as :meth:`run`. Use it inside :meth:`eval_mode` and
+            ``torch.no_grad()``.
+
+        """
+        for layer in kinds:
+            self.check_layer(layer, "kinds layer")
+        return Forward(self._core, kinds, self._readout, {}, outputs)
+
+    def check_layer(self, layer: Any, name: str = "layer") -> int:
+        """Return ``layer`` as one of this model's layers, or raise naming ``name``.
+
+        The check every analysis applies to a layer argument of a model (one message shape,
+        :func:`rnn_widgets._validation.as_layer`'s, with how a bidirectional module numbers
+        its layers).
+
+        Raises
+        ------
+        TypeError
+            If ``layer`` is not an int.
+        ValueError
+            ``layer 2 is not a layer of the model; choose one of [0, 1]``.
+
+        """
+        hint = " (each direction of a bidirectional layer counts: 2 * l + d)"
+        return as_layer(
+            layer, self.layers, name, of="the model", hint=hint if self.directions == 2 else ""
+        )
+
+    # ------------------------------------------------------------------ internals
+
+    def _modules(self) -> list[nn.Module]:
+        candidates = [self.core, self.embedding, self._readout]
+        return [m for m in candidates if isinstance(m, nn.Module)]
+
+    @staticmethod
+    def _check_width(value: Any, width: int, name: str, what: str) -> None:
+        if not isinstance(value, torch.Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
+        if value.ndim == 0 or value.shape[-1] != width:
+            raise ValueError(
+                f"{name} must have shape (..., {what}={width}), got {tuple(value.shape)}"
+            )
+
+    def _n_ids(self) -> int | None:
+        if self._one_hot:
+            return self._core.input_size(0)
+        count = getattr(self.embedding, "num_embeddings", None)
+        return int(count) if isinstance(count, int) else None
+
+    def _prepare(self, sequence: Any, name: str) -> Prepared:
+        return prepare(
+            sequence,
+            name,
+            vocab=self._vocab,
+            input_size=self._core.input_size(0),
+            has_embedding=self.embedding is not None,
+            n_ids=self._n_ids(),
+        )
+
     def _parse_clamp(
         self, clamp: Any, lengths: np.ndarray, single: bool
     ) -> dict[int, tuple[torch.Tensor, torch.Tensor]]:
@@ -665,7 +756,7 @@ class RecurrentModel:
             )
         result = {}
         for layer_key, cells in clamp.items():
-            layer = self._check_layer(layer_key, "clamp layer")
+            layer = self.check_layer(layer_key, "clamp layer")
             if not isinstance(cells, Mapping):
                 raise TypeError(
                     f"clamp[{layer}] must map cells to values, e.g. {{3: 0.0}}, got "
@@ -731,6 +822,37 @@ def _clamp_value(value: Any, name: str, lengths: np.ndarray, single: bool) -> fl
 def _state_order(key: tuple[int, str]) -> tuple[int, int]:
     layer, kind = key
     return layer, KNOWN_KINDS.index(kind) if kind in KNOWN_KINDS else len(KNOWN_KINDS)
+
+
+def as_model(model: Any, name: str = "model") -> RecurrentModel:
+    """The one coercion of a model argument: a `RecurrentModel` as it is, a bare module wrapped.
+
+    Every public function that takes a model reads it through this, so each accepts the same
+    things: a :class:`RecurrentModel`, or a bare ``nn.LSTM``, ``nn.GRU`` or ``nn.RNN``
+    (wrapped with :func:`wrap`).
+
+    Parameters
+    ----------
+    model : RecurrentModel, nn.LSTM, nn.GRU or nn.RNN
+        The model argument as the user passed it.
+    name : str
+        How the message names the argument.
+
+    Raises
+    ------
+    TypeError
+        For anything else, naming ``name`` and how to wrap a model with an embedding and a
+        readout.
+
+    """
+    if isinstance(model, (RecurrentModel, nn.LSTM, nn.GRU, nn.RNN)):
+        return wrap(model)
+    raise TypeError(
+        f"{name} must be a RecurrentModel or an nn.LSTM, nn.GRU or nn.RNN, got "
+        f"{type(model).__name__}; wrap a model with an embedding and a readout as "
+        "RecurrentModel(model.rnn, embedding=model.embed, readout=model.fc, vocab=...), a "
+        "custom cell as RecurrentModel(cell)"
+    )
 
 
 def wrap(module: Any) -> RecurrentModel:

@@ -1,6 +1,6 @@
 """Recorded states of recurrent networks: the `Trace` and its annotation tracks."""
 
 from ._tokens import Tokens
-from ._trace import KNOWN_KINDS, Predictions, Trace, Track
+from ._trace import KNOWN_KINDS, Predictions, Trace, Track, as_trace
 
-__all__ = ["KNOWN_KINDS", "Predictions", "Tokens", "Trace", "Track"]
+__all__ = ["KNOWN_KINDS", "Predictions", "Tokens", "Trace", "Track", "as_trace"]

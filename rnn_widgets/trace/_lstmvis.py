@@ -249,7 +249,7 @@ class _Project:
         states: dict[tuple[int, str], np.ndarray] = {}
         for entry in entries:
             states[(entry.layer, entry.kind)] = self._read_states(entry)
-        trace = Trace._adopt(tokens, [n_steps], states)
+        trace = Trace.from_owned_arrays(tokens, [n_steps], states)
         meta = self.config.get("meta")
         if meta:
             if not isinstance(meta, Mapping):

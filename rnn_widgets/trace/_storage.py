@@ -141,9 +141,7 @@ def load_trace(path: str | os.PathLike[str]) -> Trace:
             predictions = Predictions(labels, read_only_view(group["probabilities"], source))
     if len(tokens) != int(starts[-1]):
         raise ValueError(f"{source} is damaged: {len(tokens)} tokens but {starts[-1]} steps")
-    trace = Trace(tokens, starts, states, tracks, predictions)
-    trace._value_ranges.update(ranges)
-    return trace
+    return Trace(tokens, starts, states, tracks, predictions, value_ranges=ranges)
 
 
 def _write(file: h5py.File, trace: Trace) -> None:

@@ -26,15 +26,13 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .._validation import as_int, as_state_array, to_numpy
+from .._validation import as_int, as_kind, as_layer, as_state_array, to_numpy
 from ._tokens import Tokens
 
-__all__ = ["KNOWN_KINDS", "Predictions", "Trace", "Track"]
+__all__ = ["KNOWN_KINDS", "Predictions", "Trace", "Track", "as_trace"]
 
 #: State kinds with a fixed meaning: hidden state, LSTM cell state and gates, GRU gates.
 KNOWN_KINDS: tuple[str, ...] = ("h", "c", "i", "f", "g", "o", "r", "z", "n")
-
-_KIND_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 TrackKind = Literal["numeric", "categorical"]
 
@@ -132,15 +130,17 @@ class Trace:
         states: Mapping[tuple[int, str], np.ndarray],
         tracks: Mapping[str, Track] | None = None,
         predictions: Predictions | None = None,
+        value_ranges: Mapping[tuple[int, str], tuple[float, float]] | None = None,
     ) -> None:
-        # Private constructor: arguments are already validated and read-only.
-        # Users call Trace.from_arrays.
+        # The constructor of the loaders: arguments are already validated and read-only, and
+        # ``value_ranges`` (a saved file's) are the states' ``(min, max)``, trusted as given.
+        # Users call Trace.from_arrays (or Trace.from_owned_arrays).
         self._tokens = tokens
         self._starts = starts
         self._states = MappingProxyType(dict(states))
         self._tracks = MappingProxyType(dict(tracks or {}))
         self._predictions = predictions
-        self._value_ranges: dict[tuple[int, str], tuple[float, float]] = {}
+        self._value_ranges: dict[tuple[int, str], tuple[float, float]] = dict(value_ranges or {})
 
     # ------------------------------------------------------------------ construction
 
@@ -212,17 +212,38 @@ class Trace:
         return trace
 
     @classmethod
-    def _adopt(
+    def from_owned_arrays(
         cls,
         tokens: Sequence[str] | Tokens,
         lengths: Sequence[int] | np.ndarray,
         states: Mapping[tuple[int, str], np.ndarray],
     ) -> Trace:
-        """Build a trace from arrays the caller owns and hands over, without copying them.
+        """Build a trace from arrays the caller hands over, without copying them.
 
-        For capture and loaders, not users: each state array must already be float32,
-        C-contiguous, finite and of shape (n_steps, n_cells); it is made read-only in place.
-        Tokens and lengths are checked as in :meth:`from_arrays`.
+        What ``capture`` and the LSTMVis import use for arrays they filled themselves: no
+        float32 copy of a large corpus is made. The arrays change hands: each is made
+        read-only in place, and the caller must not write to it afterwards.
+
+        Parameters
+        ----------
+        tokens : list of str, or Tokens
+            All tokens, sequences laid end to end.
+        lengths : sequence of int
+            The length of each sequence; positive, adding up to the number of tokens.
+        states : mapping of (int, str) to ndarray, shape (n_steps, n_cells)
+            Each array already float32, C-contiguous and finite (not checked: the caller
+            computed it); one row per token.
+
+        Returns
+        -------
+        Trace
+
+        Raises
+        ------
+        ValueError
+            On an array that would have to be converted (another dtype, not contiguous, the
+            wrong shape), bad lengths, or a malformed kind.
+
         """
         if not isinstance(tokens, Tokens):
             flat, seq_lengths = _split_tokens(list(tokens), list(lengths))
@@ -238,7 +259,7 @@ class Trace:
                 raise ValueError(f"states[{key!r}] must be a C-contiguous float32 array")
             if array.ndim != 2 or array.shape[0] != n_steps:
                 raise ValueError(f"states[{key!r}] must have shape ({n_steps}, n_cells)")
-            _check_kind(key[1])
+            as_kind(key[1], "states kind")
             array.flags.writeable = False
         _check_layers_consistent(states)
         return cls(tokens, _read_only(starts), states)
@@ -346,11 +367,7 @@ class Trace:
         layer = self._check_layer(layer)
         if not isinstance(kind, str):
             raise TypeError(f"kind must be a str such as 'h', got {type(kind).__name__}")
-        if (layer, kind) not in self._states:
-            raise ValueError(
-                f"kind {kind!r} was not recorded for layer {layer}; "
-                f"choose one of {list(self.kinds(layer))}"
-            )
+        as_kind(kind, kinds=self.kinds(layer), of=f"layer {layer} of the trace")
         return self._states[(layer, kind)]
 
     def value_range(self, layer: int = 0, kind: str = "h") -> tuple[float, float]:
@@ -534,10 +551,7 @@ class Trace:
         return np.diff(self._starts)
 
     def _check_layer(self, layer: int) -> int:
-        layer = as_int(layer, "layer")
-        if layer not in self.layers:
-            raise ValueError(f"layer {layer} was not recorded; choose one of {list(self.layers)}")
-        return layer
+        return as_layer(layer, self.layers)
 
     def _check_steps(self, step: int | np.ndarray, name: str) -> np.ndarray:
         steps = np.asarray(step)
@@ -546,6 +560,26 @@ class Trace:
         if steps.size and (steps.min() < 0 or steps.max() >= self.n_steps):
             raise ValueError(f"{name} must lie in 0 .. {self.n_steps - 1}, got {step}")
         return steps
+
+
+def as_trace(value: Any, name: str = "trace") -> Trace:
+    """Return ``value`` if it is a :class:`Trace`, or raise naming ``name`` and the fix.
+
+    The one check of a trace argument, shared by the analyses and the views.
+
+    Raises
+    ------
+    TypeError
+        ``trace must be an rnn_widgets.Trace, got ndarray; capture one with
+        rnn_widgets.capture(model, sequences) or build one with Trace.from_arrays``.
+
+    """
+    if not isinstance(value, Trace):
+        raise TypeError(
+            f"{name} must be an rnn_widgets.Trace, got {type(value).__name__}; capture one "
+            "with rnn_widgets.capture(model, sequences) or build one with Trace.from_arrays"
+        )
+    return value
 
 
 # ---------------------------------------------------------------------- input parsing
@@ -620,15 +654,17 @@ def _state_entries(states: Any) -> list[tuple[tuple[int, str], Any]]:
             if len(key) != 2:
                 raise ValueError(f"states key {key!r} must be a (layer, kind) pair")
             entries.append(
-                ((as_int(key[0], "states layer", minimum=0), _check_kind(key[1])), value)
+                ((as_int(key[0], "states layer", minimum=0), as_kind(key[1], "states kind")), value)
             )
         elif isinstance(key, str):
-            entries.append(((0, _check_kind(key)), value))
+            entries.append(((0, as_kind(key, "states kind")), value))
         elif isinstance(key, numbers.Integral) and not isinstance(key, bool):
             if not isinstance(value, Mapping):
                 raise TypeError(f"states[{key}] must map kinds to arrays, e.g. {{'h': array}}")
             layer = as_int(key, "states layer", minimum=0)
-            entries.extend(((layer, _check_kind(kind)), arr) for kind, arr in value.items())
+            entries.extend(
+                ((layer, as_kind(kind, "states kind")), arr) for kind, arr in value.items()
+            )
         else:
             raise TypeError(
                 f"states key {key!r} must be (layer, kind), a kind such as 'h', or a layer int"
@@ -637,14 +673,6 @@ def _state_entries(states: Any) -> list[tuple[tuple[int, str], Any]]:
     if len(set(keys)) != len(keys):
         raise ValueError("states names the same (layer, kind) twice")
     return entries
-
-
-def _check_kind(kind: Any) -> str:
-    if not isinstance(kind, str) or not _KIND_PATTERN.match(kind):
-        raise ValueError(
-            f"state kind {kind!r} must be a short name such as {', '.join(KNOWN_KINDS)}"
-        )
-    return kind
 
 
 def _join_sequences(value: Any, seq_lengths: np.ndarray) -> Any:

@@ -17,10 +17,9 @@ import numpy as np
 
 from .. import analysis
 from .. import hypotheses as hy
-from .._validation import as_int
+from .._validation import as_kind, as_layer
 from ..models import RecurrentModel, wrap
-from ..trace import Trace
-from ..trace._trace import _check_kind
+from ..trace import Trace, as_trace
 from ._export import ImageExport, StackedImageExport
 from .match_view import MatchView
 from .relevance_bars import RelevanceBars
@@ -122,12 +121,7 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
         progress: bool = True,
         **kwargs: Any,
     ) -> None:
-        if not isinstance(trace, Trace):
-            raise TypeError(
-                f"trace must be an rnn_widgets.Trace, got {type(trace).__name__}; capture one "
-                "with rnn_widgets.capture(model, sequences) or build one with Trace.from_arrays"
-            )
-        self._trace = trace
+        self._trace = trace = as_trace(trace)
         self._layer = _checked_layer(trace, layer)
         self._kind = _checked_kind(trace, self._layer, kind)
         self._notices: list[str] = []
@@ -649,24 +643,14 @@ def _best_explained(scores: Any) -> str | None:
 
 
 def _checked_layer(trace: Trace, layer: Any) -> int:
-    if layer is None:
-        return trace.layers[0]
-    layer = as_int(layer, "layer", minimum=0)
-    if layer not in trace.layers:
-        raise ValueError(f"layer {layer} was not recorded; choose one of {list(trace.layers)}")
-    return layer
+    return trace.layers[0] if layer is None else as_layer(layer, trace.layers)
 
 
 def _checked_kind(trace: Trace, layer: int, kind: Any) -> str:
     available = trace.kinds(layer)
     if kind is None:
         return "h" if "h" in available else available[0]
-    kind = _check_kind(kind)
-    if kind not in available:
-        raise ValueError(
-            f"kind {kind!r} was not recorded for layer {layer}; choose one of {available}"
-        )
-    return kind
+    return as_kind(kind, kinds=available, of=f"layer {layer} of the trace")
 
 
 def _checked_selection(selection: Any, layer: int, kind: str) -> Selection:

@@ -19,7 +19,7 @@ from ipywidgets import widget_serialization
 
 from .._validation import as_int
 from ..analysis import MatchResult, match
-from ..trace import Trace
+from ..trace import Trace, as_trace
 from ._assets import asset, require_bundle
 from ._buffers import packed
 from ._export import ImageExport
@@ -98,11 +98,7 @@ class MatchView(ImageExport, anywidget.AnyWidget):
         **kwargs: Any,
     ) -> None:
         require_bundle(type(self)._esm, "match_view.js")
-        if not isinstance(trace, Trace):
-            raise TypeError(
-                f"trace must be an rnn_widgets.Trace, got {type(trace).__name__}; "
-                "build one with Trace.from_arrays(tokens, states)"
-            )
+        trace = as_trace(trace)
         if select_view is not None:
             _check_select_view(select_view, trace)
         if selection is None:

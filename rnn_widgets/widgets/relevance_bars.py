@@ -19,8 +19,7 @@ import numpy as np
 import traitlets
 from ipywidgets import widget_serialization
 
-from .._validation import as_float, as_int, to_numpy
-from ..trace._trace import _check_kind
+from .._validation import as_float, as_int, as_kind, to_numpy
 from ._assets import asset, require_bundle
 from ._buffers import packed
 from ._export import ImageExport
@@ -106,7 +105,7 @@ class RelevanceBars(ImageExport, anywidget.AnyWidget):
         self._signs = _sign_vectors(signs, self._scores)
         self._orders = {name: _descending(vector) for name, vector in self._scores.items()}
         layer = as_int(layer, "layer", minimum=0)
-        kind = _check_kind(kind)
+        kind = as_kind(kind)
         if selection is None:
             selection = Selection(layer=layer, kind=kind)
         elif not isinstance(selection, Selection):
@@ -191,7 +190,7 @@ class RelevanceBars(ImageExport, anywidget.AnyWidget):
 
     @traitlets.validate("kind")
     def _valid_kind(self, proposal: dict[str, Any]) -> str:
-        return _check_kind(proposal["value"])
+        return as_kind(proposal["value"])
 
     # ------------------------------------------------------------------ public API
 

@@ -17,9 +17,9 @@ import numpy as np
 import traitlets
 from ipywidgets import widget_serialization
 
-from .._validation import as_int
+from .._validation import as_int, as_layer
 from ..analysis import select_cells
-from ..trace import Trace
+from ..trace import Trace, as_trace
 from ._assets import asset, require_bundle
 from ._buffers import packed
 from ._export import ImageExport
@@ -106,11 +106,7 @@ class SelectView(ImageExport, anywidget.AnyWidget):
         **kwargs: Any,
     ) -> None:
         require_bundle(type(self)._esm, "select_view.js")
-        if not isinstance(trace, Trace):
-            raise TypeError(
-                f"trace must be an rnn_widgets.Trace, got {type(trace).__name__}; "
-                "build one with Trace.from_arrays(tokens, states)"
-            )
+        trace = as_trace(trace)
         if selection is None:
             first = trace.layers[0]
             selection = Selection(layer=first, kind=trace.kinds(first)[0])
@@ -119,9 +115,7 @@ class SelectView(ImageExport, anywidget.AnyWidget):
         window_size = as_int(window_size, "window_size", minimum=1)
         height = as_int(height, "height", minimum=50)
         if layer is not None:
-            layer = as_int(layer, "layer", minimum=0)
-            if layer not in trace.layers:
-                raise ValueError(f"layer {layer} was not recorded; choose one of {trace.layers}")
+            layer = as_layer(layer, trace.layers)
         self._trace = trace
         self._following_scroll = False
         self._selected_for: tuple[Any, ...] | None = None  # the range the cells came from
@@ -155,9 +149,7 @@ class SelectView(ImageExport, anywidget.AnyWidget):
 
     @trace.setter
     def trace(self, trace: Trace) -> None:
-        if not isinstance(trace, Trace):
-            raise TypeError(f"trace must be an rnn_widgets.Trace, got {type(trace).__name__}")
-        self._trace = trace
+        self._trace = as_trace(trace)
         self._track_ranges = {}
         self._selected_for = None
         self._hits, self._hits_query, self._last_hit = np.zeros((0, 2), np.int64), "", None
@@ -209,8 +201,7 @@ class SelectView(ImageExport, anywidget.AnyWidget):
             The views are its ``children``.
 
         """
-        if not isinstance(trace, Trace):
-            raise TypeError(f"trace must be an rnn_widgets.Trace, got {type(trace).__name__}")
+        trace = as_trace(trace)
         chosen = list(trace.layers if layers is None else layers)
         if not chosen:
             raise ValueError("layers is empty; pass at least one layer")
@@ -327,10 +318,11 @@ class SelectView(ImageExport, anywidget.AnyWidget):
     def _valid_layer(self, proposal: dict[str, Any]) -> int | None:
         value = proposal["value"]
         trace = getattr(self, "_trace", None)
-        if value is not None and trace is not None and value not in trace.layers:
-            raise traitlets.TraitError(
-                f"layer {value} was not recorded; choose one of {trace.layers}"
-            )
+        if value is not None and trace is not None:
+            try:
+                value = as_layer(value, trace.layers)
+            except (TypeError, ValueError) as error:
+                raise traitlets.TraitError(str(error)) from None
         return value
 
     def _on_layer(self, change: dict[str, Any]) -> None:

@@ -19,8 +19,7 @@ import ipywidgets
 import numpy as np
 import traitlets
 
-from .._validation import as_float, as_int
-from ..trace._trace import _check_kind
+from .._validation import as_float, as_int, as_kind
 
 __all__ = ["Selection"]
 
@@ -126,7 +125,7 @@ class Selection(ipywidgets.Widget):
 
     @traitlets.validate("kind")
     def _valid_kind(self, proposal: dict[str, Any]) -> str:
-        return _check_kind(proposal["value"])
+        return as_kind(proposal["value"])
 
     @property
     def range(self) -> tuple[int, int] | None:

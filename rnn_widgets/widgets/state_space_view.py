@@ -26,10 +26,10 @@ import numpy as np
 import traitlets
 from ipywidgets import widget_serialization
 
-from .._validation import as_int, to_numpy
+from .._validation import as_int, as_kind, as_layer, to_numpy
 from ..analysis import FixedPoints, Linearisation, StatePCA, phase_portrait, state_pca
 from ..analysis._eigen import eigenvectors_of
-from ..trace import Trace
+from ..trace import Trace, as_trace
 from ._assets import asset, require_bundle
 from ._buffers import packed
 from ._export import ImageExport
@@ -154,10 +154,8 @@ class StateSpaceView(ImageExport, anywidget.AnyWidget):
         **kwargs: Any,
     ) -> None:
         require_bundle(type(self)._esm, "state_space_view.js")
-        if not isinstance(trace, Trace):
-            raise TypeError(f"trace must be an rnn_widgets.Trace, got {type(trace).__name__}")
-        self._trace = trace
-        self._layer = _checked_layer(trace, layer)
+        self._trace = trace = as_trace(trace)
+        self._layer = as_layer(layer, trace.layers)
         self._kinds = _checked_kinds(trace, self._layer, kind)
         self._width = sum(trace.n_cells(self._layer) for _ in self._kinds)
         self._pca = _checked_pca(pca, trace, self._layer, self._kinds, self._width)
@@ -420,22 +418,12 @@ class StateSpaceView(ImageExport, anywidget.AnyWidget):
 # ---------------------------------------------------------------------------------- checks
 
 
-def _checked_layer(trace: Trace, layer: Any) -> int:
-    layer = as_int(layer, "layer", minimum=0)
-    if layer not in trace.layers:
-        raise ValueError(f"layer {layer} is not in the trace; it has layers {trace.layers}")
-    return layer
-
-
 def _checked_kinds(trace: Trace, layer: int, kind: Any) -> tuple[str, ...]:
     kinds = (kind,) if isinstance(kind, str) else tuple(kind)
     if not kinds or not all(isinstance(k, str) for k in kinds):
         raise TypeError(f"kind must be a str or a tuple of str such as ('h', 'c'), got {kind!r}")
-    missing = [k for k in kinds if k not in trace.kinds(layer)]
-    if missing:
-        raise ValueError(
-            f"the trace has no kinds {missing} for layer {layer}; it has {trace.kinds(layer)}"
-        )
+    for one in kinds:
+        as_kind(one, kinds=trace.kinds(layer), of=f"layer {layer} of the trace")
     return kinds
 
 

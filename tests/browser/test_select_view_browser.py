@@ -137,7 +137,7 @@ def test_select_view_round_trip_in_jupyterlab(lab_server, page):
 
     # A kernel-side bad value shows an error in place instead of a blank view.
     execute_in_kernel(p, "sel.layer = 3")
-    expect(view.locator(".rnnw-error")).to_contain_text("layer 3 was not recorded")
+    expect(view.locator(".rnnw-error")).to_contain_text("layer 3 is not a layer of the trace")
     execute_in_kernel(p, "sel.layer = 0")
     expect(view.locator(".rnnw-error")).to_be_hidden()
 
