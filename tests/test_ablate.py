@@ -11,7 +11,8 @@ from torch import nn
 
 from rnn_widgets import tasks, zoo
 from rnn_widgets.analysis import Ablation, ablate
-from rnn_widgets.analysis._ablate import (
+from rnn_widgets.models import RecurrentModel, RunResult, wrap
+from rnn_widgets.tasks import (
     CHARACTER_TYPES,
     character_types,
     classification_accuracy,
@@ -19,7 +20,6 @@ from rnn_widgets.analysis._ablate import (
     kind_accuracy,
     next_type_accuracy,
 )
-from rnn_widgets.models import RecurrentModel, RunResult, wrap
 from rnn_widgets.zoo import _recipes
 
 # ---------------------------------------------------------------------- per-step clamp

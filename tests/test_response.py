@@ -312,7 +312,7 @@ def test_shipped_models_characterize(name: str) -> None:
 def test_validate_ranking_ablates_top_cells_against_random_ones() -> None:
     model = zoo.load("digits_lstm")
     test = tasks.digits("test").subset(range(60))
-    from rnn_widgets.analysis._ablate import classification_accuracy
+    from rnn_widgets.tasks import classification_accuracy
 
     response = characterize(model, data=tasks.digits("train"), steps=300)
     result = validate_ranking(

@@ -6,17 +6,14 @@
   :func:`average_input` -- line attractors
 * :func:`phase_portrait`, :func:`find_limit_cycles` -- phase portraits, periodic orbits (003)
 * :func:`score_cells`, :func:`probe` -- which cells predict a hypothesis (DNI), cross-validated
-* :func:`ablate` -- the task metric with top-k cells clamped against random cells (DNI)
+* :func:`ablate` -- the task metric with top-k cells clamped against random cells (DNI), with
+  the task metrics it is measured by (:func:`digit_accuracy`, :func:`next_type_accuracy`,
+  :func:`classification_accuracy`, from ``rnn_widgets.tasks``)
 * :func:`characterize` -- step and sine responses of isolated cells, their metrics (paper 000)
 """
 
-from ._ablate import (
-    Ablation,
-    ablate,
-    classification_accuracy,
-    digit_accuracy,
-    next_type_accuracy,
-)
+from ..tasks import classification_accuracy, digit_accuracy, next_type_accuracy
+from ._ablate import Ablation, ablate
 from ._cycles import LimitCycles, Orbit, PhasePortrait, find_limit_cycles, phase_portrait
 from ._dynamics import (
     LinearisationError,

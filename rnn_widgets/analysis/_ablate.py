@@ -8,13 +8,12 @@ ranking clamped, for several ``k``, and beside it ``random_draws`` sets of ``k``
 * ``"oracle"`` (Oracle_k): the cells are forced, step by step, to a hypothesis's label
   (in [0, 1]) scaled to [-1, 1], i.e. ``2 * label - 1``.
 
-The metric is any function of a :class:`~rnn_widgets.models.RunResult`; the factories here
-build the ones the paper uses for language models (:func:`digit_accuracy`,
-:func:`next_type_accuracy`) and for classifiers (:func:`classification_accuracy`) from the
-``TaskData`` whose sequences are run. They are the one definition of these measures: the
-zoo's held-out figures (``rnn_widgets.zoo``) are computed by the same functions
-(:func:`next_token_log_probs`, :func:`within_kind_accuracy`, :func:`kind_accuracy`), so an
-ablation's baseline is the shipped figure.
+The metric is any function of a :class:`~rnn_widgets.models.RunResult`; ``rnn_widgets.tasks``
+builds the ones the paper uses for language models (``digit_accuracy``,
+``next_type_accuracy``) and for classifiers (``classification_accuracy``) from the
+``TaskData`` whose sequences are run (``rnn_widgets.analysis`` re-exports them). They are the
+one definition of these measures: the zoo's held-out figures (``rnn_widgets.zoo``) are
+computed by the same functions, so an ablation's baseline is the shipped figure.
 
 Random cells are drawn from all cells of the layer (the top cells included), one random
 permutation per draw, and the first ``k`` of it are clamped: the random sets grow with ``k``
@@ -35,19 +34,7 @@ from tqdm.auto import tqdm
 from .._validation import as_int, to_numpy
 from ..models import RunResult, as_model
 
-__all__ = [
-    "CHARACTER_TYPES",
-    "MODES",
-    "Ablation",
-    "ablate",
-    "character_types",
-    "classification_accuracy",
-    "digit_accuracy",
-    "kind_accuracy",
-    "next_token_log_probs",
-    "next_type_accuracy",
-    "within_kind_accuracy",
-]
+__all__ = ["MODES", "Ablation", "ablate"]
 
 #: The ablation modes: ``"zero"`` (Rm-Neuron_k) and ``"oracle"`` (Oracle_k).
 MODES = ("zero", "oracle")
@@ -145,7 +132,7 @@ def ablate(
         What :meth:`RecurrentModel.run` reads: one sequence or a batch.
     metric : callable
         Maps a :class:`RunResult` of ``model.run(inputs, ...)`` to a float, higher better
-        (e.g. ``digit_accuracy(task)``).
+        (e.g. ``tasks.digit_accuracy(task)``).
     ranked_cells : sequence of int
         Cells of ``layer``, best first (e.g. the ranking of ``score_cells``); at least
         ``max(ks)`` of them, no repeats.
@@ -254,287 +241,7 @@ def ablate(
     )
 
 
-# ---------------------------------------------------------------------- metrics
-
-#: The kinds of next token that :func:`next_type_accuracy` tells apart, in the order of
-#: :func:`character_types`' ids.
-CHARACTER_TYPES = ("parenthesis", "digit", "operator", "other")
-
-_OPERATORS = frozenset("+-*/")
-
-
-def character_types(vocab: tuple[str, ...]) -> np.ndarray:
-    """The kind of each vocabulary token: an index into :data:`CHARACTER_TYPES`.
-
-    Parameters
-    ----------
-    vocab : tuple of str
-        A text task's vocabulary (``TaskData.vocab``).
-
-    Returns
-    -------
-    ndarray of int64, shape (len(vocab),)
-        0 for ``(`` and ``)``, 1 for a digit, 2 for an operator (``+ - * /``), 3 for
-        anything else.
-
-    Examples
-    --------
-    >>> [CHARACTER_TYPES[kind] for kind in character_types(("(", "7", "-", "x"))]
-    ['parenthesis', 'digit', 'operator', 'other']
-
-    """
-    if not isinstance(vocab, tuple) or not all(isinstance(token, str) for token in vocab):
-        raise TypeError(f"vocab must be a tuple of str (TaskData.vocab), got {vocab!r}")
-    return np.array([_character_type(token) for token in vocab], dtype=np.int64)
-
-
-def _character_type(token: str) -> int:
-    if token in ("(", ")"):
-        return 0
-    if token.isdigit():
-        return 1
-    return 2 if token in _OPERATORS else 3
-
-
-def next_token_log_probs(
-    outputs_per_sequence: Sequence[np.ndarray], targets: Sequence[np.ndarray]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Log-probabilities and true next ids of every predicted step, sequences end to end.
-
-    Parameters
-    ----------
-    outputs_per_sequence : sequence of ndarray, shape (steps, vocab)
-        A language model's logits, one array per sequence.
-    targets : sequence of ndarray of int, shape (steps,)
-        The next token's id per step; negative where there is none (a sequence's end).
-
-    Returns
-    -------
-    log_probs : ndarray of float64, shape (n_predicted, vocab)
-        The log-softmax of the logits at the steps with a next token.
-    next_ids : ndarray of int64, shape (n_predicted,)
-
-    """
-    log_probs, next_ids = [], []
-    for outputs, target in zip(outputs_per_sequence, targets, strict=True):
-        keep = np.asarray(target) >= 0
-        logits = np.asarray(outputs)[keep].astype(np.float64)
-        logits -= logits.max(axis=1, keepdims=True)
-        log_probs.append(logits - np.log(np.exp(logits).sum(axis=1, keepdims=True)))
-        next_ids.append(np.asarray(target, dtype=np.int64)[keep])
-    return np.concatenate(log_probs), np.concatenate(next_ids)
-
-
-def within_kind_accuracy(log_probs: np.ndarray, next_ids: np.ndarray, members: np.ndarray) -> float:
-    """Where the next id is among ``members``: how often the likeliest member is it.
-
-    Parameters
-    ----------
-    log_probs : ndarray, shape (n, vocab)
-        Log-probabilities of the next token (:func:`next_token_log_probs`).
-    next_ids : ndarray of int, shape (n,)
-        The true next token's id per row.
-    members : ndarray of int
-        The ids of one kind (e.g. the digits).
-
-    Returns
-    -------
-    float
-        In [0, 1]; NaN when no next id is a member.
-
-    """
-    _check_log_probs(log_probs, next_ids)
-    where = np.isin(next_ids, members)
-    if not where.any():
-        return float("nan")
-    predicted = members[np.argmax(log_probs[where][:, members], axis=1)]
-    return float((predicted == next_ids[where]).mean())
-
-
-def kind_accuracy(log_probs: np.ndarray, next_ids: np.ndarray, kinds: np.ndarray) -> float:
-    """How often the kind with the most probability is the next token's kind.
-
-    A kind's probability is the **sum** over its tokens: four operators at 0.2 each (0.8)
-    beat one parenthesis at 0.2, although the likeliest single token is the parenthesis.
-
-    Parameters
-    ----------
-    log_probs : ndarray, shape (n, vocab)
-        Log-probabilities of the next token (:func:`next_token_log_probs`).
-    next_ids : ndarray of int, shape (n,)
-        The true next token's id per row.
-    kinds : ndarray of int, shape (vocab,)
-        Each token's kind (:func:`character_types`).
-
-    Returns
-    -------
-    float
-        In [0, 1], over the kinds the vocabulary has.
-
-    """
-    _check_log_probs(log_probs, next_ids)
-    if np.shape(kinds) != log_probs.shape[1:]:
-        raise ValueError(
-            f"kinds must give one kind per token ({log_probs.shape[1]}), got shape "
-            f"{np.shape(kinds)}; use character_types(task.vocab)"
-        )
-    present = np.unique(kinds)
-    kind_probs = np.exp(log_probs) @ (kinds[:, None] == present[None, :]).astype(np.float64)
-    return float((present[kind_probs.argmax(axis=1)] == kinds[next_ids]).mean())
-
-
-def digit_accuracy(task: Any) -> Metric:
-    """A metric for next-token models of nesting languages: the nesting-digit accuracy.
-
-    Where the next token is a digit (whose value is the nesting level in the parentheses and
-    DNI-grammar languages), how often the most likely digit (over the digits only) is it:
-    DNI's "accuracy for predicting the value of the nesting digit".
-
-    Parameters
-    ----------
-    task : TaskData
-        A ``next_token`` task whose vocabulary has digits; its sequences are the ones run,
-        in order.
-
-    Returns
-    -------
-    callable
-        ``metric(run_result) -> float`` in [0, 1] (NaN when no next token is a digit), named
-        ``digit_accuracy``.
-
-    """
-    vocab, targets = _next_token_task(task, "digit_accuracy")
-    digits = np.flatnonzero(character_types(vocab) == CHARACTER_TYPES.index("digit"))
-    if len(digits) == 0:
-        raise ValueError(f"task {task.name!r} has no digit tokens; digit_accuracy needs some")
-
-    def metric(result: RunResult) -> float:
-        log_probs, next_ids = _run_log_probs(result, targets, len(vocab), "digit_accuracy")
-        return within_kind_accuracy(log_probs, next_ids, digits)
-
-    metric.__name__ = "digit_accuracy"
-    return metric
-
-
-def next_type_accuracy(task: Any) -> Metric:
-    """A metric for next-token models: how often the likeliest kind of next token is right.
-
-    The kinds are :data:`CHARACTER_TYPES` (parenthesis, digit, operator ``+ - * /``, other);
-    a kind's probability is the sum of its tokens' probabilities (:func:`kind_accuracy`),
-    over every step that has a next token: DNI's Figure 5 measure.
-
-    Parameters
-    ----------
-    task : TaskData
-        A ``next_token`` task; its sequences are the ones run, in order.
-
-    Returns
-    -------
-    callable
-        ``metric(run_result) -> float`` in [0, 1], named ``next_type_accuracy``.
-
-    """
-    vocab, targets = _next_token_task(task, "next_type_accuracy")
-    kinds = character_types(vocab)
-
-    def metric(result: RunResult) -> float:
-        log_probs, next_ids = _run_log_probs(result, targets, len(vocab), "next_type_accuracy")
-        return kind_accuracy(log_probs, next_ids, kinds)
-
-    metric.__name__ = "next_type_accuracy"
-    return metric
-
-
-def classification_accuracy(task: Any) -> Metric:
-    """A metric for classifiers: the accuracy of the most likely class.
-
-    ``sequence_class`` tasks are read at each sequence's last step; ``step_class`` tasks at
-    every step.
-
-    Parameters
-    ----------
-    task : TaskData
-        A ``sequence_class`` or ``step_class`` task; its sequences are the ones run, in order.
-
-    Returns
-    -------
-    callable
-        ``metric(run_result) -> float``, named ``accuracy``.
-
-    """
-    kind = getattr(task, "target_kind", None)
-    if kind not in ("sequence_class", "step_class"):
-        raise ValueError(
-            f"classification_accuracy needs a sequence_class or step_class task, got "
-            f"target_kind {kind!r}"
-        )
-    lengths = np.asarray(task.lengths)
-    targets = [np.asarray(t, dtype=np.int64) for t in task.targets]
-
-    def metric(result: RunResult) -> float:
-        outputs = _batched_outputs(result, lengths, "accuracy")
-        if kind == "sequence_class":
-            last = outputs[np.arange(len(lengths)), lengths - 1]
-            return float((last.argmax(axis=1) == np.array([int(t) for t in targets])).mean())
-        logits = np.concatenate([outputs[b, :n] for b, n in enumerate(lengths.tolist())])
-        return float((logits.argmax(axis=1) == np.concatenate(targets)).mean())
-
-    metric.__name__ = "accuracy"
-    return metric
-
-
 # ---------------------------------------------------------------------- internals
-
-
-def _next_token_task(task: Any, name: str) -> tuple[tuple[str, ...], list[np.ndarray]]:
-    if getattr(task, "target_kind", None) != "next_token" or not getattr(task, "vocab", None):
-        raise ValueError(
-            f"{name} needs a next-character task (target_kind 'next_token') with a "
-            f"vocabulary, e.g. tasks.parentheses, tasks.arithmetic or zoo.data(name); got "
-            f"{getattr(task, 'name', type(task).__name__)!r} with target_kind "
-            f"{getattr(task, 'target_kind', None)!r}"
-        )
-    return tuple(task.vocab), [np.asarray(t, dtype=np.int64) for t in task.targets]
-
-
-def _run_log_probs(
-    result: RunResult, targets: Sequence[np.ndarray], vocab_size: int, name: str
-) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`next_token_log_probs` of a run over the task's sequences, checked."""
-    lengths = np.array([len(t) for t in targets], dtype=np.int64)
-    outputs = _batched_outputs(result, lengths, name)
-    if outputs.shape[-1] != vocab_size:
-        raise ValueError(
-            f"{name}: the run has {outputs.shape[-1]} outputs per step, the task's vocabulary "
-            f"{vocab_size}; use a language model with a readout over task.vocab"
-        )
-    per_sequence = [outputs[b, :n] for b, n in enumerate(lengths.tolist())]
-    return next_token_log_probs(per_sequence, targets)
-
-
-def _check_log_probs(log_probs: np.ndarray, next_ids: np.ndarray) -> None:
-    if np.ndim(log_probs) != 2 or np.shape(next_ids) != np.shape(log_probs)[:1]:
-        raise ValueError(
-            f"log_probs must be (n, vocab) and next_ids (n,), got {np.shape(log_probs)} and "
-            f"{np.shape(next_ids)}; use next_token_log_probs(outputs, targets)"
-        )
-
-
-def _batched_outputs(result: RunResult, lengths: np.ndarray, name: str) -> np.ndarray:
-    if not isinstance(result, RunResult):
-        raise TypeError(
-            f"{name} reads the RunResult of model.run(task.sequences), got {type(result).__name__}"
-        )
-    outputs = to_numpy(result.outputs)
-    if outputs.ndim == 2:
-        outputs = outputs[None]
-    if not np.array_equal(np.asarray(result.lengths), lengths):
-        raise ValueError(
-            f"{name}: the run's sequences ({len(result.lengths)}, lengths "
-            f"{np.asarray(result.lengths)[:5].tolist()}...) are not the task's "
-            f"({len(lengths)}, lengths {lengths[:5].tolist()}...); run task.sequences in order"
-        )
-    return outputs
 
 
 def _check_ks(ks: Sequence[int], n_cells: int) -> np.ndarray:

@@ -4,12 +4,27 @@ Generated languages and signals, and data that ships with Python and with PyPI p
 Every generator returns a :class:`TaskData`: the sequences (ready for ``capture``), the
 targets a model is trained on, per-step ground-truth labels and, for grammars, the parse.
 The sentiment and CO2 tasks need the optional packages of ``pip install 'rnn_widgets[data]'``.
+
+The task metrics live here too, beside the tasks they score: :func:`digit_accuracy`,
+:func:`next_type_accuracy`, :func:`classification_accuracy` (each ``metric(run_result) ->
+float``) and the next-token measures they are built from. The zoo's held-out figures and the
+ablations of ``rnn_widgets.analysis`` are computed by them.
 """
 
 from ._automata import AUTOMATA, Automaton, automaton, run_automaton
 from ._base import Span, TaskData
 from ._flip_flop import flip_flop
 from ._grammars import arithmetic, nesting_grammar
+from ._metrics import (
+    CHARACTER_TYPES,
+    character_types,
+    classification_accuracy,
+    digit_accuracy,
+    kind_accuracy,
+    next_token_log_probs,
+    next_type_accuracy,
+    within_kind_accuracy,
+)
 from ._parentheses import parentheses
 from ._python_source import (
     PYTHON_HELDOUT_FILES,
@@ -19,10 +34,12 @@ from ._python_source import (
     python_token_types,
 )
 from ._sentiment import SENTIMENT_FILLERS, sentiment, sentiment_words, vader_lexicon
-from ._signals import CO2_MEAN, CO2_STD, co2, co2_to_ppm, digits
+from ._signals import CO2_CHANGE_STD, CO2_MEAN, CO2_STD, co2, co2_to_ppm, digits
 
 __all__ = [
     "AUTOMATA",
+    "CHARACTER_TYPES",
+    "CO2_CHANGE_STD",
     "CO2_MEAN",
     "CO2_STD",
     "PYTHON_HELDOUT_FILES",
@@ -34,11 +51,17 @@ __all__ = [
     "TaskData",
     "arithmetic",
     "automaton",
+    "character_types",
+    "classification_accuracy",
     "co2",
     "co2_to_ppm",
+    "digit_accuracy",
     "digits",
     "flip_flop",
+    "kind_accuracy",
     "nesting_grammar",
+    "next_token_log_probs",
+    "next_type_accuracy",
     "parentheses",
     "python_source",
     "python_token_types",
@@ -46,4 +69,5 @@ __all__ = [
     "sentiment",
     "sentiment_words",
     "vader_lexicon",
+    "within_kind_accuracy",
 ]

@@ -16,18 +16,18 @@ import numpy as np
 import torch
 
 from .. import tasks
-from ..analysis._ablate import (
+from ..models import RunResult
+from ..tasks import (
     CHARACTER_TYPES,
+    CO2_CHANGE_STD,
+    TaskData,
     character_types,
     kind_accuracy,
     next_token_log_probs,
     within_kind_accuracy,
 )
-from ..analysis._ablate import digit_accuracy as digit_accuracy_metric
-from ..analysis._ablate import next_type_accuracy as next_type_accuracy_metric
-from ..models import RunResult
-from ..tasks import TaskData
-from ..tasks._signals import CO2_CHANGE_STD
+from ..tasks import digit_accuracy as digit_accuracy_metric
+from ..tasks import next_type_accuracy as next_type_accuracy_metric
 from ._network import Network, Spec
 from ._train import outputs_of
 
@@ -233,7 +233,7 @@ def nesting_digit_accuracy(result: RunResult, task: TaskData) -> float:
     In the nesting grammars the digit states the nesting level, so this is DNI's "accuracy
     for predicting the value of the nesting digit"; use it to score ablations
     (``model.run(..., clamp=...)``). The same measure as the ablation metric
-    ``rnn_widgets.analysis.digit_accuracy(task)``, which computes it.
+    ``rnn_widgets.tasks.digit_accuracy(task)``, which computes it.
 
     Parameters
     ----------
@@ -256,7 +256,7 @@ def next_type_accuracy(result: RunResult, task: TaskData) -> float:
 
     The kinds are `CHARACTER_TYPES`; a kind's probability is the sum of its characters'
     probabilities, over the kinds the vocabulary has. The same measure as the ablation
-    metric ``rnn_widgets.analysis.next_type_accuracy(task)``, which computes it.
+    metric ``rnn_widgets.tasks.next_type_accuracy(task)``, which computes it.
 
     Parameters
     ----------
