@@ -31,8 +31,7 @@ import rnn_widgets as rw
 from rnn_widgets import tasks, zoo
 from rnn_widgets.analysis import find_fixed_points
 from rnn_widgets.analysis._jacobians import closed_form_jacobian, float64_step
-from rnn_widgets.zoo import Network, Spec
-from rnn_widgets.zoo._train import train
+from rnn_widgets.zoo import Network, Spec, train
 
 N_STARTS = 1024
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -335,10 +336,8 @@ def test_capacity_sweep_trains_once_then_reads_the_cache(tmp_path: Path) -> None
         "co2_lstm", (3, 5), training_steps=2, cache_dir=tmp_path, progress=False, steps=300
     )
     assert first.sizes == (3, 5) and [r.n_cells for r in first.responses] == [3, 5]
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "co2_lstm_3_steps2_seed0.pt",
-        "co2_lstm_5_steps2_seed0.pt",
-    ]
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert [name.rsplit("_", 1)[0] for name in names] == ["co2_lstm_3", "co2_lstm_5"]
     again = capacity_sweep(
         "co2_lstm", (3, 5), training_steps=2, cache_dir=tmp_path, progress=False, steps=300
     )
@@ -347,6 +346,38 @@ def test_capacity_sweep_trains_once_then_reads_the_cache(tmp_path: Path) -> None
     mean, std = first.trend("amplitude")
     assert mean.shape == std.shape == (2,)
     assert "rmse_ratio" in first.task_metrics[0]
+
+
+def test_capacity_sweep_trains_each_size_with_every_training_field_of_the_recipe(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # The sweep once trained with spec, steps, batch size, learning rate, window and seed
+    # only: a recipe's state noise, decays and forget bias were left out of the training and
+    # of the cache key. An instant training routine records what reaches it.
+    calls: list[dict] = []
+
+    def instant(spec, task, **kwargs):
+        calls.append(kwargs)
+        torch.manual_seed(0)
+        return zoo.TrainResult(zoo.Network(spec).eval())
+
+    monkeypatch.setattr("rnn_widgets.zoo._train.train", instant)
+    monkeypatch.setattr("rnn_widgets.zoo._recipes.train", instant)
+    special = {"state_noise": 0.1, "embedding_decay": 0.2, "core_decay": 0.3, "forget_bias": 1.5}
+    recipe = dataclasses.replace(zoo.RECIPES["co2_lstm"], **special)
+    monkeypatch.setitem(zoo.RECIPES, "co2_lstm", recipe)
+    sweep = dict(training_steps=2, cache_dir=tmp_path, progress=False, steps=300)
+    capacity_sweep("co2_lstm", (3, 5), **sweep)
+    assert len(calls) == 2
+    for call in calls:
+        assert {name: call.get(name) for name in special} == special
+        assert call["steps"] == 2
+    # A recipe differing in one training field is trained anew, never read from the cache.
+    other = dataclasses.replace(recipe, forget_bias=0.5)
+    monkeypatch.setitem(zoo.RECIPES, "co2_lstm", other)
+    capacity_sweep("co2_lstm", (3,), **sweep)
+    assert len(calls) == 3 and calls[-1]["forget_bias"] == 0.5
+    assert len(list(tmp_path.iterdir())) == 3
 
 
 # ---------------------------------------------------------------------------------- bad input

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -10,15 +11,11 @@ import torch
 
 from rnn_widgets import RecurrentModel, capture, tasks, zoo
 from rnn_widgets.models import RunResult
+from rnn_widgets.tasks import CHARACTER_TYPES, character_types
 from rnn_widgets.zoo import Spec
 from rnn_widgets.zoo.__main__ import main as zoo_cli
 from rnn_widgets.zoo._network import Network
-from rnn_widgets.zoo._recipes import (
-    CHARACTER_TYPES,
-    character_types,
-    nesting_digit_accuracy,
-    next_type_accuracy,
-)
+from rnn_widgets.zoo._recipes import nesting_digit_accuracy, next_type_accuracy
 from rnn_widgets.zoo._train import _optimiser, set_forget_bias, train
 
 SHIPPED = zoo.names()
@@ -381,3 +378,55 @@ def test_forget_bias_is_refused_for_a_gru_or_a_bad_value(
     spec = Spec(family=family, n_inputs=1, hidden=4, layers=1, n_outputs=3, embedding_dim=None)
     with pytest.raises(error, match=message):
         train(spec, task, steps=1, batch_size=2, learning_rate=1e-2, forget_bias=value)
+
+
+# ---------------------------------------------------------------------- training by recipe
+
+# The training fields that only some recipes set: a recipe that left one out would train
+# another network than the shipped one.
+SPECIAL_FIELDS = {"state_noise": 0.1, "embedding_decay": 0.2, "core_decay": 0.3, "forget_bias": 1.5}
+
+
+def _spy_training(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
+    """Replace the zoo's training routine by an instant one that records its arguments."""
+    calls: list[dict] = []
+
+    def instant(spec: Spec, task: tasks.TaskData, **kwargs: object) -> zoo.TrainResult:
+        calls.append({"spec": spec, **kwargs})
+        torch.manual_seed(0)
+        return zoo.TrainResult(Network(spec).eval())
+
+    monkeypatch.setattr("rnn_widgets.zoo._train.train", instant)
+    monkeypatch.setattr("rnn_widgets.zoo._recipes.train", instant)
+    return calls
+
+
+def test_a_recipe_trains_with_every_one_of_its_training_fields(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls = _spy_training(monkeypatch)
+    recipe = dataclasses.replace(zoo.RECIPES["parentheses_lstm"], hidden=6, **SPECIAL_FIELDS)
+    recipe.train(tasks.parentheses(4, 30, seed=0), progress=False)
+    (call,) = calls
+    assert {name: call.get(name) for name in SPECIAL_FIELDS} == SPECIAL_FIELDS
+    assert call["spec"].hidden == 6
+    for name in ("steps", "batch_size", "learning_rate", "window", "seed"):
+        assert call[name] == getattr(recipe, name)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [*SPECIAL_FIELDS.items(), ("hidden", 7), ("steps", 11), ("seed", 3), ("learning_rate", 0.1)],
+)
+def test_recipes_that_train_differently_have_different_fingerprints(
+    field: str, value: float
+) -> None:
+    recipe = zoo.RECIPES["parentheses_lstm"]
+    assert dataclasses.replace(recipe, **{field: value}).fingerprint() != recipe.fingerprint()
+
+
+def test_the_fingerprint_ignores_how_a_network_is_judged() -> None:
+    recipe = zoo.RECIPES["parentheses_lstm"]
+    judged = dataclasses.replace(recipe, floor=0.5, description="another", metric_name="x")
+    assert judged.fingerprint() == recipe.fingerprint()
+    assert len(recipe.fingerprint()) == 12

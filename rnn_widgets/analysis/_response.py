@@ -31,6 +31,7 @@ the sine oscillates along that direction, around the baseline, with the same amp
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from collections import Counter
@@ -45,6 +46,7 @@ import torch
 from scipy import signal as scipy_signal
 from tqdm.auto import tqdm
 
+from .. import zoo
 from .._validation import as_float, as_int, to_numpy
 from ..models import RecurrentModel, RunResult, as_model
 from ..trace import Trace
@@ -1002,10 +1004,13 @@ def capacity_sweep(
         Cells per network.
     training_steps : int, optional
         Optimiser steps per network; default the recipe's. The recipe's own size with its
-        own steps is the shipped model, used as it is.
+        own steps is the shipped model, used as it is. Every other size is trained by the
+        recipe itself (``Recipe.train``: all its fields, state noise, embedding and core decay
+        and forget bias included), with only ``hidden`` and the steps replaced.
     cache_dir : path, optional
         Trained weights are kept here (default :func:`default_cache_dir`), keyed by recipe,
-        size, steps and seed, so a second sweep trains nothing.
+        size and the fingerprint of every training field (``Recipe.fingerprint``), so a
+        second sweep trains nothing and a changed recipe never reads another's weights.
     progress : bool
         Show a progress bar over the sizes (and the training).
     steps, frequencies
@@ -1017,54 +1022,40 @@ def capacity_sweep(
     CapacitySweep
 
     """
-    from .. import zoo
-    from ..zoo import Network
-    from ..zoo._train import train
-
     if not isinstance(recipe, str) or recipe not in zoo.RECIPES:
         raise ValueError(f"recipe must be one of {sorted(zoo.RECIPES)}, got {recipe!r}")
     if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence) or not sizes:
         raise TypeError("sizes must be a non-empty list of ints, e.g. (32, 64, 128, 256)")
     sizes = tuple(as_int(size, f"sizes[{i}]", minimum=1) for i, size in enumerate(sizes))
-    chosen = zoo.RECIPES[recipe]
+    shipped = zoo.RECIPES[recipe]
     n_steps = (
-        chosen.steps
+        shipped.steps
         if training_steps is None
         else as_int(training_steps, "training_steps", minimum=1)
     )
     cache = default_cache_dir() if cache_dir is None else Path(cache_dir)
-    train_data = chosen.train_data()
+    train_data = shipped.train_data()
     responses: list[Response] = []
     metrics: list[dict[str, float]] = []
     design: StimulusDesign | None = None
     for size in tqdm(sizes, desc=f"capacity sweep {recipe}", disable=not progress):
-        spec = chosen.spec(train_data)
-        spec = type(spec)(**{**spec.to_dict(), "hidden": size})
-        path = cache / f"{recipe}_{size}_steps{n_steps}_seed{chosen.seed}.pt"
-        if size == chosen.hidden and n_steps == chosen.steps:
+        chosen = dataclasses.replace(shipped, hidden=size, steps=n_steps)
+        path = cache / f"{recipe}_{size}_{chosen.fingerprint()}.pt"
+        if (size, n_steps) == (shipped.hidden, shipped.steps):
             network = zoo.network(recipe)
         elif path.exists():
-            network = Network(spec)
+            network = zoo.Network(chosen.spec(train_data))
             network.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
             network.eval()
         else:
-            network = train(
-                spec,
-                train_data,
-                steps=n_steps,
-                batch_size=chosen.batch_size,
-                learning_rate=chosen.learning_rate,
-                window=chosen.window,
-                seed=chosen.seed,
-                progress=progress,
-            ).network
+            network = chosen.train(train_data, progress=progress).network
             cache.mkdir(parents=True, exist_ok=True)
             torch.save(network.state_dict(), path)
-        model = network.recurrent_model(zoo.info(recipe).vocab if train_data.vocab else None)
+        model = network.recurrent_model(train_data.vocab)
         if design is None:
             design = design_stimuli(model, train_data, steps=steps, frequencies=frequencies)
         responses.append(characterize(model, design=design))
-        metrics.append(chosen.metric(network, chosen.test_data()))
+        metrics.append(shipped.metric(network, shipped.test_data()))
     return CapacitySweep(recipe, sizes, tuple(responses), tuple(metrics))
 
 

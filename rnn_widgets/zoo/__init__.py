@@ -7,10 +7,15 @@
 Each model is reproducible with ``python -m rnn_widgets.zoo train NAME`` (fixed seed) and is
 judged on held-out data against a quality floor; ``zoo.info(NAME)`` holds the measured
 figures, its size and training time. See docs/zoo.md.
+
+``RECIPES[NAME].train()`` trains a new network by a recipe (every field of it; replace fields
+for a variant), ``train(spec, task, ...)`` one of any architecture with the same seeded
+routine.
 """
 
 from ._network import Network, Spec
 from ._recipes import RECIPES, Recipe
+from ._train import TrainResult, train
 from ._zoo import (
     SMOKE_STEPS,
     WEIGHTS,
@@ -32,6 +37,7 @@ __all__ = [
     "Network",
     "Recipe",
     "Spec",
+    "TrainResult",
     "ZooInfo",
     "data",
     "evaluate",
@@ -40,5 +46,6 @@ __all__ = [
     "names",
     "network",
     "smoke_losses",
+    "train",
     "train_and_save",
 ]

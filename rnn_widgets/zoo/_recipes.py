@@ -8,6 +8,8 @@ data, the metric and its quality floor.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -29,20 +31,24 @@ from ..tasks import (
 from ..tasks import digit_accuracy as digit_accuracy_metric
 from ..tasks import next_type_accuracy as next_type_accuracy_metric
 from ._network import Network, Spec
-from ._train import outputs_of
+from ._train import TrainResult, outputs_of, train
 
 __all__ = [
-    "CHARACTER_TYPES",
     "RECIPES",
     "Recipe",
     "arithmetic_figures",
-    "character_types",
     "nesting_digit_accuracy",
     "nesting_figures",
     "next_type_accuracy",
 ]
 
 Metric = Callable[[Network, TaskData], dict[str, float]]
+
+# The fields that judge a trained network rather than shape it; every other field of a
+# recipe is a training field (the name standing for its training data).
+_JUDGING_FIELDS = frozenset(
+    {"description", "test_data", "metric", "metric_name", "floor", "higher_is_better"}
+)
 
 
 @dataclass(frozen=True)
@@ -137,6 +143,64 @@ class Recipe:
     def meets_floor(self, value: float) -> bool:
         """Whether a measured value of ``metric_name`` meets the floor."""
         return value >= self.floor if self.higher_is_better else value <= self.floor
+
+    def train(self, task: TaskData | None = None, *, progress: bool = True) -> TrainResult:
+        """Train a new network by this recipe, from its seed, with every training field.
+
+        The one way a recipe becomes weights: ``python -m rnn_widgets.zoo train``, the smoke
+        losses and ``analysis.capacity_sweep`` all call it, so architecture, optimiser steps,
+        batches, learning rate, window, seed, state noise, embedding and core decay and forget
+        bias are never left out. For a variant, replace fields first:
+        ``dataclasses.replace(recipe, hidden=32).train()``.
+
+        Parameters
+        ----------
+        task : TaskData, optional
+            The training data, if already made; by default ``self.train_data()``.
+        progress : bool
+            Show a progress bar.
+
+        Returns
+        -------
+        TrainResult
+
+        """
+        task = self.train_data() if task is None else task
+        return train(
+            self.spec(task),
+            task,
+            steps=self.steps,
+            batch_size=self.batch_size,
+            learning_rate=self.learning_rate,
+            window=self.window,
+            seed=self.seed,
+            progress=progress,
+            state_noise=self.state_noise,
+            embedding_decay=self.embedding_decay,
+            core_decay=self.core_decay,
+            forget_bias=self.forget_bias,
+        )
+
+    def fingerprint(self) -> str:
+        """A short hash of every training field: equal for recipes that train equal weights.
+
+        Every field but the ones that judge the result (description, held-out data, metric,
+        floor) goes in, a new field included, so a cache keyed by it (``capacity_sweep``'s)
+        never mixes networks trained differently. The training data is named by ``name``.
+
+        Returns
+        -------
+        str
+            12 hexadecimal digits.
+
+        """
+        values = {
+            field.name: getattr(self, field.name)
+            for field in dataclasses.fields(self)
+            if field.name not in _JUDGING_FIELDS and field.name != "train_data"
+        }
+        text = json.dumps(values, sort_keys=True)  # a field json cannot write fails here
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 # ---------------------------------------------------------------------------------- metrics

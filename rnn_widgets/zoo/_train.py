@@ -147,14 +147,44 @@ def train(
 ) -> TrainResult:
     """Train a new `Network` of ``spec`` on ``task`` for ``steps`` optimiser steps.
 
-    ``state_noise`` is the std of Gaussian noise added to the hidden state (and an LSTM's cell
-    state) after every step during training; 0 trains without noise on the fused core.
-    ``embedding_decay`` is the decoupled weight decay of the embedding table (AdamW's
-    ``weight_decay``, applied to the embedding only) and ``core_decay`` that of the recurrent
-    core's weights and biases; with both 0 every weight trains with plain Adam.
-    ``forget_bias`` (LSTM only) is the initial bias of every forget gate (None: PyTorch's
-    default initialisation): 2 starts each cell keeping 88 % of its content per step.
-    Interrupting (KeyboardInterrupt) stops at once and propagates; nothing is saved.
+    The zoo's seeded training routine (see the module docstring); a recipe trains through it
+    with :meth:`Recipe.train`. Interrupting (KeyboardInterrupt) stops at once and propagates;
+    nothing is saved.
+
+    Parameters
+    ----------
+    spec : Spec
+        The architecture.
+    task : TaskData
+        The training data; its ``target_kind`` chooses the batches and the loss.
+    steps, batch_size : int
+        Optimiser steps, and sequences (or windows) per batch.
+    learning_rate : float
+        Adam's, decayed along a cosine to a tenth over the run.
+    window : int
+        Window length for language and forecasting tasks (0 for the others).
+    seed : int
+        Seeds the initial weights, every batch and the state noise.
+    progress : bool
+        Show a progress bar.
+    on_step : callable (step, loss), optional
+        Called after every step.
+    state_noise : float
+        The std of Gaussian noise added to the hidden state (and an LSTM's cell state) after
+        every step during training; 0 trains without noise on the fused core.
+    embedding_decay, core_decay : float
+        The decoupled weight decay (AdamW's ``weight_decay``) of the embedding table only and
+        of the recurrent core's weights and biases only; with both 0 every weight trains with
+        plain Adam.
+    forget_bias : float, optional
+        LSTM only: the initial bias of every forget gate (None: PyTorch's default
+        initialisation); 2 starts each cell keeping 88 % of its content per step.
+
+    Returns
+    -------
+    TrainResult
+        The network (in eval mode), the loss of every step and the wall time.
+
     """
     state_noise = _non_negative(state_noise, "state_noise")
     embedding_decay = _non_negative(embedding_decay, "embedding_decay")

@@ -9,6 +9,7 @@ smoke run that the tests repeat.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import platform
@@ -23,7 +24,7 @@ from ..models import RecurrentModel
 from ..tasks import TaskData
 from ._network import Network, Spec
 from ._recipes import RECIPES, Recipe
-from ._train import TrainResult, train
+from ._train import TrainResult
 
 __all__ = [
     "SMOKE_STEPS",
@@ -174,20 +175,7 @@ def smoke_losses(name: str) -> list[float]:
 
 
 def _train_recipe(recipe: Recipe, task: TaskData, steps: int, progress: bool) -> TrainResult:
-    return train(
-        recipe.spec(task),
-        task,
-        steps=steps,
-        batch_size=recipe.batch_size,
-        learning_rate=recipe.learning_rate,
-        window=recipe.window,
-        seed=recipe.seed,
-        progress=progress,
-        state_noise=recipe.state_noise,
-        embedding_decay=recipe.embedding_decay,
-        core_decay=recipe.core_decay,
-        forget_bias=recipe.forget_bias,
-    )
+    return dataclasses.replace(recipe, steps=steps).train(task, progress=progress)
 
 
 def train_and_save(
