@@ -106,6 +106,33 @@ def test_a_subset_keeps_the_chosen_points_and_their_linearisation() -> None:
     assert len(points) == 3  # the original is untouched
 
 
+def test_the_top_eigenvector_of_a_linear_network_is_that_of_the_largest_eigenvalue() -> None:
+    # A symmetric A: real eigenvectors, the top one that of the largest |eigenvalue|.
+    rng = np.random.default_rng(1)
+    q, _ = np.linalg.qr(rng.standard_normal((4, 4)))
+    a = q @ np.diag([0.9, -0.5, 0.3, 0.1]) @ q.T
+    model = rw.RecurrentModel(LinearCell(a, rng.standard_normal((4, 1))))
+    points = find_fixed_points(model, rng.standard_normal((30, 4)), n=16, progress=False)
+    (vector,) = points.top_eigenvectors()
+    assert np.linalg.norm(vector) == pytest.approx(1.0)
+    assert abs(vector @ q[:, 0]) == pytest.approx(1.0, abs=1e-6)
+    assert points.top_eigenvectors(np.array([], dtype=int)).shape == (0, 4)
+
+
+def test_to_rows_gives_one_row_per_point_with_its_class_and_slowest_mode() -> None:
+    model = rw.RecurrentModel(TanhCell(2.0))
+    points = find_fixed_points(model, np.linspace(-1, 1, 41)[:, None], n=200, progress=False)
+    rows = points.to_rows()
+    assert [row["point"] for row in rows] == [0, 1, 2]
+    assert sorted(row["stability"] for row in rows) == ["stable", "stable", "unstable"]
+    for row, magnitude in zip(rows, np.abs(points.eigenvalues[:, 0]), strict=True):
+        assert row["max_abs_eigenvalue"] == pytest.approx(magnitude)
+        assert set(row) == {
+            "point", "condition", "q", "is_fixed", "stability", "max_abs_eigenvalue",
+            "time_constant", "attractor",
+        }  # fmt: skip
+
+
 def test_the_same_seed_gives_the_same_points() -> None:
     model = rw.RecurrentModel(TanhCell(1.5))
     starts = np.linspace(-1, 1, 21)[:, None]

@@ -380,6 +380,23 @@ def test_capacity_sweep_trains_each_size_with_every_training_field_of_the_recipe
     assert len(list(tmp_path.iterdir())) == 3
 
 
+def test_to_rows_gives_one_row_per_cell_with_every_metric() -> None:
+    response = characterize(filter_lstm(0.5), data=square_wave(), steps=STEPS)
+    (row,) = response.to_rows()
+    assert row == {
+        "cell": 0,
+        **{name: float(response.metric(name)[0]) for name in response.metric_names},
+    }
+
+
+def test_only_delta_ranks_by_its_absolute_value_by_default() -> None:
+    response = characterize(filter_lstm(0.5), data=square_wave(), steps=STEPS)
+    assert response.ranks_by_absolute_value("delta")
+    assert not response.ranks_by_absolute_value("amplitude")
+    with pytest.raises(ValueError, match="metric 'speed' is unknown"):
+        response.ranks_by_absolute_value("speed")
+
+
 # ---------------------------------------------------------------------------------- bad input
 
 

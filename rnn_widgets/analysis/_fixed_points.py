@@ -34,6 +34,7 @@ from tqdm.auto import tqdm
 from .._validation import as_float, as_int, to_numpy
 from ..models import RecurrentModel, as_model
 from ..trace import Trace
+from ._eigen import eigenvectors_of
 from ._jacobians import closed_form_jacobian, float64_step
 
 __all__ = ["Eigenmodes", "FixedPoints", "Linearisation", "find_fixed_points"]
@@ -48,6 +49,8 @@ _FLOW_STEPS = 20_000
 _FLOW_CHECK = 500
 # The finite-difference step, relative to the step itself, of the geodesic acceleration.
 _ACCELERATION_PROBE = 0.1
+# Fixed points whose top eigenvectors are computed at once (their Jacobians held together).
+_EIGEN_CHUNK = 128
 
 
 @dataclass(frozen=True)
@@ -251,6 +254,62 @@ class FixedPoints:
         counts = {name: int((self.stability == name).sum()) for name in STABILITY}
         counts["slow"] = int((~self.is_fixed).sum())
         return counts
+
+    def top_eigenvectors(self, points: Any = None) -> np.ndarray:
+        """Each chosen point's slowest direction: the right eigenvector of its largest eigenvalue.
+
+        By shifted inverse iteration on ``J_rec`` for the eigenvalue the search already has
+        (a tenth of a full eigen-decomposition's cost), in chunks of points so the
+        Jacobians' memory stays small.
+
+        Parameters
+        ----------
+        points : index array or boolean mask, optional
+            The points (default all).
+
+        Returns
+        -------
+        ndarray, shape (m, state_size)
+            The eigenvectors' real parts, each scaled to unit norm (zero where the real part
+            is zero), float64.
+
+        Raises
+        ------
+        ValueError
+            If the points have no linearisation (built by hand without a model).
+
+        """
+        chosen = self._chosen(points)
+        top = np.asarray(self.eigenvalues)[chosen, 0]  # sorted by magnitude, largest first
+        parts = [np.zeros((0, self.states.shape[1]), dtype=np.complex128)]
+        for start in range(0, len(chosen), _EIGEN_CHUNK):
+            chunk = slice(start, start + _EIGEN_CHUNK)
+            parts.append(eigenvectors_of(self.jacobians(chosen[chunk]), top[chunk]))
+        real = np.real(np.concatenate(parts))
+        norm = np.linalg.norm(real, axis=1, keepdims=True)
+        return real / np.where(norm > 0, norm, 1.0)
+
+    def to_rows(self) -> list[dict[str, Any]]:
+        """One dict per point: its condition, q, class, largest |eigenvalue|, time constant.
+
+        Keys ``point``, ``condition``, ``q``, ``is_fixed``, ``stability``,
+        ``max_abs_eigenvalue``, ``time_constant`` (of that eigenvalue, in steps) and
+        ``attractor``: a table for ``pandas.DataFrame(fp.to_rows())``.
+        """
+        magnitudes = np.abs(self.eigenvalues[:, 0]) if len(self) else np.zeros(0)
+        return [
+            {
+                "point": i,
+                "condition": int(self.condition[i]),
+                "q": float(self.q[i]),
+                "is_fixed": bool(self.is_fixed[i]),
+                "stability": str(self.stability[i]),
+                "max_abs_eigenvalue": float(magnitudes[i]),
+                "time_constant": float(self.time_constants[i, 0]),
+                "attractor": int(self.attractor[i]),
+            }
+            for i in range(len(self))
+        ]
 
 
 def find_fixed_points(

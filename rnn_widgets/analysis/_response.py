@@ -250,6 +250,22 @@ class Response:
         """The table as ``{metric: values per cell}`` (e.g. for ``pandas.DataFrame``)."""
         return {name: self.metric(name) for name in self.metric_names}
 
+    def to_rows(self) -> list[dict[str, Any]]:
+        """One dict per cell: ``cell`` (the layer's index), then one key per metric."""
+        return [
+            {"cell": int(cell), **dict(zip(self.metric_names, map(float, row), strict=True))}
+            for cell, row in zip(self.cells, self.values, strict=True)
+        ]
+
+    def ranks_by_absolute_value(self, metric: str) -> bool:
+        """Whether :meth:`ranking` ranks ``metric`` by its absolute value by default.
+
+        True for ``delta`` (and its ``delta@<frequency>`` columns): the paper ranks excitatory
+        and inhibitory cells alike by ``|delta response|``.
+        """
+        _metric_index(self.metric_names, metric)
+        return metric.split("@")[0] in ABSOLUTE_METRICS
+
     def curve(self, stimulus: int | str, cell: int) -> tuple[np.ndarray, np.ndarray]:
         """``(inputs, output)`` over time, each shape (steps,), for one stimulus and cell."""
         index = self._stimulus_index(stimulus)
@@ -283,7 +299,7 @@ class Response:
         """
         values = self.metric(metric)
         if absolute is None:
-            absolute = metric.split("@")[0] in ABSOLUTE_METRICS
+            absolute = self.ranks_by_absolute_value(metric)
         elif not isinstance(absolute, bool):
             raise TypeError(f"absolute must be a bool or None, got {type(absolute).__name__}")
         keys = np.abs(values) if absolute else values

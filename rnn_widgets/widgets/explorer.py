@@ -599,33 +599,13 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
         ]
 
     def _fixed_point_rows(self) -> list[dict[str, Any]] | None:
-        fp = self._fixed_points
-        if fp is None:
-            return None
-        magnitudes = np.abs(fp.eigenvalues[:, 0])
-        return [
-            {
-                "point": i,
-                "condition": int(fp.condition[i]),
-                "q": float(fp.q[i]),
-                "is_fixed": bool(fp.is_fixed[i]),
-                "stability": str(fp.stability[i]),
-                "max_abs_eigenvalue": float(magnitudes[i]),
-                "time_constant": float(fp.time_constants[i, 0]),
-                "attractor": int(fp.attractor[i]),
-            }
-            for i in range(len(fp.q))
-        ]
+        return None if self._fixed_points is None else self._fixed_points.to_rows()
 
     def _score_rows(self) -> list[dict[str, Any]] | None:
         return None if self._scores is None else self._scores.to_rows()
 
     def _response_rows(self) -> list[dict[str, Any]] | None:
-        if self._response is None:
-            return None
-        table = self._response.table()
-        cells = len(next(iter(table.values())))
-        return [{"cell": c, **{k: float(v[c]) for k, v in table.items()}} for c in range(cells)]
+        return None if self._response is None else self._response.to_rows()
 
     def _missing_reason(self, name: str) -> str:
         if name == "matches":

@@ -34,7 +34,7 @@ import traitlets
 from ipywidgets import widget_serialization
 
 from .._validation import as_int
-from ..analysis._response import ABSOLUTE_METRICS, Response
+from ..analysis import Response
 from ._assets import asset, require_bundle
 from ._buffers import packed
 from ._export import ImageExport, StackedImageExport
@@ -265,7 +265,7 @@ class ResponseView(StackedImageExport, ipywidgets.VBox):
             layer=response.layer,
             kind="h",
             signs=signs,
-            score_name=_score_name(metric),
+            score_name=_score_name(response, metric),
             current=metric,
             height=max(height, 80),
         )
@@ -313,7 +313,7 @@ class ResponseView(StackedImageExport, ipywidgets.VBox):
         if name in self.bars.names:
             with self.bars.hold_sync():
                 self.bars.current = name
-                self.bars.score_name = _score_name(name)
+                self.bars.score_name = _score_name(self.response, name)
 
     def _metric_from_bars(self, change: dict[str, Any]) -> None:
         self.curves.metric = change["new"]
@@ -358,12 +358,8 @@ def _check_selection(selection: Any, layer: int) -> Selection:
     return selection
 
 
-def _is_absolute(metric: str) -> bool:
-    return metric.split("@")[0] in ABSOLUTE_METRICS
-
-
-def _score_name(metric: str) -> str:
-    return f"|{metric}|" if _is_absolute(metric) else metric
+def _score_name(response: Response, metric: str) -> str:
+    return f"|{metric}|" if response.ranks_by_absolute_value(metric) else metric
 
 
 def _bar_scores(response: Response) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
@@ -372,7 +368,7 @@ def _bar_scores(response: Response) -> tuple[dict[str, np.ndarray], dict[str, np
     signs: dict[str, np.ndarray] = {}
     for name in response.metric_names:
         values = np.nan_to_num(response.metric(name), nan=0.0)
-        if _is_absolute(name):
+        if response.ranks_by_absolute_value(name):
             signs[name] = np.sign(values)
             values = np.abs(values)
         scores[name] = values

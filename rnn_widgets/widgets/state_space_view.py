@@ -12,7 +12,8 @@ that one point's eigenvalues and time constants. Hovering a point sets the share
 
 The widget holds no algorithm beyond projecting given vectors onto the PCA basis: the PCA,
 fixed points, eigenvalues and portraits come from ``rnn_widgets.analysis``; the top
-eigenvector of each point is read in one place, :func:`_top_right_eigenvectors`.
+eigenvector of each point is asked for in one place, :func:`_top_right_eigenvectors`
+(``FixedPoints.top_eigenvectors``).
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from ipywidgets import widget_serialization
 
 from .._validation import as_int, as_kind, as_layer, to_numpy
 from ..analysis import FixedPoints, Linearisation, StatePCA, phase_portrait, state_pca
-from ..analysis._eigen import eigenvectors_of
 from ..trace import Trace, as_trace
 from ._assets import asset, require_bundle
 from ._buffers import packed
@@ -45,8 +45,6 @@ MAX_CATEGORIES = 255
 SEGMENT_FRACTION = 0.06
 #: The readout arrow's length as a fraction of the cloud's largest extent.
 READOUT_FRACTION = 0.35
-#: Fixed points whose eigenvectors are computed at once.
-_EIGEN_CHUNK = 128
 
 
 _PCA_STATES = 20_000  # states the default basis is fitted on
@@ -564,27 +562,17 @@ def _readout_vector(readout: Any, n_cells: int, width: int) -> np.ndarray | None
 def _top_right_eigenvectors(fixed_points: Any, model: Any, layer: int) -> np.ndarray | None:
     """Each fixed point's top right eigenvector (real part, unit norm), or None.
 
-    The one place that reads eigenvectors: of ``fp.jacobians`` (the points' own
-    linearisation, which ``find_fixed_points`` sets, or, for points built by hand, one made
-    from ``model``; None when there is neither), the eigenvector of each point's largest
-    eigenvalue by inverse iteration (``eigenvectors_of``: a tenth of a full eigen-
-    decomposition's cost). Chunks of points keep the Jacobians' memory small.
+    The one place the view asks for eigenvectors (``FixedPoints.top_eigenvectors``), with the
+    points' own linearisation, which ``find_fixed_points`` sets, or, for points built by hand,
+    one made from ``model``; None when there is neither.
     """
-    if fixed_points is None or len(fixed_points.q) == 0:
+    if not isinstance(fixed_points, FixedPoints) or len(fixed_points) == 0:
         return None
-    if getattr(fixed_points, "linearisation", None) is None:
-        if model is None or not isinstance(fixed_points, FixedPoints):
+    if fixed_points.linearisation is None:
+        if model is None:
             return None
         fixed_points = replace(fixed_points, linearisation=Linearisation.of(model, layer))
-    n = len(fixed_points.q)
-    top = np.asarray(fixed_points.eigenvalues)[:, 0]  # sorted by magnitude, largest first
-    chunks = [np.arange(a, min(a + _EIGEN_CHUNK, n)) for a in range(0, n, _EIGEN_CHUNK)]
-    right = np.concatenate(
-        [eigenvectors_of(fixed_points.jacobians(chunk), top[chunk]) for chunk in chunks]
-    )
-    real = np.real(right)
-    norm = np.linalg.norm(real, axis=1, keepdims=True)
-    return real / np.where(norm > 0, norm, 1.0)
+    return fixed_points.top_eigenvectors()
 
 
 # ---------------------------------------------------------------------------------- labels
