@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from rnn_widgets import Trace, hypotheses, tasks
 from rnn_widgets.hypotheses import (
     Hypothesis,
+    LabelSet,
     annotate,
     bracket_spans,
     evaluate,
@@ -331,3 +332,20 @@ def test_evaluate_refuses_what_is_not_a_trace_or_a_hypothesis():
         evaluate(np.zeros(3), token_in("a"))
     with pytest.raises(TypeError, match="must be a Hypothesis or a list of them"):
         evaluate(_trace(["a"]), "a")
+
+
+def test_python_source_labels_give_each_character_its_token_type_brackets_and_block() -> None:
+    text = "f(a)\nif x:\n    y\n"
+    labels = tasks.python_source_labels(text)
+    assert "".join(str(t)[0] for t in labels.token_type) == "NONONNNWNONIIIINN"
+    assert labels.bracket_depth.tolist() == [0, 1, 1] + [0] * 14
+    assert labels.indent.tolist() == [0] * 11 + [1] * 6
+    np.testing.assert_array_equal(labels.token_type, tasks.python_token_types(text))
+
+
+def test_a_label_set_from_values_infers_each_kind_and_checks_the_length() -> None:
+    labels = LabelSet.from_values({"on": [0, 1, 1], "level": [0.5, 0.0, 1.0]}, 3)
+    assert labels.names == ("on", "level") and labels.kinds == ("binary", "continuous")
+    np.testing.assert_array_equal(labels["level"], [0.5, 0.0, 1.0])
+    with pytest.raises(ValueError, match=r"shape \(2,\) for 3 tokens"):
+        LabelSet.from_values({"short": [0, 1]}, 3)

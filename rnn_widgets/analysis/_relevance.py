@@ -51,7 +51,6 @@ from tqdm.auto import tqdm
 
 from .._validation import as_int, to_numpy
 from ..hypotheses import Hypothesis, LabelSet, evaluate
-from ..hypotheses._core import check_labels
 
 __all__ = ["CellScores", "ProbeResult", "fold_bounds", "probe", "score_cells"]
 
@@ -278,19 +277,7 @@ def _label_set(trace: Any, hypotheses: Any) -> LabelSet:
     if isinstance(hypotheses, Mapping) and not any(
         isinstance(v, Hypothesis) for v in hypotheses.values()
     ):
-        names, kinds, rows = [], [], []
-        for name, values in hypotheses.items():
-            array = to_numpy(values)
-            numeric = array.dtype.kind in "biuf"
-            kind = "binary" if numeric and np.isin(array, (0, 1)).all() else "continuous"
-            rows.append(check_labels(array, str(name), kind, trace.n_steps))
-            names.append(str(name))
-            kinds.append(kind)
-        if not rows:
-            raise ValueError("hypotheses is empty; pass at least one")
-        values = np.stack(rows)
-        values.flags.writeable = False
-        return LabelSet(tuple(names), tuple(kinds), values)
+        return LabelSet.from_values(hypotheses, trace.n_steps)
     return evaluate(trace, hypotheses)
 
 

@@ -307,6 +307,39 @@ class LabelSet:
         """``{name: labels}``, read-only."""
         return MappingProxyType(dict(zip(self.names, self.values, strict=True)))
 
+    @classmethod
+    def from_values(cls, labels: Mapping[str, Any], n_steps: int) -> LabelSet:
+        """Labels given as arrays over all steps, ``{name: labels}``, checked as a LabelSet.
+
+        Parameters
+        ----------
+        labels : mapping of str to array-like, shape (n_steps,)
+            Each hypothesis's label at every global step of a trace. Binary when every label
+            is 0 or 1, else continuous (values in [0, 1]).
+        n_steps : int
+            The trace's number of steps.
+
+        Raises
+        ------
+        TypeError, ValueError
+            As :func:`from_labels` does: labels that are not numbers, not finite, of the
+            wrong length or out of their kind's range; or no labels at all.
+
+        """
+        names, kinds, rows = [], [], []
+        for name, values in labels.items():
+            array = to_numpy(values)
+            numeric = array.dtype.kind in "biuf"
+            kind = "binary" if numeric and np.isin(array, (0, 1)).all() else "continuous"
+            rows.append(check_labels(array, str(name), kind, n_steps))
+            names.append(str(name))
+            kinds.append(kind)
+        if not rows:
+            raise ValueError("hypotheses is empty; pass at least one")
+        values = np.stack(rows)
+        values.flags.writeable = False
+        return cls(tuple(names), tuple(kinds), values)
+
 
 HypothesesLike = Hypothesis | Iterable[Hypothesis] | Mapping[str, Hypothesis]
 

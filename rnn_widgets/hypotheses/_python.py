@@ -20,9 +20,9 @@ from typing import TypeVar
 import numpy as np
 
 from .._validation import as_int
-from ..tasks import _python_source
+from ..tasks import PythonSourceLabels, python_source_labels
 from ._core import Hypothesis
-from ._text import Feature, _check_feature, char_steps, span_labels
+from ._text import Feature, char_steps, check_feature, span_labels
 
 __all__ = [
     "python_bracket_depth",
@@ -79,7 +79,7 @@ def python_call_arguments(feature: Feature = "range") -> Hypothesis:
 
     ``feature="impulse"`` marks only the two parentheses.
     """
-    feature = _check_feature(feature)  # type: ignore[assignment]
+    feature = check_feature(feature)  # type: ignore[assignment]
 
     def find(tree: ast.AST, offset: Callable[[int, int], int]) -> list[tuple[int, int]]:
         found = []
@@ -102,7 +102,7 @@ def python_function_definition(feature: Feature = "range") -> Hypothesis:
     Decorators are outside; ``async def`` counts. ``feature="impulse"`` marks the first
     character of ``def`` and the last character of the body.
     """
-    feature = _check_feature(feature)  # type: ignore[assignment]
+    feature = check_feature(feature)  # type: ignore[assignment]
 
     def find(tree: ast.AST, offset: Callable[[int, int], int]) -> list[tuple[int, int]]:
         found = []
@@ -138,12 +138,12 @@ def python_features(max_depth: int = 8) -> tuple[Hypothesis, ...]:
 
 
 def _token_hypothesis(
-    name: str, read: Callable[[_python_source._SourceLabels], np.ndarray], kind: str = "binary"
+    name: str, read: Callable[[PythonSourceLabels], np.ndarray], kind: str = "binary"
 ) -> Hypothesis:
     def labels(tokens: Sequence[str]) -> np.ndarray:
         text = "".join(tokens)
         per_char = np.zeros(len(text), dtype=np.float32)
-        prefix, source = _readable_prefix(text, _source_labels)
+        prefix, source = _readable_prefix(text, python_source_labels)
         if source is not None:
             per_char[:prefix] = np.asarray(read(source), dtype=np.float32)
         return _per_step(tokens, per_char)
@@ -174,10 +174,6 @@ def _per_step(tokens: Sequence[str], per_char: np.ndarray) -> np.ndarray:
     labels = np.zeros(len(tokens), dtype=np.float32)
     np.maximum.at(labels, steps, per_char)
     return labels
-
-
-def _source_labels(text: str) -> _python_source._SourceLabels:
-    return _python_source._source_labels(text)
 
 
 def _parse(text: str) -> ast.AST:

@@ -21,6 +21,7 @@ __all__ = [
     "FEATURES",
     "bracket_spans",
     "char_steps",
+    "check_feature",
     "inside_quotes",
     "nesting_depth",
     "range_and_impulse",
@@ -58,7 +59,8 @@ def span_labels(n_steps: int, found: Iterable[tuple[int, int]], feature: str) ->
     return (np.cumsum(delta)[:n_steps] > 0).astype(np.float32)
 
 
-def _check_feature(feature: str) -> str:
+def check_feature(feature: str) -> str:
+    """Return ``feature`` if it is ``"range"`` or ``"impulse"`` (DNI's span features), or raise."""
     if feature not in FEATURES:
         raise ValueError(f"feature must be 'range' or 'impulse', got {feature!r}")
     return feature
@@ -88,7 +90,7 @@ def spans(
     [1.0, 0.0, 1.0, 0.0]
 
     """
-    feature = _check_feature(feature)  # type: ignore[assignment]
+    feature = check_feature(feature)  # type: ignore[assignment]
     if not callable(find_spans):
         raise TypeError(f"find_spans must be a function of the tokens, got {find_spans!r}")
 
@@ -153,7 +155,7 @@ def regex(
     [0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0]
 
     """
-    feature = _check_feature(feature)  # type: ignore[assignment]
+    feature = check_feature(feature)  # type: ignore[assignment]
     try:
         compiled = pattern if isinstance(pattern, re.Pattern) else re.compile(pattern, flags)
     except (re.error, TypeError) as error:

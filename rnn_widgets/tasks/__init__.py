@@ -30,7 +30,9 @@ from ._python_source import (
     PYTHON_HELDOUT_FILES,
     PYTHON_TRAIN_FILES,
     PYTHON_VOCAB,
+    PythonSourceLabels,
     python_source,
+    python_source_labels,
     python_token_types,
 )
 from ._sentiment import SENTIMENT_FILLERS, sentiment, sentiment_words, vader_lexicon
@@ -47,6 +49,7 @@ __all__ = [
     "PYTHON_VOCAB",
     "SENTIMENT_FILLERS",
     "Automaton",
+    "PythonSourceLabels",
     "Span",
     "TaskData",
     "arithmetic",
@@ -64,6 +67,7 @@ __all__ = [
     "next_type_accuracy",
     "parentheses",
     "python_source",
+    "python_source_labels",
     "python_token_types",
     "run_automaton",
     "sentiment",

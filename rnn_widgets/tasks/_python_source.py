@@ -24,7 +24,9 @@ __all__ = [
     "PYTHON_REPLACEMENT",
     "PYTHON_TRAIN_FILES",
     "PYTHON_VOCAB",
+    "PythonSourceLabels",
     "python_source",
+    "python_source_labels",
     "python_token_types",
 ]
 
@@ -138,8 +140,20 @@ _BRACKETS = {"(": 1, "[": 1, "{": 1, ")": -1, "]": -1, "}": -1}
 
 
 @dataclass(frozen=True)
-class _SourceLabels:
-    """Per-character labels of one text (arrays of shape (n_chars,))."""
+class PythonSourceLabels:
+    """Per-character labels of one text of Python code, from one pass of ``tokenize``.
+
+    Attributes
+    ----------
+    token_type : ndarray of str, shape (n_chars,)
+        The token type covering each character, as :func:`python_token_types` gives it.
+    bracket_depth : ndarray of int, shape (n_chars,)
+        How many ``( [ {`` are open outside strings and comments.
+    indent : ndarray of int, shape (n_chars,)
+        The block depth (``INDENT``/``DEDENT``) of the character's line; the whole line of a
+        statement that changes the depth has the new depth.
+
+    """
 
     token_type: np.ndarray
     bracket_depth: np.ndarray
@@ -178,7 +192,7 @@ def python_token_types(text: str) -> np.ndarray:
     """
     if not isinstance(text, str):
         raise TypeError(f"text must be a str of Python code, got {type(text).__name__}")
-    return _source_labels(text).token_type
+    return python_source_labels(text).token_type
 
 
 def python_source(
@@ -294,7 +308,7 @@ def _read_source(path: Path) -> str:
 
 def _file_labels(path: Path, text: str, length: int) -> dict[str, np.ndarray]:
     try:
-        labels = _source_labels(text)
+        labels = python_source_labels(text)
     except ValueError as error:
         raise ValueError(f"cannot label {path}: {error}") from error
     in_string = (labels.token_type == "STRING").astype(np.int8)
@@ -342,8 +356,32 @@ def _tokens(text: str) -> list[tokenize.TokenInfo]:
         raise ValueError(f"tokenize cannot read the text as Python ({error})") from error
 
 
-def _source_labels(text: str) -> _SourceLabels:
-    """Label every character from one pass of ``tokenize`` (spans filled with numpy)."""
+def python_source_labels(text: str) -> PythonSourceLabels:
+    """Label every character of Python code from one pass of ``tokenize``.
+
+    The labels of ``python_source``'s tasks and of the Python-source hypotheses
+    (``rnn_widgets.hypotheses.python_features``), computed in one place; spans are filled
+    with numpy.
+
+    Parameters
+    ----------
+    text : str
+        Python source code (it must tokenize: balanced brackets, closed strings).
+
+    Returns
+    -------
+    PythonSourceLabels
+
+    Raises
+    ------
+    TypeError
+        If ``text`` is not a str.
+    ValueError
+        If ``tokenize`` cannot read the text.
+
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str of Python code, got {type(text).__name__}")
     type_codes = {name: code for code, name in enumerate(_TOKEN_TYPES)}
     spans: list[tuple[int, int, int, int, int]] = []  # start row/col, end row/col, code
     brackets: list[tuple[int, int, int]] = []  # row, col, +1 or -1
@@ -370,7 +408,7 @@ def _source_labels(text: str) -> _SourceLabels:
         spans.append((*token.start, *token.end, code))
     starts = _line_starts(text)
     names = np.asarray(list(type_codes))
-    return _SourceLabels(
+    return PythonSourceLabels(
         token_type=names[_fill_spans(len(text), starts, spans)],
         bracket_depth=_bracket_depth(len(text), starts, brackets),
         indent=_block_depth(len(text), starts, blocks),
