@@ -328,7 +328,7 @@ def test_the_package_is_exported_from_rnn_widgets():
 
 
 def test_evaluate_refuses_what_is_not_a_trace_or_a_hypothesis():
-    with pytest.raises(TypeError, match="trace must be an rnn_widgets Trace"):
+    with pytest.raises(TypeError, match="trace must be an rnn_widgets.Trace, got ndarray"):
         evaluate(np.zeros(3), token_in("a"))
     with pytest.raises(TypeError, match="must be a Hypothesis or a list of them"):
         evaluate(_trace(["a"]), "a")

@@ -21,6 +21,7 @@ from typing import Any, Literal, overload
 import numpy as np
 
 from .._validation import to_numpy
+from ..trace import as_trace
 
 __all__ = [
     "KINDS",
@@ -405,7 +406,7 @@ def evaluate(trace: Any, hypotheses: HypothesesLike) -> LabelSet:
         On a bad hypothesis's output (named, with the sequence) or a function that raised.
 
     """
-    _check_trace(trace)
+    trace = as_trace(trace)
     chosen = as_hypotheses(hypotheses)
     bounds = np.asarray(trace.sequence_bounds)
     values = np.empty((len(chosen), trace.n_steps), dtype=np.float32)
@@ -447,7 +448,7 @@ def annotate(trace: Any, hypotheses: HypothesesLike | LabelSet) -> Any:
 
     """
     labels = hypotheses if isinstance(hypotheses, LabelSet) else evaluate(trace, hypotheses)
-    _check_trace(trace)
+    trace = as_trace(trace)
     if labels.values.shape[1] != trace.n_steps:
         raise ValueError(
             f"the labels cover {labels.values.shape[1]} steps but the trace has "
@@ -456,11 +457,3 @@ def annotate(trace: Any, hypotheses: HypothesesLike | LabelSet) -> Any:
     for name, values in zip(labels.names, labels.values, strict=True):
         trace = trace.with_track(name, values, "numeric")
     return trace
-
-
-def _check_trace(trace: Any) -> None:
-    if not all(hasattr(trace, a) for a in ("sequence_bounds", "tokens", "n_steps")):
-        raise TypeError(
-            f"trace must be an rnn_widgets Trace (rw.capture(...) or Trace.from_arrays), got "
-            f"{type(trace).__name__}"
-        )
