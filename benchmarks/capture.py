@@ -77,7 +77,9 @@ def _child(args: argparse.Namespace) -> None:
     trace = rm.capture(lstm, inputs, batch_size=args.batch_size, progress=False)
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     array_bytes = sum(
-        trace.states(layer, kind).nbytes for layer in trace.layers for kind in trace.kinds(layer)
+        trace.states(layer=layer, kind=kind).nbytes
+        for layer in trace.layers
+        for kind in trace.kinds(layer=layer)
     )
     print(json.dumps({"before": before, "peak": peak_kib * 1024, "arrays": array_bytes}))
 

@@ -226,7 +226,7 @@ def _measure(browser, server: Server, args: argparse.Namespace) -> dict:
     open_notebook(page, server, NOTEBOOK)
     run_all_cells(page, timeout=900_000)
     n_steps = int(execute_in_kernel(page, "print(explorer.trace.n_steps)"))
-    n_points = int(execute_in_kernel(page, "print(len(explorer.state_space.cloud_steps))"))
+    n_points = int(execute_in_kernel(page, "print(len(explorer.state_space_view.cloud_steps))"))
     page.evaluate(_PROBE_JS, n_points)
     baseline = [page.evaluate(_EMPTY_EXECUTE_JS) for _ in range(args.repeats)]
 

@@ -132,7 +132,7 @@ def main() -> None:
         model = network.recurrent_model()
         data = tasks.flip_flop(3, 64, 200, seed=3)
         trace = rw.capture(model, data.sequences, progress=False)
-        visited = trace.states(0, "h").astype(np.float64)
+        visited = trace.states().astype(np.float64)
         # The draw find_fixed_points makes with its default seed=0 and noise=0: every method
         # starts from the same 1,024 states.
         starts = visited[np.random.default_rng(0).integers(0, len(visited), N_STARTS)]

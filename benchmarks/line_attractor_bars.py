@@ -1,5 +1,6 @@
-"""Paper 001's line-attractor pass bars (issue 7) on the shipped sentiment networks.
+"""The line-attractor pass bars (issue 7) on the shipped sentiment networks.
 
+The measures are those of Maheswaranathan et al. (2019) [1]_ ("the paper" below).
 For each model, on its held-out documents: the variance of the visited h explained by the top
 3 principal components, trained and for an untrained copy (the baseline, run in the same
 process on the same documents, and their ratio); approximate fixed points
@@ -13,15 +14,21 @@ mode's median ``|lambda1|`` over the points and its time constant ``tau = 1 / |l
 e-fold) against the mean document length; the input projection ``l1^T J_inp x`` of the
 positive, negative and neutral words (mean over each group, median over the points); the
 median ``|r1 . m|`` against the 99th percentile of the random-direction null; the median
-one-step linearisation error (over the full state, and over h alone); the held-out accuracy.
+one-step linearization error (over the full state, and over h alone); the held-out accuracy.
 Each figure is one deterministic measurement (seeded searches), not a timing. The verdicts
 read issue 7's bars as: top 3 PCs >= 0.8 and the untrained copy's at least 0.1 lower; tau > 5
 x the mean length (a mode that neither decays nor grows over a document); positive and
 negative projections of opposite signs with the neutral one under a fifth of the smaller;
-``|r1 . m|`` above the null's 99th percentile; the full state's linearisation error <= 0.2.
+``|r1 . m|`` above the null's 99th percentile; the full state's linearization error <= 0.2.
 1,024 starts (the paper analysed about 500 points).
 Usage: python benchmarks/line_attractor_bars.py [--models sentiment_gru sentiment_lstm]
        [--fit 300] [--error 100] [--searches 1024] [--input mean|zero] [--iterations 10]
+
+References
+----------
+.. [1] Maheswaranathan, N., Williams, A. H., Golub, M. D., Ganguli, S., & Sussillo, D. (2019).
+   Reverse engineering recurrent networks for sentiment classification reveals line attractor
+   dynamics. Advances in Neural Information Processing Systems 32 (NeurIPS 2019), 15696-15705.
 """
 
 from __future__ import annotations
@@ -40,7 +47,7 @@ from rnn_widgets.analysis import (
     average_input,
     find_fixed_points,
     line_attractor,
-    linearisation_error,
+    linearization_error,
     state_pca,
     untrained_copy,
 )
@@ -65,8 +72,8 @@ class Bars:
     projection_neutral: float
     r1_overlap: float
     null_99: float
-    linearisation_error: float
-    linearisation_error_h: float
+    linearization_error: float
+    linearization_error_h: float
     accuracy: float
 
     def passes(self) -> dict[str, bool]:
@@ -79,7 +86,7 @@ class Bars:
             "projections +/-, neutral ~0": self.projection_positive * self.projection_negative < 0
             and abs(self.projection_neutral) < 0.2 * largest,
             "|r1.m| > null 99th": self.r1_overlap > self.null_99,
-            "linearisation <= 0.2": self.linearisation_error <= 0.2,
+            "linearization <= 0.2": self.linearization_error <= 0.2,
         }
 
 
@@ -96,7 +103,7 @@ def measure(
     """Measure the bars of ``model`` on the held-out documents of ``task``.
 
     The first ``n_fit`` documents give the visited states (PCA, the search's starts) and the
-    average input; the next ``n_error`` the linearisation error; all of them the accuracy.
+    average input; the next ``n_error`` the linearization error; all of them the accuracy.
     """
     fit = task.sequences[:n_fit]
     trace = rw.capture(model, fit, progress=False)
@@ -117,9 +124,9 @@ def measure(
     positive, negative = sentiment_words()
     groups = (positive, negative, SENTIMENT_FILLERS)
     words = [word for group in groups for word in group]
-    result = line_attractor(points, model, points=approximate, inputs=model.encode(words))
+    result = line_attractor(model, points, points=approximate, inputs=model.encode(words))
     projections = _group_projections(result.input_projection, [len(g) for g in groups])
-    error = linearisation_error(
+    error = linearization_error(
         model, points, task.sequences[n_fit : n_fit + n_error], points=approximate, progress=False
     )
     magnitude = float(np.median(np.abs(result.eigenvalue)))
@@ -135,8 +142,8 @@ def measure(
         projection_neutral=projections[2],
         r1_overlap=float(np.median(result.r1_overlap)),
         null_99=float(np.percentile(result.null_overlap, 99)),
-        linearisation_error=error.median,
-        linearisation_error_h=float(np.median(error.errors_h)),
+        linearization_error=error.median,
+        linearization_error_h=float(np.median(error.errors_h)),
         accuracy=_accuracy(model, task),
     )
 
@@ -168,7 +175,7 @@ def _table(rows: dict[str, Bars]) -> str:
     header = (
         "| model | top-3 PCs trained / untrained (ratio) | fixed points | median \\|lambda1\\|, "
         "its tau / mean length | input projection + / - / neutral | median \\|r1.m\\| / null "
-        "99th pct | median linearisation error, full state (h part) | accuracy |\n"
+        "99th pct | median linearization error, full state (h part) | accuracy |\n"
         "| --- | --- | --- | --- | --- | --- | --- | --- |"
     )
     lines = [header]
@@ -180,8 +187,8 @@ def _table(rows: dict[str, Bars]) -> str:
             f"({'grows' if bars.eigenvalue_top > 1 else 'decays'}) / {bars.mean_length:.0f} | "
             f"{bars.projection_positive:+.3f} / {bars.projection_negative:+.3f} / "
             f"{bars.projection_neutral:+.3f} | "
-            f"{bars.r1_overlap:.3f} / {bars.null_99:.3f} | {bars.linearisation_error:.3f} "
-            f"({bars.linearisation_error_h:.3f}) | "
+            f"{bars.r1_overlap:.3f} / {bars.null_99:.3f} | {bars.linearization_error:.3f} "
+            f"({bars.linearization_error_h:.3f}) | "
             f"{bars.accuracy:.3f} |"
         )
     return "\n".join(lines)

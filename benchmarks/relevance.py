@@ -10,8 +10,14 @@ Beside it, the plain scikit-learn loop, one ``LogisticRegression`` (binary) or
 folds and all steps, is timed on a subsample of cells and hypotheses and extrapolated to the
 whole problem; the largest difference between the two's scores on that subsample is printed
 (accuracy, balanced accuracy, ROC AUC, R²). For scale, one ``LinearSVC`` 20-fold
-cross-validation of one cell (the paper's model) is timed and extrapolated too.
+cross-validation of one cell (the model of Lin & Wu 2017 [1]_, who introduced DNI) is timed and
+extrapolated too.
 Usage: python benchmarks/relevance.py [--steps 100000] [--cells 512] [--repeats 3]
+
+References
+----------
+.. [1] Lin, K., & Wu, E. (2017). Searching for meaning in RNNs using Deep Neural Inspection.
+   Columbia University Computer Science Technical Report 003-17.
 """
 
 from __future__ import annotations
@@ -127,7 +133,8 @@ def main() -> None:
     ours_ms = median_ms(run, args.repeats)
     scores = score_cells(trace, labels, folds=args.folds, progress=False)
 
-    # The scikit-learn loop on a subsample: planted and random cells, one hypothesis per kind.
+    # The scikit-learn loop on a subsample: planted and random cells, one hypothesis per label
+    # type.
     sample_cells = [
         0,
         1,
@@ -137,23 +144,23 @@ def main() -> None:
     binary_name, continuous_name = "binary 0", "continuous 0"
     worst: dict[str, float] = {}
     seconds = {"binary": 0.0, "continuous": 0.0}
-    for name, kind in ((binary_name, "binary"), (continuous_name, "continuous")):
+    for name, label_type in ((binary_name, "binary"), (continuous_name, "continuous")):
         h = scores.index(name)
-        cells = sample_cells[:-2] if kind == "binary" else sample_cells
+        cells = sample_cells[:-2] if label_type == "binary" else sample_cells
         start = time.perf_counter()
         for cell in cells:
             reference = sklearn_loop(
-                states[:, cell], labels[name], kind == "binary", scores.fold_bounds
+                states[:, cell], labels[name], label_type == "binary", scores.fold_bounds
             )
             for metric, value in reference.items():
                 ours = getattr(scores, metric)[h, cell]
                 worst[metric] = max(worst.get(metric, 0.0), abs(float(ours) - value))
-        seconds[kind] = (time.perf_counter() - start) / len(cells)
-    n_binary = sum(kind == "binary" for kind in scores.kinds)
-    n_continuous = len(scores.kinds) - n_binary
+        seconds[label_type] = (time.perf_counter() - start) / len(cells)
+    n_binary = sum(label_type == "binary" for label_type in scores.label_types)
+    n_continuous = len(scores.label_types) - n_binary
     sklearn_s = args.cells * (n_binary * seconds["binary"] + n_continuous * seconds["continuous"])
     svc_s = linear_svc_seconds(states[:, 0], labels[binary_name], scores.fold_bounds)
-    svc_total = svc_s * args.cells * len(scores.kinds)
+    svc_total = svc_s * args.cells * len(scores.label_types)
 
     problem = (
         f"{args.cells} cells x {args.steps:,} steps x {len(labels)} hypotheses, {args.folds} folds"

@@ -43,11 +43,11 @@ def main() -> None:
 
     model = wrap(seeded_lstm(args.cells))
     design = design_stimuli(model, tasks.digits("train"), steps=args.steps, frequencies=[0.05, 0.2])
-    isolated = isolate(model, 0)
+    isolated = isolate(model, layer=0)
     results: dict[str, np.ndarray] = {}
 
     def batched(_: int) -> None:
-        results["batched"] = measure(simulate(isolate(model, 0), design.stimuli), design)[1]
+        results["batched"] = measure(simulate(isolate(model, layer=0), design.stimuli), design)[1]
 
     def one_at_a_time(_: int) -> None:
         rows = [

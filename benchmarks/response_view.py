@@ -65,7 +65,7 @@ def _response(n_cells: int) -> Response:
     torch.manual_seed(0)
     model = wrap(nn.LSTM(1, n_cells, batch_first=True))
     square = (np.sin(2 * np.pi * np.arange(512) / 16) > 0).astype(np.float32)[None, :, None]
-    return characterize(model, data=square)
+    return characterize(model, sequences=square)
 
 
 def _click_cost(widget_class: type, response: Response, repeats: int) -> tuple[float, int]:

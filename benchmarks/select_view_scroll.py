@@ -55,7 +55,7 @@ def main() -> None:
         )
         view.send_state("_window")  # serialise and hand the buffers to the comm, as in Jupyter
 
-    source = trace.states(0, "h")
+    source = trace.states()
 
     def baseline(index: int) -> None:
         start = int(starts[index])

@@ -77,9 +77,9 @@ def main() -> None:
         result = match(trace, selection(), 0.3)
 
         sample_steps = 20_000
-        sample = _trace(np.array(trace.states(0, "h")[:sample_steps]), 2)
+        sample = _trace(np.array(trace.states()[:sample_steps]), 2)
         bounds = np.asarray(sample.sequence_bounds)
-        states = sample.states(0, "h")
+        states = sample.states()
         queries = [selection() for _ in range(args.repeats)]
         match(sample, queries[0], 0.3)
         fast = median_ms(lambda i: match(sample, queries[i], 0.3), args.repeats)

@@ -67,7 +67,7 @@ def main() -> None:
         def window_trace(index: int) -> None:
             _drop_cache(trace_path)
             begin = int(positions[index])
-            np.array(trace.states(0, "h")[begin : begin + args.window])
+            np.array(trace.states()[begin : begin + args.window])
             trace.tokens[begin : begin + args.window]
 
         def window_npy(index: int) -> None:

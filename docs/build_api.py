@@ -8,7 +8,8 @@ The reference walks ``rnn_widgets.__all__`` and then the ``__all__`` of the subp
 back to it. Classes list their public methods and properties (those defined in rnn_widgets,
 not inherited from ipywidgets or the standard library). Constants are documented by their
 ``#:`` comment in the source, as Sphinx reads them. numpy-style sections (Parameters,
-Returns, Raises, Attributes, Examples, ...) become bold headings with definition lists.
+Returns, Raises, Attributes, Examples, ...) become bold headings with definition lists; a
+References section's ``.. [1]`` entries become a list, and a ``[1]_`` citation reads ``[1]``.
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ _TYPE_SECTIONS = {"Returns", "Yields", "Raises", "Warns"}
 _TEXT_SECTIONS = {"Notes", "References", "Examples"}
 _SECTIONS = _ITEM_SECTIONS | _TEXT_SECTIONS
 _ROLE = re.compile(r":(?:py:)?(?:class|func|meth|attr|mod|data|obj|exc):`~?([^`]+)`")
+_CITATION = re.compile(r"\[([\w-]+)\]_")  # a numpydoc citation, ``[1]_``
+_REFERENCE = re.compile(r"\.\. \[([\w-]+)\]\s*(.*)")  # a References entry, ``.. [1] ...``
 _ADDRESS = re.compile(r" at 0x[0-9a-f]+")
 
 
@@ -226,8 +229,9 @@ def _unquoted(annotation: Any) -> Any:
 
 
 def inline(text: str) -> str:
-    """Turn reStructuredText inline markup into Markdown (double backticks, roles)."""
+    """Turn reStructuredText inline markup into Markdown (double backticks, roles, citations)."""
     text = _ROLE.sub(r"`\1`", text)
+    text = _CITATION.sub(r"[\1]", text)
     return text.replace("``", "`")
 
 
@@ -345,6 +349,33 @@ def render_examples(lines: list[str]) -> list[str]:
     return out
 
 
+def render_references(lines: list[str]) -> list[str]:
+    """``.. [1] Author (year). Title ...`` entries as a Markdown list, one item per entry.
+
+    An entry's continuation lines (indented under it) join its item; other text passes through.
+
+    Parameters
+    ----------
+    lines : list of str
+        The References section's lines.
+
+    Returns
+    -------
+    list of str
+        One ``- [1] Author (year). Title ...`` line per entry.
+    """
+    out: list[str] = []
+    for line in lines:
+        entry = _REFERENCE.match(line.strip())
+        if entry:
+            out.append(f"- [{entry.group(1)}] {inline(entry.group(2))}".rstrip())
+        elif line.strip() and out and out[-1].startswith("- [") and line.startswith(" "):
+            out[-1] += f" {inline(line.strip())}"
+        elif line.strip():
+            out.append(inline(line))
+    return out
+
+
 def render_docstring(doc: str) -> list[str]:
     """A numpy-style docstring as Markdown lines.
 
@@ -364,6 +395,8 @@ def render_docstring(doc: str) -> list[str]:
         out += ["", f"**{title}**", ""]
         if title == "Examples":
             out += _trimmed(render_examples(lines))
+        elif title == "References":
+            out += render_references(lines)
         elif title in _ITEM_SECTIONS:
             out += render_items(lines, types_only=title in _TYPE_SECTIONS)
         else:

@@ -15,10 +15,36 @@ The public API, re-exported from the subpackages:
 * :class:`RecurrentModel`, :func:`wrap`, :func:`capture` -- the model adapter and exact
   capture of states from torch RNNs (``rnn_widgets.models``)
 * ``rnn_widgets.analysis`` -- pure analyses over traces: ``select_cells``, ``match`` (LSTMVis)
-* ``rnn_widgets.hypotheses`` -- labelling functions over tokens, for neuron relevance (DNI)
+* ``rnn_widgets.hypotheses`` -- labelling functions over tokens, for neuron relevance (Deep
+  Neural Inspection)
 * ``rnn_widgets.tasks`` -- embedded tasks with per-step ground truth (generated languages,
   flip-flops, automata, Python source, sentiment, digits, CO2)
 * ``rnn_widgets.zoo`` -- small pretrained models shipped in the package (``zoo.load(name)``)
+
+The views and analyses follow their sources: LSTMVis (Strobelt et al. 2018 [1]_), Deep Neural
+Inspection (Lin & Wu 2017 [2]_), response characterization (Hasani et al. 2019 [3]_), line
+attractors (Maheswaranathan et al. 2019 [4]_), fixed points (Sussillo & Barak 2013 [5]_) and
+phase portraits and limit cycles (*Explaining RNN computations through hidden state
+dynamics* [6]_).
+
+References
+----------
+.. [1] Strobelt, H., Gehrmann, S., Pfister, H., & Rush, A. M. (2018). LSTMVis: A tool for visual
+   analysis of hidden state dynamics in recurrent neural networks. IEEE Transactions on
+   Visualization and Computer Graphics, 24(1), 667-676. arXiv:1606.07461.
+.. [2] Lin, K., & Wu, E. (2017). Searching for meaning in RNNs using Deep Neural Inspection.
+   Columbia University Computer Science Technical Report 003-17.
+.. [3] Hasani, R., Amini, A., Lechner, M., Naser, F., Grosu, R., & Rus, D. (2019). Response
+   characterization for auditing cell dynamics in long short-term memory networks. International
+   Joint Conference on Neural Networks (IJCNN 2019). doi:10.1109/IJCNN.2019.8851954.
+   arXiv:1809.03864.
+.. [4] Maheswaranathan, N., Williams, A. H., Golub, M. D., Ganguli, S., & Sussillo, D. (2019).
+   Reverse engineering recurrent networks for sentiment classification reveals line attractor
+   dynamics. Advances in Neural Information Processing Systems 32 (NeurIPS 2019), 15696-15705.
+.. [5] Sussillo, D., & Barak, O. (2013). Opening the black box: low-dimensional dynamics in
+   high-dimensional recurrent neural networks. Neural Computation, 25(3), 626-649.
+.. [6] Explaining RNN computations through hidden state dynamics. (The copy this project follows
+   names no authors or venue.)
 """
 
 from importlib.metadata import PackageNotFoundError, version

@@ -71,7 +71,7 @@ def demo(
     trace = data.annotate(capture(model, data.sequences, kinds=kinds, progress=progress))
     search = name in _DYNAMICS_MODELS if fixed_points is None else bool(fixed_points)
     # A float-input model's stimuli are designed from its inputs, which a trace does not hold.
-    response = True if model.vocab is not None else characterize(model, data=data)
+    response = True if model.vocab is not None else characterize(model, sequences=data)
     kwargs.setdefault("response", response)
     return Explorer(
         trace,

@@ -14,10 +14,10 @@ from rnn_widgets.analysis import Ablation, ablate
 from rnn_widgets.models import RecurrentModel, RunResult, wrap
 from rnn_widgets.tasks import (
     CHARACTER_TYPES,
+    character_type_accuracy,
     character_types,
     classification_accuracy,
     digit_accuracy,
-    kind_accuracy,
     next_type_accuracy,
 )
 from rnn_widgets.zoo import _recipes
@@ -248,7 +248,7 @@ def test_random_cells_are_clamped_as_drawn():
 def test_ablate_refuses_bad_arguments(kwargs, error, message):
     arguments = {
         "model": _lstm_with_a_dead_cell(),
-        "inputs": torch.randn(4, 3),
+        "sequences": torch.randn(4, 3),
         "metric": _mean_output,
         "ranked_cells": [0, 1, 2],
         "ks": [1],
@@ -279,12 +279,12 @@ def _fake_result(task, predict, logit: float = 1.0) -> RunResult:
     return RunResult(outputs, {}, lengths)
 
 
-def test_next_type_accuracy_counts_the_kind_of_a_confident_prediction():
+def test_next_type_accuracy_counts_the_type_of_a_confident_prediction():
     task = tasks.arithmetic(5, 30, seed=1)
     vocab = task.vocab
     metric = next_type_accuracy(task)
     assert metric(_fake_result(task, lambda t: max(t, 0), logit=30.0)) == 1.0
-    # Any other digit for a digit is still the right kind; "+" for a digit is not.
+    # Any other digit for a digit is still the right type; "+" for a digit is not.
     other_digit = lambda t: (t + 1) % 10 if 0 <= t <= 9 else max(t, 0)  # noqa: E731
     assert metric(_fake_result(task, other_digit, logit=30.0)) == 1.0
     plus = vocab.index("+")
@@ -295,10 +295,10 @@ def test_next_type_accuracy_counts_the_kind_of_a_confident_prediction():
     assert metric(_fake_result(task, wrong_digit, logit=30.0)) == pytest.approx(1.0 - digits)
 
 
-def test_next_type_accuracy_sums_each_kinds_probability():
+def test_next_type_accuracy_sums_each_types_probability():
     # A logit of 1 on the right token, 0 elsewhere: that token is the likeliest single one,
     # but the ten digits together hold 10 / (e + 15) against at most (e + 3) / (e + 15) for
-    # the operators: the kind read is "digit" at every step, right only where a digit comes.
+    # the operators: the type read is "digit" at every step, right only where a digit comes.
     task = tasks.arithmetic(5, 30, seed=1)
     targets = np.concatenate(task.targets)
     digit_share = np.isin(targets[targets >= 0], range(10)).mean()
@@ -307,9 +307,9 @@ def test_next_type_accuracy_sums_each_kinds_probability():
     assert next_type_accuracy(task)(right_token) == pytest.approx(digit_share)
 
 
-def test_character_types_names_the_four_kinds():
-    kinds = character_types(("(", ")", "7", "-", "/", "x", " "))
-    assert [CHARACTER_TYPES[k] for k in kinds] == [
+def test_character_types_names_the_four_types():
+    types = character_types(("(", ")", "7", "-", "/", "x", " "))
+    assert [CHARACTER_TYPES[t] for t in types] == [
         "parenthesis",
         "parenthesis",
         "digit",
@@ -322,14 +322,16 @@ def test_character_types_names_the_four_kinds():
         character_types(["(", ")"])
 
 
-def test_kind_accuracy_refuses_kinds_of_another_vocabulary():
-    with pytest.raises(ValueError, match="one kind per token"):
-        kind_accuracy(np.zeros((3, 4)), np.zeros(3, dtype=np.int64), np.zeros(5, dtype=np.int64))
+def test_character_type_accuracy_refuses_types_of_another_vocabulary():
+    with pytest.raises(ValueError, match="one type per token"):
+        character_type_accuracy(
+            np.zeros((3, 4)), np.zeros(3, dtype=np.int64), np.zeros(5, dtype=np.int64)
+        )
 
 
 def test_next_type_accuracy_equals_the_shipped_arithmetic_type_accuracy():
-    # The ablation baseline is the zoo's figure: one definition (the per-kind sum), 0.79 here,
-    # where the likeliest single character's kind would give about 0.39.
+    # The ablation baseline is the zoo's figure: one definition (the per-type sum), 0.79 here,
+    # where the likeliest single character's type would give about 0.39.
     task = zoo.data("arithmetic_lstm")
     result = zoo.load("arithmetic_lstm").run(list(task.sequences))
     expected = zoo.info("arithmetic_lstm").metrics["type_accuracy"]

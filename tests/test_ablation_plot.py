@@ -71,8 +71,8 @@ def test_points_are_drawn_in_order_of_k_whatever_order_they_ran_in():
     np.testing.assert_allclose(_f32(plot._plot["random_mean"])[0], [0.9, 0.8, 0.8, 0.7], rtol=1e-6)
 
 
-def test_labels_name_modes_and_default_to_the_mode():
-    plot = AblationPlot(KS, TOP, RANDOM, labels={"mean": "clamp to mean"})
+def test_mode_names_name_modes_and_default_to_the_mode():
+    plot = AblationPlot(KS, TOP, RANDOM, mode_names={"mean": "clamp to mean"})
     assert plot._plot["labels"] == ["zero", "clamp to mean"]
     assert plot.modes == ["zero", "mean"]
 
@@ -134,7 +134,12 @@ def test_the_users_arrays_are_not_modified():
         ((KS, {**TOP, "zero": [0.9, np.nan, 0.1, 0.1]}), {}, ValueError, "NaN"),
         ((KS, TOP, RANDOM), {"band": "iqr"}, ValueError, "band must be one of"),
         ((KS, TOP, RANDOM), {"baseline": np.inf}, ValueError, "baseline must be finite"),
-        ((KS, TOP, RANDOM), {"labels": {"max": "x"}}, ValueError, r"labels has modes \['max'\]"),
+        (
+            (KS, TOP, RANDOM),
+            {"mode_names": {"max": "x"}},
+            ValueError,
+            r"mode_names has modes \['max'\]",
+        ),
         ((KS, TOP, RANDOM), {"metric_name": 3}, TypeError, "metric_name must be a str"),
     ],
 )

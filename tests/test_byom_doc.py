@@ -41,8 +41,8 @@ def test_byom_guide_runs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     assert len(blocks) >= 6, "the guide covers torch modules, a custom cell and foreign states"
     namespace = run_blocks(blocks, "byom")
     # What the guide claims, checked on the objects it built.
-    assert namespace["trace"].kinds(1) == ("h", "c", "i", "f", "g", "o")
-    assert namespace["runs"].kinds(0) == ("h", "z")
+    assert namespace["trace"].kinds(layer=1) == ("h", "c", "i", "f", "g", "o")
+    assert namespace["runs"].kinds() == ("h", "z")
     assert namespace["points"].counts()["stable"] == 3
     assert int(namespace["scores"].ranking("depth")[0]) == 0
 

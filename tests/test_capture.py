@@ -52,21 +52,24 @@ def _check_exact(module, sequences, trace):
         start, stop = trace.sequence_range(index)
         output, h_n, c_n = _module_output(module, x)
         for direction in range(directions):
-            captured = trace.states(last + direction, "h")[start:stop]
+            captured = trace.states(layer=last + direction, kind="h")[start:stop]
             own = output[:, direction * size : (direction + 1) * size].numpy()
             np.testing.assert_allclose(captured, own, atol=1e-5, err_msg="h vs module output")
         for layer in range(module.num_layers * directions):
             final_step = stop - 1 if layer % directions == 0 else start
             np.testing.assert_allclose(
-                trace.states(layer, "h")[final_step], h_n[layer].numpy(), atol=1e-5
+                trace.states(layer=layer, kind="h")[final_step], h_n[layer].numpy(), atol=1e-5
             )
             if c_n is not None:
                 np.testing.assert_allclose(
-                    trace.states(layer, "c")[final_step], c_n[layer].numpy(), atol=1e-5
+                    trace.states(layer=layer, kind="c")[final_step], c_n[layer].numpy(), atol=1e-5
                 )
         for key, values in reference_states(module, x.numpy()).items():
             np.testing.assert_allclose(
-                trace.states(*key)[start:stop], values, atol=1e-5, err_msg=f"{key} sequence {index}"
+                trace.states(layer=key[0], kind=key[1])[start:stop],
+                values,
+                atol=1e-5,
+                err_msg=f"{key} sequence {index}",
             )
 
 
@@ -104,7 +107,7 @@ def test_a_float64_model_is_captured_as_float32():
     module = _module("lstm", 3, 4, 1).double()
     sequences = [x.double() for x in _sequences([5, 3], 3)]
     trace = capture(module, sequences, progress=False)
-    assert trace.states(0, "c").dtype == np.float32
+    assert trace.states(layer=0, kind="c").dtype == np.float32
     _check_exact(module, sequences, trace)
 
 
@@ -120,9 +123,11 @@ def test_capture_does_not_depend_on_batch_size(lengths, batch_size, bidirectiona
     one_by_one = capture(module, sequences, batch_size=1, progress=False)
     batched = capture(module, sequences, batch_size=batch_size, progress=False)
     for layer in batched.layers:
-        for kind in batched.kinds(layer):
+        for kind in batched.kinds(layer=layer):
             np.testing.assert_allclose(
-                batched.states(layer, kind), one_by_one.states(layer, kind), atol=1e-6
+                batched.states(layer=layer, kind=kind),
+                one_by_one.states(layer=layer, kind=kind),
+                atol=1e-6,
             )
 
 
@@ -137,8 +142,8 @@ def test_each_sequence_keeps_its_rows_whatever_the_order(permutation):
         start, stop = reference.sequence_range(original)
         new_start, new_stop = shuffled.sequence_range(position)
         np.testing.assert_allclose(
-            shuffled.states(1, "r")[new_start:new_stop],
-            reference.states(1, "r")[start:stop],
+            shuffled.states(layer=1, kind="r")[new_start:new_stop],
+            reference.states(layer=1, kind="r")[start:stop],
             atol=1e-6,
         )
 
@@ -151,7 +156,7 @@ def test_a_bare_module_and_a_recurrent_model_give_the_same_trace():
     sequences = _sequences([4, 2], 3)
     bare = capture(module, sequences, progress=False)
     wrapped = capture(RecurrentModel(module), sequences, progress=False)
-    assert np.array_equal(bare.states(0, "n"), wrapped.states(0, "n"))
+    assert np.array_equal(bare.states(layer=0, kind="n"), wrapped.states(layer=0, kind="n"))
 
 
 def test_layers_and_kinds_choose_what_is_recorded():
@@ -159,23 +164,23 @@ def test_layers_and_kinds_choose_what_is_recorded():
     sequences = _sequences([4, 2], 3)
     trace = capture(module, sequences, layers=[2, 0], kinds=["c", "h"], progress=False)
     assert trace.layers == (0, 2)
-    assert trace.kinds(2) == ("h", "c")
+    assert trace.kinds(layer=2) == ("h", "c")
     full = capture(module, sequences, progress=False)
-    assert np.array_equal(trace.states(2, "c"), full.states(2, "c"))
+    assert np.array_equal(trace.states(layer=2, kind="c"), full.states(layer=2, kind="c"))
 
 
 def test_the_cell_state_alone_is_still_exact():
     module = _module("lstm", 3, 4, 2)
     sequences = _sequences([5, 3], 3)
     trace = capture(module, sequences, kinds="c", layers=1, progress=False)
-    assert trace.kinds(1) == ("c",)
+    assert trace.kinds(layer=1) == ("c",)
     expected = reference_states(module, sequences[0].numpy())[(1, "c")]
-    np.testing.assert_allclose(trace.states(1, "c")[:5], expected, atol=1e-5)
+    np.testing.assert_allclose(trace.states(layer=1, kind="c")[:5], expected, atol=1e-5)
 
 
 def test_states_are_read_only_float32_rows_per_step():
     trace = capture(_module("gru", 3, 4, 1), _sequences([4, 2], 3), progress=False)
-    states = trace.states(0, "z")
+    states = trace.states(layer=0, kind="z")
     assert states.dtype == np.float32 and states.shape == (6, 4)
     assert states.flags.c_contiguous and not states.flags.writeable
 
@@ -190,7 +195,7 @@ def test_capture_hands_its_arrays_to_the_trace_without_a_copy(monkeypatch):
 
     monkeypatch.setattr(Trace, "from_owned_arrays", classmethod(spy))
     trace = capture(_module("lstm", 3, 4, 1), _sequences([3], 3), progress=False)
-    assert trace.states(0, "f") is handed[(0, "f")]
+    assert trace.states(layer=0, kind="f") is handed[(0, "f")]
 
 
 def test_a_user_cell_is_captured_with_its_own_kinds():
@@ -202,9 +207,9 @@ def test_a_user_cell_is_captured_with_its_own_kinds():
             return new, {"h": new, "drive": x}
 
     trace = capture(RecurrentModel(Leaky()), [torch.tensor([[1.0], [0.0], [0.0]])], progress=False)
-    assert trace.kinds(0) == ("h", "drive")
-    assert trace.states(0, "h")[:, 0].tolist() == [1.0, 0.5, 0.25]
-    assert trace.states(0, "drive")[:, 0].tolist() == [1.0, 0.0, 0.0]
+    assert trace.kinds() == ("h", "drive")
+    assert trace.states()[:, 0].tolist() == [1.0, 0.5, 0.25]
+    assert trace.states(layer=0, kind="drive")[:, 0].tolist() == [1.0, 0.0, 0.0]
 
 
 # ---------------------------------------------------------------------- tokens
@@ -327,7 +332,7 @@ def test_capture_reads_with_dropout_off():
     trace = capture(model, [list("abcd")], progress=False)
     with torch.no_grad():
         expected, _ = model.core(embedding.eval()(torch.arange(4)))
-    np.testing.assert_allclose(trace.states(0, "h"), expected.numpy(), atol=1e-6)
+    np.testing.assert_allclose(trace.states(), expected.numpy(), atol=1e-6)
 
 
 def test_a_keyboard_interrupt_propagates_and_the_modes_are_restored():

@@ -65,7 +65,9 @@ def test_the_workspace_path_gives_the_products_trace(monkeypatch):
     from_products = capture(module, sequences, batch_size=4, progress=False)
     for layer, kind in itertools.product(from_products.layers, "hcifgo"):
         np.testing.assert_allclose(
-            from_workspace.states(layer, kind), from_products.states(layer, kind), atol=1e-6
+            from_workspace.states(layer=layer, kind=kind),
+            from_products.states(layer=layer, kind=kind),
+            atol=1e-6,
         )
 
 

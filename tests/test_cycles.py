@@ -181,7 +181,15 @@ def test_the_search_leaves_a_torch_model_unchanged() -> None:
 
 
 def test_the_mod3_gru_cycles_with_period_3_under_a_constant_1() -> None:
-    """Paper 003, Fig. 8: the modulo-3 counter holds a stable period-3 orbit under input 1."""
+    """The modulo-3 counter holds a stable period-3 orbit under input 1.
+
+    As in Fig. 8 of *Explaining RNN computations through hidden state dynamics* [1]_.
+
+    References
+    ----------
+    .. [1] Explaining RNN computations through hidden state dynamics. (The copy this project
+       follows names no authors or venue.)
+    """
     model = zoo.load("mod3_gru")
     trace = rw.capture(model, zoo.data("mod3_gru").sequences[:50], progress=False)
     cycles = find_limit_cycles(model, trace, inputs=[[0.0], [1.0]], n=64, progress=False)

@@ -17,7 +17,7 @@ from rnn_widgets.analysis import (
     average_input,
     find_fixed_points,
     line_attractor,
-    linearisation_error,
+    linearization_error,
     state_pca,
     untrained_copy,
 )
@@ -124,7 +124,7 @@ def test_an_untrained_copy_has_new_weights_and_leaves_the_model_alone() -> None:
 def test_a_built_line_attractor_gives_its_direction_eigenvector_and_readout(line_network) -> None:
     model, d, _, weights, points = line_network
     assert len(points) >= 10
-    result = line_attractor(points, model)
+    result = line_attractor(model, points)
     assert _abs_cos(result.direction, d) > 0.999
     assert result.variance_explained[0] > 0.999
     np.testing.assert_allclose(np.abs(result.eigenvalue), 1.0, atol=1e-9)
@@ -158,7 +158,7 @@ def test_any_built_line_attractor_gives_its_direction_and_readout_alignment(n, s
         inputs = np.zeros((9, 2))
         layer = 0
 
-    result = line_attractor(Points(), model, readout_weights=weights)
+    result = line_attractor(model, Points(), readout_weights=weights)
     assert _abs_cos(result.direction, d) > 1 - 1e-9
     np.testing.assert_allclose(result.r1_overlap, 1.0, atol=1e-9)
     np.testing.assert_allclose(result.eigenvalue, 1.0, atol=1e-9)
@@ -170,7 +170,7 @@ def test_any_built_line_attractor_gives_its_direction_and_readout_alignment(n, s
 
 def test_the_input_projection_is_the_left_eigenvector_times_b_x(line_network) -> None:
     model, d, b, _, points = line_network
-    result = line_attractor(points, model, inputs=np.eye(3))
+    result = line_attractor(model, points, inputs=np.eye(3))
     r1 = result.r1[0]  # symmetric A: l1 = r1 (unit), and J_inp = B
     signed = d if d @ r1 > 0 else -d
     np.testing.assert_allclose(
@@ -180,9 +180,9 @@ def test_the_input_projection_is_the_left_eigenvector_times_b_x(line_network) ->
 
 def test_the_coordinate_orders_points_along_the_line_with_pca_and_lle(line_network) -> None:
     model, _, _, _, points = line_network
-    along = points.states @ line_attractor(points, model).direction
+    along = points.states @ line_attractor(model, points).direction
     for method in ("pca", "lle"):
-        coordinate = line_attractor(points, model, method=method, n_neighbors=6).coordinate
+        coordinate = line_attractor(model, points, method=method, n_neighbors=6).coordinate
         assert coordinate.min() >= -1 - 1e-12 and coordinate.max() <= 1 + 1e-12
         ranks = np.argsort(np.argsort(coordinate)), np.argsort(np.argsort(along))
         assert np.corrcoef(*ranks)[0, 1] > 0.99, method
@@ -198,20 +198,20 @@ def test_random_points_are_not_a_line_and_r1_is_no_better_than_chance() -> None:
         inputs = np.zeros((40, 2))
         layer = 0
 
-    result = line_attractor(Points(), model)
+    result = line_attractor(model, Points())
     assert result.variance_explained[0] < 0.5
     assert result.readout_rows == ("0", "1", "2")
     assert result.input_projection is None
 
 
-# ---------------------------------------------------------------------------------- linearisation
+# ---------------------------------------------------------------------------------- linearization
 
 
-def test_the_linearisation_of_a_linear_network_is_exact(line_network) -> None:
+def test_the_linearization_of_a_linear_network_is_exact(line_network) -> None:
     model, _, _, _, points = line_network
     rng = np.random.default_rng(3)
     sequences = [rng.standard_normal((15, 3)) for _ in range(4)]
-    error = linearisation_error(model, points, sequences, progress=False)
+    error = linearization_error(model, points, sequences, progress=False)
     assert error.errors.shape == (60,)
     assert error.errors.max() < 1e-10
     np.testing.assert_allclose(error.errors_h, error.errors)
@@ -226,7 +226,7 @@ def _tanh_rnn() -> rw.RecurrentModel:
     return rw.wrap(rnn)
 
 
-def test_the_linearisation_error_grows_with_the_distance_from_the_fixed_point() -> None:
+def test_the_linearization_error_grows_with_the_distance_from_the_fixed_point() -> None:
     model = _tanh_rnn()
     points = find_fixed_points(
         model, np.random.default_rng(0).normal(size=(20, 8)) * 0.1, n=20, progress=False
@@ -237,7 +237,7 @@ def test_the_linearisation_error_grows_with_the_distance_from_the_fixed_point() 
     medians = []
     for scale in (0.01, 0.1, 1.0):
         sequences = [scale * rng.standard_normal((30, 2)).astype(np.float32) for _ in range(5)]
-        medians.append(linearisation_error(model, points, sequences, progress=False).median)
+        medians.append(linearization_error(model, points, sequences, progress=False).median)
     assert medians[0] < 1e-3
     assert medians[0] < medians[1] < medians[2]
 
@@ -247,8 +247,8 @@ def test_a_trace_and_its_sequences_give_the_same_errors() -> None:
     sequences = zoo.data("sentiment_gru").sequences[:5]
     trace = rw.capture(model, sequences, progress=False)
     points = find_fixed_points(model, trace, n=32, progress=False)
-    from_trace = linearisation_error(model, points, trace, progress=False)
-    from_sequences = linearisation_error(model, points, list(sequences), progress=False)
+    from_trace = linearization_error(model, points, trace, progress=False)
+    from_sequences = linearization_error(model, points, list(sequences), progress=False)
     np.testing.assert_allclose(from_trace.errors, from_sequences.errors, rtol=1e-6)
     assert len(from_trace.errors) == trace.n_steps
 
@@ -277,7 +277,7 @@ def test_the_average_input_of_a_deeper_layer_is_the_mean_h_below() -> None:
     model = rw.wrap(nn.GRU(2, 4, num_layers=2))
     sequences = [np.random.default_rng(6).standard_normal((9, 2)).astype(np.float32)]
     trace = rw.capture(model, sequences, progress=False)
-    below = trace.states(0, "h").mean(axis=0)
+    below = trace.states().mean(axis=0)
     np.testing.assert_allclose(average_input(model, sequences, layer=1), below, rtol=1e-5)
     # From the trace too: a float model's trace cannot be encoded again, but layer 1 reads h.
     np.testing.assert_allclose(average_input(model, trace, layer=1), below, rtol=1e-5)
@@ -297,19 +297,19 @@ def test_the_average_input_rejects_a_missing_layer_and_no_steps() -> None:
 def test_bad_input_names_the_argument(line_network) -> None:
     model, _, _, _, points = line_network
     with pytest.raises(ValueError, match="method"):
-        line_attractor(points, model, method="isomap")
+        line_attractor(model, points, method="isomap")
     with pytest.raises(ValueError, match="at least 3"):
-        line_attractor(points, model, points=[0, 1])
+        line_attractor(model, points, points=[0, 1])
     with pytest.raises(ValueError, match="inputs"):
-        line_attractor(points, model, inputs=np.ones((2, 5)))
+        line_attractor(model, points, inputs=np.ones((2, 5)))
     with pytest.raises(ValueError, match="readout_weights"):
-        line_attractor(points, model, readout_weights=np.ones((2, 4)))
+        line_attractor(model, points, readout_weights=np.ones((2, 4)))
     with pytest.raises(TypeError, match="FixedPoints"):
-        line_attractor(np.ones((5, N)), model)
+        line_attractor(model, np.ones((5, N)))
     with pytest.raises(TypeError, match="model"):
-        line_attractor(points, "gru")
+        line_attractor("gru", points)
     with pytest.raises(ValueError, match="points mask"):
-        linearisation_error(model, points, [np.ones((3, 3))], points=np.ones(3, dtype=bool))
+        linearization_error(model, points, [np.ones((3, 3))], points=np.ones(3, dtype=bool))
     with pytest.raises(ValueError, match="at least 2 states"):
         state_pca(np.ones((1, 3)))
     with pytest.raises(ValueError, match="n_components"):
@@ -325,8 +325,8 @@ def test_a_trace_of_float_inputs_asks_for_the_sequences(line_network) -> None:
     sequences = [np.ones((4, 3))]
     trace = rw.capture(model, sequences, top_k=0, progress=False)
     with pytest.raises(ValueError, match="pass the sequences"):
-        linearisation_error(model, points, trace, progress=False)
-    assert len(linearisation_error(model, points, sequences, progress=False).errors) == 4
+        linearization_error(model, points, trace, progress=False)
+    assert len(linearization_error(model, points, sequences, progress=False).errors) == 4
 
 
 def test_no_readout_asks_for_readout_weights() -> None:
@@ -338,8 +338,8 @@ def test_no_readout_asks_for_readout_weights() -> None:
         layer = 0
 
     with pytest.raises(ValueError, match="readout_weights"):
-        line_attractor(Points(), model)
-    result = line_attractor(Points(), model, readout_weights=np.eye(N)[:1])
+        line_attractor(model, Points())
+    result = line_attractor(model, Points(), readout_weights=np.eye(N)[:1])
     assert result.readout_rows == ("0",)
 
 
@@ -350,11 +350,19 @@ def test_no_readout_asks_for_readout_weights() -> None:
 @pytest.mark.filterwarnings("ignore:.*ran out of max_iterations:RuntimeWarning")
 @pytest.mark.parametrize("name", ["sentiment_gru", "sentiment_lstm"])
 def test_the_sentiment_models_approximate_fixed_points_lie_near_a_line(name) -> None:
-    """Paper 001's setting: approximate fixed points (q < 1e-8, as the paper) under the
-    average input the network reads (the paper's alternative to zero input).
+    """The setting of Maheswaranathan et al. (2019) [1]_: approximate fixed points (q < 1e-8,
+    as the paper) under the average input the network reads (the paper's alternative to zero
+    input).
 
     A short search stops the points along the slow manifold, where the paper's gradient
     descent stops them; run with -s to see the measured figures.
+
+    References
+    ----------
+    .. [1] Maheswaranathan, N., Williams, A. H., Golub, M. D., Ganguli, S., & Sussillo, D.
+       (2019). Reverse engineering recurrent networks for sentiment classification reveals line
+       attractor dynamics. Advances in Neural Information Processing Systems 32 (NeurIPS 2019),
+       15696-15705.
     """
     model = zoo.load(name)
     data = zoo.data(name)
@@ -369,10 +377,10 @@ def test_the_sentiment_models_approximate_fixed_points_lie_near_a_line(name) -> 
         progress=False,
     )
     approximate = points.q < 1e-8
-    result = line_attractor(points, model, points=approximate)
+    result = line_attractor(model, points, points=approximate)
     h_pca = state_pca(trace)
     untrained = state_pca(rw.capture(untrained_copy(model), data.sequences[:300], progress=False))
-    error = linearisation_error(
+    error = linearization_error(
         model, points, data.sequences[300:400], points=approximate, progress=False
     )
     print(
@@ -382,7 +390,7 @@ def test_the_sentiment_models_approximate_fixed_points_lie_near_a_line(name) -> 
         f"{np.median(result.r1_overlap):.3f} (p {result.p_value:.4f}); median |lambda1| "
         f"{np.median(np.abs(result.eigenvalue)):.4f}; top-3 PCs of visited h "
         f"{h_pca.cumulative[2]:.3f} trained vs {untrained.cumulative[2]:.3f} untrained; "
-        f"one-step linearisation error median {error.median:.3f} (h part "
+        f"one-step linearization error median {error.median:.3f} (h part "
         f"{np.median(error.errors_h):.3f})"
     )
     assert result.variance_explained[0] > 0.85

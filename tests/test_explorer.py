@@ -49,7 +49,12 @@ def parentheses() -> tuple[Trace, rw.RecurrentModel, object]:
 
 def test_without_a_model_the_model_views_are_hidden_with_a_reason():
     explorer = Explorer(_planted(), hypotheses=[is_x], progress=False)
-    assert set(explorer.views) == {"select", "match", "state_space", "relevance"}
+    assert set(explorer.views) == {
+        "select_view",
+        "match_view",
+        "state_space_view",
+        "relevance_bars",
+    }
     assert explorer.response_view is None and explorer.fixed_points is None
     assert any("need the model" in notice for notice in explorer.notices)
     # the notice is shown in the widget, as text, above the views
@@ -62,11 +67,18 @@ def test_every_view_holds_the_one_selection(parentheses):
     trace, model, data = parentheses
     explorer = Explorer(trace, model, hy.from_task(data), progress=False)
     views = explorer.views
-    assert set(views) == {"select", "match", "state_space", "relevance", "response"}
-    for name in ("select", "match", "state_space", "relevance"):
-        assert views[name].selection is explorer.selection, name
+    assert set(views) == {
+        "select_view",
+        "match_view",
+        "state_space_view",
+        "relevance_bars",
+        "response_view",
+    }
+    for name, view in views.items():
+        assert getattr(explorer, name) is view, name  # the keys are the attribute names
+        assert view.selection is explorer.selection, name
     assert explorer.response_view.selection is explorer.selection
-    assert explorer.response_view.bars.selection is explorer.selection
+    assert explorer.response_view.relevance_bars.selection is explorer.selection
     assert explorer.match_view.select_view is explorer.select_view
 
 
@@ -75,7 +87,7 @@ def test_the_planted_cell_ranks_first_and_scores_equal_score_cells():
     explorer = Explorer(trace, hypotheses=[is_x], progress=False)
     direct = score_cells(trace, [is_x], progress=False)
     np.testing.assert_array_equal(explorer.scores.score, direct.score)
-    assert explorer.relevance.top(1) == (2,)
+    assert explorer.relevance_bars.top(1) == (2,)
     frame = explorer.table("scores")
     assert frame.sort_values("score", ascending=False).iloc[0]["cell"] == 2
 
@@ -86,7 +98,7 @@ def test_a_hypothesis_failing_on_some_sequences_is_left_out_and_named():
     first_z = next(i for i, seq in enumerate(_TOKENS) if seq[0] == "z")
     assert f"sequence {first_z}" in notice and "no rule for a leading z" in notice
     assert explorer.scores.hypotheses == ("is_x",)
-    assert explorer.relevance is not None and explorer.relevance.names == ["is_x"]
+    assert explorer.relevance_bars is not None and explorer.relevance_bars.names == ["is_x"]
 
 
 def test_a_model_of_another_size_is_set_aside_and_the_rest_works(parentheses):
@@ -102,18 +114,18 @@ def test_a_model_of_another_size_is_set_aside_and_the_rest_works(parentheses):
 
 def test_no_hypotheses_hides_the_bars_with_a_reason():
     explorer = Explorer(_planted(), progress=False)
-    assert explorer.relevance is None and "relevance" not in explorer.views
-    assert any("Relevance bars need hypotheses" in n for n in explorer.notices)
+    assert explorer.relevance_bars is None and "relevance_bars" not in explorer.views
+    assert any("relevance_bars needs hypotheses" in n for n in explorer.notices)
 
 
 def test_a_brushed_range_draws_its_sequence_among_the_trajectories(parentheses):
     trace, model, _ = parentheses
     explorer = Explorer(trace, model, response=False, progress=False)
-    assert 9 not in explorer.state_space.sequences
+    assert 9 not in explorer.state_space_view.sequences
     start, _ = trace.sequence_range(9)
     explorer.selection.set_range(start + 3, start + 6)
-    assert explorer.state_space.sequences[0] == 9
-    assert len(explorer.state_space.sequences) <= 4
+    assert explorer.state_space_view.sequences[0] == 9
+    assert len(explorer.state_space_view.sequences) <= 4
 
 
 def test_setting_cells_anywhere_updates_the_matches(parentheses):
@@ -146,15 +158,16 @@ def test_state_round_trips_through_json_into_a_new_explorer(parentheses):
     first = Explorer(trace, model, hy.from_task(data), progress=False)
     first.selection = {"cells": [3, 12], "threshold": 0.4, "start": 30, "stop": 33}
     first.select_view.scroll_to(200)
-    first.state_space.dims = 3
+    first.state_space_view.dims = 3
     first.match_view.top = 20
-    first.relevance.current = first.relevance.names[1]
+    first.relevance_bars.current = first.relevance_bars.names[1]
     saved = json.loads(json.dumps(first.state))
+    assert set(saved) == {"version", "selection", *first.views}  # one part per view, by name
 
     second = Explorer(trace, model, hy.from_task(data), progress=False)
     second.state = saved
     assert second.state == first.state
-    assert second.selection.cells == (3, 12) and second.state_space.dims == 3
+    assert second.selection.cells == (3, 12) and second.state_space_view.dims == 3
 
 
 def test_bad_state_and_bad_arguments_are_refused_with_the_fix():
@@ -186,7 +199,7 @@ def test_fixed_points_true_searches_them_and_the_table_lists_each(parentheses):
     assert len(frame) == len(fp)
     assert set(frame["stability"]) <= {"stable", "marginal", "saddle", "unstable"}
     np.testing.assert_allclose(frame["q"], fp.q)
-    assert explorer.state_space._fixed_points is fp
+    assert explorer.state_space_view._fixed_points is fp
     np.testing.assert_array_equal(fp.inputs, 0.0)  # float inputs: the flip-flop's hold
 
 
@@ -206,16 +219,22 @@ def test_demo_opens_the_explorer_on_a_shipped_model():
     explorer = rw.demo("parentheses_lstm", max_steps=2_000, progress=False)
     assert isinstance(explorer, Explorer)
     assert explorer.trace.n_steps <= 2_000 and explorer.trace.tracks
-    assert {"select", "match", "state_space", "relevance", "response"} <= set(explorer.views)
+    assert set(explorer.views) == {
+        "select_view",
+        "match_view",
+        "state_space_view",
+        "relevance_bars",
+        "response_view",
+    }
     with pytest.raises(ValueError, match="name must be one of"):
         rw.demo("gpt")
 
 
 def test_nothing_the_user_passes_is_modified():
     trace = _planted()
-    before = trace.states(0, "h").copy()
+    before = trace.states().copy()
     Explorer(trace, hypotheses=[is_x], progress=False)
-    np.testing.assert_array_equal(trace.states(0, "h"), before)
+    np.testing.assert_array_equal(trace.states(), before)
 
 
 def test_save_image_needs_the_explorer_displayed_first_and_exports_every_view(parentheses):
@@ -226,10 +245,10 @@ def test_save_image_needs_the_explorer_displayed_first_and_exports_every_view(pa
     assert parts == [
         explorer.select_view,
         explorer.match_view,
-        explorer.state_space,
-        explorer.relevance,
-        response.curves,
-        response.bars,
+        explorer.state_space_view,
+        explorer.relevance_bars,
+        response.response_curves,
+        response.relevance_bars,
     ]
     with pytest.raises(RuntimeError, match="has not been displayed"):
         explorer.save_image("explorer.svg")
@@ -244,7 +263,7 @@ def test_the_bars_open_on_the_hypothesis_a_cell_predicts_best():
         return [i % 3 == 0 for i in range(len(tokens))]
 
     explorer = Explorer(_planted(), hypotheses=[is_y_noise, is_x], progress=False)
-    assert explorer.relevance.current == "is_x"
+    assert explorer.relevance_bars.current == "is_x"
 
 
 def test_close_closes_every_widget_it_made_but_not_a_shared_selection(parentheses):
@@ -252,7 +271,7 @@ def test_close_closes_every_widget_it_made_but_not_a_shared_selection(parenthese
     shared = Selection()
     explorer = Explorer(trace, model, hy.from_task(data), selection=shared, progress=False)
     made = explorer._owned_widgets()
-    assert explorer.select_view in made and explorer.response_view.curves in made
+    assert explorer.select_view in made and explorer.response_view.response_curves in made
     explorer.close()
     assert all(widget.comm is None for widget in made)
     assert explorer.comm is None
@@ -294,7 +313,7 @@ def test_fixed_points_true_on_a_deeper_layer_use_the_average_h_below():
     sequences = [rng.standard_normal((12, 2)).astype(np.float32) for _ in range(3)]
     trace = capture(model, sequences, progress=False)
     explorer = Explorer(trace, model, layer=1, fixed_points=True, response=False, progress=False)
-    expected = trace.states(0, "h").astype(np.float64).mean(axis=0)
+    expected = trace.states().astype(np.float64).mean(axis=0)
     points = explorer.fixed_points
     assert len(points) > 0 and points.layer == 1
     np.testing.assert_allclose(points.inputs, np.tile(expected, (len(points), 1)), rtol=1e-5)

@@ -211,7 +211,7 @@ def response():
     torch.manual_seed(0)
     model = wrap(nn.LSTM(1, 4, batch_first=True))
     data = (np.sin(np.arange(96) / 3) > 0).astype(np.float32)[None, :, None]
-    return characterize(model, data=data, steps=120)
+    return characterize(model, sequences=data, steps=120)
 
 
 def test_compose_stacks_the_parts_at_their_offsets():
@@ -234,23 +234,28 @@ def test_composed_size_is_the_widest_part_and_the_sum_of_heights(sizes):
 
 def test_a_response_view_needs_both_parts_displayed(response, tmp_path):
     view = ResponseView(response)
-    rendered(view.curves)
+    rendered(view.response_curves)
     with pytest.raises(RuntimeError, match="RelevanceBars has not been displayed"):
         view.save_image(tmp_path / "r.svg")
 
 
 def test_a_response_view_svg_stacks_the_curves_above_the_bars(response, tmp_path):
     view = ResponseView(response)
-    curves, bars = CustomMessages(rendered(view.curves)), CustomMessages(rendered(view.bars))
+    curves, bars = (
+        CustomMessages(rendered(view.response_curves)),
+        CustomMessages(rendered(view.relevance_bars)),
+    )
     future = view.save_image(tmp_path / "r.svg")
     [to_curves], [to_bars] = curves.sent, bars.sent
     assert to_curves["format"] == to_bars["format"] == "svg"
     reply(
-        view.bars, {"type": "export_result", "id": to_bars["id"], "ok": True}, [svg_file(400, 90)]
+        view.relevance_bars,
+        {"type": "export_result", "id": to_bars["id"], "ok": True},
+        [svg_file(400, 90)],
     )
     assert not future.done()  # still waiting for the curves
     ok = {"type": "export_result", "id": to_curves["id"], "ok": True}
-    reply(view.curves, ok, [svg_file(500, 300)])
+    reply(view.response_curves, ok, [svg_file(500, 300)])
     assert future.result(timeout=WAIT) == tmp_path / "r.svg"
     written = ET.parse(tmp_path / "r.svg").getroot()
     assert (written.get("width"), written.get("height")) == ("500", "390")
@@ -260,15 +265,21 @@ def test_a_response_view_svg_stacks_the_curves_above_the_bars(response, tmp_path
 
 def test_a_response_view_png_is_the_stacked_svg_rasterised_by_the_front_end(response, tmp_path):
     view = ResponseView(response)
-    curves, bars = CustomMessages(rendered(view.curves)), CustomMessages(rendered(view.bars))
+    curves, bars = (
+        CustomMessages(rendered(view.response_curves)),
+        CustomMessages(rendered(view.relevance_bars)),
+    )
     future = view.save_image(tmp_path / "r.png")
-    for widget, messages, size in ((view.curves, curves, 200), (view.bars, bars, 100)):
+    for widget, messages, size in (
+        (view.response_curves, curves, 200),
+        (view.relevance_bars, bars, 100),
+    ):
         ok = {"type": "export_result", "id": messages.sent[0]["id"], "ok": True}
         reply(widget, ok, [svg_file(300, size)])
     raster = curves.sent[-1]
     assert raster["format"] == "png"
     assert ET.fromstring(raster["svg"]).get("height") == "300"
     png = PNG_SIGNATURE + b"stacked"
-    reply(view.curves, {"type": "export_result", "id": raster["id"], "ok": True}, [png])
+    reply(view.response_curves, {"type": "export_result", "id": raster["id"], "ok": True}, [png])
     assert future.result(timeout=WAIT) == Path(tmp_path / "r.png")
     assert (tmp_path / "r.png").read_bytes() == png

@@ -58,7 +58,7 @@ def test_a_linear_network_has_one_fixed_point_at_zero_with_the_eigenvalues_of_a(
     assert points.is_fixed[0] and points.q[0] < 1e-20
 
 
-def test_a_linear_network_linearises_to_its_own_matrices() -> None:
+def test_a_linear_network_linearizes_to_its_own_matrices() -> None:
     rng = np.random.default_rng(1)
     a, b = rng.standard_normal((5, 5)) * 0.3, rng.standard_normal((5, 2))
     model = rw.RecurrentModel(LinearCell(a, b))
@@ -96,7 +96,7 @@ def test_a_tanh_unit_with_self_weight_above_one_has_two_stable_points_and_one_un
     assert points.attractor[order[0]] != points.attractor[order[2]]
 
 
-def test_a_subset_keeps_the_chosen_points_and_their_linearisation() -> None:
+def test_a_subset_keeps_the_chosen_points_and_their_linearization() -> None:
     model = rw.RecurrentModel(TanhCell(2.0))
     points = find_fixed_points(model, np.linspace(-1, 1, 41)[:, None], n=200, progress=False)
     stable = points.subset(points.stability == "stable")
@@ -174,7 +174,15 @@ def test_the_flip_flop_gru_holds_its_eight_memories_with_saddles_between(flip_fl
 
 
 def test_the_mod3_gru_holds_each_count_at_its_own_stable_node() -> None:
-    """Paper 003, Fig. 8: under input 0, three stable nodes, one per state of the counter."""
+    """Under input 0, three stable nodes, one per state of the counter.
+
+    As in Fig. 8 of *Explaining RNN computations through hidden state dynamics* [1]_.
+
+    References
+    ----------
+    .. [1] Explaining RNN computations through hidden state dynamics. (The copy this project
+       follows names no authors or venue.)
+    """
     model = zoo.load("mod3_gru")
     trace = rw.capture(model, zoo.data("mod3_gru").sequences[:50], progress=False)
     points = find_fixed_points(model, trace, np.array([0.0]), n=256, progress=False)

@@ -43,13 +43,13 @@ def _trace(texts: list[str]) -> Trace:
 
 
 def test_the_decorator_names_a_plain_function_and_keeps_its_labels():
-    @hypothesis(kind="continuous")
+    @hypothesis(label_type="continuous")
     def position(tokens):
         """Where in the sequence we are."""
         return np.arange(len(tokens)) / max(len(tokens) - 1, 1)
 
     assert isinstance(position, Hypothesis)
-    assert (position.name, position.kind) == ("position", "continuous")
+    assert (position.name, position.label_type) == ("position", "continuous")
     assert position.description == "Where in the sequence we are."
     assert position(list("abc")).tolist() == [0.0, 0.5, 1.0]
     assert position(list("abc")).dtype == np.float32
@@ -60,7 +60,7 @@ def test_the_bare_decorator_makes_a_binary_hypothesis_and_accepts_bools():
     def space(tokens):
         return [t == " " for t in tokens]
 
-    assert space.kind == "binary"
+    assert space.label_type == "binary"
     assert space(list("a b")).tolist() == [0.0, 1.0, 0.0]
 
 
@@ -71,7 +71,7 @@ def test_a_lambda_needs_a_name():
 
 
 @pytest.mark.parametrize(
-    ("output", "kind", "error", "message"),
+    ("output", "label_type", "error", "message"),
     [
         (lambda t: [0] * (len(t) - 1), "binary", ValueError, r"shape \(2,\) for 3 tokens"),
         (lambda t: [0.0, np.nan, 0.0], "binary", ValueError, "NaN or infinite labels"),
@@ -82,8 +82,8 @@ def test_a_lambda_needs_a_name():
         (lambda t: np.zeros((3, 1)), "binary", ValueError, r"shape \(3, 1\)"),
     ],
 )
-def test_bad_labels_are_refused_with_a_clear_message(output, kind, error, message):
-    bad = hypothesis(output, kind=kind, name="bad")
+def test_bad_labels_are_refused_with_a_clear_message(output, label_type, error, message):
+    bad = hypothesis(output, label_type=label_type, name="bad")
     with pytest.raises(error, match=message):
         bad(list("abc"))
 
@@ -99,9 +99,9 @@ def test_a_hypothesis_that_raises_is_named_with_its_sequence():
         evaluate(_trace(["ab", "cd"]), broken)
 
 
-def test_a_bad_kind_and_duplicate_names_are_refused():
-    with pytest.raises(ValueError, match="kind must be 'binary' or 'continuous'"):
-        hypothesis(lambda t: t, name="x", kind="ordinal")  # type: ignore[arg-type]
+def test_a_bad_label_type_and_duplicate_names_are_refused():
+    with pytest.raises(ValueError, match="label_type must be 'binary' or 'continuous'"):
+        hypothesis(lambda t: t, name="x", label_type="ordinal")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"names must be unique, \['digit'\] repeat"):
         evaluate(_trace(["a1"]), [token_in("1", name="digit"), token_in("2", name="digit")])
 
@@ -267,7 +267,8 @@ def test_grammar_productions_are_the_tasks_range_and_impulse_features():
 def test_from_task_gives_depth_levels_and_states():
     nesting = from_task(tasks.nesting_grammar(20, 60, seed=1))
     assert {"depth", "depth=0", "depth=4", "e2 -> ( e3 ) (range)"} <= set(nesting)
-    assert nesting["depth"].kind == "continuous" and nesting["depth=2"].kind == "binary"
+    assert nesting["depth"].label_type == "continuous"
+    assert nesting["depth=2"].label_type == "binary"
     machine = tasks.automaton("mod3", 4, 30, seed=0)
     found = from_task(machine)
     trace = Trace.from_arrays(
@@ -282,7 +283,8 @@ def test_from_task_gives_depth_levels_and_states():
 def test_from_task_splits_string_labels_into_one_binary_hypothesis_per_value():
     found = from_task(tasks.python_source(files=[tasks.PYTHON_HELDOUT_FILES[0]]))
     assert {"token_type=STRING", "token_type=NAME", "in_string", "indent"} <= set(found)
-    assert found["in_string"].kind == "binary" and found["indent"].kind == "continuous"
+    assert found["in_string"].label_type == "binary"
+    assert found["indent"].label_type == "continuous"
 
 
 def test_fixed_labels_refuse_a_trace_of_other_sequences():
@@ -293,9 +295,9 @@ def test_fixed_labels_refuse_a_trace_of_other_sequences():
         evaluate(_trace(["()", "()", "()"]), found["depth"])
 
 
-def test_from_labels_infers_the_kind():
-    assert from_labels("a", [np.array([0, 1, 1])]).kind == "binary"
-    assert from_labels("b", [np.array([0.0, 0.5])]).kind == "continuous"
+def test_from_labels_infers_the_label_type():
+    assert from_labels("a", [np.array([0, 1, 1])]).label_type == "binary"
+    assert from_labels("b", [np.array([0.0, 0.5])]).label_type == "continuous"
     with pytest.raises(TypeError, match="one array per sequence"):
         from_labels("c", np.zeros(3))
 
@@ -306,10 +308,19 @@ def test_from_labels_infers_the_kind():
 def test_evaluate_aligns_labels_with_the_trace_steps():
     trace = _trace(["(a)", "((b))"])
     labels = evaluate(trace, {"depth": nesting_depth(max_depth=2), "b": token_in("b")})
-    assert labels.names == ("depth", "b") and labels.kinds == ("continuous", "binary")
+    assert labels.names == ("depth", "b") and labels.label_types == ("continuous", "binary")
     assert labels["depth"].tolist() == [0.5, 0.5, 0.5, 0.5, 1.0, 1.0, 1.0, 0.5]
     assert labels["b"].tolist() == [0, 0, 0, 0, 0, 1, 0, 0]
     assert not labels.values.flags.writeable
+
+
+def test_label_set_to_dict_maps_each_name_to_its_labels():
+    labels = evaluate(_trace(["(a)"]), {"depth": nesting_depth(max_depth=2), "b": token_in("b")})
+    as_mapping = labels.to_dict()
+    assert list(as_mapping) == ["depth", "b"]
+    assert as_mapping["depth"].tolist() == labels["depth"].tolist()
+    with pytest.raises(TypeError):
+        as_mapping["b"] = labels["b"]  # type: ignore[index]
 
 
 def test_annotate_returns_a_new_trace_and_leaves_the_original_alone():
@@ -317,7 +328,7 @@ def test_annotate_returns_a_new_trace_and_leaves_the_original_alone():
     annotated = annotate(trace, [nesting_depth(max_depth=2)])
     assert "depth ()" in annotated.tracks and "depth ()" not in trace.tracks
     assert annotated.tracks["depth ()"].values.tolist() == [0.5, 0.5, 0.5, 0.5, 1, 1, 1, 0.5]
-    assert annotated.tracks["depth ()"].kind == "numeric"
+    assert annotated.tracks["depth ()"].label_type == "numeric"
 
 
 def test_the_package_is_exported_from_rnn_widgets():
@@ -345,7 +356,7 @@ def test_python_source_labels_give_each_character_its_token_type_brackets_and_bl
 
 def test_a_label_set_from_values_infers_each_kind_and_checks_the_length() -> None:
     labels = LabelSet.from_values({"on": [0, 1, 1], "level": [0.5, 0.0, 1.0]}, 3)
-    assert labels.names == ("on", "level") and labels.kinds == ("binary", "continuous")
+    assert labels.names == ("on", "level") and labels.label_types == ("binary", "continuous")
     np.testing.assert_array_equal(labels["level"], [0.5, 0.0, 1.0])
     with pytest.raises(ValueError, match=r"shape \(2,\) for 3 tokens"):
         LabelSet.from_values({"short": [0, 1]}, 3)

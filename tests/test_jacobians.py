@@ -28,8 +28,8 @@ def test_closed_form_jacobian_equals_autodiff(module: torch.nn.Module) -> None:
     layer = model.n_layers - 1
     jacobian = closed_form_jacobian(model, layer)
     assert jacobian is not None
-    states = torch.randn(7, model.state_size(layer), dtype=torch.float64)
-    inputs = torch.randn(7, model.input_size(layer), dtype=torch.float64)
+    states = torch.randn(7, model.state_size(layer=layer), dtype=torch.float64)
+    inputs = torch.randn(7, model.input_size(layer=layer), dtype=torch.float64)
     expected = vmap(jacrev(lambda s, x: model.step(s, x, layer=layer)))(states, inputs)
     torch.testing.assert_close(jacobian(states, inputs), expected, atol=1e-12, rtol=1e-10)
 

@@ -39,6 +39,7 @@ import rnn_widgets
 #: A part whose rank equals the top-level API's (``_demo``) belongs to the top-level API.
 LAYERS: Mapping[str, int] = {
     "_validation": 0,
+    "_figures": 0,  # bqplot charts from plain arrays; results' plot methods import it lazily
     "trace": 1,
     "models": 2,
     "tasks": 2,
@@ -50,7 +51,8 @@ LAYERS: Mapping[str, int] = {
     "": 6,
 }
 LAYER_ORDER = (
-    "_validation < trace < models, tasks < hypotheses, zoo < analysis < widgets < the top-level API"
+    "_validation, _figures < trace < models, tasks < hypotheses, zoo < analysis < widgets"
+    " < the top-level API"
 )
 PACKAGE_ROOT = Path(rnn_widgets.__file__).parent
 PRIVATE_NAME_RULE = "a private name is used only in its own module: give it a public home"

@@ -163,9 +163,9 @@ def test_dict_words_are_utf8(project):
 def test_state_and_output_become_kinds_c_and_h_at_zero_based_layers(project):
     trace = load_lstmvis(project)
     assert trace.layers == (0, 1)
-    assert trace.kinds(0) == ("h", "c")
-    assert trace.kinds(1) == ("h", "c")
-    assert (trace.n_cells(0), trace.n_cells(1)) == (3, 4)
+    assert trace.kinds(layer=0) == ("h", "c")
+    assert trace.kinds(layer=1) == ("h", "c")
+    assert (trace.n_cells(layer=0), trace.n_cells(layer=1)) == (3, 4)
 
 
 def test_states_are_tanh_of_the_stored_values_by_default(project):
@@ -176,7 +176,7 @@ def test_states_are_tanh_of_the_stored_values_by_default(project):
         (1, "c"): "states2",
         (1, "h"): "output2",
     }.items():
-        values = trace.states(layer, kind)
+        values = trace.states(layer=layer, kind=kind)
         assert values.dtype == np.float32
         np.testing.assert_array_equal(values, np.tanh(RAW[path]))
 
@@ -185,32 +185,32 @@ def test_states_are_tanh_of_the_stored_values_by_default(project):
 def test_transform_none_keeps_the_stored_values(tmp_path, value):
     yml = edited("path: output1}", f"path: output1, transform: {value}}}")
     trace = load_lstmvis(make_project(tmp_path / "p", yml))
-    np.testing.assert_array_equal(trace.states(0, "h"), RAW["output1"])
+    np.testing.assert_array_equal(trace.states(), RAW["output1"])
 
 
 def test_transform_applies_per_entry(tmp_path):
     yml = edited("path: output1}", "path: output1, transform: none}")
     trace = load_lstmvis(make_project(tmp_path / "p", yml))
-    np.testing.assert_array_equal(trace.states(0, "c"), np.tanh(RAW["states1"]))
+    np.testing.assert_array_equal(trace.states(layer=0, kind="c"), np.tanh(RAW["states1"]))
 
 
 def test_transform_tanh_abs_is_the_absolute_tanh(tmp_path):
     yml = edited("path: states2}", "path: states2, transform: tanh_abs}")
     trace = load_lstmvis(make_project(tmp_path / "p", yml))
-    np.testing.assert_array_equal(trace.states(1, "c"), np.abs(np.tanh(RAW["states2"])))
+    np.testing.assert_array_equal(trace.states(layer=1, kind="c"), np.abs(np.tanh(RAW["states2"])))
 
 
 def test_untransformed_contiguous_float32_states_are_memory_mapped(tmp_path):
     yml = edited("path: states1}", "path: states1, transform: none}")
     trace = load_lstmvis(make_project(tmp_path / "p", yml))
-    mapped = trace.states(0, "c")
+    mapped = trace.states(layer=0, kind="c")
     assert in_mmap(mapped)
     assert not mapped.flags.writeable
     np.testing.assert_array_equal(mapped, RAW["states1"])
 
 
 def test_transformed_states_are_read_into_memory_not_mapped(project):
-    assert not in_mmap(load_lstmvis(project).states(0, "c"))
+    assert not in_mmap(load_lstmvis(project).states(layer=0, kind="c"))
 
 
 @pytest.mark.parametrize("transform", ["tanh", "none"])
@@ -221,7 +221,7 @@ def test_chunked_compressed_states_are_read_into_one_float32_array(tmp_path, tra
     with h5py.File(folder / "states.h5", "a") as f:
         del f["states1"]
         f.create_dataset("states1", data=RAW["states1"], chunks=(2, 3), compression="gzip")
-    values = load_lstmvis(folder).states(0, "c")
+    values = load_lstmvis(folder).states(layer=0, kind="c")
     expected = np.tanh(RAW["states1"]) if transform == "tanh" else RAW["states1"]
     assert values.dtype == np.float32 and values.flags.c_contiguous
     np.testing.assert_array_equal(values, expected)
@@ -231,7 +231,7 @@ def test_float64_states_take_tanh_in_float64_and_are_stored_as_float32(tmp_path)
     wide = {**RAW, "states1": RAW["states1"].astype(np.float64) + 1e-9}
     trace = load_lstmvis(make_project(tmp_path / "p", states=wide))
     expected = np.tanh(wide["states1"]).astype(np.float32)
-    np.testing.assert_array_equal(trace.states(0, "c"), expected)
+    np.testing.assert_array_equal(trace.states(layer=0, kind="c"), expected)
 
 
 def test_an_entry_file_overrides_the_default_states_file(tmp_path):
@@ -243,20 +243,22 @@ def test_an_entry_file_overrides_the_default_states_file(tmp_path):
     replacement = np.full((N, 4), 0.5, dtype=np.float32)
     with h5py.File(folder / "other.hdf5", "w") as f:
         f.create_dataset("s", data=replacement)
-    np.testing.assert_array_equal(load_lstmvis(folder).states(1, "c"), np.tanh(replacement))
+    np.testing.assert_array_equal(
+        load_lstmvis(folder).states(layer=1, kind="c"), np.tanh(replacement)
+    )
 
 
 def test_a_type_named_after_one_of_our_kinds_is_taken_as_that_kind(tmp_path):
     yml = edited("{type: output, layer: 2, path: output2}", "{type: f, layer: 2, path: output2}")
     trace = load_lstmvis(make_project(tmp_path / "p", yml))
-    assert trace.kinds(1) == ("c", "f")
+    assert trace.kinds(layer=1) == ("c", "f")
 
 
 def test_unsigned_changes_no_value(tmp_path):
     positive = {**RAW, "states1": np.abs(RAW["states1"])}
     yml = edited("path: states1}", "path: states1, unsigned: true}")
     trace = load_lstmvis(make_project(tmp_path / "p", yml, states=positive))
-    np.testing.assert_array_equal(trace.states(0, "c"), np.tanh(positive["states1"]))
+    np.testing.assert_array_equal(trace.states(layer=0, kind="c"), np.tanh(positive["states1"]))
 
 
 def test_unsigned_entry_with_negative_values_warns(tmp_path):
@@ -272,7 +274,7 @@ def test_a_second_entry_for_the_same_layer_and_kind_is_skipped_with_a_warning(tm
     )
     with pytest.warns(UserWarning, match=r"states.types\[3\]` is skipped"):
         trace = load_lstmvis(make_project(tmp_path / "p", yml))
-    np.testing.assert_array_equal(trace.states(1, "c"), np.tanh(RAW["states2"]))
+    np.testing.assert_array_equal(trace.states(layer=1, kind="c"), np.tanh(RAW["states2"]))
 
 
 # ---------------------------------------------------------------------- meta tracks
@@ -280,7 +282,7 @@ def test_a_second_entry_for_the_same_layer_and_kind_is_skipped_with_a_warning(tm
 
 def test_discrete_meta_with_a_dict_becomes_a_categorical_track_of_its_labels(project):
     track = load_lstmvis(project).tracks["part_of_speech"]
-    assert track.kind == "categorical"
+    assert track.label_type == "categorical"
     assert track.labels(0, N) == POS
     assert set(track.categories) <= {"DET", "NOUN", "VERB", "PUNCT", "ADJ"}
 
@@ -288,13 +290,13 @@ def test_discrete_meta_with_a_dict_becomes_a_categorical_track_of_its_labels(pro
 def test_discrete_meta_without_a_dict_is_labelled_by_its_numbers(tmp_path):
     yml = edited("    dict: pos_dict # use the dictionary file\n", "")
     track = load_lstmvis(make_project(tmp_path / "p", yml)).tracks["part_of_speech"]
-    assert track.kind == "categorical"
+    assert track.label_type == "categorical"
     assert track.labels(0, N) == [str(i) for i in POS_IDS]
 
 
 def test_scalar_meta_becomes_a_numeric_track(project):
     track = load_lstmvis(project).tracks["mood"]
-    assert track.kind == "numeric"
+    assert track.label_type == "numeric"
     np.testing.assert_array_equal(track.values, MOOD)
 
 

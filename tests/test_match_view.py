@@ -88,7 +88,7 @@ def _assert_rows_equal_match(trace: Trace, view: MatchView) -> None:
 
 
 def test_rows_equal_the_results_of_match(trace):
-    view = MatchView(trace, _selected(trace), top=50, context=2)
+    view = MatchView(trace, selection=_selected(trace), top=50, context=2)
     assert view.error == ""
     assert len(view._rows["rows"]) > 3
     _assert_rows_equal_match(trace, view)
@@ -99,7 +99,7 @@ def test_rows_equal_the_results_of_match(trace):
 def test_only_the_top_rows_are_sent(trace):
     everything = match(trace, [0, 2], 0.5, top=1000)
     assert len(everything) > 3
-    view = MatchView(trace, _selected(trace), top=3)
+    view = MatchView(trace, selection=_selected(trace), top=3)
     assert len(view._rows["rows"]) == 3
     assert [r["start"] for r in view._rows["rows"]] == [m.start for m in everything.matches[:3]]
     assert view._rows["n_candidates"] == everything.n_candidates
@@ -117,7 +117,7 @@ def test_only_the_top_rows_are_sent(trace):
 
 
 def test_counts_travel_as_one_uint32_buffer_not_json(trace):
-    view = MatchView(trace, _selected(trace), top=4, context=1)
+    view = MatchView(trace, selection=_selected(trace), top=4, context=1)
     counts, offsets = _u32(view._rows["counts"]), _u32(view._rows["offsets"])
     assert counts.dtype == np.dtype("<u4") and offsets.dtype == np.dtype("<u4")
     assert len(offsets) == 5 and offsets[0] == 0 and offsets[-1] == len(counts)
@@ -136,7 +136,7 @@ def test_counts_travel_as_one_uint32_buffer_not_json(trace):
 
 def test_tokens_are_sent_as_plain_strings(trace):
     selection = _selected(trace)
-    view = MatchView(trace, selection, top=50, context=3)
+    view = MatchView(trace, selection=selection, top=50, context=3)
     tokens = [t for row in view._rows["rows"] for t in row["tokens"]]
     assert all(isinstance(t, str) for t in tokens)
     assert tokens  # sent as is: the front end renders them as text
@@ -150,9 +150,9 @@ def test_tracks_lists_the_trace_tracks(trace):
 
 
 def test_categorical_track_values_over_each_context_window(trace):
-    view = MatchView(trace, _selected(trace), top=5, context=2, track="pos")
+    view = MatchView(trace, selection=_selected(trace), top=5, context=2, track="pos")
     payload = view._rows["track"]
-    assert payload["kind"] == "categorical" and payload["name"] == "pos"
+    assert payload["label_type"] == "categorical" and payload["name"] == "pos"
     assert payload["categories"] == ["D", "N", "V"]
     codes = _u32(payload["values"])
     assert len(codes) == len(_u32(view._rows["counts"]))
@@ -164,11 +164,11 @@ def test_categorical_track_values_over_each_context_window(trace):
 
 
 def test_numeric_track_values_are_float32(trace):
-    view = MatchView(trace, _selected(trace), top=5, context=2)
+    view = MatchView(trace, selection=_selected(trace), top=5, context=2)
     assert view._rows["track"] is None
     view.track = "surprise"
     payload = view._rows["track"]
-    assert payload["kind"] == "numeric"
+    assert payload["label_type"] == "numeric"
     assert payload["value_range"] == [0.0, 14.5]
     values = _f32(payload["values"])
     offsets = _u32(view._rows["offsets"])
@@ -180,7 +180,7 @@ def test_numeric_track_values_are_float32(trace):
 
 
 def test_the_browser_chooses_a_track(trace):
-    view = MatchView(trace, _selected(trace), top=3)
+    view = MatchView(trace, selection=_selected(trace), top=3)
     send_from_frontend(view, {"track": "pos"})
     assert view._rows["track"]["name"] == "pos"
     send_from_frontend(view, {"track": None})
@@ -192,7 +192,7 @@ def test_the_browser_chooses_a_track(trace):
 
 def test_recomputes_when_the_selection_changes(trace):
     selection = _selected(trace)
-    view = MatchView(trace, selection, top=50, context=2)
+    view = MatchView(trace, selection=selection, top=50, context=2)
     first = view._rows
     selection.cells = [1, 3, 4]
     assert view._rows["n_selected"] == 3
@@ -213,14 +213,14 @@ def test_recomputes_when_the_selection_changes(trace):
 
 def test_recomputes_on_a_selection_message_from_the_browser(trace):
     selection = _selected(trace)
-    view = MatchView(trace, selection, top=50)
+    view = MatchView(trace, selection=selection, top=50)
     send_from_frontend(selection, {"pad_before": 0, "threshold": 0.25})
     assert selection.threshold == 0.25
     _assert_rows_equal_match(trace, view)
 
 
 def test_recomputes_when_its_own_options_change(trace):
-    view = MatchView(trace, _selected(trace), top=50, context=1)
+    view = MatchView(trace, selection=_selected(trace), top=50, context=1)
     view.top = 2
     assert len(view._rows["rows"]) == 2
     view.context = 0
@@ -232,7 +232,7 @@ def test_recomputes_when_its_own_options_change(trace):
 
 def test_hover_and_sequence_do_not_recompute(trace):
     selection = _selected(trace)
-    view = MatchView(trace, selection)
+    view = MatchView(trace, selection=selection)
     recorder = CommRecorder(view)
     selection.hovered_step = 4
     selection.sequence = 1
@@ -242,7 +242,7 @@ def test_hover_and_sequence_do_not_recompute(trace):
 def test_the_users_cells_are_not_modified(trace):
     cells = [4, 0, 2]
     selection = Selection(cells=cells, threshold=0.5)
-    view = MatchView(trace, selection)
+    view = MatchView(trace, selection=selection)
     view.top = 3
     assert cells == [4, 0, 2]
     assert selection.cells == (0, 2, 4)
@@ -267,7 +267,7 @@ def test_an_empty_selection_is_reported_in_place(trace):
 
 def test_a_threshold_outside_the_data_is_reported_in_place(trace):
     selection = _selected(trace)
-    view = MatchView(trace, selection)
+    view = MatchView(trace, selection=selection)
     selection.threshold = 7.0  # no raise
     assert "threshold" in view.error and "outside" in view.error
     assert view._rows is None
@@ -278,7 +278,7 @@ def test_a_threshold_outside_the_data_is_reported_in_place(trace):
 
 def test_an_unknown_layer_or_kind_or_cell_is_reported_in_place(trace):
     selection = _selected(trace)
-    view = MatchView(trace, selection)
+    view = MatchView(trace, selection=selection)
     selection.layer = 5
     assert "layer 5" in view.error and view._rows is None
     selection.layer = 1
@@ -295,7 +295,7 @@ def test_an_unknown_layer_or_kind_or_cell_is_reported_in_place(trace):
 
 
 def test_navigate_to_focuses_the_sequence_and_scrolls_the_select_view(trace):
-    select = SelectView(trace, _selected(trace), window_size=4)
+    select = SelectView(trace, selection=_selected(trace), window_size=4)
     view = MatchView(trace, select_view=select)
     assert view.selection is select.selection
     assert view.select_view is select
@@ -313,10 +313,10 @@ def test_navigate_to_focuses_the_sequence_and_scrolls_the_select_view(trace):
 
 def test_link_attaches_a_select_view_later(trace):
     selection = _selected(trace)
-    view = MatchView(trace, selection)
+    view = MatchView(trace, selection=selection)
     send_from_frontend(view, {"navigate_to": 13})
     assert selection.sequence == 1 and view.navigate_to is None
-    select = SelectView(trace, selection, window_size=3)
+    select = SelectView(trace, selection=selection, window_size=3)
     view.link(select)
     send_from_frontend(view, {"navigate_to": 27})
     assert selection.sequence == 2
@@ -325,14 +325,14 @@ def test_link_attaches_a_select_view_later(trace):
 
 def test_navigate_to_outside_the_trace_is_ignored(trace):
     selection = _selected(trace)
-    view = MatchView(trace, selection)
+    view = MatchView(trace, selection=selection)
     send_from_frontend(view, {"navigate_to": 999})
     assert selection.sequence == 0 and view.navigate_to is None
 
 
 def test_close_stops_listening(trace):
     selection = _selected(trace)
-    view = MatchView(trace, selection)
+    view = MatchView(trace, selection=selection)
     rows = view._rows
     view.close()
     selection.cells = [1]
@@ -363,13 +363,13 @@ def test_bad_trace_and_selection_raise(trace):
     with pytest.raises(TypeError, match="trace"):
         MatchView("not a trace")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="selection"):
-        MatchView(trace, {"cells": [1]})  # type: ignore[arg-type]
+        MatchView(trace, selection={"cells": [1]})  # type: ignore[arg-type]
 
 
 def test_a_select_view_of_another_trace_or_selection_is_refused(trace, two_layer_trace):
     with pytest.raises(ValueError, match="same trace"):
         MatchView(trace, select_view=SelectView(two_layer_trace))
-    view = MatchView(trace, Selection())
+    view = MatchView(trace, selection=Selection())
     with pytest.raises(ValueError, match="selection"):
         view.link(SelectView(trace))
     with pytest.raises(TypeError, match="select_view"):
@@ -377,7 +377,7 @@ def test_a_select_view_of_another_trace_or_selection_is_refused(trace, two_layer
 
 
 def test_bad_values_set_later_raise_naming_them(trace):
-    view = MatchView(trace, _selected(trace))
+    view = MatchView(trace, selection=_selected(trace))
     with pytest.raises(ValueError, match="top"):
         view.top = -3
     with pytest.raises(ValueError, match="track"):
@@ -387,7 +387,7 @@ def test_bad_values_set_later_raise_naming_them(trace):
 
 def test_several_fields_changed_at_once_compute_once(trace, monkeypatch):
     selection = _selected(trace)
-    view = MatchView(trace, selection)
+    view = MatchView(trace, selection=selection)
     calls = []
     original = view._payload
     monkeypatch.setattr(view, "_payload", lambda: calls.append(1) or original())

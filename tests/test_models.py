@@ -113,7 +113,7 @@ def test_kinds_per_family_follow_the_contract():
 def test_each_direction_of_a_bidirectional_module_is_its_own_layer():
     model = wrap(_module("lstm", input_size=3, hidden=4, layers=2, bidirectional=True))
     assert model.n_layers == 4
-    assert [model.input_size(layer) for layer in model.layers] == [3, 3, 8, 8]
+    assert [model.input_size(layer=layer) for layer in model.layers] == [3, 3, 8, 8]
     assert model.n_features == 8
 
 
@@ -122,16 +122,16 @@ def test_an_unknown_layer_is_refused_with_the_valid_range():
     with pytest.raises(
         ValueError, match=r"layer 2 is not a layer of the model; choose one of \[0, 1\]"
     ):
-        model.n_cells(2)
+        model.n_cells(layer=2)
     with pytest.raises(TypeError, match="layer must be an int"):
-        model.state_layout("0")
+        model.state_layout(layer="0")
 
 
 # ---------------------------------------------------------------------- state layout
 
 
 def test_lstm_flat_state_is_h_then_c():
-    layout = wrap(_module("lstm", hidden=4)).state_layout(0)
+    layout = wrap(_module("lstm", hidden=4)).state_layout()
     assert isinstance(layout, StateLayout)
     assert dict(layout) == {"h": slice(0, 4), "c": slice(4, 8)}
     assert layout.size == 8
@@ -139,13 +139,13 @@ def test_lstm_flat_state_is_h_then_c():
 
 
 def test_gru_and_rnn_flat_state_is_h_alone():
-    assert dict(wrap(_module("gru", hidden=5)).state_layout(0)) == {"h": slice(0, 5)}
-    assert dict(wrap(_module("relu", hidden=5)).state_layout(0)) == {"h": slice(0, 5)}
+    assert dict(wrap(_module("gru", hidden=5)).state_layout()) == {"h": slice(0, 5)}
+    assert dict(wrap(_module("relu", hidden=5)).state_layout()) == {"h": slice(0, 5)}
 
 
 def test_state_layout_splits_a_state_into_views():
     state = torch.arange(8.0)
-    parts = wrap(_module("lstm", hidden=4)).state_layout(0).split(state)
+    parts = wrap(_module("lstm", hidden=4)).state_layout().split(state)
     assert parts["c"].tolist() == [4.0, 5.0, 6.0, 7.0]
 
 
@@ -171,7 +171,7 @@ def test_step_matches_the_module_from_a_nonzero_state(family):
     model = wrap(module)
     torch.manual_seed(1)
     x = torch.randn(5, 3)
-    state = torch.randn(5, model.state_size(0)) * 0.5
+    state = torch.randn(5, model.state_size()) * 0.5
     h0 = state[:, :4].unsqueeze(0).contiguous()
     with torch.no_grad():
         if family == "lstm":
@@ -249,7 +249,7 @@ def test_iterating_step_reproduces_the_module_output():
 
 def test_lstm_gate_weights_are_the_module_rows_in_i_f_g_o_order():
     module = _module("lstm", input_size=3, hidden=4)
-    gates = wrap(module).gate_weights(0)
+    gates = wrap(module).gate_weights()
     assert list(gates) == ["i", "f", "g", "o"]
     forget = gates["f"]
     assert forget.activation == "sigmoid" and gates["g"].activation == "tanh"
@@ -261,7 +261,7 @@ def test_lstm_gate_weights_are_the_module_rows_in_i_f_g_o_order():
 
 def test_gate_weights_are_read_only_copies():
     module = _module("gru", hidden=3)
-    gates = wrap(module).gate_weights(0)
+    gates = wrap(module).gate_weights()
     assert not gates["n"].input_weights.flags.writeable
     with torch.no_grad():
         module.weight_ih_l0.add_(1.0)
@@ -272,7 +272,7 @@ def test_gate_weights_rebuild_an_lstm_step():
     model = wrap(_module("lstm", input_size=3, hidden=4))
     state, x = torch.randn(6, 8), torch.randn(6, 3)
     h, c = state[:, :4].numpy(), state[:, 4:].numpy()
-    gates = model.gate_weights(0)
+    gates = model.gate_weights()
 
     def pre(name):
         w = gates[name]
@@ -293,19 +293,19 @@ def test_gate_weights_rebuild_an_lstm_step():
 
 
 def test_gate_weights_without_bias_are_zeros():
-    gates = wrap(nn.GRU(2, 3, bias=False)).gate_weights(0)
+    gates = wrap(nn.GRU(2, 3, bias=False)).gate_weights()
     assert not gates["r"].input_bias.any()
 
 
 def test_an_rnn_has_one_gate_named_h_with_its_nonlinearity():
-    gates = wrap(_module("relu", hidden=3)).gate_weights(0)
+    gates = wrap(_module("relu", hidden=3)).gate_weights()
     assert list(gates) == ["h"]
     assert gates["h"].activation == "relu"
 
 
 def test_gate_weights_of_a_user_cell_are_refused():
     with pytest.raises(TypeError, match="user cell"):
-        RecurrentModel(Leaky()).gate_weights(0)
+        RecurrentModel(Leaky()).gate_weights()
 
 
 # ---------------------------------------------------------------------- encode
@@ -639,7 +639,7 @@ def test_a_leaky_cell_decays_geometrically():
 
 def test_a_cell_state_layout_is_reported_and_clamped_in_every_part():
     model = RecurrentModel(TinyLSTMCell())
-    assert dict(model.state_layout(0)) == {"h": slice(0, 2), "c": slice(2, 4)}
+    assert dict(model.state_layout()) == {"h": slice(0, 2), "c": slice(2, 4)}
     result = model.run(torch.ones(3, 2), clamp={0: {0: 0.0}})
     assert result.states[(0, "c")][:, 0].tolist() == [0.0, 0.0, 0.0]
     assert result.states[(0, "c")][:, 1].tolist() == [1.0, 2.0, 3.0]
@@ -699,7 +699,7 @@ def test_stepping_layer_zero_reproduces_runs_h(family, hidden, steps, seed):
     model = wrap(_module(family, input_size=2, hidden=hidden))
     x = torch.randn(steps, 2)
     state = model.initial_state(1)
-    layout = model.state_layout(0)
+    layout = model.state_layout()
     rows = []
     with torch.no_grad():
         for t in range(steps):

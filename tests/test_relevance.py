@@ -94,7 +94,7 @@ def test_a_noisy_copy_of_a_continuous_label_has_the_noise_determined_r2():
     variance = 1.0 / 12.0
     assert scores.ranking("level")[0] == 7
     assert scores.r2[0, 7] == pytest.approx(variance / (variance + 0.04), abs=0.02)
-    assert np.isnan(scores.accuracy[0]).all() and scores.kinds == ("continuous",)
+    assert np.isnan(scores.accuracy[0]).all() and scores.label_types == ("continuous",)
 
 
 # ---------------------------------------------------------------------- equal to scikit-learn
@@ -204,7 +204,7 @@ def test_top_ranking_rows_and_hypothesis_objects():
     states, label = _planted(n_steps=2000)
     tokens = ["a" if on else "b" for on in label]
 
-    @hypothesis(kind="binary")
+    @hypothesis(label_type="binary")
     def is_a(words):
         return [w == "a" for w in words]
 

@@ -1,4 +1,14 @@
-"""Response characterization (paper 000): isolation, stimuli, metrics, known answers, bad input."""
+"""Response characterization: isolation, stimuli, metrics, known answers, bad input.
+
+The method of Hasani et al. (2019) [1]_.
+
+References
+----------
+.. [1] Hasani, R., Amini, A., Lechner, M., Naser, F., Grosu, R., & Rus, D. (2019). Response
+   characterization for auditing cell dynamics in long short-term memory networks. International
+   Joint Conference on Neural Networks (IJCNN 2019). doi:10.1109/IJCNN.2019.8851954.
+   arXiv:1809.03864.
+"""
 
 from __future__ import annotations
 
@@ -59,14 +69,14 @@ def square_wave(period: int = 16, steps: int = 256) -> np.ndarray:
 @settings(max_examples=25, deadline=None)
 @given(a=st.floats(0.3, 0.97))
 def test_settling_time_of_a_first_order_filter_is_within_one_step_of_tau_ln10(a: float) -> None:
-    response = characterize(filter_lstm(a), data=square_wave(), steps=STEPS)
+    response = characterize(filter_lstm(a), sequences=square_wave(), steps=STEPS)
     tau = -1 / math.log(a)
     assert abs(response.metric("settling_time")[0] - tau * math.log(10)) <= 1
 
 
 def test_step_response_initial_final_and_delta_of_the_filter() -> None:
     a, w = 0.8, 0.02
-    response = characterize(filter_lstm(a, w), data=square_wave(), steps=STEPS)
+    response = characterize(filter_lstm(a, w), sequences=square_wave(), steps=STEPS)
     output = 1 / (1 + math.exp(-30.0)) * math.tanh(math.tanh(w))
     assert response.metric("initial")[0] == 0.0  # x = 0 before the step: c never moves
     assert response.metric("final")[0] == pytest.approx(output, rel=1e-9)
@@ -78,7 +88,7 @@ def test_step_response_initial_final_and_delta_of_the_filter() -> None:
 def test_response_frequency_equals_the_sine_frequency_within_the_resolution(period: float) -> None:
     frequency = 1 / period
     response = characterize(
-        filter_lstm(0.5), data=square_wave(), steps=STEPS, frequencies=[0.3, frequency]
+        filter_lstm(0.5), sequences=square_wave(), steps=STEPS, frequencies=[0.3, frequency]
     )
     window = STEPS - response.design.transient
     name = (
@@ -96,8 +106,8 @@ def test_main_frequency_of_the_data_is_recovered_within_welch_resolution() -> No
 
 
 def test_negative_input_weight_gives_negative_correlation_and_delta() -> None:
-    negative = characterize(filter_lstm(0.7, -0.5), data=square_wave(), steps=STEPS)
-    positive = characterize(filter_lstm(0.7, 0.5), data=square_wave(), steps=STEPS)
+    negative = characterize(filter_lstm(0.7, -0.5), sequences=square_wave(), steps=STEPS)
+    positive = characterize(filter_lstm(0.7, 0.5), sequences=square_wave(), steps=STEPS)
     assert negative.metric("correlation")[0] < 0 and negative.metric("pearson")[0] < -0.5
     assert negative.metric("delta")[0] < 0
     assert positive.metric("correlation")[0] > 0 and positive.metric("pearson")[0] > 0.5
@@ -108,7 +118,7 @@ def test_zero_input_weight_gives_zero_delta_and_a_flat_sine_response() -> None:
     with torch.no_grad():
         lstm.weight_ih_l0.zero_()
     data = np.random.default_rng(0).normal(size=(3, 64, 2))
-    response = characterize(wrap(lstm), data=data, steps=STEPS)
+    response = characterize(wrap(lstm), sequences=data, steps=STEPS)
     assert np.all(np.abs(response.metric("delta")) < 1e-12)
     assert np.all(response.metric("settling_time") == 0)
     assert np.all(response.metric("amplitude") < 1e-15)
@@ -117,7 +127,7 @@ def test_zero_input_weight_gives_zero_delta_and_a_flat_sine_response() -> None:
 
 
 def test_correlation_is_the_unnormalised_sum_and_pearson_its_normalised_form() -> None:
-    response = characterize(filter_lstm(0.6, 0.4), data=square_wave(), steps=STEPS)
+    response = characterize(filter_lstm(0.6, 0.4), sequences=square_wave(), steps=STEPS)
     x, y = response.curve(1, 0)
     start = response.design.transient
     cx, cy = x[start:] - x[start:].mean(), y[start:] - y[start:].mean()
@@ -144,7 +154,7 @@ def diagonal_module(family: str, n_inputs: int = 2, n_cells: int = 4) -> nn.RNNB
 def test_isolated_cells_of_a_diagonal_network_respond_as_the_network(family: str) -> None:
     model = wrap(diagonal_module(family))
     data = np.random.default_rng(1).uniform(-1, 2, size=(2, 80, 2))
-    response = characterize(model, data=data, steps=200)
+    response = characterize(model, sequences=data, steps=200)
     for k, stimulus in enumerate(response.stimuli):
         x = stimulus.base + stimulus.signal[:, None] * stimulus.direction
         h = model.run(torch.from_numpy(x)).states[(0, "h")].numpy()
@@ -153,12 +163,12 @@ def test_isolated_cells_of_a_diagonal_network_respond_as_the_network(family: str
 
 def test_isolation_drops_the_other_cells_recurrent_weights() -> None:
     lstm = diagonal_module("lstm")
-    isolated_before = isolate(wrap(lstm), 0)
+    isolated_before = isolate(wrap(lstm), layer=0)
     with torch.no_grad():
         lstm.weight_hh_l0.add_(
             torch.randn_like(lstm.weight_hh_l0) * (1 - torch.eye(4).repeat(4, 1))
         )
-    isolated_after = isolate(wrap(lstm), 0)
+    isolated_after = isolate(wrap(lstm), layer=0)
     np.testing.assert_array_equal(isolated_before.recurrent, isolated_after.recurrent)
     np.testing.assert_array_equal(isolated_before.input_weights, isolated_after.input_weights)
 
@@ -170,7 +180,7 @@ def test_batched_equals_one_cell_at_a_time_exactly(family: str) -> None:
     model = wrap(module)
     data = np.random.default_rng(2).normal(size=(4, 100, 3))
     design = design_stimuli(model, data, steps=300, frequencies=[0.05, 0.21])
-    cells = isolate(model, 0)
+    cells = isolate(model, layer=0)
     outputs = simulate(cells, design.stimuli)
     names, values = measure(outputs, design)
     settling = names.index("settling_time")
@@ -187,7 +197,7 @@ def test_the_model_and_the_data_are_not_modified() -> None:
     before = {k: v.clone() for k, v in model.core.state_dict().items()}
     data = np.random.default_rng(4).normal(size=(2, 60, 1)).astype(np.float32)
     copy = data.copy()
-    response = characterize(model, data=data, steps=200)
+    response = characterize(model, sequences=data, steps=200)
     assert all(torch.equal(before[k], v) for k, v in model.core.state_dict().items())
     np.testing.assert_array_equal(data, copy)
     assert not response.values.flags.writeable and not response.outputs.flags.writeable
@@ -202,7 +212,7 @@ def test_a_deeper_layer_is_driven_in_the_range_of_the_layer_below() -> None:
     assert design.n_channels == 5
     np.testing.assert_allclose(design.low, h0.min(axis=0), atol=1e-6)
     np.testing.assert_allclose(design.high, h0.max(axis=0), atol=1e-6)
-    assert characterize(model, 1, design=design).n_cells == 5
+    assert characterize(model, layer=1, design=design).n_cells == 5
 
 
 def test_each_direction_of_a_bidirectional_stack_reads_its_own_input() -> None:
@@ -272,7 +282,9 @@ def test_a_trace_of_float_inputs_asks_for_the_arrays() -> None:
 
 
 def test_ranking_by_delta_uses_the_absolute_value_and_puts_nan_last() -> None:
-    response = characterize(zoo.load("co2_lstm"), data=zoo.data("co2_lstm", "train"), steps=300)
+    response = characterize(
+        zoo.load("co2_lstm"), sequences=zoo.data("co2_lstm", "train"), steps=300
+    )
     delta = response.metric("delta")
     ranked = response.ranking("delta")
     assert np.all(np.diff(np.abs(delta[ranked])) <= 0)
@@ -285,7 +297,7 @@ def test_ranking_by_delta_uses_the_absolute_value_and_puts_nan_last() -> None:
 
 
 def test_summary_is_the_mean_and_std_over_cells() -> None:
-    response = characterize(zoo.load("digits_lstm"), data=tasks.digits("train"), steps=300)
+    response = characterize(zoo.load("digits_lstm"), sequences=tasks.digits("train"), steps=300)
     summary = response.summary()
     for name in response.metric_names:
         column = response.metric(name)
@@ -297,7 +309,7 @@ def test_summary_is_the_mean_and_std_over_cells() -> None:
 @pytest.mark.parametrize("name", ["digits_lstm", "co2_lstm"])
 def test_shipped_models_characterize(name: str) -> None:
     model = zoo.load(name)
-    response = characterize(model, data=zoo.data(name, "train"), frequencies=[0.05, 0.2])
+    response = characterize(model, sequences=zoo.data(name, "train"), frequencies=[0.05, 0.2])
     assert isinstance(response, Response)
     assert response.values.shape == (128, 16)
     assert response.outputs.shape == (4, 1000, 128)
@@ -315,7 +327,7 @@ def test_validate_ranking_ablates_top_cells_against_random_ones() -> None:
     test = tasks.digits("test").subset(range(60))
     from rnn_widgets.tasks import classification_accuracy
 
-    response = characterize(model, data=tasks.digits("train"), steps=300)
+    response = characterize(model, sequences=tasks.digits("train"), steps=300)
     result = validate_ranking(
         model,
         response,
@@ -381,7 +393,7 @@ def test_capacity_sweep_trains_each_size_with_every_training_field_of_the_recipe
 
 
 def test_to_rows_gives_one_row_per_cell_with_every_metric() -> None:
-    response = characterize(filter_lstm(0.5), data=square_wave(), steps=STEPS)
+    response = characterize(filter_lstm(0.5), sequences=square_wave(), steps=STEPS)
     (row,) = response.to_rows()
     assert row == {
         "cell": 0,
@@ -389,8 +401,22 @@ def test_to_rows_gives_one_row_per_cell_with_every_metric() -> None:
     }
 
 
+def test_to_dict_gives_one_column_per_metric() -> None:
+    response = characterize(filter_lstm(0.5), sequences=square_wave(), steps=STEPS)
+    columns = response.to_dict()
+    assert list(columns) == list(response.metric_names)
+    for name, values in columns.items():
+        np.testing.assert_array_equal(values, response.metric(name))
+
+
+def test_each_stimulus_names_its_waveform() -> None:
+    response = characterize(filter_lstm(0.5), sequences=square_wave(), steps=STEPS)
+    waveforms = [stimulus.waveform for stimulus in response.stimuli]
+    assert waveforms[0] == "step" and set(waveforms[1:]) == {"sine"}
+
+
 def test_only_delta_ranks_by_its_absolute_value_by_default() -> None:
-    response = characterize(filter_lstm(0.5), data=square_wave(), steps=STEPS)
+    response = characterize(filter_lstm(0.5), sequences=square_wave(), steps=STEPS)
     assert response.ranks_by_absolute_value("delta")
     assert not response.ranks_by_absolute_value("amplitude")
     with pytest.raises(ValueError, match="metric 'speed' is unknown"):
@@ -410,23 +436,23 @@ class Leaky:
 
 def test_a_user_cell_cannot_be_isolated() -> None:
     with pytest.raises(TypeError, match="cannot be isolated.*gate"):
-        characterize(RecurrentModel(Leaky()), data=square_wave())
+        characterize(RecurrentModel(Leaky()), sequences=square_wave())
 
 
 def test_not_a_model_is_refused() -> None:
     with pytest.raises(TypeError, match="RecurrentModel"):
-        characterize("lstm", data=square_wave())
+        characterize("lstm", sequences=square_wave())
 
 
 def test_constant_and_empty_data_are_refused() -> None:
     model = filter_lstm(0.5)
     with pytest.raises(ValueError, match="constant"):
-        characterize(model, data=np.ones((2, 50, 1)))
+        characterize(model, sequences=np.ones((2, 50, 1)))
     with pytest.raises(ValueError, match="empty"):
-        characterize(model, data=[])
+        characterize(model, sequences=[])
     with pytest.raises(ValueError, match="empty"):
-        characterize(model, data=np.zeros((2, 0, 1)))
-    with pytest.raises(ValueError, match="data is required"):
+        characterize(model, sequences=np.zeros((2, 0, 1)))
+    with pytest.raises(ValueError, match="sequences is required"):
         characterize(model)
 
 
@@ -434,32 +460,32 @@ def test_frequencies_at_or_above_nyquist_are_refused() -> None:
     model = filter_lstm(0.5)
     for frequency in (0.5, 0.7):
         with pytest.raises(ValueError, match="Nyquist"):
-            characterize(model, data=square_wave(), frequencies=[frequency])
+            characterize(model, sequences=square_wave(), frequencies=[frequency])
     with pytest.raises(ValueError, match="Nyquist"):
-        characterize(model, data=square_wave(), main_frequency=0.6)
+        characterize(model, sequences=square_wave(), main_frequency=0.6)
     with pytest.raises(ValueError, match="fewer than 2 cycles"):
-        characterize(model, data=square_wave(), steps=200, frequencies=[0.005])
+        characterize(model, sequences=square_wave(), steps=200, frequencies=[0.005])
     with pytest.raises(ValueError, match="> 0"):
-        characterize(model, data=square_wave(), frequencies=[-0.1])
+        characterize(model, sequences=square_wave(), frequencies=[-0.1])
 
 
 def test_too_few_steps_to_estimate_the_data_frequency_is_refused() -> None:
     model = filter_lstm(0.5)
-    with pytest.raises(ValueError, match="too few to estimate its main frequency"):
-        characterize(model, data=square_wave(4, 10))
-    response = characterize(model, data=square_wave(4, 10), main_frequency=0.25, steps=200)
+    with pytest.raises(ValueError, match="too few to estimate the main frequency"):
+        characterize(model, sequences=square_wave(4, 10))
+    response = characterize(model, sequences=square_wave(4, 10), main_frequency=0.25, steps=200)
     assert response.design.main_frequency == 0.25
 
 
 def test_bad_arguments_name_the_argument() -> None:
     model = filter_lstm(0.5)
     with pytest.raises(ValueError, match="steps must be >= 32"):
-        characterize(model, data=square_wave(), steps=10)
+        characterize(model, sequences=square_wave(), steps=10)
     with pytest.raises(ValueError, match="layer 1 is not a layer of the model"):
-        characterize(model, 1, data=square_wave())
+        characterize(model, layer=1, sequences=square_wave())
     with pytest.raises(ValueError, match="token applies only"):
-        characterize(model, data=square_wave(), token="a")
+        characterize(model, sequences=square_wave(), token="a")
     with pytest.raises(ValueError, match="metric 'speed' is unknown"):
-        characterize(model, data=square_wave()).ranking("speed")
+        characterize(model, sequences=square_wave()).ranking("speed")
     with pytest.raises(ValueError, match="cannot be encoded"):
-        characterize(zoo.load("parentheses_lstm"), data=[list("(0)")] * 30, token="x")
+        characterize(zoo.load("parentheses_lstm"), sequences=[list("(0)")] * 30, token="x")

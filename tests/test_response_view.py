@@ -30,7 +30,7 @@ def response() -> Response:
     model = wrap(nn.LSTM(1, N_CELLS, batch_first=True))
     time = np.arange(128)
     data = (np.sin(2 * np.pi * time / 16) > 0).astype(np.float32)[None, :, None]
-    return characterize(model, data=data, steps=STEPS)
+    return characterize(model, sequences=data, steps=STEPS)
 
 
 def _decoded(payload: dict, dtype: str) -> np.ndarray:
@@ -45,7 +45,7 @@ def _row(response: Response, cell: int) -> int:
 
 
 def _shown_outputs(view: ResponseView) -> list[np.ndarray]:
-    return [_decoded(p["output"], "<f4") for p in view.curves._curves["panels"]]
+    return [_decoded(p["output"], "<f4") for p in view.response_curves._curves["panels"]]
 
 
 # ---------------------------------------------------------------------------------- buffers
@@ -53,7 +53,7 @@ def _shown_outputs(view: ResponseView) -> list[np.ndarray]:
 
 def test_the_shown_cells_curves_cross_as_float32_buffers_of_its_windows(response):
     view = ResponseView(response, selection=Selection(cells=[3]))
-    payload = view.curves._curves
+    payload = view.response_curves._curves
     assert payload["cell"] == 3
     assert [p["name"] for p in payload["panels"]] == [s.name for s in response.stimuli]
     for index, panel in enumerate(payload["panels"]):
@@ -72,7 +72,7 @@ def test_the_shown_cells_curves_cross_as_float32_buffers_of_its_windows(response
 
 def test_the_step_window_holds_the_change_and_the_sine_window_its_last_cycles(response):
     view = ResponseView(response)
-    step, sine = view.curves._curves["panels"][:2]
+    step, sine = view.response_curves._curves["panels"][:2]
     change = response.design.change_step
     slowest = int(np.nanmax(response.metric("settling_time")))
     tail = max(STEP_TAIL, 3 * slowest)
@@ -86,7 +86,7 @@ def test_the_step_window_holds_the_change_and_the_sine_window_its_last_cycles(re
 
 def test_a_selection_change_sends_binary_buffers_not_json_lists(response):
     view = ResponseView(response)
-    recorder = CommRecorder(view.curves)
+    recorder = CommRecorder(view.response_curves)
     view.selection.cells = [4]
     message = recorder.updated("_curves")[-1]
     assert ["_curves", "panels", 0, "output", "data"] in message["buffer_paths"]
@@ -104,7 +104,7 @@ def test_a_selection_change_sends_binary_buffers_not_json_lists(response):
 
 def test_only_one_metric_vector_crosses_as_float32(response):
     view = ResponseView(response, metric="amplitude")
-    payload = view.curves._distribution
+    payload = view.response_curves._distribution
     assert payload["metric"] == "amplitude"
     np.testing.assert_array_equal(
         _decoded(payload["values"], "<f4"), response.metric("amplitude").astype(np.float32)
@@ -121,10 +121,13 @@ def test_undefined_values_are_left_out_of_the_sorted_order(response):
     values[[1, 4], pearson] = np.nan
     planted = dataclasses.replace(response, values=values)
     view = ResponseView(planted, metric="pearson")
-    order = _decoded(view.curves._distribution["order"], "<u4").tolist()
+    order = _decoded(view.response_curves._distribution["order"], "<u4").tolist()
     assert sorted(order) == [0, 2, 3, 5]
     # The bars need finite scores: a flat cell (no correlation) scores 0 there.
-    assert view.bars.scores("pearson")[1] == 0 and view.bars.scores("pearson")[4] == 0
+    assert (
+        view.relevance_bars.scores("pearson")[1] == 0
+        and view.relevance_bars.scores("pearson")[4] == 0
+    )
 
 
 # ---------------------------------------------------------------------------------- selection
@@ -140,7 +143,7 @@ def test_the_shown_cell_follows_the_most_recently_added_cell(response):
     after = _shown_outputs(view)
     assert not np.array_equal(before[0], after[0])
     np.testing.assert_array_equal(
-        after[0], _decoded(view.curves._curves["panels"][0]["output"], "<f4")
+        after[0], _decoded(view.response_curves._curves["panels"][0]["output"], "<f4")
     )
     view.selection.cells = [2]  # the shown cell left the selection: the remaining one
     assert view.cell == 2
@@ -150,7 +153,7 @@ def test_the_shown_cell_follows_the_most_recently_added_cell(response):
 
 def test_of_several_cells_added_at_once_the_best_ranked_is_shown(response):
     view = ResponseView(response, metric="amplitude")
-    view.bars.top(3)
+    view.relevance_bars.top(3)
     assert view.cell == int(response.ranking("amplitude")[0])
     assert view.selection.cells == tuple(sorted(response.ranking("amplitude")[:3].tolist()))
 
@@ -171,7 +174,7 @@ def test_a_click_from_the_browser_selects_and_shows_that_cell(response):
     send_from_frontend(view.selection, {"layer": 0, "cells": [1]})
     assert view.selection.cells == (1,)
     assert view.cell == 1
-    assert view.curves._curves["cell"] == 1
+    assert view.response_curves._curves["cell"] == 1
 
 
 def test_a_selection_already_holding_cells_shows_one_of_them(response):
@@ -185,39 +188,43 @@ def test_a_selection_already_holding_cells_shows_one_of_them(response):
 
 def test_the_metric_picker_switches_the_distribution_and_the_bars(response):
     view = ResponseView(response)
-    send_from_frontend(view.curves, {"metric": "delta"})
+    send_from_frontend(view.response_curves, {"metric": "delta"})
     assert view.metric == "delta"
-    assert view.bars.current == "delta" and view.bars.score_name == "|delta|"
+    assert view.relevance_bars.current == "delta" and view.relevance_bars.score_name == "|delta|"
     np.testing.assert_array_equal(
-        _decoded(view.curves._distribution["values"], "<f4"),
+        _decoded(view.response_curves._distribution["values"], "<f4"),
         response.metric("delta").astype(np.float32),
     )
-    send_from_frontend(view.bars, {"current": "amplitude"})
+    send_from_frontend(view.relevance_bars, {"current": "amplitude"})
     assert view.metric == "amplitude"
-    assert view.curves._distribution["metric"] == "amplitude"
+    assert view.response_curves._distribution["metric"] == "amplitude"
 
 
 def test_the_bars_rank_as_the_response_does_delta_by_its_absolute_value(response):
     view = ResponseView(response)
-    assert isinstance(view.bars, RelevanceBars)
-    assert view.bars.names == list(response.metric_names)
+    assert isinstance(view.relevance_bars, RelevanceBars)
+    assert view.relevance_bars.names == list(response.metric_names)
     delta = response.metric("delta")
-    np.testing.assert_array_equal(view.bars.scores("delta"), np.abs(delta))
-    np.testing.assert_array_equal(view.bars._signs["delta"], np.sign(delta).astype(np.int8))
+    np.testing.assert_array_equal(view.relevance_bars.scores("delta"), np.abs(delta))
+    np.testing.assert_array_equal(
+        view.relevance_bars._signs["delta"], np.sign(delta).astype(np.int8)
+    )
     for name in ("delta", "settling_time", "amplitude"):
-        np.testing.assert_array_equal(view.bars.ranked_cells(name), response.ranking(name))
-    assert view.bars.selection is view.selection is view.curves.selection
+        np.testing.assert_array_equal(
+            view.relevance_bars.ranked_cells(name), response.ranking(name)
+        )
+    assert view.relevance_bars.selection is view.selection is view.response_curves.selection
 
 
 def test_an_unknown_metric_shows_an_error_in_place_and_recovers(response):
     view = ResponseView(response)
     view.metric = "bogus"
     assert "bogus" in view.error and "settling_time" in view.error
-    assert view.curves._distribution is None
-    assert view.curves._curves is not None  # the curves still show
+    assert view.response_curves._distribution is None
+    assert view.response_curves._curves is not None  # the curves still show
     view.metric = "amplitude"
     assert view.error == ""
-    assert view.curves._distribution["metric"] == "amplitude"
+    assert view.response_curves._distribution["metric"] == "amplitude"
 
 
 # ---------------------------------------------------------------------------------- validation
@@ -255,7 +262,7 @@ def test_a_cell_that_was_not_characterized_is_refused(response):
     with pytest.raises(ValueError, match=r"cell 99 was not characterized"):
         view.cell = 99
     view.cell = 2
-    assert view.curves._curves["cell"] == 2
+    assert view.response_curves._curves["cell"] == 2
 
 
 # ---------------------------------------------------------------------------------- no mutation
@@ -266,7 +273,7 @@ def test_the_users_response_is_not_modified(response):
     view = ResponseView(response, metric="delta")
     view.selection.cells = [0, 3]
     view.metric = "amplitude"
-    view.bars.top(2)
+    view.relevance_bars.top(2)
     np.testing.assert_array_equal(response.values, before[0])
     np.testing.assert_array_equal(response.outputs, before[1])
     np.testing.assert_array_equal(response.cells, before[2])
@@ -277,9 +284,9 @@ def test_the_users_response_is_not_modified(response):
 def test_a_closed_view_stops_following_the_selection(response):
     selection = Selection()
     view = ResponseView(response, selection=selection)
-    view.curves.close()
+    view.response_curves.close()
     selection.cells = [3]
-    assert view.curves.cell == 0
+    assert view.response_curves.cell == 0
 
 
 def test_response_view_is_exported():

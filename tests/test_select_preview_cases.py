@@ -35,7 +35,7 @@ def test_there_are_enough_cases():
 @pytest.mark.parametrize("case", _CASES, ids=[case["name"] for case in _CASES])
 def test_select_cells_gives_the_expected_cells(case):
     trace = _trace(case)
-    assert trace.states(0, "h").dtype == np.float32
+    assert trace.states().dtype == np.float32
     arguments = (
         case["start"],
         case["stop"],

@@ -101,8 +101,8 @@ def test_scroll_to_makes_a_step_visible(two_layer_trace):
 
 def test_views_share_one_selection(two_layer_trace):
     selection = Selection()
-    first = SelectView(two_layer_trace, selection)
-    second = SelectView(two_layer_trace, selection)
+    first = SelectView(two_layer_trace, selection=selection)
+    second = SelectView(two_layer_trace, selection=selection)
     first.selection.kind = "c"
     assert second._window["kind"] == "c"
 
@@ -154,7 +154,7 @@ def test_replacing_the_trace_redraws(two_layer_trace):
 
 def test_closed_view_stops_listening(two_layer_trace):
     selection = Selection()
-    view = SelectView(two_layer_trace, selection)
+    view = SelectView(two_layer_trace, selection=selection)
     view.close()
     selection.kind = "c"
     assert view._window["kind"] == "h"  # the closed view no longer recomputes
@@ -301,10 +301,10 @@ def test_tracks_and_predictions_of_the_window_travel_as_buffers(two_layer_trace)
     view.window_start = 3
     window = view._window
     pos, depth = window["tracks"]
-    assert pos["name"] == "pos" and pos["kind"] == "categorical"
+    assert pos["name"] == "pos" and pos["label_type"] == "categorical"
     assert [pos["categories"][c] for c in _decode(pos["codes"])] == ["DT", "NN", "X"]
     assert _decode(pos["codes"]).dtype == np.uint32
-    assert depth["kind"] == "numeric"
+    assert depth["label_type"] == "numeric"
     assert _decode(depth["values"]).tolist() == [1.5, 2.0, 2.5]
     assert (depth["min"], depth["max"]) == (0.0, 4.0)  # the whole track's, stable
     assert window["predictions"]["labels"] == ["p3", "q3", "p4", "q4", "p5", "q5"]
@@ -378,7 +378,7 @@ def test_zoom_fits_the_window_to_the_plot_width(two_layer_trace):
 
 
 def test_side_by_side_pins_one_layer_per_view(two_layer_trace):
-    box = SelectView.side_by_side(two_layer_trace, [0, 1], window_size=3)
+    box = SelectView.side_by_side(two_layer_trace, layers=[0, 1], window_size=3)
     first, second = box.children
     assert first.selection is second.selection
     assert (first.layer, second.layer) == (0, 1)

@@ -137,9 +137,7 @@ def test_beyond_max_points_a_sorted_seeded_sample_is_sent(n_steps, max_points, s
     np.testing.assert_array_equal(steps, expected)
     assert len(np.unique(steps)) == len(steps) == min(n_steps, max_points)
     xy = _decoded(view._cloud["xy"], "<f4")
-    np.testing.assert_allclose(
-        xy, view.pca.transform(trace.states(0, "h")[steps])[:, :2], atol=1e-5
-    )
+    np.testing.assert_allclose(xy, view.pca.transform(trace.states()[steps])[:, :2], atol=1e-5)
 
 
 # ------------------------------------------------------------------------------ trajectories
@@ -310,9 +308,9 @@ def test_an_lstm_state_needs_its_h_and_c():
     c = -STATES
     trace = Trace.from_arrays(TOKENS, {"h": STATES, "c": c})
     fp = _fixed_points(states=np.zeros((1, 6)), condition=(0,), inputs=np.zeros((1, 1)))
-    with pytest.raises(ValueError, match=r"kind=\('h', 'c'\)"):
+    with pytest.raises(ValueError, match=r"kinds=\('h', 'c'\)"):
         StateSpaceView(trace, fixed_points=fp)
-    view = StateSpaceView(trace, fixed_points=fp, kind=("h", "c"), readout=[0.0, 1.0, 0.0])
+    view = StateSpaceView(trace, fixed_points=fp, kinds=("h", "c"), readout=[0.0, 1.0, 0.0])
     assert view.pca.mean.shape == (6,)
     assert _decoded(view._fixed["xy"], "<f4").shape == (1, 2)
 
@@ -324,7 +322,7 @@ def test_an_lstm_state_needs_its_h_and_c():
     ("kwargs", "error", "message"),
     [
         ({"layer": 2}, ValueError, "layer 2 is not a layer of the trace"),
-        ({"kind": "c"}, ValueError, "kind 'c' is not a kind of layer 0 of the trace"),
+        ({"kinds": "c"}, ValueError, "kind 'c' is not a kind of layer 0 of the trace"),
         ({"labels": "depth"}, ValueError, "'depth' is not a track"),
         ({"labels": np.zeros(5)}, ValueError, r"shape \(12,\)"),
         ({"labels": np.full(12, np.nan)}, ValueError, "NaN"),
@@ -360,13 +358,13 @@ def test_nothing_the_user_passes_is_modified():
     before = {
         name: np.array(getattr(fp, name), copy=True) for name in ("states", "q", "eigenvalues")
     }
-    states_before = np.array(trace.states(0, "h"), copy=True)
+    states_before = np.array(trace.states(), copy=True)
     readout = np.array([0.0, 1.0, 0.0])
     view = StateSpaceView(trace, fixed_points=fp, readout=readout, dims=3)
     view.spectrum_point = 1
     view.condition = 1
     view.selection.hovered_step = 2
-    np.testing.assert_array_equal(trace.states(0, "h"), states_before)
+    np.testing.assert_array_equal(trace.states(), states_before)
     for name, value in before.items():
         np.testing.assert_array_equal(getattr(fp, name), value)
     np.testing.assert_array_equal(readout, [0.0, 1.0, 0.0])

@@ -24,12 +24,14 @@ def test_round_trip_is_exact(rich_trace, tmp_path):
     assert loaded.sequence_bounds.tolist() == rich_trace.sequence_bounds.tolist()
     assert loaded.layers == rich_trace.layers
     for layer in rich_trace.layers:
-        assert loaded.kinds(layer) == rich_trace.kinds(layer)
-        for kind in rich_trace.kinds(layer):
+        assert loaded.kinds(layer=layer) == rich_trace.kinds(layer=layer)
+        for kind in rich_trace.kinds(layer=layer):
             np.testing.assert_array_equal(
-                loaded.states(layer, kind), rich_trace.states(layer, kind)
+                loaded.states(layer=layer, kind=kind), rich_trace.states(layer=layer, kind=kind)
             )
-            assert loaded.value_range(layer, kind) == rich_trace.value_range(layer, kind)
+            assert loaded.value_range(layer=layer, kind=kind) == rich_trace.value_range(
+                layer=layer, kind=kind
+            )
     assert loaded.tracks["pos/tag"].labels(0, 3) == ["D", "N", "V"]
     np.testing.assert_array_equal(loaded.tracks["depth"].values, rich_trace.tracks["depth"].values)
     assert loaded.predictions.top(2, 3) == [["x", "ÿ"]]
@@ -38,9 +40,19 @@ def test_round_trip_is_exact(rich_trace, tmp_path):
     )
 
 
+def test_track_label_types_are_stored_in_the_version_1_kind_attribute(rich_trace, tmp_path):
+    path = rich_trace.save(tmp_path / "t.h5")
+    with h5py.File(path) as file:
+        stored = {track.attrs["name"]: track.attrs["kind"] for track in file["tracks"].values()}
+    assert stored == {"depth": "numeric", "pos/tag": "categorical"}
+    loaded = Trace.load(path)
+    assert loaded.tracks["depth"].label_type == "numeric"
+    assert loaded.tracks["pos/tag"].label_type == "categorical"
+
+
 def test_loaded_states_are_read_only_memory_maps(two_layer_trace, tmp_path):
     loaded = Trace.load(two_layer_trace.save(tmp_path / "t.h5"))
-    states = loaded.states(0, "h")
+    states = loaded.states()
     assert isinstance(states, np.memmap)
     assert not states.flags.writeable
     assert isinstance(loaded.tokens.data, np.memmap)
@@ -62,13 +74,15 @@ def test_chunked_datasets_from_other_writers_still_load(two_layer_trace, tmp_pat
         file["states/0"].create_dataset("h", data=values, chunks=(2, 4), compression="gzip")
         file["states/0/h"].attrs["min"], file["states/0/h"].attrs["max"] = 0.0, 8.3
     loaded = Trace.load(path)
-    np.testing.assert_array_equal(loaded.states(0, "h"), two_layer_trace.states(0, "h"))
+    np.testing.assert_array_equal(loaded.states(), two_layer_trace.states())
 
 
 def test_a_saved_trace_can_be_saved_again(two_layer_trace, tmp_path):
     loaded = Trace.load(two_layer_trace.save(tmp_path / "a.h5"))
     again = Trace.load(loaded.save(tmp_path / "b.h5"))
-    np.testing.assert_array_equal(again.states(1, "h"), two_layer_trace.states(1, "h"))
+    np.testing.assert_array_equal(
+        again.states(layer=1, kind="h"), two_layer_trace.states(layer=1, kind="h")
+    )
 
 
 def test_existing_files_are_kept_unless_overwrite(two_layer_trace, tmp_path):

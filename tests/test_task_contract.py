@@ -19,7 +19,7 @@ def test_annotate_adds_every_label_as_a_track_with_its_values() -> None:
     trace = task.annotate(_trace_of(task))
     assert set(task.labels) <= set(trace.tracks)
     depth = trace.tracks["depth"]
-    assert depth.kind == "categorical"
+    assert depth.label_type == "categorical"
     shown = [int(label) for label in depth.labels(0, trace.n_steps)]
     assert shown == task.label("depth").tolist()
 

@@ -87,7 +87,7 @@ def test_python_sequences_are_the_files_mapped_into_the_vocab(
     files = PYTHON_TRAIN_FILES if split == "train" else PYTHON_HELDOUT_FILES
     vocab = set(PYTHON_VOCAB)
     assert len(task) == len(files)
-    assert task.vocab == PYTHON_VOCAB and task.target_kind == "next_token"
+    assert task.vocab == PYTHON_VOCAB and task.target_type == "next_token"
     for index, name in enumerate(files):
         with tokenize.open(STDLIB / name) as handle:
             text = handle.read()
@@ -162,15 +162,15 @@ def test_python_bracket_depth_and_indent_of_a_file(tmp_path: Path) -> None:
     assert indent == [0] * 19 + [1] * 21 + [0] * 2
 
 
-def test_python_max_chars_keeps_whole_files_then_cuts(python_test) -> None:
+def test_python_max_characters_keeps_whole_files_then_cuts(python_test) -> None:
     first = len(python_test.sequences[0])
-    task = python_source("test", max_chars=first + 100)
+    task = python_source("test", max_characters=first + 100)
     assert task.lengths.tolist() == [first, 100]
     assert task.text(1) == python_test.text(1)[:100]
     for name, values in task.labels.items():
         np.testing.assert_array_equal(values[1], python_test.labels[name][1][:100])
     assert task.targets[1][-1] == -1
-    assert python_source("test", max_chars=10).lengths.tolist() == [10]
+    assert python_source("test", max_characters=10).lengths.tolist() == [10]
 
 
 def test_python_missing_file_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -193,8 +193,8 @@ def test_python_untokenizable_file_is_named(tmp_path: Path) -> None:
     ("kwargs", "error", "match"),
     [
         ({"split": "validation"}, ValueError, "split"),
-        ({"max_chars": 0}, ValueError, "max_chars"),
-        ({"max_chars": 1.5}, TypeError, "max_chars"),
+        ({"max_characters": 0}, ValueError, "max_characters"),
+        ({"max_characters": 1.5}, TypeError, "max_characters"),
         ({"files": "json/decoder.py"}, TypeError, "files"),
         ({"files": []}, ValueError, "files"),
     ],
@@ -243,7 +243,7 @@ def test_sentiment_labels_are_the_sign_of_the_negated_sum(sentiment_train) -> No
         assert target.shape == () and target.dtype == np.int64
         assert int(target) == int(total > 0)
     assert sentiment_train.classes == ("negative", "positive")
-    assert sentiment_train.target_kind == "sequence_class"
+    assert sentiment_train.target_type == "sequence_class"
     assert _all_readonly(sentiment_train)
 
 

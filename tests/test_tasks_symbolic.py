@@ -1,4 +1,12 @@
-"""Symbolic tasks: parentheses, DNI grammars, flip-flop and the automata of paper 003."""
+"""Symbolic tasks: parentheses, DNI grammars, flip-flop and the automata of an RNN-dynamics study.
+
+The automata are those of *Explaining RNN computations through hidden state dynamics* [1]_.
+
+References
+----------
+.. [1] Explaining RNN computations through hidden state dynamics. (The copy this project follows
+   names no authors or venue.)
+"""
 
 from __future__ import annotations
 
@@ -43,7 +51,7 @@ def assert_all_readonly(task: TaskData) -> None:
 
 
 def assert_next_token(task: TaskData) -> None:
-    assert task.target_kind == "next_token"
+    assert task.target_type == "next_token"
     assert task.vocab is not None
     for index, target in enumerate(task.targets):
         text = task.text(index)
@@ -358,7 +366,7 @@ def test_flip_flop_targets_recompute_from_inputs(
 ) -> None:
     task = flip_flop(n_bits, 3, 30, p_pulse=p_pulse, variant=variant, delay=delay, seed=seed)
     lines = 2 * n_bits if variant == "one_hot" else n_bits
-    assert task.target_kind == "step_value"
+    assert task.target_type == "step_value"
     assert task.classes is not None and len(task.classes) == lines
     allowed = {"signed": {-1, 0, 1}, "one_two": {0, 1, 2}, "one_hot": {0, 1}}[variant]
     symbols = {"signed": "+-?", "one_two": "12?", "one_hot": "+-?"}[variant]
@@ -481,7 +489,7 @@ def test_automaton_task_layout_and_balance(name: str) -> None:
     task = automaton(name, 200, 50, seed=0)
     machine = AUTOMATA[name]
     assert task.name == f"automaton_{name}"
-    assert task.target_kind == "step_class"
+    assert task.target_type == "step_class"
     assert task.classes == machine.states
     assert machine.transitions.shape == (len(machine.states), 2)
     assert not machine.transitions.flags.writeable

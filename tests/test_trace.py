@@ -38,13 +38,13 @@ def test_step_and_position_are_inverse_for_any_lengths(lengths):
 
 def test_layers_and_kinds_are_reported_in_canonical_order(two_layer_trace):
     assert two_layer_trace.layers == (0, 1)
-    assert two_layer_trace.kinds(0) == ("h", "c")
-    assert two_layer_trace.n_cells(0) == 4
-    assert two_layer_trace.n_cells(1) == 6
+    assert two_layer_trace.kinds(layer=0) == ("h", "c")
+    assert two_layer_trace.n_cells(layer=0) == 4
+    assert two_layer_trace.n_cells(layer=1) == 6
 
 
 def test_states_returns_float32_rows_in_step_order(two_layer_trace):
-    h = two_layer_trace.states(0, "h")
+    h = two_layer_trace.states()
     assert h.dtype == np.float32
     assert h.shape == (9, 4)
     assert h[5, 2] == pytest.approx(5.2)
@@ -53,7 +53,7 @@ def test_states_returns_float32_rows_in_step_order(two_layer_trace):
 def test_states_accepts_one_array_per_sequence():
     parts = [np.full((2, 3), 1.0), np.full((1, 3), 2.0)]
     trace = Trace.from_arrays([["a", "b"], ["c"]], {"h": parts})
-    assert trace.states(0, "h")[:, 0].tolist() == [1.0, 1.0, 2.0]
+    assert trace.states()[:, 0].tolist() == [1.0, 1.0, 2.0]
 
 
 def test_torch_tensors_are_accepted():
@@ -84,19 +84,20 @@ def test_user_input_is_not_modified():
 def test_with_track_returns_new_trace_sharing_state_arrays(two_layer_trace):
     tagged = two_layer_trace.with_track("depth", np.arange(9))
     assert "depth" not in two_layer_trace.tracks
-    assert tagged.tracks["depth"].kind == "numeric"
-    assert tagged.states(0, "h") is two_layer_trace.states(0, "h")
+    assert tagged.tracks["depth"].label_type == "numeric"
+    assert tagged.states() is two_layer_trace.states()
 
 
 def test_categorical_track_from_per_sequence_labels(two_layer_trace):
     labels = [["D", "N", "V"], ["D", "N"], ["X", "X", "X", "X"]]
     track = two_layer_trace.with_track("pos", labels).tracks["pos"]
-    assert track.kind == "categorical"
+    assert track.label_type == "categorical"
     assert track.labels(0, 5) == ["D", "N", "V", "D", "N"]
 
 
 def test_integer_class_ids_can_be_categorical(two_layer_trace):
-    track = two_layer_trace.with_track("state", [0, 1, 2] * 3, kind="categorical").tracks["state"]
+    tagged = two_layer_trace.with_track("state", [0, 1, 2] * 3, label_type="categorical")
+    track = tagged.tracks["state"]
     assert track.categories == ("0", "1", "2")
 
 
@@ -111,7 +112,7 @@ def test_predictions_round_trip(two_layer_trace):
 
 
 def test_value_range_is_min_and_max(two_layer_trace):
-    low, high = two_layer_trace.value_range(0, "h")
+    low, high = two_layer_trace.value_range()
     assert low == pytest.approx(0.0) and high == pytest.approx(8.3)
 
 
@@ -163,14 +164,14 @@ def test_unknown_layer_lists_the_recorded_ones(two_layer_trace):
     with pytest.raises(
         ValueError, match=r"layer 5 is not a layer of the trace; choose one of \[0, 1\]"
     ):
-        two_layer_trace.states(5, "h")
+        two_layer_trace.states(layer=5, kind="h")
 
 
 def test_unknown_kind_lists_the_recorded_ones(two_layer_trace):
     with pytest.raises(
         ValueError, match=r"kind 'c' is not a kind of layer 1 of the trace; choose one of \['h'\]"
     ):
-        two_layer_trace.states(1, "c")
+        two_layer_trace.states(layer=1, kind="c")
 
 
 def test_out_of_range_steps_and_sequences_are_refused(two_layer_trace):
@@ -181,7 +182,7 @@ def test_out_of_range_steps_and_sequences_are_refused(two_layer_trace):
     with pytest.raises(ValueError, match="outside sequence 1 of length 2"):
         two_layer_trace.step_of(1, 2)
     with pytest.raises(TypeError, match="layer must be an int"):
-        two_layer_trace.states("0", "h")
+        two_layer_trace.states(layer="0", kind="h")
 
 
 def test_bad_tracks_are_refused(two_layer_trace):
@@ -196,7 +197,7 @@ def test_bad_tracks_are_refused(two_layer_trace):
 def test_from_owned_arrays_takes_arrays_without_copying():
     states = np.zeros((3, 2), dtype=np.float32)
     trace = Trace.from_owned_arrays(["a", "b", "c"], [2, 1], {(0, "h"): states})
-    assert np.shares_memory(trace.states(0, "h"), states)
+    assert np.shares_memory(trace.states(), states)
     assert not states.flags.writeable
     assert trace.sequence_bounds.tolist() == [[0, 2], [2, 3]]
 

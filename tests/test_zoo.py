@@ -17,6 +17,7 @@ from rnn_widgets.zoo.__main__ import main as zoo_cli
 from rnn_widgets.zoo._network import Network
 from rnn_widgets.zoo._recipes import nesting_digit_accuracy, next_type_accuracy
 from rnn_widgets.zoo._train import _optimiser, set_forget_bias, train
+from rnn_widgets.zoo._zoo import _SMOKE_STEPS, _smoke_losses
 
 SHIPPED = zoo.names()
 
@@ -40,11 +41,17 @@ def test_shipped_model_meets_its_floor_on_held_out_data(name: str) -> None:
     assert value == pytest.approx(meta.metric, rel=1e-4, abs=1e-6)
 
 
+def test_evaluate_measures_the_network_it_is_given() -> None:
+    untrained = Network(zoo.info("mod3_gru").spec)
+    assert zoo.evaluate("mod3_gru", network=zoo.network("mod3_gru")) == zoo.evaluate("mod3_gru")
+    assert zoo.evaluate("mod3_gru", network=untrained) != zoo.evaluate("mod3_gru")
+
+
 @pytest.mark.parametrize("name", SHIPPED)
 def test_a_short_seeded_training_repeats_the_stored_losses(name: str) -> None:
     stored = zoo.info(name).smoke_losses
-    again = zoo.smoke_losses(name)
-    assert len(again) == zoo.SMOKE_STEPS
+    again = _smoke_losses(name)
+    assert len(again) == _SMOKE_STEPS
     np.testing.assert_allclose(again, stored, rtol=2e-3, atol=1e-5)
 
 
@@ -67,7 +74,9 @@ def test_load_gives_a_recurrent_model_that_captures(name: str) -> None:
         _, _ = net(inputs)
         h, _ = net.core(net.embedding(inputs) if net.embedding is not None else inputs)
     last_layer = trace.layers[-1]
-    np.testing.assert_allclose(trace.states(last_layer, "h")[: len(first)], h[0].numpy(), atol=1e-5)
+    np.testing.assert_allclose(
+        trace.states(layer=last_layer, kind="h")[: len(first)], h[0].numpy(), atol=1e-5
+    )
 
 
 def test_weights_are_read_without_unpickling_objects(tmp_path, monkeypatch) -> None:
@@ -97,7 +106,7 @@ def test_train_and_save_writes_a_loadable_model(tmp_path) -> None:
     meta = zoo.train_and_save("mod3_gru", directory=tmp_path, steps=30, progress=False)
     assert (tmp_path / "mod3_gru.pt").exists()
     assert meta.steps == 30
-    assert len(meta.smoke_losses) == zoo.SMOKE_STEPS
+    assert len(meta.smoke_losses) == _SMOKE_STEPS
     assert 0.0 <= meta.metric <= 1.0 and math.isfinite(meta.training_seconds)
 
 

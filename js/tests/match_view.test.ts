@@ -144,7 +144,7 @@ describe("MatchView rows", () => {
 
   it("colours words by a categorical track with the fixed palette", async () => {
     const codes = [0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1];
-    const track: TrackPayload = { name: "pos", kind: "categorical", values: u32(codes), categories: ["D", "N", "V"] };
+    const track: TrackPayload = { name: "pos", label_type: "categorical", values: u32(codes), categories: ["D", "N", "V"] };
     const { rows, tokens, root } = await setup({ _rows: makeRows(ROWS, track), track: "pos" });
     const words = rows().flatMap(tokens);
     expect(words.map((w) => w.style.backgroundColor)).toEqual(codes.map((c) => hexToRgb(categoryColor(c))));
@@ -154,7 +154,7 @@ describe("MatchView rows", () => {
 
   it("colours words by a numeric track as heat over its range", async () => {
     const values = Array.from({ length: 14 }, (_, i) => i);
-    const track: TrackPayload = { name: "surprise", kind: "numeric", values: f32(values), value_range: [0, 13] };
+    const track: TrackPayload = { name: "surprise", label_type: "numeric", values: f32(values), value_range: [0, 13] };
     const { rows, tokens } = await setup({ _rows: makeRows(ROWS, track), track: "surprise" });
     const words = rows().flatMap(tokens);
     expect(words[0]!.style.backgroundColor).toBe(heatColor(0));

@@ -46,8 +46,8 @@ function curves(cell: number, gain = 1) {
     names: NAMES,
     values: f32(values),
     panels: [
-      { name: "step", kind: "step", start: 10, change: 12, inputs: f32(stepIn), output: f32(stepOut) },
-      { name: "sine@0.125", kind: "sine", start: 184, change: null, inputs: f32(sineIn), output: f32(sineOut) },
+      { name: "step", waveform: "step", start: 10, change: 12, inputs: f32(stepIn), output: f32(stepOut) },
+      { name: "sine@0.125", waveform: "sine", start: 184, change: null, inputs: f32(sineIn), output: f32(sineOut) },
     ],
   };
 }

@@ -486,8 +486,8 @@ describe("SelectView tracks and predictions", () => {
     const annotated: WindowPayload = {
       ...makeWindow(0, ["a", "b", "c"], []),
       tracks: [
-        { name: XSS, kind: "categorical", codes: u32([0, 1, 0]), categories: ["NN", XSS] },
-        { name: "depth", kind: "numeric", values: f32([0, 2, 4]), min: 0, max: 4 },
+        { name: XSS, label_type: "categorical", codes: u32([0, 1, 0]), categories: ["NN", XSS] },
+        { name: "depth", label_type: "numeric", values: f32([0, 2, 4]), min: 0, max: 4 },
       ],
       predictions: { labels: ["x", "y", XSS, "z", "\n", "w"], probabilities: f32([0.75, 0.25, 0.5, 0.5, 0.1, 0.05], [3, 2]) },
     };

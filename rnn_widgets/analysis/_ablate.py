@@ -2,14 +2,15 @@
 
 :func:`ablate` runs a model through :meth:`RecurrentModel.run` with the top ``k`` cells of a
 ranking clamped, for several ``k``, and beside it ``random_draws`` sets of ``k`` random cells
-(the baseline a ranking must beat). Two modes, as in Deep Neural Inspection (section 5.4):
+(the baseline a ranking must beat). Two modes, as in Deep Neural Inspection (Lin & Wu
+2017 [1]_, section 5.4):
 
 * ``"zero"`` (Rm-Neuron_k): the cells are forced to 0 at every step;
 * ``"oracle"`` (Oracle_k): the cells are forced, step by step, to a hypothesis's label
   (in [0, 1]) scaled to [-1, 1], i.e. ``2 * label - 1``.
 
 The metric is any function of a :class:`~rnn_widgets.models.RunResult`; ``rnn_widgets.tasks``
-builds the ones the paper uses for language models (``digit_accuracy``,
+builds the ones Lin & Wu use for language models (``digit_accuracy``,
 ``next_type_accuracy``) and for classifiers (``classification_accuracy``) from the
 ``TaskData`` whose sequences are run (``rnn_widgets.analysis`` re-exports them). They are the
 one definition of these measures: the zoo's held-out figures (``rnn_widgets.zoo``) are
@@ -18,6 +19,11 @@ computed by the same functions, so an ablation's baseline is the shipped figure.
 Random cells are drawn from all cells of the layer (the top cells included), one random
 permutation per draw, and the first ``k`` of it are clamped: the random sets grow with ``k``
 like the top sets do, and both modes see the same random cells.
+
+References
+----------
+.. [1] Lin, K., & Wu, E. (2017). Searching for meaning in RNNs using Deep Neural Inspection.
+   Columbia University Computer Science Technical Report 003-17.
 """
 
 from __future__ import annotations
@@ -105,10 +111,42 @@ class Ablation:
                 )
         return rows
 
+    def plot(self, mode: str = "zero") -> Any:
+        """The metric against k for the top-ranked and for random cells (a bqplot Figure).
+
+        Random draws are drawn as their mean with a band of ± one standard deviation; a dashed
+        line marks the metric with nothing clamped.
+
+        Parameters
+        ----------
+        mode : str
+            One of the modes that were run (``"zero"``, ``"mean"``, ...).
+
+        Returns
+        -------
+        bqplot.Figure
+            Its line marks hold ``top[mode]`` and the mean of ``random[mode]`` over ``ks``.
+
+        """
+        from .._figures import line_chart
+
+        if mode not in self.top:
+            raise ValueError(f"mode {mode!r} was not run; choose from {list(self.top)}")
+        random = self.random[mode]
+        return line_chart(
+            self.ks,
+            {"top-ranked cells": self.top[mode], "random cells": random.mean(axis=0)},
+            spreads={"random cells": random.std(axis=0)},
+            reference=(self.baseline, "nothing clamped"),
+            title=f"{self.metric_name} with cells clamped ({mode})",
+            x_label="cells clamped (k)",
+            y_label=self.metric_name,
+        )
+
 
 def ablate(
     model: Any,
-    inputs: Any,
+    sequences: Any,
     metric: Metric,
     ranked_cells: Sequence[int],
     *,
@@ -123,15 +161,18 @@ def ablate(
 ) -> Ablation:
     """The metric with the top-k ranked cells clamped, against k random cells, for each k.
 
+    The ablations of Deep Neural Inspection (Lin & Wu 2017 [1]_, section 5.4): Rm-Neuron_k
+    (``"zero"``) and Oracle_k (``"oracle"``).
+
     Parameters
     ----------
     model : RecurrentModel, nn.LSTM, nn.GRU or nn.RNN
         The model (``rnn_widgets.zoo.load(name)`` or ``RecurrentModel(...)``); a bare module
         is wrapped with ``wrap``, as ``capture`` does.
-    inputs : sequence or batch
+    sequences : sequence or batch
         What :meth:`RecurrentModel.run` reads: one sequence or a batch.
     metric : callable
-        Maps a :class:`RunResult` of ``model.run(inputs, ...)`` to a float, higher better
+        Maps a :class:`RunResult` of ``model.run(sequences, ...)`` to a float, higher better
         (e.g. ``tasks.digit_accuracy(task)``).
     ranked_cells : sequence of int
         Cells of ``layer``, best first (e.g. the ranking of ``score_cells``); at least
@@ -167,6 +208,11 @@ def ablate(
     TypeError, ValueError
         On a bad argument, named with the fix.
 
+    References
+    ----------
+    .. [1] Lin, K., & Wu, E. (2017). Searching for meaning in RNNs using Deep Neural Inspection.
+       Columbia University Computer Science Technical Report 003-17.
+
     Examples
     --------
     >>> from rnn_widgets import zoo
@@ -180,7 +226,7 @@ def ablate(
     model = as_model(model)
     if not callable(metric):
         raise TypeError(f"metric must map a RunResult to a float, got {type(metric).__name__}")
-    n_cells = model.n_cells(layer)
+    n_cells = model.n_cells(layer=layer)
     ks_array = _check_ks(ks, n_cells)
     ranked = _check_ranked(ranked_cells, n_cells, int(ks_array.max()))
     modes = _check_modes(modes, oracle)
@@ -193,7 +239,7 @@ def ablate(
     bar = tqdm(total=passes, desc="ablation", disable=not progress, leave=False)
 
     def measure(clamp: Mapping[int, Mapping[int, Any]] | None) -> float:
-        value = metric(model.run(inputs, clamp=clamp))
+        value = metric(model.run(sequences, clamp=clamp))
         bar.update(1)
         try:
             return float(value)
@@ -203,7 +249,7 @@ def ablate(
             ) from None
 
     with bar:
-        free = model.run(inputs)
+        free = model.run(sequences)
         baseline = float(metric(free))
         bar.update(1)
         single, lengths = free.outputs.ndim == 2, free.lengths
@@ -313,7 +359,7 @@ def _scaled_oracle(oracle: Any, lengths: np.ndarray, single: bool) -> np.ndarray
         flat = to_numpy(oracle)
         if len(flat) != total:
             raise ValueError(
-                f"oracle has {len(flat)} values but the inputs have {total} steps; pass one "
+                f"oracle has {len(flat)} values but the sequences have {total} steps; pass one "
                 "label per step (or one array per sequence)"
             )
         parts = np.split(flat, np.cumsum(lengths)[:-1])
@@ -331,7 +377,7 @@ def _scaled_oracle(oracle: Any, lengths: np.ndarray, single: bool) -> np.ndarray
     flat = np.concatenate([np.asarray(p, dtype=np.float64) for p in parts])
     if not np.isfinite(flat).all() or flat.min() < 0.0 or flat.max() > 1.0:
         raise ValueError(
-            "oracle labels must be finite and in [0, 1] (a hypothesis's labels); normalise "
+            "oracle labels must be finite and in [0, 1] (a hypothesis's labels); normalize "
             "them first"
         )
     padded = np.zeros((len(lengths), int(lengths.max())))

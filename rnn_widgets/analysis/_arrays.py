@@ -5,7 +5,7 @@
 * :func:`fixed_point_arrays` -- the states, inputs and layer of a ``FixedPoints``, checked
   against the model.
 
-``state_pca``, ``line_attractor``, ``linearisation_error``, ``phase_portrait`` and
+``state_pca``, ``line_attractor``, ``linearization_error``, ``phase_portrait`` and
 ``find_limit_cycles`` read their arguments through these.
 """
 
@@ -54,18 +54,21 @@ def trace_states(
     ``steps`` (sorted indices) reads only those rows of the trace; None reads them all.
     """
     layer = as_layer(layer, trace.layers)
-    recorded = trace.kinds(layer)
+    recorded = trace.kinds(layer=layer)
     for kind in kinds:
         as_kind(kind, kinds=recorded, of=f"layer {layer} of the trace")
     chosen = slice(None) if steps is None else steps
     return np.concatenate(
-        [np.asarray(np.asarray(trace.states(layer, kind))[chosen], np.float64) for kind in kinds],
+        [
+            np.asarray(np.asarray(trace.states(layer=layer, kind=kind))[chosen], np.float64)
+            for kind in kinds
+        ],
         axis=1,
     )
 
 
 def fixed_point_arrays(
-    fixed_points: Any, model: RecurrentModel
+    model: RecurrentModel, fixed_points: Any
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """``(states, inputs, layer)`` of fixed points, float64, checked against ``model``.
 
@@ -84,9 +87,9 @@ def fixed_point_arrays(
             "fixed_points must be a FixedPoints from find_fixed_points (with states, inputs and "
             f"layer), got {type(fixed_points).__name__}"
         ) from None
-    layer = model.check_layer(layer, "fixed_points.layer")
-    states = as_matrix(states, "fixed_points.states", model.state_size(layer))
-    inputs = as_matrix(inputs, "fixed_points.inputs", model.input_size(layer))
+    layer = model.check_layer(layer=layer, name="fixed_points.layer")
+    states = as_matrix(states, "fixed_points.states", model.state_size(layer=layer))
+    inputs = as_matrix(inputs, "fixed_points.inputs", model.input_size(layer=layer))
     if len(states) != len(inputs):
         raise ValueError("fixed_points.states and fixed_points.inputs differ in length")
     return states, inputs, layer

@@ -1,4 +1,7 @@
-"""Phase portraits and limit cycles under constant inputs (paper 003).
+"""Phase portraits and limit cycles under constant inputs.
+
+The analyses of *Explaining RNN computations through hidden state dynamics* [1]_ (its Figures
+8-10: phase portraits under constant inputs, and the period-3 orbit of the modulo-3 counter).
 
 * :func:`phase_portrait` -- trajectories under each constant input from a grid of states
   reconstructed from a PCA plane, with the fixed points projected on that plane.
@@ -17,6 +20,11 @@ for fixed points. Forward iteration only reaches attracting orbits; an unstable 
 found only when a starting state lies on it.
 
 Everything runs in float64 on a private copy of the layer; the user's model is untouched.
+
+References
+----------
+.. [1] Explaining RNN computations through hidden state dynamics. (The copy this project follows
+   names no authors or venue.)
 """
 
 from __future__ import annotations
@@ -94,7 +102,11 @@ def phase_portrait(
     fixed_points: Any = None,
     progress: bool = True,
 ) -> PhasePortrait:
-    """Trajectories under constant inputs from a grid of states in a PCA plane (paper 003).
+    """Trajectories under constant inputs from a grid of states in a PCA plane.
+
+    The phase portraits of *Explaining RNN computations through hidden state dynamics* [1]_
+    (Figures 8-10): trajectories from uniformly spaced points of a PCA plane, reconstructed as
+    states.
 
     Each starting state is ``mean + a * u + b * v``: the plane's point ``(a, b)`` with every
     other principal component set to zero, i.e. at the mean along the directions the plane
@@ -135,10 +147,15 @@ def phase_portrait(
         On a plane of the wrong width (e.g. an LSTM's PCA fitted on h alone), bad inputs,
         grid, extent or steps.
 
+    References
+    ----------
+    .. [1] Explaining RNN computations through hidden state dynamics. (The copy this project
+       follows names no authors or venue.)
+
     """
     model = as_model(model)
-    layer = model.check_layer(layer)
-    size = model.state_size(layer)
+    layer = model.check_layer(layer=layer)
+    size = model.state_size(layer=layer)
     steps = as_int(steps, "steps", minimum=1)
     mean, basis = _plane(pca_or_basis, size)
     conditions = _conditions(model, inputs, layer)
@@ -157,7 +174,7 @@ def phase_portrait(
                 bar.update(1)
     projected_points, point_condition = None, None
     if fixed_points is not None:
-        states, point_inputs, _ = fixed_point_arrays(fixed_points, model)
+        states, point_inputs, _ = fixed_point_arrays(model, fixed_points)
         projected_points = (states - mean) @ basis.T
         point_condition = _match_conditions(point_inputs, conditions)
     return PhasePortrait(
@@ -322,6 +339,9 @@ def find_limit_cycles(
 ) -> LimitCycles:
     """Find attracting periodic orbits of one layer under constant inputs.
 
+    Such as the stable period-3 orbit of the modulo-3 counter under input 1 in *Explaining RNN
+    computations through hidden state dynamics* [1]_ (Figure 8).
+
     From ``n`` starting states per condition the dynamics run ``transient`` steps; a state
     that returns within ``1e-3 * (1 + ||h||)`` of itself after ``p <= max_period`` steps (the
     smallest such p) is refined by Levenberg-Marquardt on ``F^p(h) - h`` and kept when
@@ -374,9 +394,14 @@ def find_limit_cycles(
     TypeError, ValueError
         On states or inputs of the wrong width, no states, or bad numbers.
 
+    References
+    ----------
+    .. [1] Explaining RNN computations through hidden state dynamics. (The copy this project
+       follows names no authors or venue.)
+
     """
     model = as_model(model)
-    layer = model.check_layer(layer)
+    layer = model.check_layer(layer=layer)
     max_period = as_int(max_period, "max_period", minimum=1)
     n = as_int(n, "n", minimum=1)
     transient = as_int(transient, "transient", minimum=0)
@@ -564,9 +589,9 @@ def _stability(multipliers: np.ndarray, eps: float) -> str:
 
 
 def _visited(model: Any, initial: Any, layer: int) -> np.ndarray:
-    size = model.state_size(layer)
+    size = model.state_size(layer=layer)
     if isinstance(initial, Trace):
-        values = trace_states(initial, layer, tuple(model.state_layout(layer)))
+        values = trace_states(initial, layer, tuple(model.state_layout(layer=layer)))
     else:
         values = as_matrix(initial, "initial_states", None)
     if values.shape[1] != size:
@@ -580,7 +605,7 @@ def _visited(model: Any, initial: Any, layer: int) -> np.ndarray:
 
 
 def _conditions(model: Any, inputs: Any, layer: int) -> np.ndarray:
-    width = model.input_size(layer)
+    width = model.input_size(layer=layer)
     if inputs is None:
         return np.zeros((1, width))
     return as_matrix(inputs, "inputs", width)

@@ -1,4 +1,4 @@
-"""Line-attractor metrics (Maheswaranathan et al. 2019, sections 4.1-4.6).
+"""Line-attractor metrics (Maheswaranathan et al. 2019 [1]_, sections 4.1-4.6).
 
 * :func:`state_pca` -- PCA of the states a network visits, with the variance each component
   explains (scikit-learn's ``PCA``); :func:`untrained_copy` gives the untrained network to
@@ -8,7 +8,7 @@
   the paper); how ``m`` and each point's top right eigenvector ``r1`` align with the readout;
   the overlap ``|r1 . m|`` over the points against a null of random unit vectors; the input
   projection ``l1^T J_inp x`` of chosen inputs.
-* :func:`linearisation_error` -- the one-step relative error of the linearised dynamics at
+* :func:`linearization_error` -- the one-step relative error of the linearized dynamics at
   the nearest fixed point, along real trajectories (Fig. 5).
 
 Directions and the LSTM
@@ -18,10 +18,16 @@ in the h part of the state: for an LSTM the flat state is ``(h, c)`` and its fir
 ``n_cells`` coordinates are used; for a GRU, an RNN or a cell whose layout is only ``h`` the
 h part is the whole state. The Jacobians and their eigenvectors are those of the full flat
 state (the LSTM's dynamics live in ``(h, c)``), and ``r1`` is restricted to h afterwards and
-normalised again. The linearisation error is reported for the full state and for h.
+normalised again. The linearization error is reported for the full state and for h.
 
 The Jacobians are computed here in float64 with ``torch.func`` on a private copy of the layer,
 so the user's model is never modified.
+
+References
+----------
+.. [1] Maheswaranathan, N., Williams, A. H., Golub, M. D., Ganguli, S., & Sussillo, D. (2019).
+   Reverse engineering recurrent networks for sentiment classification reveals line attractor
+   dynamics. Advances in Neural Information Processing Systems 32 (NeurIPS 2019), 15696-15705.
 """
 
 from __future__ import annotations
@@ -46,10 +52,10 @@ from ._jacobians import float64_step, step_jacobians
 
 __all__ = [
     "LineAttractor",
-    "LinearisationError",
+    "LinearizationError",
     "StatePCA",
     "line_attractor",
-    "linearisation_error",
+    "linearization_error",
     "state_pca",
     "untrained_copy",
 ]
@@ -67,7 +73,7 @@ class StatePCA:
     components : ndarray, shape (n_components, n_features)
         Orthonormal rows, in order of variance explained.
     mean : ndarray, shape (n_features,)
-        The mean state the components are centred on.
+        The mean state the components are centered on.
     explained_variance_ratio : ndarray, shape (n_components,)
         The fraction of the total variance along each component.
     cumulative : ndarray, shape (n_components,)
@@ -118,7 +124,7 @@ class StatePCA:
 
 
 def state_pca(
-    trace_or_states: Trace | np.ndarray | torch.Tensor,
+    states: Trace | np.ndarray | torch.Tensor,
     *,
     layer: int = 0,
     kinds: str | tuple[str, ...] = "h",
@@ -128,10 +134,13 @@ def state_pca(
 ) -> StatePCA:
     """PCA of the states a network visits, with the variance each component explains.
 
+    Maheswaranathan et al. (2019) [1]_ (Fig. 2a) find that a few components explain most of
+    the variance of a trained sentiment network's states, far more than of an untrained one's.
+
     Parameters
     ----------
-    trace_or_states : Trace or array of shape (n_states, n_features)
-        A captured trace, or states from anywhere.
+    states : Trace or array of shape (n_states, n_features)
+        A captured trace (its ``layer`` and ``kinds``), or states from anywhere.
     layer : int
         The trace's layer (ignored for an array).
     kinds : str or tuple of str
@@ -154,22 +163,29 @@ def state_pca(
     TypeError, ValueError
         On a missing layer or kind, fewer than two states, NaNs or a bad ``n_components``.
 
+    References
+    ----------
+    .. [1] Maheswaranathan, N., Williams, A. H., Golub, M. D., Ganguli, S., & Sussillo, D.
+       (2019). Reverse engineering recurrent networks for sentiment classification reveals line
+       attractor dynamics. Advances in Neural Information Processing Systems 32 (NeurIPS 2019),
+       15696-15705.
+
     Examples
     --------
     >>> pca = state_pca(trace)                          # doctest: +SKIP
-    >>> pca.cumulative[:3]      # ~0.9 for a trained sentiment network (paper 001, Fig. 2a)
+    >>> pca.cumulative[:3]  # ~0.9, trained sentiment network (Maheswaranathan et al., Fig. 2a)
 
     """
     kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds)
     if max_states is not None:
         max_states = as_int(max_states, "max_states", minimum=2)
-    if isinstance(trace_or_states, Trace):
+    if isinstance(states, Trace):
         layer = as_int(layer, "layer", minimum=0)
-        drawn = _drawn_states(trace_or_states.n_steps, max_states, seed)
-        values = trace_states(trace_or_states, layer, kinds, drawn)  # only the drawn ones
+        drawn = _drawn_states(states.n_steps, max_states, seed)
+        values = trace_states(states, layer, kinds, drawn)  # only the drawn ones
         fitted_layer: int | None = layer
     else:
-        values = as_matrix(trace_or_states, "trace_or_states", None)
+        values = as_matrix(states, "states", None)
         drawn = _drawn_states(len(values), max_states, seed)
         values = values if drawn is None else values[drawn]
         kinds, fitted_layer = (), None
@@ -214,8 +230,8 @@ def _covariance_pca(
     session) took 4-6 s for 512 x 512 against 0.06 s on one thread.
     """
     mean = values.mean(axis=0)
-    centred = values - mean
-    covariance = centred.T @ centred / max(len(values) - 1, 1)
+    centered = values - mean
+    covariance = centered.T @ centered / max(len(values) - 1, 1)
     with threadpool_limits(limits=1, user_api="blas"):
         variances, vectors = np.linalg.eigh(covariance)
     order = np.argsort(variances)[::-1]
@@ -228,13 +244,13 @@ def _covariance_pca(
     return components, mean, ratio
 
 
-def untrained_copy(model: Any, seed: int = 0) -> RecurrentModel:
+def untrained_copy(model: Any, *, seed: int = 0) -> RecurrentModel:
     """The same model with its recurrent core re-initialised, for an untrained baseline.
 
     A deep copy of the core gets PyTorch's default initialisation (every submodule's
     ``reset_parameters``) under ``seed``; the embedding, readout and vocabulary are the
-    trained ones (shared, not copied: nothing here writes to them). The paper compares the
-    states an untrained network visits on the same inputs (Fig. 2a).
+    trained ones (shared, not copied: nothing here writes to them). Maheswaranathan et al.
+    (2019) [1]_ compare the states an untrained network visits on the same inputs (Fig. 2a).
 
     Parameters
     ----------
@@ -251,6 +267,13 @@ def untrained_copy(model: Any, seed: int = 0) -> RecurrentModel:
     ------
     TypeError
         On a user cell without torch parameters to re-initialise.
+
+    References
+    ----------
+    .. [1] Maheswaranathan, N., Williams, A. H., Golub, M. D., Ganguli, S., & Sussillo, D.
+       (2019). Reverse engineering recurrent networks for sentiment classification reveals line
+       attractor dynamics. Advances in Neural Information Processing Systems 32 (NeurIPS 2019),
+       15696-15705.
 
     """
     model = as_model(model)
@@ -281,6 +304,8 @@ def untrained_copy(model: Any, seed: int = 0) -> RecurrentModel:
 @dataclass(frozen=True)
 class LineAttractor:
     """How well a set of fixed points forms a line attractor aligned with the readout.
+
+    The measures of Maheswaranathan et al. (2019) [1]_, sections 4.2-4.5.
 
     Directions live in the h part of the state (see the module docstring): for an LSTM,
     the first ``n_cells`` coordinates of the flat ``(h, c)`` state.
@@ -329,6 +354,13 @@ class LineAttractor:
         unit-length full-state ``r1``: how far x moves the state along the slowest mode.
     layer : int
 
+    References
+    ----------
+    .. [1] Maheswaranathan, N., Williams, A. H., Golub, M. D., Ganguli, S., & Sussillo, D.
+       (2019). Reverse engineering recurrent networks for sentiment classification reveals line
+       attractor dynamics. Advances in Neural Information Processing Systems 32 (NeurIPS 2019),
+       15696-15705.
+
     """
 
     points: np.ndarray
@@ -350,8 +382,8 @@ class LineAttractor:
 
 
 def line_attractor(
-    fixed_points: Any,
     model: Any,
+    fixed_points: Any,
     *,
     points: Any = None,
     method: Literal["pca", "lle"] = "pca",
@@ -361,20 +393,24 @@ def line_attractor(
     n_null: int = 10_000,
     seed: int = 0,
 ) -> LineAttractor:
-    """Measure the line-attractor hypothesis on a set of fixed points (paper 001, 4.2-4.5).
+    """Measure the line-attractor hypothesis on a set of fixed points.
+
+    The measures of Maheswaranathan et al. (2019) [1]_, sections 4.2-4.5: the manifold's main
+    direction, its alignment with the readout and with each point's slowest mode, and the
+    projection of inputs onto that mode.
 
     Parameters
     ----------
-    fixed_points : FixedPoints
-        From :func:`find_fixed_points` (anything with ``states``, ``inputs`` and ``layer``).
     model : RecurrentModel, nn.LSTM, nn.GRU or nn.RNN
         The model the points belong to; not modified.
+    fixed_points : FixedPoints
+        From :func:`find_fixed_points` (anything with ``states``, ``inputs`` and ``layer``).
     points : index array or boolean mask, optional
         Which fixed points to use (default: all). At least 3 are needed.
     method : {"pca", "lle"}
         How the 1-D ``coordinate`` is computed: the projection on ``m``, or
-        ``LocallyLinearEmbedding(n_components=1)`` on the points' h parts (the paper's check
-        that the manifold is 1-D even where it curves).
+        ``LocallyLinearEmbedding(n_components=1)`` on the points' h parts (their check that
+        the manifold is 1-D even where it curves).
     n_neighbors : int
         LLE's neighbours (capped at n_points - 1).
     inputs : array of shape (n_inputs, input_size), optional
@@ -399,9 +435,16 @@ def line_attractor(
         On points that do not belong to the model's layer, fewer than 3 points, an unknown
         method, inputs or readout weights of the wrong width.
 
+    References
+    ----------
+    .. [1] Maheswaranathan, N., Williams, A. H., Golub, M. D., Ganguli, S., & Sussillo, D.
+       (2019). Reverse engineering recurrent networks for sentiment classification reveals line
+       attractor dynamics. Advances in Neural Information Processing Systems 32 (NeurIPS 2019),
+       15696-15705.
+
     """
     model = as_model(model)
-    states, point_inputs, layer = fixed_point_arrays(fixed_points, model)
+    states, point_inputs, layer = fixed_point_arrays(model, fixed_points)
     chosen = _chosen_points(points, len(states))
     if len(chosen) < 3:
         raise ValueError(
@@ -413,10 +456,10 @@ def line_attractor(
     n_neighbors = as_int(n_neighbors, "n_neighbors", minimum=1)
     n_null = as_int(n_null, "n_null", minimum=1)
     states, point_inputs = states[chosen], point_inputs[chosen]
-    h_part = model.state_layout(layer)["h"]
+    h_part = model.state_layout(layer=layer)["h"]
     h = states[:, h_part]
     rows, weights = _readout_directions(model, layer, h, readout_weights)
-    given = None if inputs is None else as_matrix(inputs, "inputs", model.input_size(layer))
+    given = None if inputs is None else as_matrix(inputs, "inputs", model.input_size(layer=layer))
 
     pca = PCA(svd_solver="full").fit(h)
     direction = _unit(pca.components_[0])
@@ -543,23 +586,23 @@ def _unit(vector: np.ndarray) -> np.ndarray:
     return vector / norm if norm > 0 else vector
 
 
-def average_input(model: Any, trace_or_sequences: Any, *, layer: int = 0) -> np.ndarray:
+def average_input(model: Any, sequences: Any, *, layer: int = 0) -> np.ndarray:
     """The mean input vector a layer reads over real sequences: a constant input x* to analyse.
 
-    Paper 001 linearises around fixed points under zero input, and notes that linearising
-    around the average embedding over all words gives the same results because that average
-    is almost zero in its networks. Where it is not (a small vocabulary dominated by a few
-    neutral words whose embeddings are not zero), zero is an input the network never reads,
-    and its dynamics under zero input are not those it integrates with; pass this average as
-    ``inputs`` to :func:`find_fixed_points` instead.
+    Maheswaranathan et al. (2019) [1]_ linearize around fixed points under zero input, and note
+    that linearizing around the average embedding over all words gives the same results
+    because that average is almost zero in their networks. Where it is not (a small vocabulary
+    dominated by a few neutral words whose embeddings are not zero), zero is an input the
+    network never reads, and its dynamics under zero input are not those it integrates with;
+    pass this average as ``inputs`` to :func:`find_fixed_points` instead.
 
     Parameters
     ----------
     model : RecurrentModel, nn.LSTM, nn.GRU or nn.RNN
         Not modified.
-    trace_or_sequences : Trace or list of sequences
-        A trace captured from this model (its tokens are encoded again, so it needs the
-        model's vocabulary), or sequences as :func:`capture` takes them.
+    sequences : list of sequences or Trace
+        Sequences as :func:`capture` takes them, or a trace captured from this model (its
+        tokens are encoded again, so it needs the model's vocabulary).
     layer : int
         The layer whose input to average (for layer > 0, the h of the layer below).
 
@@ -572,21 +615,30 @@ def average_input(model: Any, trace_or_sequences: Any, *, layer: int = 0) -> np.
     TypeError, ValueError
         On a layer the model lacks, sequences it cannot read, or a trace without the layer.
 
+    References
+    ----------
+    .. [1] Maheswaranathan, N., Williams, A. H., Golub, M. D., Ganguli, S., & Sussillo, D.
+       (2019). Reverse engineering recurrent networks for sentiment classification reveals line
+       attractor dynamics. Advances in Neural Information Processing Systems 32 (NeurIPS 2019),
+       15696-15705.
+
     """
     model = as_model(model)
-    layer = model.check_layer(layer)
-    _, inputs = _trajectories(model, layer, trace_or_sequences)
-    if len(inputs) == 0:
-        raise ValueError("trace_or_sequences holds no step; pass at least one non-empty sequence")
-    return inputs.mean(axis=0)
+    layer = model.check_layer(layer=layer)
+    _, x = _trajectories(model, layer, sequences)
+    if len(x) == 0:
+        raise ValueError("sequences holds no step; pass at least one non-empty sequence")
+    return x.mean(axis=0)
 
 
-# ---------------------------------------------------------------------------------- linearisation
+# ---------------------------------------------------------------------------------- linearization
 
 
 @dataclass(frozen=True)
-class LinearisationError:
-    """The one-step error of the linearised dynamics along real trajectories (Fig. 5).
+class LinearizationError:
+    """The one-step error of the linearized dynamics along real trajectories (Fig. 5).
+
+    Fig. 5 of Maheswaranathan et al. (2019) [1]_ measures it so.
 
     At every step t the state ``h_t = F(h_{t-1}, x_t)`` (computed in float64 from the
     recorded ``h_{t-1}``) is compared with ``h_lin = h* + J_rec (h_{t-1} - h*) + J_inp (x_t -
@@ -603,6 +655,13 @@ class LinearisationError:
     distance : ndarray, shape (n_steps,)
         ``||h_{t-1} - h*||`` at each step.
     layer : int
+
+    References
+    ----------
+    .. [1] Maheswaranathan, N., Williams, A. H., Golub, M. D., Ganguli, S., & Sussillo, D.
+       (2019). Reverse engineering recurrent networks for sentiment classification reveals line
+       attractor dynamics. Advances in Neural Information Processing Systems 32 (NeurIPS 2019),
+       15696-15705.
 
     """
 
@@ -623,26 +682,29 @@ class LinearisationError:
         return float(np.mean(self.errors))
 
 
-def linearisation_error(
+def linearization_error(
     model: Any,
     fixed_points: Any,
-    trace_or_sequences: Any,
+    sequences: Any,
     *,
     points: Any = None,
     progress: bool = True,
-) -> LinearisationError:
-    """One-step relative error of the dynamics linearised at the nearest fixed point.
+) -> LinearizationError:
+    """One-step relative error of the dynamics linearized at the nearest fixed point.
+
+    How well the linearization holds along real trajectories, as Maheswaranathan et al.
+    (2019) [1]_ measure it (Fig. 5).
 
     Parameters
     ----------
     model : RecurrentModel, nn.LSTM, nn.GRU or nn.RNN
         Not modified.
     fixed_points : FixedPoints
-        Points of ``fixed_points.layer`` to linearise around.
-    trace_or_sequences : Trace or list of sequences
-        Real trajectories: a trace captured from this model (its tokens are encoded again to
-        get the inputs, so it needs the model's vocabulary), or sequences as
-        :func:`capture` takes them (captured here).
+        Points of ``fixed_points.layer`` to linearize around.
+    sequences : list of sequences or Trace
+        Real trajectories: sequences as :func:`capture` takes them (captured here), or a
+        trace captured from this model (its tokens are encoded again to get the inputs, so it
+        needs the model's vocabulary).
     points : index array or boolean mask, optional
         Which fixed points may serve (default: all).
     progress : bool
@@ -650,7 +712,7 @@ def linearisation_error(
 
     Returns
     -------
-    LinearisationError
+    LinearizationError
 
     Raises
     ------
@@ -658,36 +720,43 @@ def linearisation_error(
         On points of another width, an empty selection, a bidirectional layer, or a trace
         that lacks the layer's states.
 
+    References
+    ----------
+    .. [1] Maheswaranathan, N., Williams, A. H., Golub, M. D., Ganguli, S., & Sussillo, D.
+       (2019). Reverse engineering recurrent networks for sentiment classification reveals line
+       attractor dynamics. Advances in Neural Information Processing Systems 32 (NeurIPS 2019),
+       15696-15705.
+
     """
     model = as_model(model)
-    states, point_inputs, layer = fixed_point_arrays(fixed_points, model)
+    states, point_inputs, layer = fixed_point_arrays(model, fixed_points)
     chosen = _chosen_points(points, len(states))
     if len(chosen) == 0:
         raise ValueError("points selects no fixed point; pass at least one")
     if model.directions != 1:
         raise ValueError(
-            "linearisation_error reads trajectories forward; bidirectional models are not supported"
+            "linearization_error reads trajectories forward; bidirectional models are not supported"
         )
-    previous, x = _trajectories(model, layer, trace_or_sequences)
+    previous, x = _trajectories(model, layer, sequences)
     step = float64_step(model, layer)
     with torch.no_grad():
         following = step(torch.from_numpy(previous), torch.from_numpy(x)).numpy()
-    centres = states[chosen]
-    distances = torch.cdist(torch.from_numpy(previous), torch.from_numpy(centres))
+    centers = states[chosen]
+    distances = torch.cdist(torch.from_numpy(previous), torch.from_numpy(centers))
     distance, nearest = (value.numpy() for value in distances.min(dim=1))
     linear = np.empty_like(following)
     used = np.unique(nearest)
-    j_rec, j_inp = step_jacobians(step, centres[used], point_inputs[chosen][used])
-    for index, point in enumerate(tqdm(used, desc="linearisation", disable=not progress)):
+    j_rec, j_inp = step_jacobians(step, centers[used], point_inputs[chosen][used])
+    for index, point in enumerate(tqdm(used, desc="linearization", disable=not progress)):
         rows = nearest == point
-        centre, centre_input = centres[point], point_inputs[chosen][point]
+        center, center_input = centers[point], point_inputs[chosen][point]
         linear[rows] = (
-            centre
-            + (previous[rows] - centre) @ j_rec[index].T
-            + (x[rows] - centre_input) @ j_inp[index].T
+            center
+            + (previous[rows] - center) @ j_rec[index].T
+            + (x[rows] - center_input) @ j_inp[index].T
         )
-    h_part = model.state_layout(layer)["h"]
-    return LinearisationError(
+    h_part = model.state_layout(layer=layer)["h"]
+    return LinearizationError(
         errors=_relative(linear, following),
         errors_h=_relative(linear[:, h_part], following[:, h_part]),
         nearest=chosen[nearest],
@@ -714,7 +783,7 @@ def _trajectories(model: RecurrentModel, layer: int, source: Any) -> tuple[np.nd
                 )
             encoded = [model.encode(trace.sequence_tokens(i)) for i in range(trace.n_sequences)]
     else:
-        prepared, _ = model.prepare(source, "trace_or_sequences")
+        prepared, _ = model.prepare(source, "sequences")
         kinds = _layout_kinds(model, layer)
         trace = capture(
             model, source, layers=range(layer + 1), kinds=kinds, top_k=0, progress=False
@@ -722,15 +791,15 @@ def _trajectories(model: RecurrentModel, layer: int, source: Any) -> tuple[np.nd
         with model.eval_mode(), torch.no_grad():
             encoded = [model.embed([sequence])[:, 0] for sequence in prepared]
     after = trace_states(trace, layer, _layout_kinds(model, layer))
-    if after.shape[1] != model.state_size(layer):
+    if after.shape[1] != model.state_size(layer=layer):
         raise ValueError(
             f"the trace's states of layer {layer} have width {after.shape[1]}, the model's state "
-            f"{model.state_size(layer)}; pass a trace captured from this model"
+            f"{model.state_size(layer=layer)}; pass a trace captured from this model"
         )
     if layer == 0:
         x = np.concatenate([e.detach().cpu().double().numpy() for e in encoded])
     else:
-        x = np.asarray(trace.states(layer - 1, "h"), dtype=np.float64)
+        x = np.asarray(trace.states(layer=layer - 1, kind="h"), dtype=np.float64)
     if len(x) != len(after):
         raise ValueError(
             f"the trace has {len(after)} steps but its tokens encode to {len(x)} inputs; pass "
@@ -744,7 +813,7 @@ def _trajectories(model: RecurrentModel, layer: int, source: Any) -> tuple[np.nd
 
 
 def _layout_kinds(model: RecurrentModel, layer: int) -> tuple[str, ...]:
-    return tuple(model.state_layout(layer))
+    return tuple(model.state_layout(layer=layer))
 
 
 # ---------------------------------------------------------------------------------- shared

@@ -1,8 +1,10 @@
-"""Fixed and slow points of a recurrent layer (Sussillo & Barak), by Levenberg-Marquardt.
+"""Fixed and slow points of a recurrent layer (Sussillo & Barak 2013), by Levenberg-Marquardt.
 
-Batched Levenberg-Marquardt on ``F(h, x*) - h``, instead of the usual first-order (Adam)
-descent on q = ||F(h, x*) - h||^2 / N. From initial states sampled among the states the network
-visits (plus optional noise), every point takes damped Gauss-Newton steps
+The method of Sussillo & Barak (2013) [1]_: minimise q = ||F(h, x*) - h||^2 / N from states the
+network visits, then linearize around the minima. Batched Levenberg-Marquardt on
+``F(h, x*) - h``, instead of the usual first-order (Adam) descent on q of the reference finder,
+FixedPointFinder (Golub & Sussillo 2018 [2]_). From initial states sampled among the states the
+network visits (plus optional noise), every point takes damped Gauss-Newton steps
 ``(J^T J + lambda I) d = -J^T r`` with ``r = F(h) - h`` and ``J = dF/dh - I`` (Jacobians from
 ``torch.func``, batched with ``vmap``), its own damping ``lambda`` shrinking after a step that
 lowers q and growing after one that does not. Near a fixed point this is Newton's method and
@@ -11,9 +13,17 @@ point*. Everything runs in float64 on a copy of the layer (the user's model is u
 
 Then: duplicates within ``merge_distance`` are merged (one pairwise-distance matrix and its
 connected components, the point of lowest q kept), points farther from every visited state
-than ``outlier_distance`` are dropped, each point is linearised (J_rec, J_inp, eigenvalues
+than ``outlier_distance`` are dropped, each point is linearized (J_rec, J_inp, eigenvalues
 sorted by magnitude, time constants) and classified, and points on one slow manifold share an
 attractor id.
+
+References
+----------
+.. [1] Sussillo, D., & Barak, O. (2013). Opening the black box: low-dimensional dynamics in
+   high-dimensional recurrent neural networks. Neural Computation, 25(3), 626-649.
+.. [2] Golub, M. D., & Sussillo, D. (2018). FixedPointFinder: A Tensorflow toolbox for
+   identifying and characterizing fixed points in recurrent neural networks. Journal of Open
+   Source Software, 3(31), 1003.
 """
 
 from __future__ import annotations
@@ -37,7 +47,7 @@ from ..trace import Trace
 from ._eigen import eigenvectors_of
 from ._jacobians import closed_form_jacobian, float64_step
 
-__all__ = ["Eigenmodes", "FixedPoints", "Linearisation", "find_fixed_points"]
+__all__ = ["Eigenmodes", "FixedPoints", "Linearization", "find_fixed_points"]
 
 STABILITY = ("stable", "marginal", "saddle", "unstable")
 # Accepted steps in a row that lower q by less than _PROGRESS (1 %) after which a search stops
@@ -88,7 +98,7 @@ class Eigenmodes:
 
 
 @dataclass(frozen=True, eq=False)
-class Linearisation:
+class Linearization:
     """The batched Jacobians of one layer's step, float64, on a private copy of the weights.
 
     ``recurrent(states, inputs)`` gives ``dF/dh`` (m, S, S) and ``input(states, inputs)``
@@ -99,8 +109,8 @@ class Linearisation:
     input_at: Any
 
     @classmethod
-    def of(cls, model: Any, layer: int = 0) -> Linearisation:
-        """The linearisation of ``model``'s layer (a bare torch module is wrapped)."""
+    def of(cls, model: Any, *, layer: int = 0) -> Linearization:
+        """The linearization of ``model``'s layer (a bare torch module is wrapped)."""
         model = as_model(model)
         step = float64_step(model, layer)
         return cls(_batched_jacobian(model, layer, step), vmap(jacrev(step, argnums=1)))
@@ -121,7 +131,7 @@ class Linearisation:
 
 @dataclass(frozen=True)
 class FixedPoints:
-    """Fixed and slow points of one layer, with their linearisation.
+    """Fixed and slow points of one layer, with their linearization.
 
     Attributes
     ----------
@@ -162,7 +172,7 @@ class FixedPoints:
     conditions : ndarray of shape (n_conditions, input_size), or None
         Every constant input searched, in order (``condition`` indexes it), including those
         that kept no point.
-    linearisation : Linearisation or None
+    linearization : Linearization or None
         The layer's Jacobians, behind :meth:`jacobians`, :meth:`input_jacobians` and
         :meth:`eigenmodes` (which compute J_rec, J_inp, right and left eigenvectors on
         demand, for the points asked for).
@@ -185,7 +195,7 @@ class FixedPoints:
     eps: float
     layer: int
     conditions: np.ndarray | None = field(default=None, repr=False)
-    linearisation: Linearisation | None = field(default=None, repr=False, compare=False)
+    linearization: Linearization | None = field(default=None, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.q)
@@ -193,7 +203,7 @@ class FixedPoints:
     def subset(self, points: Any) -> FixedPoints:
         """The chosen points only (an index array or a boolean mask): ``fp.subset(fp.q < 1e-8)``.
 
-        Attractor ids, conditions and the linearisation are kept as they are.
+        Attractor ids, conditions and the linearization are kept as they are.
         """
         chosen = self._chosen(points)
         per_point = {
@@ -211,12 +221,12 @@ class FixedPoints:
         ``points``: None (all), an index array, or a boolean mask over the points.
         """
         chosen = self._chosen(points)
-        return self._linearised().recurrent(self.states[chosen], self.inputs[chosen])
+        return self._linearized().recurrent(self.states[chosen], self.inputs[chosen])
 
     def input_jacobians(self, points: Any = None) -> np.ndarray:
         """``J_inp = dF/dx`` at the chosen points, float64, shape (m, state_size, input_size)."""
         chosen = self._chosen(points)
-        return self._linearised().input(self.states[chosen], self.inputs[chosen])
+        return self._linearized().input(self.states[chosen], self.inputs[chosen])
 
     def eigenmodes(self, points: Any = None) -> Eigenmodes:
         """Eigenvalues, right and left eigenvectors and time constants of J_rec at the points.
@@ -241,13 +251,13 @@ class FixedPoints:
             raise ValueError(f"points must index 0..{n - 1}, got {array.min()}..{array.max()}")
         return array % n if len(array) else array.astype(np.int64)
 
-    def _linearised(self) -> Linearisation:
-        if self.linearisation is None:
+    def _linearized(self) -> Linearization:
+        if self.linearization is None:
             raise ValueError(
                 "these FixedPoints were built by hand without a model; get them from "
-                "find_fixed_points, or pass linearisation=Linearisation.of(model, layer)"
+                "find_fixed_points, or pass linearization=Linearization.of(model, layer=layer)"
             )
-        return self.linearisation
+        return self.linearization
 
     def counts(self) -> dict[str, int]:
         """How many points of each stability class, and how many slow points."""
@@ -276,7 +286,7 @@ class FixedPoints:
         Raises
         ------
         ValueError
-            If the points have no linearisation (built by hand without a model).
+            If the points have no linearization (built by hand without a model).
 
         """
         chosen = self._chosen(points)
@@ -311,6 +321,32 @@ class FixedPoints:
             for i in range(len(self))
         ]
 
+    def plot_spectrum(self, point: int) -> Any:
+        """The eigenvalues of ``J_rec`` at one point in the complex plane (a bqplot Figure).
+
+        With the unit circle: eigenvalues outside it grow, inside decay, on it persist.
+
+        Parameters
+        ----------
+        point : int
+            The point's index.
+
+        Returns
+        -------
+        bqplot.Figure
+            ``figure.marks[1]`` holds the eigenvalues: ``x`` their real, ``y`` their
+            imaginary parts.
+
+        """
+        from .._figures import complex_plane
+
+        (index,) = self._chosen(np.array([as_int(point, "point")]))
+        title = (
+            f"point {index}: {self.stability[index]}, q = {self.q[index]:.2g}, "
+            f"slowest tau = {self.time_constants[index, 0]:.3g} steps"
+        )
+        return complex_plane(self.eigenvalues[index], title=title)
+
 
 def find_fixed_points(
     model: Any,
@@ -330,6 +366,10 @@ def find_fixed_points(
     progress: bool = True,
 ) -> FixedPoints:
     """Find the fixed and slow points of one layer under constant inputs.
+
+    Sussillo & Barak's (2013) [1]_ search for the minima of q = ||F(h, x*) - h||^2 / N, by
+    batched Levenberg-Marquardt rather than the Adam descent of FixedPointFinder (Golub &
+    Sussillo 2018 [2]_); see the module docstring.
 
     Parameters
     ----------
@@ -377,9 +417,17 @@ def find_fixed_points(
         On a model that is not recurrent, states or inputs of the wrong width, no initial
         states, or bad numbers.
 
+    References
+    ----------
+    .. [1] Sussillo, D., & Barak, O. (2013). Opening the black box: low-dimensional dynamics in
+       high-dimensional recurrent neural networks. Neural Computation, 25(3), 626-649.
+    .. [2] Golub, M. D., & Sussillo, D. (2018). FixedPointFinder: A Tensorflow toolbox for
+       identifying and characterizing fixed points in recurrent neural networks. Journal of Open
+       Source Software, 3(31), 1003.
+
     """
     model = as_model(model)
-    layer = model.check_layer(layer)
+    layer = model.check_layer(layer=layer)
     n = as_int(n, "n", minimum=1)
     max_iterations = as_int(max_iterations, "max_iterations", minimum=1)
     noise = as_float(noise, "noise")
@@ -466,7 +514,7 @@ def find_fixed_points(
         eps=eps,
         layer=layer,
         conditions=conditions,
-        linearisation=Linearisation(jacobian, vmap(jacrev(step, argnums=1))),
+        linearization=Linearization(jacobian, vmap(jacrev(step, argnums=1))),
     )
 
 
@@ -479,10 +527,12 @@ def _time_constants(magnitude: np.ndarray) -> np.ndarray:
 
 
 def _visited_states(model: RecurrentModel, initial: Any, layer: int) -> np.ndarray:
-    size = model.state_size(layer)
+    size = model.state_size(layer=layer)
     if isinstance(initial, Trace):
-        layout = model.state_layout(layer)
-        parts = [np.asarray(initial.states(layer, kind), dtype=np.float64) for kind in layout]
+        layout = model.state_layout(layer=layer)
+        parts = [
+            np.asarray(initial.states(layer=layer, kind=kind), dtype=np.float64) for kind in layout
+        ]
         values = np.concatenate(parts, axis=1)
     else:
         values = np.asarray(to_numpy(initial), dtype=np.float64)
@@ -499,7 +549,7 @@ def _visited_states(model: RecurrentModel, initial: Any, layer: int) -> np.ndarr
 
 
 def _conditions(model: RecurrentModel, inputs: Any, layer: int) -> np.ndarray:
-    width = model.input_size(layer)
+    width = model.input_size(layer=layer)
     if inputs is None:
         return np.zeros((1, width))
     values = np.asarray(to_numpy(inputs), dtype=np.float64)
@@ -920,7 +970,7 @@ def _runner(model: RecurrentModel, layer: int, step: Any) -> Any:
 
         return stepped
     module = _one_layer_module(model, layer)
-    size = model.n_cells(layer)
+    size = model.n_cells(layer=layer)
 
     def fused(h: torch.Tensor, x: torch.Tensor, steps: int) -> torch.Tensor:
         # float32: only where a trajectory ends up matters here, and torch's fused float32
@@ -937,8 +987,8 @@ def _runner(model: RecurrentModel, layer: int, step: Any) -> Any:
 
 
 def _one_layer_module(model: RecurrentModel, layer: int) -> torch.nn.RNNBase:
-    gates = model.gate_weights(layer)
-    size, width = model.n_cells(layer), model.input_size(layer)
+    gates = model.gate_weights(layer=layer)
+    size, width = model.n_cells(layer=layer), model.input_size(layer=layer)
     family = model.family
     if family == "lstm":
         module: torch.nn.RNNBase = torch.nn.LSTM(width, size)

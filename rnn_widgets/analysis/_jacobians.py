@@ -82,12 +82,12 @@ def closed_form_jacobian(model: RecurrentModel, layer: int) -> Jacobian | None:
             key: torch.tensor(np.asarray(getattr(gate, key), dtype=np.float64))
             for key in ("input_weights", "recurrent_weights", "input_bias", "recurrent_bias")
         }
-        for name, gate in model.gate_weights(layer).items()
+        for name, gate in model.gate_weights(layer=layer).items()
     }
     if model.family == "gru":
         return _gru(weights)
     if model.family == "lstm":
-        return _lstm(weights, model.n_cells(layer))
+        return _lstm(weights, model.n_cells(layer=layer))
     return _rnn(weights["h"], relu=model.family == "rnn_relu")
 
 

@@ -1,12 +1,13 @@
 """Neuron relevance (Deep Neural Inspection, section 3.2): which cells predict a hypothesis.
 
+Deep Neural Inspection is the method of Lin & Wu (2017) [1]_.
 For every cell and every hypothesis, :func:`score_cells` fits a one-input model that predicts
 the hypothesis's label from that cell's value and scores it on held-out folds:
 
 * **binary** labels: logistic regression with an L2 penalty on the weight, C = 1 and an
   unpenalised intercept (scikit-learn's ``LogisticRegression()`` defaults, lbfgs solver);
   scores: accuracy, balanced accuracy and ROC AUC; cells are ranked by **balanced
-  accuracy**. The paper used a linear SVM scored by plain accuracy; plain accuracy rewards a
+  accuracy**. Lin & Wu used a linear SVM scored by plain accuracy; plain accuracy rewards a
   model that always predicts the majority label (a feature on at 5 % of the steps gives every
   cell 95 %), and the logistic fit of one input is a two-parameter convex problem solved for
   all cells at once.
@@ -37,10 +38,16 @@ The states are read block by block (each block inside one fold), three times:
 
 Every pass accumulates sums over blocks, so running block by block gives the same result as
 one block (up to float rounding), and a memory-mapped million-step trace is never loaded.
+
+References
+----------
+.. [1] Lin, K., & Wu, E. (2017). Searching for meaning in RNNs using Deep Neural Inspection.
+   Columbia University Computer Science Technical Report 003-17.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -70,12 +77,12 @@ class CellScores:
     """Cross-validated relevance of every cell for every hypothesis: a tidy, ranked table.
 
     Arrays are indexed ``[hypothesis, cell]`` in the order of ``hypotheses`` and ``cells``;
-    entries that do not apply to a hypothesis's kind are NaN.
+    entries that do not apply to a hypothesis's label type are NaN.
 
     Attributes
     ----------
     hypotheses : tuple of str
-    kinds : tuple of str
+    label_types : tuple of str
         ``"binary"`` or ``"continuous"`` per hypothesis.
     cells : ndarray of int, shape (n_cells,)
         The cells scored (cell indices of ``layer``).
@@ -104,7 +111,7 @@ class CellScores:
     """
 
     hypotheses: tuple[str, ...]
-    kinds: tuple[str, ...]
+    label_types: tuple[str, ...]
     cells: np.ndarray
     layer: int
     kind: str
@@ -177,7 +184,7 @@ class CellScores:
                 rows.append(
                     {
                         "hypothesis": name,
-                        "kind": self.kinds[h],
+                        "label_type": self.label_types[h],
                         "cell": cell,
                         "rank": rank,
                         "score": float(self.score[h, c]),
@@ -201,6 +208,45 @@ class CellScores:
                 "as a list of dicts"
             ) from error
         return pd.DataFrame(self.to_rows())
+
+    def plot(self, hypothesis: str | int, *, top: int | None = None) -> Any:
+        """The cells' scores for one hypothesis as sorted bars, best first (a bqplot Figure).
+
+        Bars are coloured by the cell's sign (rising with the label or falling), and a dashed
+        line marks chance. Restyle or compose the figure with bqplot's own API.
+
+        Parameters
+        ----------
+        hypothesis : str or int
+            A name of ``hypotheses`` or its position.
+        top : int, optional
+            Show only the ``top`` best cells (default all).
+
+        Returns
+        -------
+        bqplot.Figure
+            ``figure.marks[0]`` holds the bars: ``x`` the cells as text, ``y`` their scores.
+
+        """
+        from .._figures import sorted_bars
+
+        h = self.index(hypothesis)
+        ranked = self.ranking(h)
+        if top is not None:
+            ranked = ranked[: as_int(top, "top", minimum=1)]
+        position = {cell: i for i, cell in enumerate(self.cells.tolist())}
+        columns = np.array([position[cell] for cell in ranked.tolist()], dtype=np.int64)
+        measure = "balanced accuracy" if self.label_types[h] == "binary" else "R²"
+        chance = float(self.chance[h]) if len(self.chance) else math.nan
+        return sorted_bars(
+            [str(cell) for cell in ranked.tolist()],
+            self.score[h, columns],
+            signs=self.sign[h, columns],
+            reference=None if math.isnan(chance) else (chance, "chance"),
+            title=f"{self.hypotheses[h]}: layer {self.layer} {self.kind}",
+            x_label="cell",
+            y_label=f"held-out {measure}",
+        )
 
 
 # ---------------------------------------------------------------------- folds
@@ -292,7 +338,7 @@ def _check_not_constant(labels: LabelSet) -> None:
 
 def _cell_columns(trace: Any, layer: int, kind: str, cells: Any) -> tuple[np.ndarray, np.ndarray]:
     """The state array of (layer, kind) and the validated cell indices to score."""
-    states = trace.states(layer, kind)
+    states = trace.states(layer=layer, kind=kind)
     n_cells = states.shape[1]
     if cells is None:
         return states, np.arange(n_cells, dtype=np.int64)
@@ -327,6 +373,9 @@ def score_cells(
 ) -> CellScores:
     """Score every cell for every hypothesis by a cross-validated one-input model.
 
+    The per-neuron relevance of Deep Neural Inspection (Lin & Wu 2017 [1]_, section 3.2), with
+    contiguous folds and a logistic model (see the module docstring).
+
     Parameters
     ----------
     trace : Trace
@@ -341,7 +390,7 @@ def score_cells(
     cells : sequence of int, optional
         Score only these cells (default: every cell of the layer).
     folds : int
-        The number of cross-validation folds (the paper's 20).
+        The number of cross-validation folds (Lin & Wu's 20).
     fold_by : {"auto", "sequences", "blocks"}
         Folds of whole sequences, or contiguous blocks of steps; ``"auto"``: sequences when
         there are at least ``folds`` of them. Never shuffled steps (see the module docstring).
@@ -364,6 +413,11 @@ def score_cells(
         On a bad hypothesis (wrong length, NaN, strings, constant over the trace), too few
         steps or sequences for the folds, an unknown layer, kind or cell.
 
+    References
+    ----------
+    .. [1] Lin, K., & Wu, E. (2017). Searching for meaning in RNNs using Deep Neural Inspection.
+       Columbia University Computer Science Technical Report 003-17.
+
     Examples
     --------
     >>> import numpy as np, rnn_widgets as rw
@@ -384,7 +438,7 @@ def score_cells(
     _check_not_constant(labels)
     bounds, how = fold_bounds(trace, folds, fold_by)
     blocks = list(_blocks(bounds, block_size))
-    binary = np.array([k == "binary" for k in labels.kinds])
+    binary = np.array([t == "binary" for t in labels.label_types])
     groups = _hypothesis_groups(np.flatnonzero(binary), len(bounds) - 1, len(columns), bins)
     n_passes = 1 + 2 * len(groups)
 
@@ -420,7 +474,7 @@ def score_cells(
     score = np.where(binary[:, None], results["balanced_accuracy"], results["r2"])
     return CellScores(
         hypotheses=labels.names,
-        kinds=labels.kinds,
+        label_types=labels.label_types,
         cells=_readonly(columns),
         layer=layer,
         kind=kind,
@@ -864,7 +918,7 @@ class ProbeResult:
     Attributes
     ----------
     hypothesis : str
-    kind : str
+    label_type : str
         ``"binary"`` or ``"continuous"``.
     cells : ndarray of int, shape (k,)
         The cells the probe uses, fitted on all steps, in the order they were chosen.
@@ -888,7 +942,7 @@ class ProbeResult:
     """
 
     hypothesis: str
-    kind: str
+    label_type: str
     cells: np.ndarray
     weights: np.ndarray
     intercept: float
@@ -924,7 +978,8 @@ def probe(
     step the cell most correlated with what the chosen ones do not yet explain); the probe is
     then a logistic regression (binary; L2, C = 1, as :func:`score_cells`) or least squares
     (continuous) on the chosen cells. Cross-validation uses the folds of :func:`score_cells`,
-    and chooses the cells again on every training fold, batched over folds.
+    and chooses the cells again on every training fold, batched over folds. It extends the
+    one-cell relevance of Deep Neural Inspection (Lin & Wu 2017 [1]_) to ``k`` cells together.
 
     Parameters
     ----------
@@ -950,6 +1005,11 @@ def probe(
         As :func:`score_cells`; also if ``k`` exceeds the candidates or more than one
         hypothesis is given.
 
+    References
+    ----------
+    .. [1] Lin, K., & Wu, E. (2017). Searching for meaning in RNNs using Deep Neural Inspection.
+       Columbia University Computer Science Technical Report 003-17.
+
     """
     layer = as_int(layer, "layer")
     k = as_int(k, "k", minimum=1)
@@ -968,7 +1028,7 @@ def probe(
     bounds, _ = fold_bounds(trace, folds, fold_by)
     n_folds = len(bounds) - 1
     y = labels.values[0].astype(np.float64)
-    binary = labels.kinds[0] == "binary"
+    binary = labels.label_types[0] == "binary"
     blocks = list(_blocks(bounds, 16384))
 
     with tqdm(total=3, desc="probe", disable=not progress) as bar:
@@ -994,7 +1054,7 @@ def probe(
     frequency = (chosen[:n_folds, :, None] == final[None, None, :]).any(axis=1).sum(axis=0)
     return ProbeResult(
         hypothesis=labels.names[0],
-        kind=labels.kinds[0],
+        label_type=labels.label_types[0],
         cells=_readonly(columns[final]),
         weights=_readonly(weights),
         intercept=float(intercept),

@@ -1,18 +1,18 @@
-"""Response characterization of isolated recurrent cells (paper 000, section IV).
+"""Response characterization of isolated recurrent cells (Hasani et al. 2019 [1]_, section IV).
 
 Every cell ``u`` of a trained layer is cut out as its own one-cell dynamical system: it keeps
 its rows of the input weights, its biases and its **own** recurrent weight (the diagonal entry
 ``W_hh[u, u]`` of each gate), and drops every other cell's recurrent contribution. The cell is
 then driven by designed inputs (Definition 1) and its output is measured (Definitions 2-5):
 
-* a **step**, ``x_t = low + (high - low) [t >= T/2]`` (the paper's ``[t > T/2]`` counted from 1):
+* a **step**, ``x_t = low + (high - low) [t >= T/2]`` (their ``[t > T/2]`` counted from 1):
   initial and final (steady-state) response, their difference (the *delta response*), and the
   *settling time*: how many steps of the new input it takes until the output stays within
   10 % of ``|final - initial|`` of the final value;
 * **sinusoids**, ``x_t = mid + A sin(2 pi f t)``, at the data's main frequency and at chosen ones:
   the *amplitude* (half the peak-to-peak of the output after the transient), the *response
   frequency* (the peak of the output's power spectral density) and the input-output
-  *correlation*, both the paper's unnormalised ``sum_t (x_t - E x)(y_t - E y)`` and Pearson's
+  *correlation*, both Hasani et al.'s unnormalised ``sum_t (x_t - E x)(y_t - E y)`` and Pearson's
   coefficient.
 
 The output of a cell is ``y = o * tanh(c)`` for an LSTM and ``h`` for a GRU or a vanilla RNN.
@@ -27,6 +27,13 @@ single cell through the same code gives bit-for-bit the same numbers (the benchm
 Token inputs (an embedding): the baseline is the mean input vector of the data (the
 frequency-weighted mean embedding), the step goes from it to a chosen token's embedding and
 the sine oscillates along that direction, around the baseline, with the same amplitude.
+
+References
+----------
+.. [1] Hasani, R., Amini, A., Lechner, M., Naser, F., Grosu, R., & Rus, D. (2019). Response
+   characterization for auditing cell dynamics in long short-term memory networks. International
+   Joint Conference on Neural Networks (IJCNN 2019). doi:10.1109/IJCNN.2019.8851954.
+   arXiv:1809.03864.
 """
 
 from __future__ import annotations
@@ -92,7 +99,7 @@ class Stimulus:
     ----------
     name : str
         ``"step"`` or ``"sine@<frequency>"``.
-    kind : {"step", "sine"}
+    waveform : {"step", "sine"}
     frequency : float or None
         Cycles per step of a sinusoid; None for the step.
     signal : ndarray, shape (steps,)
@@ -106,7 +113,7 @@ class Stimulus:
     """
 
     name: str
-    kind: str
+    waveform: str
     frequency: float | None
     signal: np.ndarray
     base: np.ndarray
@@ -162,7 +169,9 @@ class StimulusDesign:
 
 @dataclass(frozen=True, eq=False)
 class ResponseSummary:
-    """Mean and standard deviation of each metric over the cells (the paper's Table I).
+    """Mean and standard deviation of each metric over the cells (Hasani et al.'s Table I).
+
+    Table I of Hasani et al. (2019) [1]_ summarises the metrics so.
 
     Attributes
     ----------
@@ -171,6 +180,13 @@ class ResponseSummary:
         Over the cells where the metric is defined (NaN-aware).
     defined : ndarray of int, shape (n_metrics,)
         How many cells have the metric defined (a flat output has no frequency or Pearson).
+
+    References
+    ----------
+    .. [1] Hasani, R., Amini, A., Lechner, M., Naser, F., Grosu, R., & Rus, D. (2019). Response
+       characterization for auditing cell dynamics in long short-term memory networks.
+       International Joint Conference on Neural Networks (IJCNN 2019).
+       doi:10.1109/IJCNN.2019.8851954. arXiv:1809.03864.
 
     """
 
@@ -203,6 +219,9 @@ class ResponseSummary:
 class Response:
     """The response characterization of every cell of one layer.
 
+    The method of Hasani et al. (2019) [1]_: each cell, isolated, is driven by a step and by
+    sinusoids, and its responses are measured (see :func:`characterize`).
+
     Attributes
     ----------
     metric_names : tuple of str
@@ -221,6 +240,13 @@ class Response:
     layer : int
     cells : ndarray of int, shape (n_cells,)
         The layer's cell index of each row.
+
+    References
+    ----------
+    .. [1] Hasani, R., Amini, A., Lechner, M., Naser, F., Grosu, R., & Rus, D. (2019). Response
+       characterization for auditing cell dynamics in long short-term memory networks.
+       International Joint Conference on Neural Networks (IJCNN 2019).
+       doi:10.1109/IJCNN.2019.8851954. arXiv:1809.03864.
 
     """
 
@@ -246,7 +272,7 @@ class Response:
         """One column of the table, shape (n_cells,)."""
         return self.values[:, _metric_index(self.metric_names, name)]
 
-    def table(self) -> dict[str, np.ndarray]:
+    def to_dict(self) -> dict[str, np.ndarray]:
         """The table as ``{metric: values per cell}`` (e.g. for ``pandas.DataFrame``)."""
         return {name: self.metric(name) for name in self.metric_names}
 
@@ -260,8 +286,9 @@ class Response:
     def ranks_by_absolute_value(self, metric: str) -> bool:
         """Whether :meth:`ranking` ranks ``metric`` by its absolute value by default.
 
-        True for ``delta`` (and its ``delta@<frequency>`` columns): the paper ranks excitatory
-        and inhibitory cells alike by ``|delta response|``.
+        True for ``delta`` (and its ``delta@<frequency>`` columns): the response
+        characterization paper (see :class:`Response`) ranks excitatory and inhibitory cells
+        alike by ``|delta response|``.
         """
         _metric_index(self.metric_names, metric)
         return metric.split("@")[0] in ABSOLUTE_METRICS
@@ -273,12 +300,39 @@ class Response:
         return self.stimuli[index].inputs, self.outputs[index, :, row]
 
     def summary(self) -> ResponseSummary:
-        """Mean ± std of each metric over the cells, like the paper's Table I."""
+        """Mean ± std of each metric over the cells, as in Table I of the paper Response cites."""
         with np.errstate(invalid="ignore"):
             defined = np.isfinite(self.values).sum(axis=0)
             mean = np.array([_nan_stat(np.nanmean, column) for column in self.values.T])
             std = np.array([_nan_stat(np.nanstd, column) for column in self.values.T])
         return ResponseSummary(self.metric_names, mean, std, defined.astype(np.int64))
+
+    def plot(self, metric: str = "settling_time", *, bins: int | str = "auto") -> Any:
+        """The distribution of one metric over the cells, as a histogram (a bqplot Figure).
+
+        Cells where the metric is undefined (NaN) are left out; the title says how many.
+
+        Parameters
+        ----------
+        metric : str
+            A name of ``metric_names``.
+        bins : int or str
+            As ``numpy.histogram`` takes them (default ``"auto"``).
+
+        Returns
+        -------
+        bqplot.Figure
+            ``figure.marks[0]`` holds the bars: ``x`` the bin centres, ``y`` the counts.
+
+        """
+        from .._figures import histogram
+
+        values = self.metric(metric)
+        if not isinstance(bins, str):
+            bins = as_int(bins, "bins", minimum=1)
+        defined = int(np.isfinite(values).sum())
+        title = f"{metric} over {defined} of {self.n_cells} cells (layer {self.layer})"
+        return histogram(values, bins=bins, title=title, x_label=metric)
 
     def ranking(self, metric: str, *, absolute: bool | None = None) -> np.ndarray:
         """The cells sorted by a metric, largest first (NaN last).
@@ -289,7 +343,7 @@ class Response:
             A name of ``metric_names``.
         absolute : bool, optional
             Rank by the absolute value; by default only for ``delta`` (``|delta response|``,
-            as the paper ranks excitatory and inhibitory cells alike).
+            as the paper :class:`Response` cites ranks excitatory and inhibitory cells alike).
 
         Returns
         -------
@@ -383,16 +437,23 @@ class IsolatedCells:
         )
 
 
-def isolate(model: RecurrentModel, layer: int = 0) -> IsolatedCells:
-    """Cut every cell of a layer out as its own one-cell system (the paper's section IV).
+def isolate(model: RecurrentModel, *, layer: int = 0) -> IsolatedCells:
+    """Cut every cell of a layer out as its own one-cell system (Hasani et al., section IV).
 
     Each cell keeps its input weights, its biases and its own recurrent weight per gate; the
-    other cells' recurrent contributions are dropped.
+    other cells' recurrent contributions are dropped, as in Hasani et al. (2019) [1]_.
 
     Raises
     ------
     TypeError
         For a user cell: without standard gates its cells cannot be separated.
+
+    References
+    ----------
+    .. [1] Hasani, R., Amini, A., Lechner, M., Naser, F., Grosu, R., & Rus, D. (2019). Response
+       characterization for auditing cell dynamics in long short-term memory networks.
+       International Joint Conference on Neural Networks (IJCNN 2019).
+       doi:10.1109/IJCNN.2019.8851954. arXiv:1809.03864.
 
     """
     if model.family == "cell":
@@ -401,7 +462,7 @@ def isolate(model: RecurrentModel, layer: int = 0) -> IsolatedCells:
             "characterization needs each cell's own input and recurrent weights per gate, "
             "which only nn.LSTM, nn.GRU and nn.RNN cores expose (RecurrentModel.gate_weights)"
         )
-    gates = model.gate_weights(layer)
+    gates = model.gate_weights(layer=layer)
     names = tuple(gates)
 
     def stack(attribute: str) -> np.ndarray:
@@ -417,7 +478,7 @@ def isolate(model: RecurrentModel, layer: int = 0) -> IsolatedCells:
         np.ascontiguousarray(recurrent),
         np.ascontiguousarray(stack("input_bias")),
         np.ascontiguousarray(stack("recurrent_bias")),
-        np.arange(model.n_cells(layer), dtype=np.int64),
+        np.arange(model.n_cells(layer=layer), dtype=np.int64),
     )
 
 
@@ -588,39 +649,39 @@ class _LayerInputs:
     token_counts: Counter[Any] | None
 
 
-def _raw_sequences(data: Any) -> list[Any]:
+def _raw_sequences(sequences: Any) -> list[Any]:
     """The sequences of a TaskData, a Trace, an array or a list of sequences."""
-    if data is None:
+    if sequences is None:
         raise ValueError(
-            "data is required to design the stimuli (Definition 1): pass the training inputs "
-            "(a TaskData, a Trace, a list of sequences or an array (n, steps, input_size)), "
-            "or a design= from design_stimuli"
+            "sequences is required to design the stimuli (Definition 1): pass the training "
+            "inputs (a TaskData, a Trace, a list of sequences or an array (n, steps, "
+            "input_size)), or a design= from design_stimuli"
         )
-    if isinstance(data, Trace):
-        return [data.sequence_tokens(s) for s in range(data.n_sequences)]
-    if hasattr(data, "sequences") and hasattr(data, "target_kind"):
-        return list(data.sequences)
-    if isinstance(data, (str, bytes)):
-        raise TypeError("data must be sequences, not one string; wrap it in a list")
-    if isinstance(data, torch.Tensor) or isinstance(data, np.ndarray):
-        array = to_numpy(data)
+    if isinstance(sequences, Trace):
+        return [sequences.sequence_tokens(s) for s in range(sequences.n_sequences)]
+    if hasattr(sequences, "sequences") and hasattr(sequences, "target_type"):
+        return list(sequences.sequences)
+    if isinstance(sequences, (str, bytes)):
+        raise TypeError("sequences must be a list of sequences, not one string; wrap it in a list")
+    if isinstance(sequences, torch.Tensor) or isinstance(sequences, np.ndarray):
+        array = to_numpy(sequences)
         if array.ndim == 3:
             return list(array)
         if array.ndim in (1, 2):
             return [array]
-        raise ValueError(f"data as an array must be (n, steps, input_size), got {array.shape}")
-    if isinstance(data, Sequence):
-        return list(data)
+        raise ValueError(f"sequences as an array must be (n, steps, input_size), got {array.shape}")
+    if isinstance(sequences, Sequence):
+        return list(sequences)
     raise TypeError(
-        f"data must be a TaskData, a Trace, an array or a list of sequences, got "
-        f"{type(data).__name__}"
+        f"sequences must be a TaskData, a Trace, an array or a list of sequences, got "
+        f"{type(sequences).__name__}"
     )
 
 
-def _layer_inputs(model: RecurrentModel, data: Any, layer: int) -> _LayerInputs:
-    raw = _raw_sequences(data)
+def _layer_inputs(model: RecurrentModel, sequences: Any, layer: int) -> _LayerInputs:
+    raw = _raw_sequences(sequences)
     if not raw or all(len(sequence) == 0 for sequence in raw):
-        raise ValueError("data is empty: it holds no steps; pass the inputs the model read")
+        raise ValueError("sequences is empty: it holds no steps; pass the inputs the model read")
     raw = [sequence for sequence in raw if len(sequence) > 0]
     counts: Counter[Any] | None = None
     if layer < model.directions:  # the first layer (either direction) reads the data
@@ -629,10 +690,10 @@ def _layer_inputs(model: RecurrentModel, data: Any, layer: int) -> _LayerInputs:
         except (TypeError, ValueError) as error:
             hint = (
                 "; a Trace holds only tokens, so for float inputs pass the input arrays"
-                if isinstance(data, Trace)
+                if isinstance(sequences, Trace)
                 else ""
             )
-            raise ValueError(f"data cannot be read by the model: {error}{hint}") from None
+            raise ValueError(f"sequences cannot be read by the model: {error}{hint}") from None
         if model.embedding is not None and all(_is_token_sequence(s) for s in raw):
             counts = Counter(_token_key(t) for sequence in raw for t in _tokens_of(sequence))
         return _LayerInputs(encoded, counts)
@@ -680,7 +741,7 @@ def _spectrum(signals: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     if not usable:
         longest = max(len(s) for s in signals)
         raise ValueError(
-            f"data: its longest sequence has {longest} steps, too few to estimate its main "
+            f"sequences: the longest one has {longest} steps, too few to estimate the main "
             f"frequency (at least {MIN_SPECTRUM_STEPS} are needed); pass longer sequences or "
             "give main_frequency= explicitly"
         )
@@ -700,7 +761,7 @@ def _spectrum(signals: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 def _main_frequency(frequencies: np.ndarray, power: np.ndarray) -> float:
     if not np.any(power[1:] > 0):
         raise ValueError(
-            "data: the input signal has no frequency content (each sequence is constant); "
+            "sequences: the input signal has no frequency content (each sequence is constant); "
             "pass inputs that vary over time, or give main_frequency= explicitly"
         )
     return float(frequencies[np.argmax(power[1:]) + 1])
@@ -727,7 +788,7 @@ def _check_frequency(value: Any, name: str, window: int) -> float:
 
 def design_stimuli(
     model: Any,
-    data: Any = None,
+    sequences: Any,
     *,
     layer: int = 0,
     steps: int = 1000,
@@ -736,13 +797,16 @@ def design_stimuli(
     token: str | int | None = None,
     transient: int | None = None,
 ) -> StimulusDesign:
-    """Design the step and sinusoid inputs from the data, per the paper's Definition 1.
+    """Design the step and sinusoid inputs from the data, per Hasani et al.'s Definition 1.
+
+    Definition 1 of Hasani et al. (2019) [1]_: a step between two levels of the data and
+    sinusoids at its main frequency and at chosen ones.
 
     Parameters
     ----------
     model : RecurrentModel
         The model whose layer the stimuli drive.
-    data : TaskData, Trace, array or list of sequences
+    sequences : TaskData, Trace, array or list of sequences
         The inputs the model was trained on (token strings or ids for an embedding, float
         arrays (steps, input_size) otherwise; a Trace gives its tokens). For a layer above
         the first, the model is run over them and the layer below's ``h`` is the data.
@@ -767,12 +831,19 @@ def design_stimuli(
     Raises
     ------
     ValueError
-        Empty or constant data, too few steps to estimate a frequency, a frequency at or
+        Empty or constant sequences, too few steps to estimate a frequency, a frequency at or
         above Nyquist or too low to complete two cycles in the analysis window.
+
+    References
+    ----------
+    .. [1] Hasani, R., Amini, A., Lechner, M., Naser, F., Grosu, R., & Rus, D. (2019). Response
+       characterization for auditing cell dynamics in long short-term memory networks.
+       International Joint Conference on Neural Networks (IJCNN 2019).
+       doi:10.1109/IJCNN.2019.8851954. arXiv:1809.03864.
 
     """
     model = as_model(model)
-    layer = model.check_layer(layer)
+    layer = model.check_layer(layer=layer)
     steps = as_int(steps, "steps", minimum=32)
     transient = steps // 2 if transient is None else as_int(transient, "transient", minimum=0)
     window = steps - transient
@@ -787,7 +858,7 @@ def design_stimuli(
             "inputs); leave it None here"
         )
     extra = [] if frequencies is None else _frequency_list(frequencies, window)
-    inputs = _layer_inputs(model, data, layer)
+    inputs = _layer_inputs(model, sequences, layer)
     low, high = _data_range(inputs)
     if inputs.token_counts is not None:
         chosen, step_base, step_direction = _token_direction(model, inputs, token)
@@ -798,7 +869,7 @@ def design_stimuli(
         chosen = None
         if not np.any(high > low):
             raise ValueError(
-                f"data: the input signal is constant (every value {low.tolist()}); a step or "
+                f"sequences: the input signal is constant (every value {low.tolist()}); a step or "
                 "sine needs a range of input values; pass the inputs the model was trained on"
             )
         step_base, step_direction = low, high - low
@@ -862,7 +933,7 @@ def _token_direction(
     if not np.any(np.abs(direction) > FLAT):
         raise ValueError(
             f"token {token!r}'s embedding equals the mean input (the data is constant); choose "
-            "another token or pass data with more than one token"
+            "another token or pass sequences with more than one token"
         )
     return _token_key(token), baseline, direction
 
@@ -898,9 +969,9 @@ def _frozen(array: np.ndarray) -> np.ndarray:
 
 def characterize(
     model: Any,
-    layer: int = 0,
     *,
-    data: Any = None,
+    layer: int = 0,
+    sequences: Any = None,
     design: StimulusDesign | None = None,
     steps: int = 1000,
     frequencies: Sequence[float] | None = None,
@@ -910,16 +981,21 @@ def characterize(
 ) -> Response:
     """Characterize the step and sine responses of every isolated cell of a layer.
 
+    The response characterization of Hasani et al. (2019) [1]_, section IV: every cell is cut
+    out as its own one-cell system, driven by a step and by sinusoids designed from the data,
+    and measured (initial, final and delta response, settling time, amplitude, frequency,
+    correlation).
+
     Parameters
     ----------
     model : RecurrentModel
         An LSTM, GRU or vanilla RNN core (a user cell cannot be isolated: TypeError).
     layer : int
         The layer whose cells are characterized.
-    data : TaskData, Trace, array or list of sequences
+    sequences : TaskData, Trace, array or list of sequences
         The training inputs the stimuli are designed from (see :func:`design_stimuli`).
     design : StimulusDesign, optional
-        Stimuli designed already (e.g. the same for several networks); then ``data``,
+        Stimuli designed already (e.g. the same for several networks); then ``sequences``,
         ``steps``, ``frequencies``, ``main_frequency``, ``token`` and ``transient`` are unused.
     steps, frequencies, main_frequency, token, transient
         Passed to :func:`design_stimuli`.
@@ -929,20 +1005,27 @@ def characterize(
     Response
         The metric table (cell x metric), the raw curves, the stimuli.
 
+    References
+    ----------
+    .. [1] Hasani, R., Amini, A., Lechner, M., Naser, F., Grosu, R., & Rus, D. (2019). Response
+       characterization for auditing cell dynamics in long short-term memory networks.
+       International Joint Conference on Neural Networks (IJCNN 2019).
+       doi:10.1109/IJCNN.2019.8851954. arXiv:1809.03864.
+
     Examples
     --------
     >>> from rnn_widgets import zoo
-    >>> response = characterize(zoo.load("co2_lstm"), data=zoo.data("co2_lstm", "train"))
+    >>> response = characterize(zoo.load("co2_lstm"), sequences=zoo.data("co2_lstm", "train"))
     >>> response.summary()["settling_time"]  # doctest: +SKIP
 
     """
     model = as_model(model)
-    layer = model.check_layer(layer)
-    cells = isolate(model, layer)
+    layer = model.check_layer(layer=layer)
+    cells = isolate(model, layer=layer)
     if design is None:
         design = design_stimuli(
             model,
-            data,
+            sequences,
             layer=layer,
             steps=steps,
             frequencies=frequencies,
@@ -952,10 +1035,10 @@ def characterize(
         )
     elif not isinstance(design, StimulusDesign):
         raise TypeError(f"design must be a StimulusDesign, got {type(design).__name__}")
-    elif design.n_channels != model.input_size(layer):
+    elif design.n_channels != model.input_size(layer=layer):
         raise ValueError(
             f"design has {design.n_channels} input channels but layer {layer} reads "
-            f"{model.input_size(layer)}; design the stimuli for this model and layer"
+            f"{model.input_size(layer=layer)}; design the stimuli for this model and layer"
         )
     outputs = simulate(cells, design.stimuli)
     names, values = measure(outputs, design)
@@ -969,7 +1052,9 @@ def characterize(
 
 @dataclass(frozen=True, eq=False)
 class CapacitySweep:
-    """Networks of several sizes trained on one task, each characterized (the paper's Fig. 5).
+    """Networks of several sizes trained on one task, each characterized (Hasani et al.'s Fig. 5).
+
+    Fig. 5 of Hasani et al. (2019) [1]_ compares the metrics' distributions across sizes.
 
     Attributes
     ----------
@@ -980,6 +1065,13 @@ class CapacitySweep:
         One per size, all driven by the same stimuli.
     task_metrics : tuple of dict
         Each network's held-out figures (the recipe's metric).
+
+    References
+    ----------
+    .. [1] Hasani, R., Amini, A., Lechner, M., Naser, F., Grosu, R., & Rus, D. (2019). Response
+       characterization for auditing cell dynamics in long short-term memory networks.
+       International Joint Conference on Neural Networks (IJCNN 2019).
+       doi:10.1109/IJCNN.2019.8851954. arXiv:1809.03864.
 
     """
 
@@ -992,6 +1084,33 @@ class CapacitySweep:
         """``(mean, std)`` of one metric per size, each shape (n_sizes,)."""
         summaries = [response.summary()[metric] for response in self.responses]
         return np.array([m for m, _ in summaries]), np.array([s for _, s in summaries])
+
+    def plot(self, metric: str = "settling_time") -> Any:
+        """One metric's mean over the cells against network size, ± one std (a bqplot Figure).
+
+        Parameters
+        ----------
+        metric : str
+            A name of the responses' ``metric_names``.
+
+        Returns
+        -------
+        bqplot.Figure
+            Its line mark holds :meth:`trend`'s mean over ``sizes`` (a logarithmic axis).
+
+        """
+        from .._figures import line_chart
+
+        mean, std = self.trend(metric)
+        return line_chart(
+            np.asarray(self.sizes),
+            {f"mean {metric}": mean},
+            spreads={f"mean {metric}": std},
+            log_x=True,
+            title=f"{metric} by network size ({self.recipe})",
+            x_label="cells",
+            y_label=metric,
+        )
 
 
 def default_cache_dir() -> Path:
@@ -1011,6 +1130,8 @@ def capacity_sweep(
     frequencies: Sequence[float] | None = None,
 ) -> CapacitySweep:
     """Train networks of several sizes on one zoo task (fixed seed) and characterize each.
+
+    The capacity study of Hasani et al. (2019) [1]_, Fig. 5.
 
     Parameters
     ----------
@@ -1036,6 +1157,13 @@ def capacity_sweep(
     Returns
     -------
     CapacitySweep
+
+    References
+    ----------
+    .. [1] Hasani, R., Amini, A., Lechner, M., Naser, F., Grosu, R., & Rus, D. (2019). Response
+       characterization for auditing cell dynamics in long short-term memory networks.
+       International Joint Conference on Neural Networks (IJCNN 2019).
+       doi:10.1109/IJCNN.2019.8851954. arXiv:1809.03864.
 
     """
     if not isinstance(recipe, str) or recipe not in zoo.RECIPES:
@@ -1082,13 +1210,22 @@ def capacity_sweep(
 class RankingValidation:
     """Ablation of the cells ranked highest by response metrics, against random cells.
 
+    The validation by ablation of Hasani et al. (2019) [1]_, Fig. 4.
+
     Attributes
     ----------
     by : tuple of str
         The metrics the cells were ranked by.
     ablations : mapping of str to Ablation
-        For each metric, what ``rnn_widgets.analysis._ablate.ablate`` measured: the task
+        For each metric, what :func:`rnn_widgets.analysis.ablate` measured: the task
         metric with the top-k ranked cells ablated and with k random cells (several draws).
+
+    References
+    ----------
+    .. [1] Hasani, R., Amini, A., Lechner, M., Naser, F., Grosu, R., & Rus, D. (2019). Response
+       characterization for auditing cell dynamics in long short-term memory networks.
+       International Joint Conference on Neural Networks (IJCNN 2019).
+       doi:10.1109/IJCNN.2019.8851954. arXiv:1809.03864.
 
     """
 
@@ -1099,7 +1236,7 @@ class RankingValidation:
 def validate_ranking(
     model: Any,
     response: Response,
-    inputs: Any,
+    sequences: Any,
     metric: Callable[[RunResult], float],
     *,
     by: Sequence[str] = ("amplitude", "delta"),
@@ -1109,7 +1246,10 @@ def validate_ranking(
     seed: int = 0,
     progress: bool = True,
 ) -> RankingValidation:
-    """Ablate the cells a metric ranks highest against random cells (the paper's Fig. 4).
+    """Ablate the cells a metric ranks highest against random cells (Hasani et al.'s Fig. 4).
+
+    The validation by ablation of Hasani et al. (2019) [1]_: if a response metric ranks the
+    cells the task depends on, ablating the top-ranked cells costs more than random ones.
 
     Parameters
     ----------
@@ -1117,7 +1257,7 @@ def validate_ranking(
         The model ``response`` characterized.
     response : Response
         Its characterization, from :func:`characterize`.
-    inputs : sequences
+    sequences : sequence or batch
         What the task metric is measured on (as for ``RecurrentModel.run``).
     metric : callable (RunResult) -> float
         The task metric of a run.
@@ -1130,6 +1270,13 @@ def validate_ranking(
     -------
     RankingValidation
 
+    References
+    ----------
+    .. [1] Hasani, R., Amini, A., Lechner, M., Naser, F., Grosu, R., & Rus, D. (2019). Response
+       characterization for auditing cell dynamics in long short-term memory networks.
+       International Joint Conference on Neural Networks (IJCNN 2019).
+       doi:10.1109/IJCNN.2019.8851954. arXiv:1809.03864.
+
     """
     from ._ablate import ablate
 
@@ -1138,10 +1285,10 @@ def validate_ranking(
         raise TypeError(
             f"response must be a Response from characterize, got {type(response).__name__}"
         )
-    if response.n_cells != model.n_cells(response.layer):
+    if response.n_cells != model.n_cells(layer=response.layer):
         raise ValueError(
             f"response has {response.n_cells} cells but layer {response.layer} of the model has "
-            f"{model.n_cells(response.layer)}; pass the model that was characterized"
+            f"{model.n_cells(layer=response.layer)}; pass the model that was characterized"
         )
     if not callable(metric):
         raise TypeError("metric must be a callable taking a RunResult and returning a float")
@@ -1154,7 +1301,7 @@ def validate_ranking(
     for name in tqdm(by, desc="validate ranking", disable=not progress or len(by) < 2):
         results[name] = ablate(
             model,
-            inputs,
+            sequences,
             metric,
             response.ranking(name),
             layer=response.layer,

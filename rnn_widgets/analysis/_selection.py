@@ -1,4 +1,6 @@
-"""LSTMVis's select and match (Strobelt et al., sections 5.2-5.3), exact over a whole corpus.
+"""LSTMVis's select and match, exact over a whole corpus.
+
+The select and match of LSTMVis (Strobelt et al. 2018 [1]_, sections 5.2-5.3).
 
 Select: the cells *on* (value >= threshold) at every step of a token range and *off* at the
 padding steps around it. Match: the ranges of the corpus whose on-cells resemble that
@@ -18,6 +20,12 @@ How it stays fast on a million steps x 512 cells
   of a level are disjoint). Levels are taken from the highest k down: a run first found at
   level k shares at most k cells with S1, so once the top results all share more than the
   next level could, the remaining levels cannot enter them and are skipped.
+
+References
+----------
+.. [1] Strobelt, H., Gehrmann, S., Pfister, H., & Rush, A. M. (2018). LSTMVis: A tool for visual
+   analysis of hidden state dynamics in recurrent neural networks. IEEE Transactions on
+   Visualization and Computer Graphics, 24(1), 667-676. arXiv:1606.07461.
 """
 
 from __future__ import annotations
@@ -140,6 +148,9 @@ def select_cells(
 ) -> np.ndarray:
     """The cells on over ``start:stop`` and off at the padding steps around it.
 
+    LSTMVis's selection (Strobelt et al. 2018 [1]_, section 5.2): a range, a threshold and an
+    on/off pattern.
+
     Parameters
     ----------
     trace : Trace
@@ -166,6 +177,12 @@ def select_cells(
     TypeError, ValueError
         On a range that is empty, reversed, out of the trace or crossing a sequence
         boundary, a threshold outside the data, negative padding, or an unknown layer/kind.
+
+    References
+    ----------
+    .. [1] Strobelt, H., Gehrmann, S., Pfister, H., & Rush, A. M. (2018). LSTMVis: A tool for
+       visual analysis of hidden state dynamics in recurrent neural networks. IEEE Transactions
+       on Visualization and Computer Graphics, 24(1), 667-676. arXiv:1606.07461.
 
     """
     states, threshold = _checked(trace, layer, kind, threshold)
@@ -199,13 +216,13 @@ def match(
 ) -> MatchResult:
     """The ranges of the whole trace whose on-cells resemble the selection ``cells``.
 
-    Candidates, as in LSTMVis but exhaustive: for every k from ``len(cells)`` down to
-    ``min_shared``, the maximal runs of steps (within one sequence, at least ``min_length``
-    long) where at least k of the selected cells S1 are on. For a candidate a:b, S2 is the set
-    of all cells on at every step of a:b and, where the selection was padded, off at the
-    padding steps (inside the sequence). Ranked by ``|S1 ∩ S2|`` (descending), ``|S1 ∪ S2|``
-    (ascending: fewer extra cells first), length (descending), then start, so results are
-    deterministic.
+    Candidates, as in LSTMVis (Strobelt et al. 2018 [1]_, section 5.3) but exhaustive: for every
+    k from ``len(cells)`` down to ``min_shared``, the maximal runs of steps (within one
+    sequence, at least ``min_length`` long) where at least k of the selected cells S1 are on.
+    For a candidate a:b, S2 is the set of all cells on at every step of a:b and, where the
+    selection was padded, off at the padding steps (inside the sequence). Ranked by
+    ``|S1 ∩ S2|`` (descending), ``|S1 ∪ S2|`` (ascending: fewer extra cells first), length
+    (descending), then start, so results are deterministic.
 
     Parameters
     ----------
@@ -239,6 +256,12 @@ def match(
     TypeError, ValueError
         On an empty selection, a cell out of range, a threshold outside the data, a bad
         count, or an unknown layer/kind.
+
+    References
+    ----------
+    .. [1] Strobelt, H., Gehrmann, S., Pfister, H., & Rush, A. M. (2018). LSTMVis: A tool for
+       visual analysis of hidden state dynamics in recurrent neural networks. IEEE Transactions
+       on Visualization and Computer Graphics, 24(1), 667-676. arXiv:1606.07461.
 
     """
     states, threshold = _checked(trace, layer, kind, threshold)
@@ -282,9 +305,9 @@ def _checked(trace: Any, layer: Any, kind: Any, threshold: Any) -> tuple[np.ndar
     layer = as_layer(layer, trace.layers)
     if not isinstance(kind, str):
         raise TypeError(f"kind must be a str such as 'h', got {kind!r}")
-    states = trace.states(layer, kind)
+    states = trace.states(layer=layer, kind=kind)
     threshold = as_float(threshold, "threshold")
-    low, high = trace.value_range(layer, kind)
+    low, high = trace.value_range(layer=layer, kind=kind)
     if not low <= threshold <= high:
         raise ValueError(
             f"threshold {threshold:g} is outside the values of layer {layer} kind {kind!r} "
@@ -397,7 +420,7 @@ def _on_bits(trace: Trace, layer: int, kind: str, threshold: float) -> _OnBits:
         if key in per_trace:
             per_trace.move_to_end(key)
             return per_trace[key]
-    bits = _OnBits(trace.states(layer, kind), threshold)
+    bits = _OnBits(trace.states(layer=layer, kind=kind), threshold)
     with _cache_lock:
         per_trace[key] = bits
         while len(per_trace) > _CACHED_THRESHOLDS:

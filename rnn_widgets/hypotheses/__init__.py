@@ -1,5 +1,7 @@
 """Hypotheses: labelling functions over the tokens of a trace (Deep Neural Inspection).
 
+Hypotheses as labelling functions, and the range and impulse features of spans, come from
+Deep Neural Inspection (Lin & Wu 2017 [1]_).
 A hypothesis maps the tokens of each sequence to one label per step, binary (is this
 character inside a string?) or continuous (nesting depth, scaled to [0, 1]). Write your own
 as a plain function with the :func:`hypothesis` decorator, or use the built-ins:
@@ -13,10 +15,15 @@ as a plain function with the :func:`hypothesis` decorator, or use the built-ins:
 :func:`evaluate` runs hypotheses over a trace (labels aligned with its global steps);
 :func:`annotate` returns a new trace with them as annotation tracks for the SelectView.
 ``rnn_widgets.analysis.score_cells`` ranks the cells that predict them.
+
+References
+----------
+.. [1] Lin, K., & Wu, E. (2017). Searching for meaning in RNNs using Deep Neural Inspection.
+   Columbia University Computer Science Technical Report 003-17.
 """
 
 from ._core import (
-    KINDS,
+    LABEL_TYPES,
     Hypothesis,
     LabelSet,
     annotate,
@@ -48,7 +55,7 @@ from ._text import (
 
 __all__ = [
     "FEATURES",
-    "KINDS",
+    "LABEL_TYPES",
     "Hypothesis",
     "LabelSet",
     "annotate",

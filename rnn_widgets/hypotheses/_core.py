@@ -24,10 +24,10 @@ from .._validation import to_numpy
 from ..trace import as_trace
 
 __all__ = [
-    "KINDS",
+    "LABEL_TYPES",
     "Hypothesis",
-    "HypothesisKind",
     "LabelSet",
+    "LabelType",
     "annotate",
     "as_hypotheses",
     "evaluate",
@@ -35,9 +35,10 @@ __all__ = [
     "hypothesis",
 ]
 
-HypothesisKind = Literal["binary", "continuous"]
-#: The kinds of hypotheses: ``"binary"`` labels are 0 or 1, ``"continuous"`` lie in [0, 1].
-KINDS: tuple[str, ...] = ("binary", "continuous")
+LabelType = Literal["binary", "continuous"]
+#: The label types of hypotheses: ``"binary"`` labels are 0 or 1, ``"continuous"`` lie in
+#: [0, 1].
+LABEL_TYPES: tuple[str, ...] = ("binary", "continuous")
 
 LabelFunction = Callable[[Sequence[str]], Any]
 
@@ -53,7 +54,7 @@ class Hypothesis:
     ----------
     name : str
         The name shown in score tables and as the annotation track.
-    kind : {"binary", "continuous"}
+    label_type : {"binary", "continuous"}
         Binary labels are 0 or 1; continuous ones lie in [0, 1].
     function : callable or None
         ``function(tokens) -> labels``: a list of str to an array-like of shape
@@ -66,7 +67,7 @@ class Hypothesis:
     """
 
     name: str
-    kind: HypothesisKind
+    label_type: LabelType
     function: LabelFunction | None = field(default=None, repr=False)
     description: str = ""
     fixed: tuple[np.ndarray, ...] | None = field(default=None, repr=False)
@@ -74,10 +75,10 @@ class Hypothesis:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
             raise TypeError(f"a hypothesis's name must be a non-empty str, got {self.name!r}")
-        if self.kind not in KINDS:
+        if self.label_type not in LABEL_TYPES:
             raise ValueError(
-                f"hypothesis {self.name!r}: kind must be 'binary' or 'continuous', got "
-                f"{self.kind!r}"
+                f"hypothesis {self.name!r}: label_type must be 'binary' or 'continuous', "
+                f"got {self.label_type!r}"
             )
         if (self.function is None) == (self.fixed is None):
             raise TypeError(
@@ -119,11 +120,11 @@ class Hypothesis:
                 raise RuntimeError(
                     f"hypothesis {self.name!r} raised {type(error).__name__}{where}: {error}"
                 ) from error
-        return check_labels(raw, self.name, self.kind, len(tokens), index)
+        return check_labels(raw, self.name, self.label_type, len(tokens), index)
 
 
 def check_labels(
-    raw: Any, name: str, kind: str, n_steps: int, index: int | None = None
+    raw: Any, name: str, label_type: str, n_steps: int, index: int | None = None
 ) -> np.ndarray:
     """Validate one sequence's labels; return them as a new read-only float32 array.
 
@@ -132,7 +133,7 @@ def check_labels(
     TypeError
         For strings, objects or complex numbers.
     ValueError
-        For the wrong shape, NaN or infinite values, or values outside the kind's range.
+        For the wrong shape, NaN or infinite values, or values outside the label type's range.
 
     """
     where = "" if index is None else f" on sequence {index}"
@@ -157,13 +158,13 @@ def check_labels(
             f"hypothesis {name!r} returned NaN or infinite labels{where} (first at step "
             f"{step}); label every token with a number"
         )
-    if kind == "binary" and not np.isin(values, (0.0, 1.0)).all():
+    if label_type == "binary" and not np.isin(values, (0.0, 1.0)).all():
         other = values[~np.isin(values, (0.0, 1.0))][0]
         raise ValueError(
             f"binary hypothesis {name!r} returned {other:g}{where}; binary labels are 0 or 1 "
-            "(for graded labels use kind='continuous', normalised to [0, 1])"
+            "(for graded labels use label_type='continuous', normalised to [0, 1])"
         )
-    if kind == "continuous" and (values.min(initial=0.0) < 0 or values.max(initial=0.0) > 1):
+    if label_type == "continuous" and (values.min(initial=0.0) < 0 or values.max(initial=0.0) > 1):
         low, high = float(values.min()), float(values.max())
         raise ValueError(
             f"continuous hypothesis {name!r} returned values in [{low:g}, {high:g}]{where}; "
@@ -175,16 +176,16 @@ def check_labels(
 
 @overload
 def hypothesis(
-    function: LabelFunction, *, kind: HypothesisKind = ..., name: str | None = ...
+    function: LabelFunction, *, label_type: LabelType = ..., name: str | None = ...
 ) -> Hypothesis: ...
 @overload
 def hypothesis(
-    function: None = ..., *, kind: HypothesisKind = ..., name: str | None = ...
+    function: None = ..., *, label_type: LabelType = ..., name: str | None = ...
 ) -> Callable[[LabelFunction], Hypothesis]: ...
 def hypothesis(
     function: LabelFunction | str | None = None,
     *,
-    kind: HypothesisKind = "binary",
+    label_type: LabelType = "binary",
     name: str | None = None,
     description: str | None = None,
 ) -> Hypothesis | Callable[[LabelFunction], Hypothesis]:
@@ -194,8 +195,8 @@ def hypothesis(
     ----------
     function : callable, optional
         ``function(tokens) -> labels``: the tokens of one sequence (a list of str) to one
-        number per token. Used bare (``@hypothesis``) or called (``@hypothesis(kind=...)``).
-    kind : {"binary", "continuous"}
+        number per token. Used bare (``@hypothesis``) or called (``@hypothesis(label_type=...)``).
+    label_type : {"binary", "continuous"}
         Binary labels are 0 or 1 (bools work); continuous ones must lie in [0, 1].
     name : str, optional
         Defaults to the function's ``__name__``.
@@ -204,7 +205,7 @@ def hypothesis(
 
     Examples
     --------
-    >>> @hypothesis(kind="binary")
+    >>> @hypothesis(label_type="binary")
     ... def vowel(tokens):
     ...     return [token in "aeiou" for token in tokens]
     >>> vowel(list("rnn_widgets")).tolist()
@@ -213,7 +214,7 @@ def hypothesis(
     """
     if isinstance(function, str):
         raise TypeError(
-            "hypothesis takes keyword arguments: @hypothesis(kind='continuous', name='depth')"
+            "hypothesis takes keyword arguments: @hypothesis(label_type='continuous', name='depth')"
         )
 
     def make(target: LabelFunction) -> Hypothesis:
@@ -224,7 +225,7 @@ def hypothesis(
             raise TypeError("give the hypothesis a name: hypothesis(function, name='...')")
         doc = (getattr(target, "__doc__", None) or "").strip().splitlines()
         text = description if description is not None else (doc[0] if doc else "")
-        return Hypothesis(label, kind, function=target, description=text)
+        return Hypothesis(label, label_type, function=target, description=text)
 
     return make if function is None else make(function)
 
@@ -233,7 +234,7 @@ def from_labels(
     name: str,
     labels: Sequence[Any],
     *,
-    kind: HypothesisKind | None = None,
+    label_type: LabelType | None = None,
     description: str = "",
 ) -> Hypothesis:
     """A hypothesis with fixed labels per sequence (ground truth given as data).
@@ -244,7 +245,7 @@ def from_labels(
         The hypothesis's name.
     labels : sequence of array-like
         One array of shape (steps,) per sequence, in the trace's order.
-    kind : {"binary", "continuous"}, optional
+    label_type : {"binary", "continuous"}, optional
         Inferred when omitted: binary if every label is 0 or 1, else continuous.
     description : str
         One line on what the labels mean.
@@ -252,7 +253,7 @@ def from_labels(
     Raises
     ------
     TypeError, ValueError
-        If a sequence's labels are not numbers, not finite, or out of the kind's range.
+        If a sequence's labels are not numbers, not finite, or out of the label type's range.
 
     """
     if isinstance(labels, (str, bytes, np.ndarray)) or not isinstance(labels, Sequence):
@@ -261,15 +262,15 @@ def from_labels(
             f"{type(labels).__name__}"
         )
     arrays = [to_numpy(part) for part in labels]
-    if kind is None:
+    if label_type is None:
         numeric = all(a.dtype.kind in "biuf" for a in arrays)
         binary = numeric and all(np.isin(a, (0, 1)).all() for a in arrays)
-        kind = "binary" if binary else "continuous"
+        label_type = "binary" if binary else "continuous"
     checked = tuple(
-        check_labels(part, name, kind, len(np.atleast_1d(part)), index)
+        check_labels(part, name, label_type, len(np.atleast_1d(part)), index)
         for index, part in enumerate(arrays)
     )
-    return Hypothesis(name, kind, description=description, fixed=checked)
+    return Hypothesis(name, label_type, description=description, fixed=checked)
 
 
 @dataclass(frozen=True, eq=False)
@@ -279,7 +280,7 @@ class LabelSet:
     Attributes
     ----------
     names : tuple of str
-    kinds : tuple of str
+    label_types : tuple of str
         ``"binary"`` or ``"continuous"`` per hypothesis.
     values : ndarray, shape (n_hypotheses, n_steps)
         float32, read-only; row ``i`` is hypothesis ``names[i]`` at every global step.
@@ -288,7 +289,7 @@ class LabelSet:
     """
 
     names: tuple[str, ...]
-    kinds: tuple[str, ...]
+    label_types: tuple[str, ...]
     values: np.ndarray = field(repr=False)
     descriptions: tuple[str, ...] = ()
 
@@ -304,7 +305,7 @@ class LabelSet:
             raise KeyError(f"no hypothesis named {name!r}; choose from {list(self.names)}")
         return self.names.index(name)
 
-    def as_dict(self) -> Mapping[str, np.ndarray]:
+    def to_dict(self) -> Mapping[str, np.ndarray]:
         """``{name: labels}``, read-only."""
         return MappingProxyType(dict(zip(self.names, self.values, strict=True)))
 
@@ -324,22 +325,22 @@ class LabelSet:
         ------
         TypeError, ValueError
             As :func:`from_labels` does: labels that are not numbers, not finite, of the
-            wrong length or out of their kind's range; or no labels at all.
+            wrong length or out of their label type's range; or no labels at all.
 
         """
-        names, kinds, rows = [], [], []
+        names, label_types, rows = [], [], []
         for name, values in labels.items():
             array = to_numpy(values)
             numeric = array.dtype.kind in "biuf"
-            kind = "binary" if numeric and np.isin(array, (0, 1)).all() else "continuous"
-            rows.append(check_labels(array, str(name), kind, n_steps))
+            label_type = "binary" if numeric and np.isin(array, (0, 1)).all() else "continuous"
+            rows.append(check_labels(array, str(name), label_type, n_steps))
             names.append(str(name))
-            kinds.append(kind)
+            label_types.append(label_type)
         if not rows:
             raise ValueError("hypotheses is empty; pass at least one")
         values = np.stack(rows)
         values.flags.writeable = False
-        return cls(tuple(names), tuple(kinds), values)
+        return cls(tuple(names), tuple(label_types), values)
 
 
 HypothesesLike = Hypothesis | Iterable[Hypothesis] | Mapping[str, Hypothesis]
@@ -423,7 +424,7 @@ def evaluate(trace: Any, hypotheses: HypothesesLike) -> LabelSet:
     values.flags.writeable = False
     return LabelSet(
         names=tuple(item.name for item in chosen),
-        kinds=tuple(item.kind for item in chosen),
+        label_types=tuple(item.label_type for item in chosen),
         values=values,
         descriptions=tuple(item.description for item in chosen),
     )

@@ -1,13 +1,19 @@
 """Hypotheses over Python source, from the standard library's ``tokenize`` and ``ast``.
 
-The Python-source model can be inspected as Deep Neural Inspection inspected its Linux-kernel
-model: each feature here labels every character of a sequence of Python code (the tokens of
-a sequence are joined into its text, so character tokens are the usual case).
+The Python-source model can be inspected as Lin & Wu (2017) [1]_ inspected their Linux-kernel
+model with Deep Neural Inspection: each feature here labels every character of a sequence of
+Python code (the tokens of a sequence are joined into its text, so character tokens are the
+usual case).
 
-A sequence cut in the middle of a statement (``tasks.python_source(max_chars=...)`` keeps the
+A sequence cut in the middle of a statement (``tasks.python_source(max_characters=...)`` keeps the
 beginning of the last file) does not tokenize or parse; then the features are computed on the
 longest prefix that ends before a top-level line and does, and the steps after it are
 labelled 0. Text that does not read as Python at all is labelled 0 throughout.
+
+References
+----------
+.. [1] Lin, K., & Wu, E. (2017). Searching for meaning in RNNs using Deep Neural Inspection.
+   Columbia University Computer Science Technical Report 003-17.
 """
 
 from __future__ import annotations
@@ -60,7 +66,7 @@ def python_indentation(max_depth: int = 8) -> Hypothesis:
     return _token_hypothesis(
         "python indentation",
         lambda labels: np.minimum(labels.indent, max_depth) / max_depth,
-        kind="continuous",
+        label_type="continuous",
     )
 
 
@@ -70,7 +76,7 @@ def python_bracket_depth(max_depth: int = 8) -> Hypothesis:
     return _token_hypothesis(
         "python bracket depth",
         lambda labels: np.minimum(labels.bracket_depth, max_depth) / max_depth,
-        kind="continuous",
+        label_type="continuous",
     )
 
 
@@ -138,7 +144,7 @@ def python_features(max_depth: int = 8) -> tuple[Hypothesis, ...]:
 
 
 def _token_hypothesis(
-    name: str, read: Callable[[PythonSourceLabels], np.ndarray], kind: str = "binary"
+    name: str, read: Callable[[PythonSourceLabels], np.ndarray], label_type: str = "binary"
 ) -> Hypothesis:
     def labels(tokens: Sequence[str]) -> np.ndarray:
         text = "".join(tokens)
@@ -148,7 +154,7 @@ def _token_hypothesis(
             per_char[:prefix] = np.asarray(read(source), dtype=np.float32)
         return _per_step(tokens, per_char)
 
-    return Hypothesis(name, kind, function=labels, description=f"{name} (Python tokenize)")  # type: ignore[arg-type]
+    return Hypothesis(name, label_type, function=labels, description=f"{name} (Python tokenize)")  # type: ignore[arg-type]
 
 
 def _ast_hypothesis(

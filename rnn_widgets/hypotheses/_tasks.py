@@ -1,9 +1,14 @@
 """Ready-made hypotheses from the ground truth of ``rnn_widgets.tasks``.
 
 A task's labels (nesting depth, automaton state, token type, ...) and, for grammar tasks, its
-parse (one range and one impulse feature per production, DNI section 4) become hypotheses
-with fixed labels per sequence, to evaluate on the trace of ``capture(model,
-task.sequences)``.
+parse (one range and one impulse feature per production, as in Deep Neural Inspection: Lin &
+Wu 2017 [1]_, section 4) become hypotheses with fixed labels per sequence, to evaluate on the
+trace of ``capture(model, task.sequences)``.
+
+References
+----------
+.. [1] Lin, K., & Wu, E. (2017). Searching for meaning in RNNs using Deep Neural Inspection.
+   Columbia University Computer Science Technical Report 003-17.
 """
 
 from __future__ import annotations
@@ -78,7 +83,7 @@ def productions(task: Any) -> Mapping[str, Hypothesis]:
         ends = list(task.impulse_feature(production))
         for name, parts in ((f"{production} (range)", covered), (f"{production} (impulse)", ends)):
             found[name] = from_labels(
-                name, parts, kind="binary", description=f"production {production} ({name})"
+                name, parts, label_type="binary", description=f"production {production} ({name})"
             )
     return MappingProxyType(found)
 
@@ -91,7 +96,7 @@ def _label_hypotheses(name: str, parts: list[np.ndarray], levels: int) -> dict[s
             f"{name}={value}": from_labels(
                 f"{name}={value}",
                 [(p.astype(str) == value).astype(np.float32) for p in parts],
-                kind="binary",
+                label_type="binary",
                 description=f"{name} is {value}",
             )
             for value in values
@@ -99,14 +104,19 @@ def _label_hypotheses(name: str, parts: list[np.ndarray], levels: int) -> dict[s
     numbers = flat.astype(np.float64)
     distinct = np.unique(numbers)
     if np.isin(distinct, (0.0, 1.0)).all():
-        return {name: from_labels(name, parts, kind="binary", description=f"{name} (task label)")}
+        return {
+            name: from_labels(name, parts, label_type="binary", description=f"{name} (task label)")
+        }
     if len(distinct) < 2:
         return {}  # a constant label predicts nothing
     low, high = float(distinct[0]), float(distinct[-1])
     scaled = [(p.astype(np.float64) - low) / (high - low) for p in parts]
     found = {
         name: from_labels(
-            name, scaled, kind="continuous", description=f"{name}, scaled from [{low:g}, {high:g}]"
+            name,
+            scaled,
+            label_type="continuous",
+            description=f"{name}, scaled from [{low:g}, {high:g}]",
         )
     }
     integral = flat.dtype.kind in "iu" or bool(np.all(distinct == np.round(distinct)))
@@ -116,7 +126,7 @@ def _label_hypotheses(name: str, parts: list[np.ndarray], levels: int) -> dict[s
             found[level] = from_labels(
                 level,
                 [(p.astype(np.float64) == value).astype(np.float32) for p in parts],
-                kind="binary",
+                label_type="binary",
                 description=f"{name} is {value:g}",
             )
     return found

@@ -1,9 +1,15 @@
 """Built-in hypotheses over text: token sets, regexes, bracket nesting, quotes, spans.
 
 Spans (step ranges ``start:stop``, stop exclusive) become two features, as in Deep Neural
-Inspection's section 4: **range** (on at every step inside a span) and **impulse** (on at a
-span's opening and closing steps). Tokens may be single characters or longer; text features
-join the tokens of a sequence into one string and map each character back to its token.
+Inspection (Lin & Wu 2017 [1]_, section 4): **range** (on at every step inside a span) and
+**impulse** (on at a span's opening and closing steps). Tokens may be single characters or
+longer; text features join the tokens of a sequence into one string and map each character back
+to its token.
+
+References
+----------
+.. [1] Lin, K., & Wu, E. (2017). Searching for meaning in RNNs using Deep Neural Inspection.
+   Columbia University Computer Science Technical Report 003-17.
 """
 
 from __future__ import annotations
@@ -71,6 +77,9 @@ def spans(
 ) -> Hypothesis:
     """A binary hypothesis from a function that finds spans of steps in a sequence.
 
+    Range and impulse are the span features of Deep Neural Inspection (Lin & Wu 2017 [1]_,
+    section 4).
+
     Parameters
     ----------
     name : str
@@ -82,6 +91,11 @@ def spans(
         step (its opening and closing tokens).
     description : str
         One line on what the spans are.
+
+    References
+    ----------
+    .. [1] Lin, K., & Wu, E. (2017). Searching for meaning in RNNs using Deep Neural Inspection.
+       Columbia University Computer Science Technical Report 003-17.
 
     Examples
     --------

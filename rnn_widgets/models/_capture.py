@@ -102,7 +102,7 @@ def capture(
     >>> import torch
     >>> lstm = torch.nn.LSTM(input_size=2, hidden_size=3)
     >>> trace = capture(lstm, [torch.randn(5, 2), torch.randn(3, 2)], progress=False)
-    >>> trace.n_steps, trace.kinds(0)
+    >>> trace.n_steps, trace.kinds()
     (8, ('h', 'c', 'i', 'f', 'g', 'o'))
 
     """
@@ -118,7 +118,7 @@ def capture(
     n_steps = int(lengths.sum())
 
     arrays = {
-        (layer, kind): _small_page_array((n_steps, model.n_cells(layer)))
+        (layer, kind): _small_page_array((n_steps, model.n_cells(layer=layer)))
         for layer in record_layers
         for kind in record_kinds
     }
@@ -213,7 +213,7 @@ def _layers(model: RecurrentModel, layers: Any) -> list[int]:
         layers = [layers]
     if isinstance(layers, (str, bytes)) or not isinstance(layers, Iterable):
         raise TypeError(f"layers must be an int or a list of ints, got {layers!r}")
-    chosen = sorted({model.check_layer(layer, "layers: layer") for layer in layers})
+    chosen = sorted({model.check_layer(layer=layer, name="layers: layer") for layer in layers})
     if not chosen:
         raise ValueError("layers is empty; pass None to record every layer")
     return chosen

@@ -247,7 +247,7 @@ class RecurrentModel:
     >>> model = RecurrentModel(lstm)
     >>> model.n_layers, model.kinds
     (2, ('h', 'c', 'i', 'f', 'g', 'o'))
-    >>> model.state_layout(0)["c"]
+    >>> model.state_layout()["c"]
     slice(4, 8, None)
 
     """
@@ -326,17 +326,17 @@ class RecurrentModel:
         parameters = self._core.parameters
         return parameters[0].dtype if parameters else torch.get_default_dtype()
 
-    def n_cells(self, layer: int = 0) -> int:
+    def n_cells(self, *, layer: int = 0) -> int:
         """The number of cells (units of h) of a layer."""
-        return self._core.n_cells(self.check_layer(layer))
+        return self._core.n_cells(self.check_layer(layer=layer))
 
-    def input_size(self, layer: int = 0) -> int:
+    def input_size(self, *, layer: int = 0) -> int:
         """The width of a layer's input vectors."""
-        return self._core.input_size(self.check_layer(layer))
+        return self._core.input_size(self.check_layer(layer=layer))
 
-    def state_size(self, layer: int = 0) -> int:
+    def state_size(self, *, layer: int = 0) -> int:
         """The width of a layer's flat state."""
-        return self._core.state_size(self.check_layer(layer))
+        return self._core.state_size(self.check_layer(layer=layer))
 
     @property
     def n_features(self) -> int:
@@ -382,21 +382,21 @@ class RecurrentModel:
         with self.eval_mode(), torch.no_grad():
             return self.embed([prepared])[:, 0]
 
-    def initial_state(self, batch: int = 1, layer: int = 0) -> torch.Tensor:
+    def initial_state(self, batch: int = 1, *, layer: int = 0) -> torch.Tensor:
         """The initial flat state, zeros of shape (batch, state_size), as PyTorch starts."""
         batch = as_int(batch, "batch", minimum=1)
-        size = self.state_size(layer)
+        size = self.state_size(layer=layer)
         return torch.zeros(batch, size, dtype=self.dtype, device=self.device)
 
-    def state_layout(self, layer: int = 0) -> StateLayout:
+    def state_layout(self, *, layer: int = 0) -> StateLayout:
         """The named slices of one layer's flat state (``h``; and ``c`` for an LSTM)."""
-        layer = self.check_layer(layer)
+        layer = self.check_layer(layer=layer)
         parts = self._core.layout(layer)
         return StateLayout(MappingProxyType(parts), self._core.state_size(layer))
 
     # ------------------------------------------------------------------ the dynamics
 
-    def step(self, state: torch.Tensor, x: torch.Tensor, layer: int = 0) -> torch.Tensor:
+    def step(self, state: torch.Tensor, x: torch.Tensor, *, layer: int = 0) -> torch.Tensor:
         """One step of one layer: the new flat state, computed from the module's own weights.
 
         The exact PyTorch equations (see ``rnn_widgets.models._cores``), differentiable and
@@ -418,13 +418,13 @@ class RecurrentModel:
         Tensor, shape (batch, state_size)
 
         """
-        layer = self.check_layer(layer)
+        layer = self.check_layer(layer=layer)
         self._check_width(state, self._core.state_size(layer), "state", "state_size")
         self._check_width(x, self._core.input_size(layer), "x", f"input_size({layer})")
         new_state, _ = self._core.step(state, x, layer)
         return new_state
 
-    def gate_weights(self, layer: int = 0) -> Mapping[str, GateWeights]:
+    def gate_weights(self, *, layer: int = 0) -> Mapping[str, GateWeights]:
         """The input and recurrent weights and biases of each gate of one layer.
 
         Returns
@@ -439,7 +439,7 @@ class RecurrentModel:
             For a user cell, whose gates are its own business.
 
         """
-        layer = self.check_layer(layer)
+        layer = self.check_layer(layer=layer)
         core = self._core
         if not isinstance(core, TorchCore):
             raise TypeError(
@@ -685,10 +685,10 @@ class RecurrentModel:
 
         """
         for layer in kinds:
-            self.check_layer(layer, "kinds layer")
+            self.check_layer(layer=layer, name="kinds layer")
         return Forward(self._core, kinds, self._readout, {}, outputs)
 
-    def check_layer(self, layer: Any, name: str = "layer") -> int:
+    def check_layer(self, *, layer: Any, name: str = "layer") -> int:
         """Return ``layer`` as one of this model's layers, or raise naming ``name``.
 
         The check every analysis applies to a layer argument of a model (one message shape,
@@ -756,7 +756,7 @@ class RecurrentModel:
             )
         result = {}
         for layer_key, cells in clamp.items():
-            layer = self.check_layer(layer_key, "clamp layer")
+            layer = self.check_layer(layer=layer_key, name="clamp layer")
             if not isinstance(cells, Mapping):
                 raise TypeError(
                     f"clamp[{layer}] must map cells to values, e.g. {{3: 0.0}}, got "

@@ -17,13 +17,13 @@ from ._flip_flop import flip_flop
 from ._grammars import arithmetic, nesting_grammar
 from ._metrics import (
     CHARACTER_TYPES,
+    character_type_accuracy,
     character_types,
     classification_accuracy,
     digit_accuracy,
-    kind_accuracy,
-    next_token_log_probs,
+    next_token_log_probabilities,
     next_type_accuracy,
-    within_kind_accuracy,
+    within_type_accuracy,
 )
 from ._parentheses import parentheses
 from ._python_source import (
@@ -54,6 +54,7 @@ __all__ = [
     "TaskData",
     "arithmetic",
     "automaton",
+    "character_type_accuracy",
     "character_types",
     "classification_accuracy",
     "co2",
@@ -61,9 +62,8 @@ __all__ = [
     "digit_accuracy",
     "digits",
     "flip_flop",
-    "kind_accuracy",
     "nesting_grammar",
-    "next_token_log_probs",
+    "next_token_log_probabilities",
     "next_type_accuracy",
     "parentheses",
     "python_source",
@@ -73,5 +73,5 @@ __all__ = [
     "sentiment",
     "sentiment_words",
     "vader_lexicon",
-    "within_kind_accuracy",
+    "within_type_accuracy",
 ]

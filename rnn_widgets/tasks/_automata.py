@@ -1,8 +1,14 @@
-"""The three finite-state automata of paper 003 (section 3, Figures 8-10), as tasks.
+"""The three finite-state automata of an RNN-dynamics study (section 3, Figures 8-10), as tasks.
 
+The automata are those of *Explaining RNN computations through hidden state dynamics* [1]_.
 A model reads binary symbols, one per step, and must output the state the automaton is in
 after each symbol. ``AUTOMATA`` holds the transition tables, so an analysis can compare the
 model's dynamics under constant input 0 and constant input 1 with the automaton's.
+
+References
+----------
+.. [1] Explaining RNN computations through hidden state dynamics. (The copy this project follows
+   names no authors or venue.)
 """
 
 from __future__ import annotations
@@ -56,12 +62,15 @@ def _table(rows: list[tuple[int, int]]) -> np.ndarray:
     return readonly(np.array(rows, dtype=np.int64))
 
 
-#: The automata of paper 003, by name.
+#: The automata of *Explaining RNN computations through hidden state dynamics*, by name.
 AUTOMATA: Mapping[str, Automaton] = MappingProxyType(
     {
         "mod3": Automaton(
             name="mod3",
-            description="Counts the 1s modulo 3 (paper 003, Figure 8).",
+            description=(
+                "Counts the 1s modulo 3 ('Explaining RNN computations through hidden state "
+                "dynamics', Figure 8)."
+            ),
             states=("q0", "q1", "q2"),
             meanings=("count of 1s = 0 mod 3", "count of 1s = 1 mod 3", "count of 1s = 2 mod 3"),
             transitions=_table([(0, 1), (1, 2), (2, 0)]),
@@ -70,7 +79,7 @@ AUTOMATA: Mapping[str, Automaton] = MappingProxyType(
             name="repeat_trap",
             description=(
                 "Enters a trapping state once any symbol repeats, i.e. two equal symbols in a "
-                "row (paper 003, Figure 9)."
+                "row ('Explaining RNN computations through hidden state dynamics', Figure 9)."
             ),
             states=("q0", "q1", "q2", "q3"),
             meanings=("start", "last symbol 0", "last symbol 1", "trapped: a symbol repeated"),
@@ -80,9 +89,9 @@ AUTOMATA: Mapping[str, Automaton] = MappingProxyType(
         "substring_0101": Automaton(
             name="substring_0101",
             description=(
-                "Enters a trapping state once the substring 0101 has been read (paper 003, "
-                "Figure 10); state k < 4 means the input ends with the first k symbols of 0101 "
-                "(and no longer prefix)."
+                "Enters a trapping state once the substring 0101 has been read ('Explaining "
+                "RNN computations through hidden state dynamics', Figure 10); state k < 4 means "
+                "the input ends with the first k symbols of 0101 (and no longer prefix)."
             ),
             states=("q0", "q1", "q2", "q3", "q4"),
             meanings=("matched ''", "matched '0'", "matched '01'", "matched '010'", "found 0101"),
@@ -133,7 +142,10 @@ def automaton(
     seed: int = 0,
     p_one: float | tuple[float, float] = 0.5,
 ) -> TaskData:
-    """Binary sequences labelled with the states of one automaton of paper 003.
+    """Binary sequences labelled with the states of one automaton of an RNN-dynamics study.
+
+    The automata of *Explaining RNN computations through hidden state dynamics* [1]_ (section
+    3, Figures 8-10).
 
     Sampling: for ``"mod3"`` the symbols are independent coin flips, fair by default (every
     state is then about equally frequent); ``p_one`` makes 1s rarer or commoner, so that a
@@ -141,7 +153,7 @@ def automaton(
     With fair coin flips the trap tasks would be trapped within a few steps, so for
     ``"repeat_trap"`` and ``"substring_0101"`` each sequence draws a trap time ``T`` uniformly
     from ``0..length``; before ``T`` each symbol is drawn uniformly among those that keep out
-    of the trap (for ``"repeat_trap"`` this is the alternating input of the paper's Figure 9),
+    of the trap (for ``"repeat_trap"`` this is the alternating input of Figure 9 of [1]_),
     then the shortest symbol string into the trap follows, then fair coin flips. About half of
     the steps are in the trap state; note that the start state ``q0`` of ``"repeat_trap"``
     never occurs as a target (it is left at the first symbol).
@@ -171,6 +183,11 @@ def automaton(
         in ``AUTOMATA[name].meanings``); labels ``"state"`` (the same ints) and
         ``"symbol"`` (int64 0 or 1).
 
+    References
+    ----------
+    .. [1] Explaining RNN computations through hidden state dynamics. (The copy this project
+       follows names no authors or venue.)
+
     Examples
     --------
     >>> task = automaton("mod3", 2, 4, seed=0)
@@ -193,12 +210,12 @@ def automaton(
         name=f"automaton_{name}",
         sequences=tuple(readonly(row.astype(np.float32)[:, None]) for row in symbols),
         targets=tuple(states),
-        target_kind="step_class",
+        target_type="step_class",
         labels={"state": tuple(states), "symbol": tuple(readonly(row) for row in symbols)},
         classes=machine.states,
         description=(
             f"{machine.description} Binary symbols in, the automaton's state after each "
-            "symbol out (paper 003, section 3)."
+            "symbol out (section 3 of the same work)."
         ),
     )
 

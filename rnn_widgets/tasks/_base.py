@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-__all__ = ["Span", "TargetKind", "TaskData", "readonly", "require"]
+__all__ = ["Span", "TargetType", "TaskData", "readonly", "require"]
 
 #: How ``TaskData.targets`` are laid out:
 #: ``"next_token"``: int64 (steps,), the id (in ``vocab``) of the next token, -1 at the last step;
@@ -24,7 +24,7 @@ __all__ = ["Span", "TargetKind", "TaskData", "readonly", "require"]
 #: ``"step_value"``: float32 (steps, n_outputs), a target vector per step;
 #: ``"sequence_class"``: int64 scalar array (shape ()), one class id per sequence;
 #: ``"next_value"``: float32 (steps, n_outputs), the next step's value (NaN at the last step).
-TargetKind = Literal["next_token", "step_class", "step_value", "sequence_class", "next_value"]
+TargetType = Literal["next_token", "step_class", "step_value", "sequence_class", "next_value"]
 
 
 @dataclass(frozen=True)
@@ -61,9 +61,9 @@ class TaskData:
         One entry per sequence: a tuple of token strings (text tasks) or a read-only float32
         array of shape (steps, n_inputs) (signal tasks).
     targets : tuple of ndarray
-        One read-only array per sequence, laid out as ``target_kind`` says.
-    target_kind : str
-        One of ``TargetKind``.
+        One read-only array per sequence, laid out as ``target_type`` says.
+    target_type : str
+        One of ``TargetType``.
     labels : mapping of str to tuple of ndarray
         Per-step ground truth: for each name, one read-only array of shape (steps,) per
         sequence (numbers, or strings for categorical labels).
@@ -82,7 +82,7 @@ class TaskData:
     name: str
     sequences: tuple[Any, ...]
     targets: tuple[np.ndarray, ...]
-    target_kind: TargetKind
+    target_type: TargetType
     labels: Mapping[str, tuple[np.ndarray, ...]] = field(default_factory=dict)
     vocab: tuple[str, ...] | None = None
     classes: tuple[str, ...] | None = None
@@ -166,7 +166,7 @@ class TaskData:
             name=self.name,
             sequences=pick(self.sequences),
             targets=pick(self.targets),
-            target_kind=self.target_kind,
+            target_type=self.target_type,
             labels=labels,
             vocab=self.vocab,
             classes=self.classes,

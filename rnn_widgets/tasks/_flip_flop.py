@@ -1,9 +1,19 @@
-"""Sussillo and Barak's n-bit flip-flop task and the variants of paper 003 (section 2).
+"""Sussillo and Barak's n-bit flip-flop task and its variants.
+
+The task of Sussillo & Barak (2013) [1]_, with the variants of *Explaining RNN computations
+through hidden state dynamics* [2]_ (section 2).
 
 Each input channel is a stream of zeros with rare pulses; each output channel must hold the
 value of the last pulse on its channel, independently of the others. The variants change
 the encoding (pulses of 1 or 2 instead of +-1, or one-hot input and output lines) and can
 delay the response.
+
+References
+----------
+.. [1] Sussillo, D., & Barak, O. (2013). Opening the black box: low-dimensional dynamics in
+   high-dimensional recurrent neural networks. Neural Computation, 25(3), 626-649.
+.. [2] Explaining RNN computations through hidden state dynamics. (The copy this project follows
+   names no authors or venue.)
 """
 
 from __future__ import annotations
@@ -34,15 +44,18 @@ def flip_flop(
     delay: int = 0,
     seed: int = 0,
 ) -> TaskData:
-    """The n-bit flip-flop task (Sussillo and Barak 2013; paper 003, section 2).
+    """The n-bit flip-flop task (Sussillo and Barak 2013), with its later variants.
+
+    The task of Sussillo & Barak (2013) [1]_, as *Explaining RNN computations through hidden
+    state dynamics* [2]_ (section 2) trains GRUs on it, with that work's variants.
 
     At every step each of the ``n_bits`` channels pulses independently with probability
     ``p_pulse``; a pulse takes either of its two values with equal probability. The memory
     of a channel is the value of its last pulse (none before the first). The target at step
     ``t`` is the memory at step ``t - delay`` (zero while there is none), so with
-    ``delay = d`` the output reacts ``d`` steps after the pulse (paper 003, section 2.3).
+    ``delay = d`` the output reacts ``d`` steps after the pulse ([2]_, section 2.3).
 
-    Variants (paper 003, section 2.4):
+    Variants ([2]_, section 2.4):
 
     - ``"signed"``: one input and one output line per channel; pulses are +1 or -1 and the
       output is the last pulse, +1 or -1 (0 before the first pulse).
@@ -81,6 +94,13 @@ def flip_flop(
         channel: ``+``/``-`` or ``1``/``2``, ``?`` for a channel without a pulse yet) and
         ``"pulse"`` (int64, 1 where any channel pulses, else 0).
 
+    References
+    ----------
+    .. [1] Sussillo, D., & Barak, O. (2013). Opening the black box: low-dimensional dynamics in
+       high-dimensional recurrent neural networks. Neural Computation, 25(3), 626-649.
+    .. [2] Explaining RNN computations through hidden state dynamics. (The copy this project
+       follows names no authors or venue.)
+
     Examples
     --------
     >>> task = flip_flop(2, 1, 5, p_pulse=1.0, seed=0)
@@ -118,7 +138,7 @@ def flip_flop(
         name=_task_name(n_bits, variant, delay),
         sequences=tuple(sequences),
         targets=tuple(targets),
-        target_kind="step_value",
+        target_type="step_value",
         labels={"memory": tuple(memories), "pulse": tuple(pulses)},
         classes=_line_names(n_bits, variant),
         description=_description(n_bits, variant, delay),
@@ -188,7 +208,8 @@ def _description(n_bits: int, variant: str, delay: int) -> str:
     }[variant]
     reaction = f", reacting {delay} steps after each pulse" if delay else ""
     return (
-        f"{n_bits}-bit flip-flop (Sussillo and Barak 2013; paper 003 section 2) with "
+        f"{n_bits}-bit flip-flop (Sussillo and Barak 2013; variants of 'Explaining RNN "
+        "computations through hidden state dynamics', section 2) with "
         f"{encoding}: each output channel holds the value of the last pulse on its input "
         f"channel{reaction}."
     )

@@ -1,10 +1,15 @@
-"""Context-free grammar tasks of Deep Neural Inspection (Sellam et al.), with their parse.
+"""Context-free grammar tasks of Deep Neural Inspection (Lin & Wu 2017 [1]_), with their parse.
 
 ``nesting_grammar`` samples the parenthesis grammar of DNI section 5.1 and ``arithmetic`` the
 expression grammar of DNI section 4. Every sequence comes with the derivation tree that
 produced it: one `Span` per production application, covering the characters its subtree
 derives, so ``TaskData.range_feature`` and ``impulse_feature`` give DNI's range and impulse
 features.
+
+References
+----------
+.. [1] Lin, K., & Wu, E. (2017). Searching for meaning in RNNs using Deep Neural Inspection.
+   Columbia University Computer Science Technical Report 003-17.
 """
 
 from __future__ import annotations
@@ -48,7 +53,7 @@ class _Derivation:
 def nesting_grammar(n_sequences: int = 200, max_length: int = 120, *, seed: int = 0) -> TaskData:
     """Strings of the DNI nesting grammar (section 5.1) with their parse trees.
 
-    The grammar, as printed in the paper::
+    The grammar, as printed in Lin & Wu (2017) [1]_::
 
         e0 -> 0 e0 | ( e1 )
         e1 -> e1 1 | 1 e1 | ( e2 )
@@ -86,6 +91,11 @@ def nesting_grammar(n_sequences: int = 200, max_length: int = 120, *, seed: int 
         ``"e4 -> 4 e4"``, with ``depth`` its depth in the derivation tree (the root is 0).
         ``"e4 -> empty"`` derives no character and has no span.
 
+    References
+    ----------
+    .. [1] Lin, K., & Wu, E. (2017). Searching for meaning in RNNs using Deep Neural Inspection.
+       Columbia University Computer Science Technical Report 003-17.
+
     Examples
     --------
     >>> task = nesting_grammar(3, 20, seed=0)
@@ -106,7 +116,7 @@ def nesting_grammar(n_sequences: int = 200, max_length: int = 120, *, seed: int 
         vocab=("(", ")", *(str(level) for level in range(_NESTING_LEVELS))),
         spans=[derivation.parse() for derivation in derivations],
         description=(
-            "Deep Neural Inspection (Sellam et al., section 5.1) nesting grammar: "
+            "Deep Neural Inspection (Lin & Wu 2017, section 5.1) nesting grammar: "
             "e0 -> 0 e0 | ( e1 ); e_k -> e_k k | k e_k | ( e_k+1 ) for k = 1..3; "
             "e4 -> 4 e4 | empty. Digits state the nesting level; the parse gives DNI's range "
             "and impulse features per production."
@@ -150,7 +160,7 @@ def _derive_nesting(
 def arithmetic(n_sequences: int = 200, max_length: int = 40, *, seed: int = 0) -> TaskData:
     """Arithmetic expressions of the DNI grammar (section 4) with their parse trees.
 
-    The grammar::
+    The grammar of Lin & Wu (2017) [1]_, section 4::
 
         e -> d | ( e ) | e + e | e - e | e * e | e / e
 
@@ -182,6 +192,11 @@ def arithmetic(n_sequences: int = 200, max_length: int = 40, *, seed: int = 0) -
         ``"e -> ( e )"``, ``"e -> e + e"``, ``"e -> e - e"``, ``"e -> e * e"``,
         ``"e -> e / e"``, with ``depth`` its depth in the derivation tree (the root is 0).
 
+    References
+    ----------
+    .. [1] Lin, K., & Wu, E. (2017). Searching for meaning in RNNs using Deep Neural Inspection.
+       Columbia University Computer Science Technical Report 003-17.
+
     Examples
     --------
     >>> task = arithmetic(2, 9, seed=3)
@@ -205,7 +220,7 @@ def arithmetic(n_sequences: int = 200, max_length: int = 40, *, seed: int = 0) -
         vocab=(*_DIGITS, "(", ")", *_OPERATORS),
         spans=[derivation.parse() for derivation in derivations],
         description=(
-            "Deep Neural Inspection (Sellam et al., section 4) arithmetic grammar: "
+            "Deep Neural Inspection (Lin & Wu 2017, section 4) arithmetic grammar: "
             "e -> d | ( e ) | e + e | e - e | e * e | e / e over single digits; the parse is "
             "the derivation that produced each string, for DNI's range and impulse features."
         ),

@@ -1,16 +1,23 @@
 """Task metrics of a model's outputs: the one definition of each measure the package reports.
 
-* Over next-token log-probabilities: :func:`next_token_log_probs`, :func:`within_kind_accuracy`
-  (e.g. which digit, where a digit comes next) and :func:`kind_accuracy` (which kind of token:
-  :data:`CHARACTER_TYPES`, from :func:`character_types`).
+* Over next-token log-probabilities: :func:`next_token_log_probabilities`,
+  :func:`within_type_accuracy` (e.g. which digit, where a digit comes next) and
+  :func:`character_type_accuracy` (which type of character: :data:`CHARACTER_TYPES`, from
+  :func:`character_types`).
 * Metrics of a run over a task's sequences, ``metric(run_result) -> float``, built from the
   task: :func:`digit_accuracy` and :func:`next_type_accuracy` (Deep Neural Inspection's
-  measures for the nesting and arithmetic languages) and :func:`classification_accuracy`.
+  measures for the nesting and arithmetic languages, Lin & Wu 2017 [1]_) and
+  :func:`classification_accuracy`.
 
 The zoo's held-out figures (``rnn_widgets.zoo``) and the ablations of ``rnn_widgets.analysis``
 are computed by these same functions, so an ablation's baseline is the shipped figure. A run
 result is read by its ``outputs`` (batch, steps, n_outputs) and ``lengths``, as
 ``RecurrentModel.run`` returns them.
+
+References
+----------
+.. [1] Lin, K., & Wu, E. (2017). Searching for meaning in RNNs using Deep Neural Inspection.
+   Columbia University Computer Science Technical Report 003-17.
 """
 
 from __future__ import annotations
@@ -24,19 +31,19 @@ from .._validation import to_numpy
 
 __all__ = [
     "CHARACTER_TYPES",
+    "character_type_accuracy",
     "character_types",
     "classification_accuracy",
     "digit_accuracy",
-    "kind_accuracy",
-    "next_token_log_probs",
+    "next_token_log_probabilities",
     "next_type_accuracy",
-    "within_kind_accuracy",
+    "within_type_accuracy",
 ]
 
 #: A metric of a run: ``metric(run_result) -> float``, higher better.
 Metric = Callable[[Any], float]
 
-#: The kinds of next token that :func:`next_type_accuracy` tells apart, in the order of
+#: The types of next character that :func:`next_type_accuracy` tells apart, in the order of
 #: :func:`character_types`' ids.
 CHARACTER_TYPES = ("parenthesis", "digit", "operator", "other")
 
@@ -44,7 +51,7 @@ _OPERATORS = frozenset("+-*/")
 
 
 def character_types(vocab: tuple[str, ...]) -> np.ndarray:
-    """The kind of each vocabulary token: an index into :data:`CHARACTER_TYPES`.
+    """The type of each vocabulary token: an index into :data:`CHARACTER_TYPES`.
 
     Parameters
     ----------
@@ -59,7 +66,7 @@ def character_types(vocab: tuple[str, ...]) -> np.ndarray:
 
     Examples
     --------
-    >>> [CHARACTER_TYPES[kind] for kind in character_types(("(", "7", "-", "x"))]
+    >>> [CHARACTER_TYPES[t] for t in character_types(("(", "7", "-", "x"))]
     ['parenthesis', 'digit', 'operator', 'other']
 
     """
@@ -76,7 +83,7 @@ def _character_type(token: str) -> int:
     return 2 if token in _OPERATORS else 3
 
 
-def next_token_log_probs(
+def next_token_log_probabilities(
     outputs_per_sequence: Sequence[np.ndarray], targets: Sequence[np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Log-probabilities and true next ids of every predicted step, sequences end to end.
@@ -90,32 +97,34 @@ def next_token_log_probs(
 
     Returns
     -------
-    log_probs : ndarray of float64, shape (n_predicted, vocab)
+    log_probabilities : ndarray of float64, shape (n_predicted, vocab)
         The log-softmax of the logits at the steps with a next token.
-    next_ids : ndarray of int64, shape (n_predicted,)
+    next_token_ids : ndarray of int64, shape (n_predicted,)
 
     """
-    log_probs, next_ids = [], []
+    log_probabilities, next_token_ids = [], []
     for outputs, target in zip(outputs_per_sequence, targets, strict=True):
         keep = np.asarray(target) >= 0
         logits = np.asarray(outputs)[keep].astype(np.float64)
         logits -= logits.max(axis=1, keepdims=True)
-        log_probs.append(logits - np.log(np.exp(logits).sum(axis=1, keepdims=True)))
-        next_ids.append(np.asarray(target, dtype=np.int64)[keep])
-    return np.concatenate(log_probs), np.concatenate(next_ids)
+        log_probabilities.append(logits - np.log(np.exp(logits).sum(axis=1, keepdims=True)))
+        next_token_ids.append(np.asarray(target, dtype=np.int64)[keep])
+    return np.concatenate(log_probabilities), np.concatenate(next_token_ids)
 
 
-def within_kind_accuracy(log_probs: np.ndarray, next_ids: np.ndarray, members: np.ndarray) -> float:
+def within_type_accuracy(
+    log_probabilities: np.ndarray, next_token_ids: np.ndarray, members: np.ndarray
+) -> float:
     """Where the next id is among ``members``: how often the likeliest member is it.
 
     Parameters
     ----------
-    log_probs : ndarray, shape (n, vocab)
-        Log-probabilities of the next token (:func:`next_token_log_probs`).
-    next_ids : ndarray of int, shape (n,)
+    log_probabilities : ndarray, shape (n, vocab)
+        Log-probabilities of the next token (:func:`next_token_log_probabilities`).
+    next_token_ids : ndarray of int, shape (n,)
         The true next token's id per row.
     members : ndarray of int
-        The ids of one kind (e.g. the digits).
+        The ids of one type (e.g. the digits).
 
     Returns
     -------
@@ -123,44 +132,47 @@ def within_kind_accuracy(log_probs: np.ndarray, next_ids: np.ndarray, members: n
         In [0, 1]; NaN when no next id is a member.
 
     """
-    _check_log_probs(log_probs, next_ids)
-    where = np.isin(next_ids, members)
+    _check_log_probabilities(log_probabilities, next_token_ids)
+    where = np.isin(next_token_ids, members)
     if not where.any():
         return float("nan")
-    predicted = members[np.argmax(log_probs[where][:, members], axis=1)]
-    return float((predicted == next_ids[where]).mean())
+    predicted = members[np.argmax(log_probabilities[where][:, members], axis=1)]
+    return float((predicted == next_token_ids[where]).mean())
 
 
-def kind_accuracy(log_probs: np.ndarray, next_ids: np.ndarray, kinds: np.ndarray) -> float:
-    """How often the kind with the most probability is the next token's kind.
+def character_type_accuracy(
+    log_probabilities: np.ndarray, next_token_ids: np.ndarray, types: np.ndarray
+) -> float:
+    """How often the character type with the most probability is the next token's type.
 
-    A kind's probability is the **sum** over its tokens: four operators at 0.2 each (0.8)
+    A type's probability is the **sum** over its tokens: four operators at 0.2 each (0.8)
     beat one parenthesis at 0.2, although the likeliest single token is the parenthesis.
 
     Parameters
     ----------
-    log_probs : ndarray, shape (n, vocab)
-        Log-probabilities of the next token (:func:`next_token_log_probs`).
-    next_ids : ndarray of int, shape (n,)
+    log_probabilities : ndarray, shape (n, vocab)
+        Log-probabilities of the next token (:func:`next_token_log_probabilities`).
+    next_token_ids : ndarray of int, shape (n,)
         The true next token's id per row.
-    kinds : ndarray of int, shape (vocab,)
-        Each token's kind (:func:`character_types`).
+    types : ndarray of int, shape (vocab,)
+        Each token's type (:func:`character_types`).
 
     Returns
     -------
     float
-        In [0, 1], over the kinds the vocabulary has.
+        In [0, 1], over the types the vocabulary has.
 
     """
-    _check_log_probs(log_probs, next_ids)
-    if np.shape(kinds) != log_probs.shape[1:]:
+    _check_log_probabilities(log_probabilities, next_token_ids)
+    if np.shape(types) != log_probabilities.shape[1:]:
         raise ValueError(
-            f"kinds must give one kind per token ({log_probs.shape[1]}), got shape "
-            f"{np.shape(kinds)}; use character_types(task.vocab)"
+            f"types must give one type per token ({log_probabilities.shape[1]}), got shape "
+            f"{np.shape(types)}; use character_types(task.vocab)"
         )
-    present = np.unique(kinds)
-    kind_probs = np.exp(log_probs) @ (kinds[:, None] == present[None, :]).astype(np.float64)
-    return float((present[kind_probs.argmax(axis=1)] == kinds[next_ids]).mean())
+    present = np.unique(types)
+    members = (types[:, None] == present[None, :]).astype(np.float64)
+    type_probabilities = np.exp(log_probabilities) @ members
+    return float((present[type_probabilities.argmax(axis=1)] == types[next_token_ids]).mean())
 
 
 def digit_accuracy(task: Any) -> Metric:
@@ -168,7 +180,8 @@ def digit_accuracy(task: Any) -> Metric:
 
     Where the next token is a digit (whose value is the nesting level in the parentheses and
     DNI-grammar languages), how often the most likely digit (over the digits only) is it:
-    DNI's "accuracy for predicting the value of the nesting digit".
+    the "accuracy for predicting the value of the nesting digit" of Deep Neural Inspection
+    (Lin & Wu 2017 [1]_).
 
     Parameters
     ----------
@@ -182,6 +195,11 @@ def digit_accuracy(task: Any) -> Metric:
         ``metric(run_result) -> float`` in [0, 1] (NaN when no next token is a digit), named
         ``digit_accuracy``.
 
+    References
+    ----------
+    .. [1] Lin, K., & Wu, E. (2017). Searching for meaning in RNNs using Deep Neural Inspection.
+       Columbia University Computer Science Technical Report 003-17.
+
     """
     vocab, targets = _next_token_task(task, "digit_accuracy")
     digits = np.flatnonzero(character_types(vocab) == CHARACTER_TYPES.index("digit"))
@@ -189,19 +207,22 @@ def digit_accuracy(task: Any) -> Metric:
         raise ValueError(f"task {task.name!r} has no digit tokens; digit_accuracy needs some")
 
     def metric(result: Any) -> float:
-        log_probs, next_ids = _run_log_probs(result, targets, len(vocab), "digit_accuracy")
-        return within_kind_accuracy(log_probs, next_ids, digits)
+        log_probabilities, next_token_ids = _run_log_probabilities(
+            result, targets, len(vocab), "digit_accuracy"
+        )
+        return within_type_accuracy(log_probabilities, next_token_ids, digits)
 
     metric.__name__ = "digit_accuracy"
     return metric
 
 
 def next_type_accuracy(task: Any) -> Metric:
-    """A metric for next-token models: how often the likeliest kind of next token is right.
+    """A metric for next-token models: how often the likeliest type of next character is right.
 
-    The kinds are :data:`CHARACTER_TYPES` (parenthesis, digit, operator ``+ - * /``, other);
-    a kind's probability is the sum of its tokens' probabilities (:func:`kind_accuracy`),
-    over every step that has a next token: DNI's Figure 5 measure.
+    The types are :data:`CHARACTER_TYPES` (parenthesis, digit, operator ``+ - * /``, other);
+    a type's probability is the sum of its tokens' probabilities
+    (:func:`character_type_accuracy`), over every step that has a next token: the Figure 5
+    measure of Deep Neural Inspection (Lin & Wu 2017 [1]_).
 
     Parameters
     ----------
@@ -213,13 +234,20 @@ def next_type_accuracy(task: Any) -> Metric:
     callable
         ``metric(run_result) -> float`` in [0, 1], named ``next_type_accuracy``.
 
+    References
+    ----------
+    .. [1] Lin, K., & Wu, E. (2017). Searching for meaning in RNNs using Deep Neural Inspection.
+       Columbia University Computer Science Technical Report 003-17.
+
     """
     vocab, targets = _next_token_task(task, "next_type_accuracy")
-    kinds = character_types(vocab)
+    types = character_types(vocab)
 
     def metric(result: Any) -> float:
-        log_probs, next_ids = _run_log_probs(result, targets, len(vocab), "next_type_accuracy")
-        return kind_accuracy(log_probs, next_ids, kinds)
+        log_probabilities, next_token_ids = _run_log_probabilities(
+            result, targets, len(vocab), "next_type_accuracy"
+        )
+        return character_type_accuracy(log_probabilities, next_token_ids, types)
 
     metric.__name__ = "next_type_accuracy"
     return metric
@@ -242,18 +270,18 @@ def classification_accuracy(task: Any) -> Metric:
         ``metric(run_result) -> float``, named ``accuracy``.
 
     """
-    kind = getattr(task, "target_kind", None)
-    if kind not in ("sequence_class", "step_class"):
+    target_type = getattr(task, "target_type", None)
+    if target_type not in ("sequence_class", "step_class"):
         raise ValueError(
             f"classification_accuracy needs a sequence_class or step_class task, got "
-            f"target_kind {kind!r}"
+            f"target_type {target_type!r}"
         )
     lengths = np.asarray(task.lengths)
     targets = [np.asarray(t, dtype=np.int64) for t in task.targets]
 
     def metric(result: Any) -> float:
         outputs = _batched_outputs(result, lengths, "accuracy")
-        if kind == "sequence_class":
+        if target_type == "sequence_class":
             last = outputs[np.arange(len(lengths)), lengths - 1]
             return float((last.argmax(axis=1) == np.array([int(t) for t in targets])).mean())
         logits = np.concatenate([outputs[b, :n] for b, n in enumerate(lengths.tolist())])
@@ -267,20 +295,20 @@ def classification_accuracy(task: Any) -> Metric:
 
 
 def _next_token_task(task: Any, name: str) -> tuple[tuple[str, ...], list[np.ndarray]]:
-    if getattr(task, "target_kind", None) != "next_token" or not getattr(task, "vocab", None):
+    if getattr(task, "target_type", None) != "next_token" or not getattr(task, "vocab", None):
         raise ValueError(
-            f"{name} needs a next-character task (target_kind 'next_token') with a "
+            f"{name} needs a next-character task (target_type 'next_token') with a "
             f"vocabulary, e.g. tasks.parentheses, tasks.arithmetic or zoo.data(name); got "
-            f"{getattr(task, 'name', type(task).__name__)!r} with target_kind "
-            f"{getattr(task, 'target_kind', None)!r}"
+            f"{getattr(task, 'name', type(task).__name__)!r} with target_type "
+            f"{getattr(task, 'target_type', None)!r}"
         )
     return tuple(task.vocab), [np.asarray(t, dtype=np.int64) for t in task.targets]
 
 
-def _run_log_probs(
+def _run_log_probabilities(
     result: Any, targets: Sequence[np.ndarray], vocab_size: int, name: str
 ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`next_token_log_probs` of a run over the task's sequences, checked."""
+    """:func:`next_token_log_probabilities` of a run over the task's sequences, checked."""
     lengths = np.array([len(t) for t in targets], dtype=np.int64)
     outputs = _batched_outputs(result, lengths, name)
     if outputs.shape[-1] != vocab_size:
@@ -289,14 +317,18 @@ def _run_log_probs(
             f"{vocab_size}; use a language model with a readout over task.vocab"
         )
     per_sequence = [outputs[b, :n] for b, n in enumerate(lengths.tolist())]
-    return next_token_log_probs(per_sequence, targets)
+    return next_token_log_probabilities(per_sequence, targets)
 
 
-def _check_log_probs(log_probs: np.ndarray, next_ids: np.ndarray) -> None:
-    if np.ndim(log_probs) != 2 or np.shape(next_ids) != np.shape(log_probs)[:1]:
+def _check_log_probabilities(log_probabilities: np.ndarray, next_token_ids: np.ndarray) -> None:
+    if (
+        np.ndim(log_probabilities) != 2
+        or np.shape(next_token_ids) != np.shape(log_probabilities)[:1]
+    ):
         raise ValueError(
-            f"log_probs must be (n, vocab) and next_ids (n,), got {np.shape(log_probs)} and "
-            f"{np.shape(next_ids)}; use next_token_log_probs(outputs, targets)"
+            f"log_probabilities must be (n, vocab) and next_token_ids (n,), got "
+            f"{np.shape(log_probabilities)} and {np.shape(next_token_ids)}; use "
+            "next_token_log_probabilities(outputs, targets)"
         )
 
 

@@ -1,10 +1,16 @@
-"""The parenthesis counting language of LSTMVis (Strobelt et al., section 6.1).
+"""The parenthesis counting language of LSTMVis (Strobelt et al. 2018 [1]_, section 6.1).
 
 Balanced parentheses nested at most ``max_depth`` deep, with digits that state the nesting
 level at their position, e.g. ``(1(2)())0(((3))1)``. A language model has to count the open
 groups to predict the digits and the closing parentheses.
 
 The helpers ``nesting_depths`` and ``text_task`` are shared with the grammar tasks.
+
+References
+----------
+.. [1] Strobelt, H., Gehrmann, S., Pfister, H., & Rush, A. M. (2018). LSTMVis: A tool for visual
+   analysis of hidden state dynamics in recurrent neural networks. IEEE Transactions on
+   Visualization and Computer Graphics, 24(1), 667-676. arXiv:1606.07461.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ def parentheses(
     n_sequences: int = 200, length: int = 200, *, max_depth: int = 4, seed: int = 0
 ) -> TaskData:
     """Balanced parentheses with digits that equal the nesting level (LSTMVis 6.1).
+
+    The language Strobelt et al. (2018) [1]_ train an LSTM on in section 6.1.
 
     Each sequence is a random walk over the nesting level, one character a step. At level
     ``d`` with ``r`` characters left to write, the allowed moves are: open a group ``(``
@@ -55,6 +63,12 @@ def parentheses(
         ``depth`` counts the groups around it (0 for an outermost group), so
         ``range_feature("group")`` equals the ``"depth"`` label.
 
+    References
+    ----------
+    .. [1] Strobelt, H., Gehrmann, S., Pfister, H., & Rush, A. M. (2018). LSTMVis: A tool for
+       visual analysis of hidden state dynamics in recurrent neural networks. IEEE Transactions
+       on Visualization and Computer Graphics, 24(1), 667-676. arXiv:1606.07461.
+
     Examples
     --------
     >>> task = parentheses(2, 12, seed=1)
@@ -81,7 +95,7 @@ def parentheses(
         vocab=vocab,
         spans=[_group_spans(text) for text in texts],
         description=(
-            "LSTMVis (Strobelt et al., section 6.1) parenthesis language: balanced "
+            "LSTMVis (Strobelt et al. 2018, section 6.1) parenthesis language: balanced "
             f"parentheses nested at most {max_depth} deep, with digits equal to the nesting "
             "level at their position; a language model must track the depth to predict the "
             "digits and the closing parentheses."
@@ -162,7 +176,7 @@ def text_task(
         name=name,
         sequences=tuple(tuple(text) for text in texts),
         targets=tuple(readonly(next_token_targets(text, vocab)) for text in texts),
-        target_kind="next_token",
+        target_type="next_token",
         labels={"depth": tuple(readonly(nesting_depths(text)) for text in texts)},
         vocab=vocab,
         spans=tuple(spans),

@@ -198,7 +198,7 @@ def python_token_types(text: str) -> np.ndarray:
 def python_source(
     split: str = "train",
     *,
-    max_chars: int | None = None,
+    max_characters: int | None = None,
     files: Sequence[str] | None = None,
 ) -> TaskData:
     """Next-character prediction on the Python standard library's own source files.
@@ -208,7 +208,7 @@ def python_source(
     split : {"train", "test"}
         ``"train"`` reads ``PYTHON_TRAIN_FILES``, ``"test"`` (alias ``"heldout"``)
         ``PYTHON_HELDOUT_FILES``.
-    max_chars : int, optional
+    max_characters : int, optional
         Keep at most this many characters in total: whole files in list order first, then
         the beginning of the next one. Labels are computed on the whole file first, so a cut
         never changes them.
@@ -221,7 +221,7 @@ def python_source(
     TaskData
         One sequence per file: its characters as 1-character strings, each mapped into
         ``PYTHON_VOCAB`` (tabs and non-ASCII characters become ``PYTHON_REPLACEMENT``).
-        ``target_kind`` is ``"next_token"``. Labels, one per character: ``"token_type"``
+        ``target_type`` is ``"next_token"``. Labels, one per character: ``"token_type"``
         (str, as `python_token_types`), ``"bracket_depth"`` (int32, the number of ``( [ {``
         open after reading the character, outside strings and comments: an opening bracket
         counts itself, a closing one does not), ``"in_string"`` (int8, 1 inside a string
@@ -232,7 +232,7 @@ def python_source(
     Raises
     ------
     ValueError
-        If ``split`` is unknown, ``max_chars`` < 1, ``files`` is empty, or a file cannot be
+        If ``split`` is unknown, ``max_characters`` < 1, ``files`` is empty, or a file cannot be
         tokenized.
     FileNotFoundError
         If a file does not exist (a differently packaged Python lacks some modules: pass
@@ -240,7 +240,7 @@ def python_source(
 
     """
     paths = _resolve_paths(split, files)
-    limit = None if max_chars is None else as_int(max_chars, "max_chars", minimum=1)
+    limit = None if max_characters is None else as_int(max_characters, "max_characters", minimum=1)
     texts = _read_texts(paths, limit)
     per_file = [_file_labels(path, text, length) for path, text, length in texts]
     sequences = tuple(_as_vocab(text[:length]) for _, text, length in texts)
@@ -249,7 +249,7 @@ def python_source(
         name="python_source",
         sequences=sequences,
         targets=tuple(_next_ids(sequence) for sequence in sequences),
-        target_kind="next_token",
+        target_type="next_token",
         labels={
             name: tuple(labels[name] for labels in per_file)
             for name in ("token_type", "bracket_depth", "in_string", "indent")

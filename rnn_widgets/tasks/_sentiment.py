@@ -153,7 +153,8 @@ def sentiment(
 
     Long documents of sparse rated words (say ``min_words=40, max_words=120,
     p_lexicon=0.1, p_negation=0.02``) resemble real reviews, mostly neutral words with a
-    few opinions, which is what paper 001's networks were trained on.
+    few opinions, which is what the networks of Maheswaranathan et al. (2019) [1]_ were trained
+    on.
 
     Parameters
     ----------
@@ -175,7 +176,7 @@ def sentiment(
     Returns
     -------
     TaskData
-        ``target_kind`` ``"sequence_class"`` (0 negative, 1 positive); ``vocab`` is the sorted
+        ``target_type`` ``"sequence_class"`` (0 negative, 1 positive); ``vocab`` is the sorted
         fillers, negations and lexicon words, the same for every seed and split. Labels per
         word: ``"valence"`` (its lexicon valence, 0 for fillers and negations),
         ``"effective_valence"`` (after negation), ``"running_valence"`` (the cumulative sum of
@@ -190,6 +191,13 @@ def sentiment(
         If a count or a probability is out of range or ``split`` is unknown.
     ImportError
         If ``vaderSentiment`` is not installed (``pip install 'rnn_widgets[data]'``).
+
+    References
+    ----------
+    .. [1] Maheswaranathan, N., Williams, A. H., Golub, M. D., Ganguli, S., & Sussillo, D.
+       (2019). Reverse engineering recurrent networks for sentiment classification reveals line
+       attractor dynamics. Advances in Neural Information Processing Systems 32 (NeurIPS 2019),
+       15696-15705.
 
     """
     n_sequences = as_int(n_sequences, "n_sequences", minimum=1)
@@ -299,21 +307,21 @@ def _draw_sentence(
     mix: _WordMix,
 ) -> list[str]:
     length = int(rng.integers(lengths[0], lengths[1] + 1))
-    kinds: list[int] = []
-    while len(kinds) < length:
-        if len(kinds) < length - 1 and rng.random() < mix.p_negation:
-            kinds += [_NEGATION, _LEXICON if rng.random() < _P_LEXICON_NEGATED else _FILLER]
+    roles: list[int] = []
+    while len(roles) < length:
+        if len(roles) < length - 1 and rng.random() < mix.p_negation:
+            roles += [_NEGATION, _LEXICON if rng.random() < _P_LEXICON_NEGATED else _FILLER]
         else:
-            kinds.append(_LEXICON if rng.random() < mix.p_lexicon else _FILLER)
-    return [_draw_word(rng, kind, pools) for kind in kinds]
+            roles.append(_LEXICON if rng.random() < mix.p_lexicon else _FILLER)
+    return [_draw_word(rng, role, pools) for role in roles]
 
 
 def _draw_word(
-    rng: np.random.Generator, kind: int, pools: tuple[tuple[str, ...], tuple[str, ...]]
+    rng: np.random.Generator, role: int, pools: tuple[tuple[str, ...], tuple[str, ...]]
 ) -> str:
-    if kind == _FILLER:
+    if role == _FILLER:
         return SENTIMENT_FILLERS[int(rng.integers(len(SENTIMENT_FILLERS)))]
-    if kind == _NEGATION:
+    if role == _NEGATION:
         return SENTIMENT_NEGATIONS[int(rng.integers(len(SENTIMENT_NEGATIONS)))]
     pool = pools[int(rng.integers(2))]
     return pool[int(rng.integers(len(pool)))]
@@ -351,7 +359,7 @@ def _task(
         name="sentiment",
         sequences=tuple(tuple(s) for s in sentences),
         targets=tuple(readonly(np.array(int(r[-1] > 0), dtype=np.int64)) for r in running),
-        target_kind="sequence_class",
+        target_type="sequence_class",
         labels={name: tuple(readonly(a) for a in arrays) for name, arrays in labels.items()},
         vocab=tuple(sorted({*SENTIMENT_FILLERS, *SENTIMENT_NEGATIONS, *words})),
         classes=("negative", "positive"),

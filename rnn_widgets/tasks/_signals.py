@@ -55,7 +55,7 @@ def digits(split: str = "train", *, seed: int = 0) -> TaskData:
     -------
     TaskData
         One sequence per image: its 64 pixels in row-major order, float32 of shape (64, 1),
-        the intensity divided by 16 (so in [0, 1]). ``target_kind`` is
+        the intensity divided by 16 (so in [0, 1]). ``target_type`` is
         ``"sequence_class"`` and ``classes`` ``("0", ..., "9")``. Labels per step:
         ``"row"`` and ``"column"`` (int64, 0-7) of the pixel, ``"pixel"`` (int64, its raw
         intensity 0-16).
@@ -88,7 +88,7 @@ def digits(split: str = "train", *, seed: int = 0) -> TaskData:
         name="digits",
         sequences=tuple(readonly((p / 16.0).astype(np.float32)[:, None]) for p in pixels),
         targets=tuple(readonly(np.array(classes[i], dtype=np.int64)) for i in chosen.tolist()),
-        target_kind="sequence_class",
+        target_type="sequence_class",
         labels={
             "row": tuple(readonly(rows.copy()) for _ in pixels),
             "column": tuple(readonly(columns.copy()) for _ in pixels),
@@ -128,7 +128,7 @@ def co2(split: str = "train", *, form: str = "level") -> TaskData:
     -------
     TaskData
         One sequence: float32 of shape (steps, 1), the standardized value of each week.
-        ``target_kind`` is ``"next_value"``: float32 (steps, 1), the next week's standardized
+        ``target_type`` is ``"next_value"``: float32 (steps, 1), the next week's standardized
         value, NaN at the last step. ``classes`` is ``("co2",)``. Labels per week:
         ``"year"`` (float64 decimal year), ``"ppm"`` (float64, the value in ppm after
         interpolation) and ``"interpolated"`` (int8, 1 for a filled-in week).
@@ -160,7 +160,7 @@ def co2(split: str = "train", *, form: str = "level") -> TaskData:
         name="co2" if form == "level" else "co2_change",
         sequences=(readonly(values[:, None]),),
         targets=(readonly(following[:, None]),),
-        target_kind="next_value",
+        target_type="next_value",
         labels={
             "year": (readonly(years),),
             "ppm": (readonly(ppm[part].copy()),),

@@ -1,8 +1,8 @@
 """Import an LSTMVis project folder as a :class:`~rnn_widgets.trace.Trace`.
 
-LSTMVis (Strobelt et al., https://github.com/HendrikStrobelt/LSTMVis) reads a project folder
-holding a config file ``lstm.yml``, HDF5 files and ``.dict`` word files. What this module
-honours, and where LSTMVis defines it (``README.md`` "Adding Your Own Data",
+LSTMVis (Strobelt et al. 2018 [1]_, https://github.com/HendrikStrobelt/LSTMVis) reads a project
+folder holding a config file ``lstm.yml``, HDF5 files and ``.dict`` word files. What this
+module honours, and where LSTMVis defines it (``README.md`` "Adding Your Own Data",
 ``docs/chapter/config_states.md``, ``docs/chapter/meta.md``, ``lstmdata/data_handler.py``,
 ``lstm_server.py``, ``lstm_server.yaml``, ``model/get_states.lua``,
 ``tools/txt_to_hdf5_dict.py``)::
@@ -84,6 +84,12 @@ but one pass that checks the values are finite). Everything else (the ``tanh`` d
 chunked or compressed datasets, other dtypes) is read in blocks of about 64 MB straight into
 one float32 array, transformed in place, and handed to the trace without a further copy.
 ``lstm.yml`` is parsed with ``yaml.safe_load`` only.
+
+References
+----------
+.. [1] Strobelt, H., Gehrmann, S., Pfister, H., & Rush, A. M. (2018). LSTMVis: A tool for visual
+   analysis of hidden state dynamics in recurrent neural networks. IEEE Transactions on
+   Visualization and Computer Graphics, 24(1), 667-676. arXiv:1606.07461.
 """
 
 from __future__ import annotations
@@ -155,7 +161,7 @@ def load_lstmvis(path: str | os.PathLike[str]) -> Trace:
     Examples
     --------
     >>> trace = load_lstmvis("data/children_book")  # doctest: +SKIP
-    >>> trace.states(0, "c")  # LSTMVis layer 1, type state, tanh applied  # doctest: +SKIP
+    >>> trace.states(kind="c")  # LSTMVis layer 1, type state, tanh applied  # doctest: +SKIP
 
     """
     config_path = _config_path(path)
@@ -550,12 +556,12 @@ class _Project:
         try:
             if dict_name is not None:
                 labels = self._labels(values, dict_name, where)
-                return trace.with_track(name, labels, kind="categorical")
+                return trace.with_track(name, labels, label_type="categorical")
             if vis_type == "discrete":
                 if values.dtype.kind == "f" and np.all(np.mod(values, 1) == 0):
                     values = values.astype(np.int64)
-                return trace.with_track(name, values, kind="categorical")
-            return trace.with_track(name, values, kind="numeric")
+                return trace.with_track(name, values, label_type="categorical")
+            return trace.with_track(name, values, label_type="numeric")
         except (TypeError, ValueError) as exc:
             raise ValueError(f"{self.config_path}: `{where}`: {exc}") from exc
 

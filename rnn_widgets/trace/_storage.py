@@ -17,6 +17,9 @@ Layout (format ``rnn_widgets.trace``, version 1)::
     /states/<layer>/<kind>   float32  (n_steps, n_cells); attrs min, max
     /tracks/<i>              float32 or int32 (n_steps,); attrs name, kind, categories (JSON)
     /predictions/labels/data, /predictions/labels/offsets, /predictions/probabilities
+
+A track's ``kind`` attribute holds its ``Track.label_type`` (``"numeric"`` or
+``"categorical"``): the attribute keeps the name version 1 files were written with.
 """
 
 from __future__ import annotations
@@ -128,9 +131,8 @@ def load_trace(path: str | os.PathLike[str]) -> Trace:
             dataset = file["tracks"][index]
             name = str(dataset.attrs["name"])
             categories = tuple(json.loads(dataset.attrs.get("categories", "[]")))
-            tracks[name] = Track(
-                name, str(dataset.attrs["kind"]), read_only_view(dataset, source), categories
-            )
+            label_type = str(dataset.attrs["kind"])  # the on-disk name of Track.label_type
+            tracks[name] = Track(name, label_type, read_only_view(dataset, source), categories)
         predictions = None
         if "predictions" in file:
             group = file["predictions"]
@@ -153,15 +155,15 @@ def _write(file: h5py.File, trace: Trace) -> None:
     states = file.create_group("states")
     for layer in trace.layers:
         group = states.create_group(str(layer))
-        for kind in trace.kinds(layer):
-            values = trace.states(layer, kind)
+        for kind in trace.kinds(layer=layer):
+            values = trace.states(layer=layer, kind=kind)
             dataset = _write_blocks(group, kind, values)
-            dataset.attrs["min"], dataset.attrs["max"] = trace.value_range(layer, kind)
+            dataset.attrs["min"], dataset.attrs["max"] = trace.value_range(layer=layer, kind=kind)
     tracks = file.create_group("tracks")
     for index, track in enumerate(trace.tracks.values()):
         dataset = tracks.create_dataset(str(index), data=track.values)
         dataset.attrs["name"] = track.name
-        dataset.attrs["kind"] = track.kind
+        dataset.attrs["kind"] = track.label_type  # the on-disk name, as version 1 reads it
         dataset.attrs["categories"] = json.dumps(list(track.categories))
     if trace.predictions is not None:
         group = file.create_group("predictions")

@@ -6,9 +6,10 @@ Contracts every other module relies on
   global row index into the trace, ``0 .. n_steps - 1``. ``trace.sequence_bounds[s]`` is the
   ``start, stop`` of sequence ``s``; ranges are ``start:stop`` with ``stop`` exclusive.
 * States are named by **layer** (int, 0-based) and **kind** (``"h"``; for LSTMs also ``"c"``
-  and the gates ``"i" "f" "g" "o"``; for GRUs ``"r" "z" "n"``). ``trace.states(layer, kind)``
-  is a read-only float32 array of shape ``(n_steps, n_cells)``; all kinds of a layer have the
-  same cells, so a cell index means the same unit whichever kind is shown.
+  and the gates ``"i" "f" "g" "o"``; for GRUs ``"r" "z" "n"``).
+  ``trace.states(layer=layer, kind=kind)`` (keyword-only, as ``layer`` is everywhere) is a
+  read-only float32 array of shape ``(n_steps, n_cells)``; all kinds of a layer have the same
+  cells, so a cell index means the same unit whichever kind is shown.
 * A trace is immutable. ``with_track`` and ``with_predictions`` return a new trace that
   shares the (read-only) arrays of the old one.
 """
@@ -34,7 +35,7 @@ __all__ = ["KNOWN_KINDS", "Predictions", "Trace", "Track", "as_trace"]
 #: State kinds with a fixed meaning: hidden state, LSTM cell state and gates, GRU gates.
 KNOWN_KINDS: tuple[str, ...] = ("h", "c", "i", "f", "g", "o", "r", "z", "n")
 
-TrackKind = Literal["numeric", "categorical"]
+TrackLabelType = Literal["numeric", "categorical"]
 
 
 def _read_only(array: np.ndarray) -> np.ndarray:
@@ -50,7 +51,7 @@ class Track:
     ----------
     name : str
         The track's name, unique within a trace.
-    kind : {"numeric", "categorical"}
+    label_type : {"numeric", "categorical"}
         Numeric tracks are drawn as heat maps, categorical ones as labels.
     values : ndarray, shape (n_steps,)
         float32 values for a numeric track; int32 codes into ``categories`` for a
@@ -61,14 +62,14 @@ class Track:
     """
 
     name: str
-    kind: TrackKind
+    label_type: TrackLabelType
     values: np.ndarray = field(repr=False)
     categories: tuple[str, ...] = ()
 
     def labels(self, start: int, stop: int) -> list[str]:
         """The track's values on steps ``start:stop`` as display strings."""
         window = self.values[start:stop]
-        if self.kind == "categorical":
+        if self.label_type == "categorical":
             return [self.categories[code] for code in window]
         return [f"{value:.3g}" for value in window]
 
@@ -325,16 +326,16 @@ class Trace:
         """The recorded layers, ascending."""
         return tuple(sorted({layer for layer, _ in self._states}))
 
-    def kinds(self, layer: int = 0) -> tuple[str, ...]:
+    def kinds(self, *, layer: int = 0) -> tuple[str, ...]:
         """The state kinds recorded for ``layer``, in the order of :data:`KNOWN_KINDS`."""
         layer = self._check_layer(layer)
         recorded = [kind for lay, kind in self._states if lay == layer]
         return tuple(sorted(recorded, key=_kind_order))
 
-    def n_cells(self, layer: int = 0) -> int:
+    def n_cells(self, *, layer: int = 0) -> int:
         """The number of cells (units) of ``layer``."""
         layer = self._check_layer(layer)
-        return int(self._states[(layer, self.kinds(layer)[0])].shape[1])
+        return int(self._states[(layer, self.kinds(layer=layer)[0])].shape[1])
 
     @property
     def tracks(self) -> Mapping[str, Track]:
@@ -348,7 +349,7 @@ class Trace:
 
     # ------------------------------------------------------------------ states
 
-    def states(self, layer: int = 0, kind: str = "h") -> np.ndarray:
+    def states(self, *, layer: int = 0, kind: str = "h") -> np.ndarray:
         """The recorded states of one layer and kind.
 
         Parameters
@@ -367,14 +368,14 @@ class Trace:
         layer = self._check_layer(layer)
         if not isinstance(kind, str):
             raise TypeError(f"kind must be a str such as 'h', got {type(kind).__name__}")
-        as_kind(kind, kinds=self.kinds(layer), of=f"layer {layer} of the trace")
+        as_kind(kind, kinds=self.kinds(layer=layer), of=f"layer {layer} of the trace")
         return self._states[(layer, kind)]
 
-    def value_range(self, layer: int = 0, kind: str = "h") -> tuple[float, float]:
+    def value_range(self, *, layer: int = 0, kind: str = "h") -> tuple[float, float]:
         """``(min, max)`` of the states of one layer and kind (cached; never empty)."""
         key = (self._check_layer(layer), kind)
         if key not in self._value_ranges:
-            values = self.states(*key)
+            values = self.states(layer=key[0], kind=kind)
             low, high = float(values.min()), float(values.max())
             if high - low < 1e-6:
                 low, high = low - 0.5, high + 0.5
@@ -485,7 +486,7 @@ class Trace:
 
     # ------------------------------------------------------------------ derived traces
 
-    def with_track(self, name: str, values: Any, kind: TrackKind | None = None) -> Trace:
+    def with_track(self, name: str, values: Any, label_type: TrackLabelType | None = None) -> Trace:
         """A new trace with an annotation track added (or replaced); this one is unchanged.
 
         Parameters
@@ -494,14 +495,14 @@ class Trace:
             The track's name.
         values : array-like, shape (n_steps,), or one list per sequence
             Numbers (a numeric track) or labels such as part-of-speech tags (categorical).
-        kind : {"numeric", "categorical"}, optional
+        label_type : {"numeric", "categorical"}, optional
             Inferred from the values when omitted: numbers are numeric, anything else
             categorical. Pass ``"categorical"`` for integer class ids.
 
         """
         if not isinstance(name, str) or not name:
             raise TypeError(f"name must be a non-empty str, got {name!r}")
-        track = _make_track(name, values, kind, self._sequence_lengths(), self.n_steps)
+        track = _make_track(name, values, label_type, self._sequence_lengths(), self.n_steps)
         tracks = {**self._tracks, name: track}
         return Trace(self._tokens, self._starts, self._states, tracks, self._predictions)
 
@@ -539,7 +540,7 @@ class Trace:
 
     def __repr__(self) -> str:
         layers = ", ".join(
-            f"{layer}: {self.n_cells(layer)} cells {'/'.join(self.kinds(layer))}"
+            f"{layer}: {self.n_cells(layer=layer)} cells {'/'.join(self.kinds(layer=layer))}"
             for layer in self.layers
         )
         return (
@@ -710,10 +711,14 @@ def _kind_order(kind: str) -> tuple[int, str]:
 
 
 def _make_track(
-    name: str, values: Any, kind: TrackKind | None, seq_lengths: np.ndarray, n_steps: int
+    name: str,
+    values: Any,
+    label_type: TrackLabelType | None,
+    seq_lengths: np.ndarray,
+    n_steps: int,
 ) -> Track:
-    if kind not in (None, "numeric", "categorical"):
-        raise ValueError(f"kind must be 'numeric' or 'categorical', got {kind!r}")
+    if label_type not in (None, "numeric", "categorical"):
+        raise ValueError(f"label_type must be 'numeric' or 'categorical', got {label_type!r}")
     array = to_numpy(_join_track_sequences(values, seq_lengths))
     if array.ndim != 1 or array.shape[0] != n_steps:
         raise ValueError(
@@ -722,9 +727,9 @@ def _make_track(
     numeric = np.issubdtype(array.dtype, np.number) and not np.issubdtype(
         array.dtype, np.complexfloating
     )
-    if kind is None:
-        kind = "numeric" if numeric else "categorical"
-    if kind == "numeric":
+    if label_type is None:
+        label_type = "numeric" if numeric else "categorical"
+    if label_type == "numeric":
         if not numeric:
             raise TypeError(f"track {name!r} is numeric but holds {array.dtype} values")
         numbers_ = np.array(array, dtype=np.float32)

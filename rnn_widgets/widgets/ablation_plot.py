@@ -46,8 +46,9 @@ class AblationPlot(ImageExport, anywidget.AnyWidget):
         The metric with nothing ablated, drawn as a dashed line.
     metric_name : str
         The metric's name, for the axis label (default ``"metric"``).
-    labels : mapping of str to str, optional
-        Display names of some modes (default: the mode names).
+    mode_names : mapping of str to str, optional
+        Display names of some modes in the legend (default: the mode names); named like
+        :class:`StateSpaceView`'s ``condition_names`` (``labels`` are per-step values).
     band : {"std", "minmax"}
         The band around the random mean: ± one standard deviation (default) or the range
         of the draws.
@@ -78,7 +79,7 @@ class AblationPlot(ImageExport, anywidget.AnyWidget):
         *,
         baseline: float | None = None,
         metric_name: str = "metric",
-        labels: Mapping[str, str] | None = None,
+        mode_names: Mapping[str, str] | None = None,
         band: Literal["std", "minmax"] = "std",
         height: int = 260,
         **kwargs: Any,
@@ -90,7 +91,7 @@ class AblationPlot(ImageExport, anywidget.AnyWidget):
         baseline = None if baseline is None else as_float(baseline, "baseline")
         if not isinstance(metric_name, str):
             raise TypeError(f"metric_name must be a str, got {type(metric_name).__name__}")
-        display = _check_labels(labels, list(top_curves))
+        display = _check_mode_names(mode_names, list(top_curves))
         if band not in _BANDS:
             raise ValueError(f"band must be one of {_BANDS}, got {band!r}")
         if isinstance(height, bool) or not isinstance(height, int) or height < 100:
@@ -119,7 +120,7 @@ class AblationPlot(ImageExport, anywidget.AnyWidget):
         result : object
             With attributes ``ks``, ``top``, ``random``, ``baseline`` and ``metric_name``.
         **kwargs
-            Passed on (``labels``, ``band``, ``height``).
+            Passed on (``mode_names``, ``band``, ``height``).
 
         """
         fields = ("ks", "top", "random", "baseline", "metric_name")
@@ -215,18 +216,20 @@ def _check_random(random: Any, top: dict[str, np.ndarray], n_k: int) -> dict[str
     return draws
 
 
-def _check_labels(labels: Any, modes: list[str]) -> list[str]:
-    if labels is None:
+def _check_mode_names(mode_names: Any, modes: list[str]) -> list[str]:
+    if mode_names is None:
         return modes
-    if not isinstance(labels, Mapping):
-        raise TypeError(f"labels must be a mapping of mode -> str, got {type(labels).__name__}")
-    unknown = [mode for mode in labels if mode not in modes]
+    if not isinstance(mode_names, Mapping):
+        raise TypeError(
+            f"mode_names must be a mapping of mode -> str, got {type(mode_names).__name__}"
+        )
+    unknown = [mode for mode in mode_names if mode not in modes]
     if unknown:
-        raise ValueError(f"labels has modes {unknown} that are not among {modes}")
-    for mode, label in labels.items():
-        if not isinstance(label, str):
-            raise TypeError(f"labels[{mode!r}] must be a str, got {type(label).__name__}")
-    return [labels.get(mode, mode) for mode in modes]
+        raise ValueError(f"mode_names has modes {unknown} that are not among {modes}")
+    for mode, name in mode_names.items():
+        if not isinstance(name, str):
+            raise TypeError(f"mode_names[{mode!r}] must be a str, got {type(name).__name__}")
+    return [mode_names.get(mode, mode) for mode in modes]
 
 
 def _plot_payload(

@@ -48,10 +48,16 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
     :class:`ResponseView` of a model's isolated cells. All share one :class:`Selection`:
     cells chosen in any view light up in all, and a hovered token is marked in all.
 
-    Views without their data are left out with a one-line notice (``explorer.notices``): no
-    model means no fixed points and no response; no hypotheses and no scores mean no
-    relevance bars. ``explorer.save_image("all.svg")`` writes every view, one under the
-    other, in one file (after the Explorer has been displayed; see ``docs/export.md``).
+    Each view is an attribute named for its class (``explorer.select_view``,
+    ``.match_view``, ``.state_space_view``, ``.relevance_bars``, ``.response_view``; also
+    :attr:`views` by the same names); the results keep their nouns (``explorer.matches``,
+    ``.fixed_points``, ``.scores``, ``.response``; :meth:`table`).
+
+    Views without their data are left out (their attribute None) with a one-line notice
+    (``explorer.notices``): no model means no fixed points and no ``response_view``; no
+    hypotheses and no scores mean no ``relevance_bars``. ``explorer.save_image("all.svg")``
+    writes every view, one under the other, in one file (after the Explorer has been
+    displayed; see ``docs/export.md``).
 
     Parameters
     ----------
@@ -132,10 +138,12 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
         self._fixed_points = self._searched_fixed_points(fixed_points, progress)
         self._response = self._characterized(response)
 
-        self.select_view = SelectView(trace, self._selection, window_size=window_size)
-        self.match_view = MatchView(trace, self._selection, top=top, select_view=self.select_view)
-        self.state_space = self._state_space_view(labels)
-        self.relevance = self._relevance_bars()
+        self.select_view = SelectView(trace, selection=self._selection, window_size=window_size)
+        self.match_view = MatchView(
+            trace, selection=self._selection, top=top, select_view=self.select_view
+        )
+        self.state_space_view = self._state_space_view(labels)
+        self.relevance_bars = self._relevance_bars()
         self.response_view = (
             None
             if self._response is None
@@ -194,13 +202,17 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
 
     @property
     def views(self) -> dict[str, Any]:
-        """The views shown, by name (``select``, ``match``, ``state_space``, ...)."""
+        """The views shown, by their attribute names (``select_view``, ``match_view``, ...).
+
+        ``select_view``, ``match_view``, ``state_space_view``, ``relevance_bars`` and
+        ``response_view``; a view left out (its attribute None) is not listed.
+        """
         views = {
-            "select": self.select_view,
-            "match": self.match_view,
-            "state_space": self.state_space,
-            "relevance": self.relevance,
-            "response": self.response_view,
+            "select_view": self.select_view,
+            "match_view": self.match_view,
+            "state_space_view": self.state_space_view,
+            "relevance_bars": self.relevance_bars,
+            "response_view": self.response_view,
         }
         return {name: view for name, view in views.items() if view is not None}
 
@@ -259,28 +271,31 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
     def state(self) -> dict[str, Any]:
         """A finding as JSON-ready values: the selection and where each view stands.
 
-        Set it (with what an earlier ``state`` returned, e.g. read back from a JSON file) to
-        restore the finding in this Explorer.
+        Keys: ``version``, ``selection`` (:meth:`Selection.to_dict`) and one per view shown,
+        named as in :attr:`views` (``select_view``, ``match_view``, ``state_space_view``,
+        ``relevance_bars``, ``response_view``), each a dict of that view's traits. Set it
+        (with what an earlier ``state`` returned, e.g. read back from a JSON file) to restore
+        the finding in this Explorer.
         """
         state: dict[str, Any] = {
             "version": _STATE_VERSION,
             "selection": self._selection.to_dict(),
             "select_view": {"window_start": self.select_view.window_start},
             "match_view": {"top": self.match_view.top, "track": self.match_view.track},
-            "state_space": {
-                "dims": self.state_space.dims,
-                "condition": self.state_space.condition,
-                "sequences": list(self.state_space.sequences),
-                "spectrum_point": self.state_space.spectrum_point,
+            "state_space_view": {
+                "dims": self.state_space_view.dims,
+                "condition": self.state_space_view.condition,
+                "sequences": list(self.state_space_view.sequences),
+                "spectrum_point": self.state_space_view.spectrum_point,
             },
         }
-        if self.relevance is not None:
-            state["relevance"] = {
-                "current": self.relevance.current,
-                "threshold": self.relevance.threshold,
+        if self.relevance_bars is not None:
+            state["relevance_bars"] = {
+                "current": self.relevance_bars.current,
+                "threshold": self.relevance_bars.threshold,
             }
         if self.response_view is not None:
-            state["response"] = {
+            state["response_view"] = {
                 "metric": self.response_view.metric,
                 "cell": self.response_view.cell,
             }
@@ -298,13 +313,16 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
         views = {
             "select_view": self.select_view,
             "match_view": self.match_view,
-            "state_space": self.state_space,
-            "relevance": self.relevance,
-            "response": self.response_view,
+            "state_space_view": self.state_space_view,
+            "relevance_bars": self.relevance_bars,
+            "response_view": self.response_view,
         }
         unknown = set(state) - set(views) - {"version", "selection"}
         if unknown:
-            raise ValueError(f"state has unknown parts {sorted(unknown)}")
+            raise ValueError(
+                f"state has unknown parts {sorted(unknown)}; its parts are 'version', "
+                f"'selection' and one per view, named as in Explorer.views: {list(views)}"
+            )
         if "selection" in state:
             self._restore_selection(state["selection"])
         for part, view in views.items():
@@ -327,9 +345,7 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
 
     def _checked_model(self, model: Any) -> Any:
         if model is None:
-            self._note(
-                "Fixed points and the response view need the model: Explorer(trace, model, ...)"
-            )
+            self._note("Fixed points and response_view need the model: Explorer(trace, model, ...)")
             return None
         if not isinstance(model, RecurrentModel):
             try:
@@ -343,7 +359,7 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
                 f"layer {self._layer}"
             )
             return None
-        ours, theirs = model.n_cells(self._layer), self._trace.n_cells(self._layer)
+        ours, theirs = model.n_cells(layer=self._layer), self._trace.n_cells(layer=self._layer)
         if ours != theirs:
             self._note(
                 f"The model was set aside: it has {ours} cells in layer {self._layer} but the "
@@ -358,7 +374,7 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
             return scores
         if hypotheses is None or (isinstance(hypotheses, (Sequence, Mapping)) and not hypotheses):
             self._note(
-                "Relevance bars need hypotheses: Explorer(trace, model, hypotheses=[...]) or "
+                "relevance_bars needs hypotheses: Explorer(trace, model, hypotheses=[...]) or "
                 "scores=score_cells(...)"
             )
             return None
@@ -370,7 +386,7 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
                 self._trace, labels, layer=self._layer, kind=self._kind, progress=progress
             )
         except (TypeError, ValueError) as error:
-            self._note(f"Relevance bars are off: {_one_line(error)}")
+            self._note(f"relevance_bars is left out: {_one_line(error)}")
             return None
 
     def _labels_that_work(self, hypotheses: Any) -> Any:
@@ -378,7 +394,7 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
         try:
             chosen = hy.as_hypotheses(hypotheses)
         except (TypeError, ValueError) as error:
-            self._note(f"Relevance bars are off: {error}")
+            self._note(f"relevance_bars is left out: {error}")
             return None
         working = []
         for item in chosen:
@@ -395,11 +411,11 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
                 continue
             working.append(labels)
         if not working:
-            self._note("Relevance bars are off: no hypothesis could be evaluated")
+            self._note("relevance_bars is left out: no hypothesis could be evaluated")
             return None
         return hy.LabelSet(
             names=tuple(name for labels in working for name in labels.names),
-            kinds=tuple(kind for labels in working for kind in labels.kinds),
+            label_types=tuple(t for labels in working for t in labels.label_types),
             values=np.concatenate([labels.values for labels in working]),
             descriptions=tuple(d for labels in working for d in labels.descriptions),
         )
@@ -428,7 +444,8 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
         """Zero for float inputs; for tokens, the average input the trace's sequences read.
 
         Zero is not a token: a token model never reads it, and its dynamics under it can
-        differ from those it integrates with (paper 001's alternative, ``average_input``).
+        differ from those it integrates with (the line-attractor paper's alternative: see
+        ``average_input``).
         """
         if self._model.vocab is None and self._layer == 0:
             return None
@@ -443,14 +460,16 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
             return None  # the model's notice says why
         if self._model.vocab is None:
             self._note(
-                "The response view is off: this model reads float inputs, which a trace does "
-                "not hold; pass response=characterize(model, data=inputs)"
+                "response_view is left out: this model reads float inputs, which a trace does "
+                "not hold; pass response=characterize(model, sequences=inputs)"
             )
             return None
         try:
-            return analysis.characterize(self._model, self._layer, data=self._stimulus_data())
+            return analysis.characterize(
+                self._model, layer=self._layer, sequences=self._stimulus_data()
+            )
         except (TypeError, ValueError) as error:
-            self._note(f"The response view is off: {_one_line(error)}")
+            self._note(f"response_view is left out: {_one_line(error)}")
             return None
 
     def _stimulus_data(self) -> list[Any]:
@@ -471,10 +490,10 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
 
     def _state_space_view(self, labels: Any) -> StateSpaceView:
         trace, layer = self._trace, self._layer
-        kinds: tuple[str, ...] = ("h",) if "h" in trace.kinds(layer) else (self._kind,)
-        if self._fixed_points is not None and "c" in trace.kinds(layer):
+        kinds: tuple[str, ...] = ("h",) if "h" in trace.kinds(layer=layer) else (self._kind,)
+        if self._fixed_points is not None and "c" in trace.kinds(layer=layer):
             width = np.asarray(self._fixed_points.states).shape[1]
-            if width == 2 * trace.n_cells(layer):
+            if width == 2 * trace.n_cells(layer=layer):
                 kinds = ("h", "c")
         if labels is None and trace.tracks:
             labels = next(iter(trace.tracks))
@@ -484,7 +503,7 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
             model=self._model,
             selection=self._selection,
             layer=layer,
-            kind=kinds,
+            kinds=kinds,
             labels=labels,
             readout=self._readout(),
             height=380,
@@ -495,7 +514,7 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
         weight = getattr(module, "weight", None)
         if weight is None or weight.ndim != 2 or len(weight) > 2:
             return None  # a language model's readout has one row per token: no one direction
-        if weight.shape[1] != self._trace.n_cells(self._layer):
+        if weight.shape[1] != self._trace.n_cells(layer=self._layer):
             return None
         return weight.detach().cpu().numpy()
 
@@ -510,11 +529,13 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
                 height=380,
             )
         except (TypeError, ValueError) as error:
-            self._note(f"Relevance bars are off: {_one_line(error)}")
+            self._note(f"relevance_bars is left out: {_one_line(error)}")
             return None
 
     def _children(self) -> list[Any]:
-        side_by_side = [view for view in (self.state_space, self.relevance) if view is not None]
+        side_by_side = [
+            view for view in (self.state_space_view, self.relevance_bars) if view is not None
+        ]
         grid = ipywidgets.GridBox(
             side_by_side,
             layout={
@@ -573,10 +594,10 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
         if selected is None:
             return
         sequence = int(self._trace.sequence_of(selected[0]))
-        shown = list(self.state_space.sequences)
+        shown = list(self.state_space_view.sequences)
         if sequence in shown:
             return
-        self.state_space.sequences = [sequence, *shown][:_TRAJECTORIES]
+        self.state_space_view.sequences = [sequence, *shown][:_TRAJECTORIES]
 
     # ------------------------------------------------------------------ tables
 
@@ -627,7 +648,7 @@ def _checked_layer(trace: Trace, layer: Any) -> int:
 
 
 def _checked_kind(trace: Trace, layer: int, kind: Any) -> str:
-    available = trace.kinds(layer)
+    available = trace.kinds(layer=layer)
     if kind is None:
         return "h" if "h" in available else available[0]
     return as_kind(kind, kinds=available, of=f"layer {layer} of the trace")

@@ -6,6 +6,14 @@ sends only what it draws: per match its rank data, the tokens of a context windo
 and, as one uint32 buffer, how many selected cells are on at each of those steps. A click on
 a row asks the kernel to focus that sequence and scroll a linked :class:`SelectView` there.
 The wire format is described in ``docs/match_view_contract.md``.
+
+The view reproduces the Match View of LSTMVis (Strobelt et al. 2018 [1]_, section 5.3).
+
+References
+----------
+.. [1] Strobelt, H., Gehrmann, S., Pfister, H., & Rush, A. M. (2018). LSTMVis: A tool for visual
+   analysis of hidden state dynamics in recurrent neural networks. IEEE Transactions on
+   Visualization and Computer Graphics, 24(1), 667-676. arXiv:1606.07461.
 """
 
 from __future__ import annotations
@@ -42,7 +50,8 @@ class MatchView(ImageExport, anywidget.AnyWidget):
     word's background shows how many of the selected cells are on at that step, or the
     value of an annotation track chosen in the drop-down. Hovering a word sets
     ``selection.hovered_step``; clicking a row focuses its sequence (``selection.sequence``)
-    and scrolls a linked :class:`SelectView` to it.
+    and scrolls a linked :class:`SelectView` to it. It reproduces the Match View of LSTMVis
+    (Strobelt et al. 2018 [1]_, section 5.3).
 
     Parameters
     ----------
@@ -62,6 +71,12 @@ class MatchView(ImageExport, anywidget.AnyWidget):
         count of selected cells on.
     select_view : SelectView, optional
         A view of the same trace to scroll when a row is clicked (see :meth:`link`).
+
+    References
+    ----------
+    .. [1] Strobelt, H., Gehrmann, S., Pfister, H., & Rush, A. M. (2018). LSTMVis: A tool for
+       visual analysis of hidden state dynamics in recurrent neural networks. IEEE Transactions
+       on Visualization and Computer Graphics, 24(1), 667-676. arXiv:1606.07461.
 
     Examples
     --------
@@ -88,8 +103,8 @@ class MatchView(ImageExport, anywidget.AnyWidget):
     def __init__(
         self,
         trace: Trace,
-        selection: Selection | None = None,
         *,
+        selection: Selection | None = None,
         top: int = 50,
         context: int = 5,
         min_length: int = 1,
@@ -106,7 +121,7 @@ class MatchView(ImageExport, anywidget.AnyWidget):
                 selection = select_view.selection
             else:
                 first = trace.layers[0]
-                selection = Selection(layer=first, kind=trace.kinds(first)[0])
+                selection = Selection(layer=first, kind=trace.kinds(layer=first)[0])
         elif not isinstance(selection, Selection):
             raise TypeError(
                 f"selection must be an rnn_widgets.Selection, got {type(selection).__name__}"
@@ -191,7 +206,7 @@ class MatchView(ImageExport, anywidget.AnyWidget):
         if select_view.selection is not self.selection:
             raise ValueError(
                 "select_view must share this MatchView's selection; build the MatchView "
-                "with MatchView(trace, select_view.selection, select_view=select_view)"
+                "with MatchView(trace, selection=select_view.selection, select_view=select_view)"
             )
         self._select_view = select_view
 
@@ -263,7 +278,7 @@ class MatchView(ImageExport, anywidget.AnyWidget):
         selection, trace = self.selection, self._trace
         if not selection.cells:
             raise ValueError(EMPTY_SELECTION)
-        n_cells = trace.n_cells(selection.layer)  # raises naming the layer when unknown
+        n_cells = trace.n_cells(layer=selection.layer)  # raises naming the layer when unknown
         if max(selection.cells) >= n_cells:
             raise ValueError(
                 f"selected cells go up to {max(selection.cells)} but layer {selection.layer} "
@@ -318,18 +333,18 @@ class MatchView(ImageExport, anywidget.AnyWidget):
             return None
         track = self._trace.tracks[self.track]
         windows = [track.values[m.context_start : m.context_stop] for m in result.matches]
-        if track.kind == "categorical":
+        if track.label_type == "categorical":
             codes = np.concatenate(windows) if windows else np.zeros(0)
             return {
                 "name": track.name,
-                "kind": "categorical",
+                "label_type": "categorical",
                 "values": packed(codes, "uint32"),
                 "categories": list(track.categories),
             }
         values = np.concatenate(windows) if windows else np.zeros(0)
         return {
             "name": track.name,
-            "kind": "numeric",
+            "label_type": "numeric",
             "values": packed(values, "float32"),
             "value_range": [float(track.values.min()), float(track.values.max())],
         }

@@ -1,6 +1,7 @@
 """`ResponseView`: the response characterization of a layer's cells, linked through a Selection.
 
-Three linked parts over one :class:`~rnn_widgets.analysis.Response` (paper 000, section IV):
+Three linked parts over one :class:`~rnn_widgets.analysis.Response` (the response
+characterization of Hasani et al. 2019 [1]_, section IV):
 
 * the step and sine responses of one cell (its input and its output over time, one panel
   per stimulus);
@@ -19,6 +20,13 @@ Why a composition (an ``ipywidgets.VBox`` of two synced widgets) rather than one
 ranking is the shared :class:`RelevanceBars`, reused as it is rather than redrawn, and both
 parts share the Selection's browser-side model, so a click in either updates the other's
 marks without a kernel round trip.
+
+References
+----------
+.. [1] Hasani, R., Amini, A., Lechner, M., Naser, F., Grosu, R., & Rus, D. (2019). Response
+   characterization for auditing cell dynamics in long short-term memory networks. International
+   Joint Conference on Neural Networks (IJCNN 2019). doi:10.1109/IJCNN.2019.8851954.
+   arXiv:1809.03864.
 """
 
 from __future__ import annotations
@@ -214,13 +222,14 @@ class ResponseCurves(ImageExport, anywidget.AnyWidget):
 class ResponseView(StackedImageExport, ipywidgets.VBox):
     """A cell's step and sine responses, a metric's distribution and the cells ranked by it.
 
-    The curves and the distribution (:class:`ResponseCurves`, ``view.curves``) sit above a
-    :class:`RelevanceBars` (``view.bars``) holding one score vector per metric (``|delta|``
-    for ``delta``; a metric undefined for a flat cell scores 0 there: a flat output has no
-    correlation and no frequency but DC). Both hold one :class:`Selection`: clicking a bar or
+    The curves and the distribution (:class:`ResponseCurves`, ``view.response_curves``) sit
+    above a :class:`RelevanceBars` (``view.relevance_bars``; each part named for its class, as
+    in the :class:`Explorer`) holding one score vector per metric (``|delta|`` for ``delta``;
+    a metric undefined for a flat cell scores 0 there: a flat output has no correlation and
+    no frequency but DC). Both hold one :class:`Selection`: clicking a bar or
     a point of the distribution selects that cell and shows its curves; setting
     ``selection.cells`` from Python does the same. Choosing a metric in either picker
-    switches both.
+    switches both. The response characterization shown is that of Hasani et al. (2019) [1]_.
 
     Parameters
     ----------
@@ -234,13 +243,20 @@ class ResponseView(StackedImageExport, ipywidgets.VBox):
     height : int
         The height of the distribution plot and of the bars, in pixels (default 200).
 
+    References
+    ----------
+    .. [1] Hasani, R., Amini, A., Lechner, M., Naser, F., Grosu, R., & Rus, D. (2019). Response
+       characterization for auditing cell dynamics in long short-term memory networks.
+       International Joint Conference on Neural Networks (IJCNN 2019).
+       doi:10.1109/IJCNN.2019.8851954. arXiv:1809.03864.
+
     Examples
     --------
     >>> from rnn_widgets import zoo
     >>> from rnn_widgets.analysis import characterize
-    >>> response = characterize(zoo.load("co2_lstm"), data=zoo.data("co2_lstm", "train"))
+    >>> response = characterize(zoo.load("co2_lstm"), sequences=zoo.data("co2_lstm", "train"))
     >>> view = ResponseView(response, metric="delta")  # doctest: +SKIP
-    >>> view.bars.top(3); view.cell                     # doctest: +SKIP
+    >>> view.relevance_bars.top(3); view.cell          # doctest: +SKIP
 
     """
 
@@ -270,53 +286,53 @@ class ResponseView(StackedImageExport, ipywidgets.VBox):
             height=max(height, 80),
         )
         super().__init__(children=[curves, bars], **kwargs)
-        self.curves = curves
-        self.bars = bars
+        self.response_curves = curves
+        self.relevance_bars = bars
         curves.observe(self._metric_from_curves, names=["metric"])
         bars.observe(self._metric_from_bars, names=["current"])
 
     @property
     def response(self) -> Response:
         """The response drawn (never modified)."""
-        return self.curves.response
+        return self.response_curves.response
 
     @property
     def selection(self) -> Selection:
         """The Selection both parts share."""
-        return self.curves.selection
+        return self.response_curves.selection
 
     @property
     def metric(self) -> str:
         """The metric drawn and ranked by; set it to switch both parts."""
-        return self.curves.metric
+        return self.response_curves.metric
 
     @metric.setter
     def metric(self, name: str) -> None:
-        self.curves.metric = name
+        self.response_curves.metric = name
 
     @property
     def cell(self) -> int:
         """The cell whose curves are shown; set it to show another (the selection stays)."""
-        return self.curves.cell
+        return self.response_curves.cell
 
     @cell.setter
     def cell(self, cell: int) -> None:
-        self.curves.cell = cell
+        self.response_curves.cell = cell
 
     @property
     def error(self) -> str:
         """The message shown in place of the plots, or ``""``."""
-        return self.curves.error
+        return self.response_curves.error
 
     def _metric_from_curves(self, change: dict[str, Any]) -> None:
         name = change["new"]
-        if name in self.bars.names:
-            with self.bars.hold_sync():
-                self.bars.current = name
-                self.bars.score_name = _score_name(self.response, name)
+        if name in self.relevance_bars.names:
+            with self.relevance_bars.hold_sync():
+                self.relevance_bars.current = name
+                self.relevance_bars.score_name = _score_name(self.response, name)
 
     def _metric_from_bars(self, change: dict[str, Any]) -> None:
-        self.curves.metric = change["new"]
+        self.response_curves.metric = change["new"]
 
 
 # ---------------------------------------------------------------------------------- checks
@@ -389,7 +405,7 @@ def _windows(response: Response) -> list[tuple[int, int]]:
     steps = design.steps
     windows = []
     for stimulus in response.stimuli:
-        if stimulus.kind == "step":
+        if stimulus.waveform == "step":
             settling = _slowest_settling(response)
             tail = max(STEP_TAIL, 3 * settling)
             lead = max(STEP_LEAD, tail // 3)
@@ -419,9 +435,9 @@ def _curves_payload(
         panels.append(
             {
                 "name": stimulus.name,
-                "kind": stimulus.kind,
+                "waveform": stimulus.waveform,
                 "start": int(start),
-                "change": response.design.change_step if stimulus.kind == "step" else None,
+                "change": response.design.change_step if stimulus.waveform == "step" else None,
                 "inputs": packed(stimulus.inputs[start:stop], "float32"),
                 "output": packed(response.outputs[index, start:stop, row], "float32"),
             }

@@ -5,6 +5,14 @@ The kernel sends only the window the view shows (its tokens and a float32 buffer
 sets ``window_start``, the threshold drag, hover, cell clicks and the token brush set fields
 of the shared :class:`Selection`. The wire format is described in
 ``docs/select_view_contract.md``.
+
+The view reproduces the Select View of LSTMVis (Strobelt et al. 2018 [1]_, section 5.2).
+
+References
+----------
+.. [1] Strobelt, H., Gehrmann, S., Pfister, H., & Rush, A. M. (2018). LSTMVis: A tool for visual
+   analysis of hidden state dynamics in recurrent neural networks. IEEE Transactions on
+   Visualization and Computer Graphics, 24(1), 667-676. arXiv:1606.07461.
 """
 
 from __future__ import annotations
@@ -44,6 +52,7 @@ class SelectView(ImageExport, anywidget.AnyWidget):
     :func:`~rnn_widgets.analysis.select_cells`, previewed live in the browser while dragging.
     Clicking a line toggles its cell. Annotation tracks and predictions of the trace are
     drawn as rows under the tokens; the toolbar searches phrases, goes to a step and zooms.
+    It reproduces the Select View of LSTMVis (Strobelt et al. 2018 [1]_, sections 5.1-5.2).
 
     Parameters
     ----------
@@ -58,6 +67,12 @@ class SelectView(ImageExport, anywidget.AnyWidget):
     layer : int, optional
         Pin the view to this layer; by default it follows ``selection.layer``. See
         :meth:`side_by_side`.
+
+    References
+    ----------
+    .. [1] Strobelt, H., Gehrmann, S., Pfister, H., & Rush, A. M. (2018). LSTMVis: A tool for
+       visual analysis of hidden state dynamics in recurrent neural networks. IEEE Transactions
+       on Visualization and Computer Graphics, 24(1), 667-676. arXiv:1606.07461.
 
     Examples
     --------
@@ -98,8 +113,8 @@ class SelectView(ImageExport, anywidget.AnyWidget):
     def __init__(
         self,
         trace: Trace,
-        selection: Selection | None = None,
         *,
+        selection: Selection | None = None,
         window_size: int = 40,
         height: int = 300,
         layer: int | None = None,
@@ -109,7 +124,7 @@ class SelectView(ImageExport, anywidget.AnyWidget):
         trace = as_trace(trace)
         if selection is None:
             first = trace.layers[0]
-            selection = Selection(layer=first, kind=trace.kinds(first)[0])
+            selection = Selection(layer=first, kind=trace.kinds(layer=first)[0])
         elif not isinstance(selection, Selection):
             raise TypeError(f"selection must be an rnn_widgets.Selection, got {type(selection)}")
         window_size = as_int(window_size, "window_size", minimum=1)
@@ -175,6 +190,7 @@ class SelectView(ImageExport, anywidget.AnyWidget):
     def side_by_side(
         cls,
         trace: Trace,
+        *,
         layers: Any = None,
         selection: Selection | None = None,
         **kwargs: Any,
@@ -206,8 +222,8 @@ class SelectView(ImageExport, anywidget.AnyWidget):
         if not chosen:
             raise ValueError("layers is empty; pass at least one layer")
         if selection is None:
-            selection = Selection(layer=chosen[0], kind=trace.kinds(chosen[0])[0])
-        views = [cls(trace, selection, layer=layer, **kwargs) for layer in chosen]
+            selection = Selection(layer=chosen[0], kind=trace.kinds(layer=chosen[0])[0])
+        views = [cls(trace, selection=selection, layer=layer, **kwargs) for layer in chosen]
         for view in views:
             view.layout = ipywidgets.Layout(flex="1 1 0", min_width="0")
         return ipywidgets.HBox(views, layout=ipywidgets.Layout(width="100%"))
@@ -381,7 +397,11 @@ class SelectView(ImageExport, anywidget.AnyWidget):
     def _describe_trace(self) -> None:
         trace = self._trace
         self._layers = [
-            {"layer": layer, "kinds": list(trace.kinds(layer)), "n_cells": trace.n_cells(layer)}
+            {
+                "layer": layer,
+                "kinds": list(trace.kinds(layer=layer)),
+                "n_cells": trace.n_cells(layer=layer),
+            }
             for layer in trace.layers
         ]
         self._n_steps = trace.n_steps
@@ -414,7 +434,7 @@ class SelectView(ImageExport, anywidget.AnyWidget):
         selection = self.selection
         if self.layer is None:
             return selection.layer, selection.kind
-        kinds = self._trace.kinds(self.layer)
+        kinds = self._trace.kinds(layer=self.layer)
         return self.layer, selection.kind if selection.kind in kinds else kinds[0]
 
     def _hits_payload(self) -> dict[str, Any] | None:
@@ -435,11 +455,11 @@ class SelectView(ImageExport, anywidget.AnyWidget):
         trace = self._trace
         tracks = []
         for name, track in trace.tracks.items():
-            if track.kind == "categorical":
+            if track.label_type == "categorical":
                 tracks.append(
                     {
                         "name": name,
-                        "kind": "categorical",
+                        "label_type": "categorical",
                         "codes": packed(track.values[start:stop], "uint32"),
                         "categories": list(track.categories),
                     }
@@ -449,7 +469,7 @@ class SelectView(ImageExport, anywidget.AnyWidget):
                 tracks.append(
                     {
                         "name": name,
-                        "kind": "numeric",
+                        "label_type": "numeric",
                         "values": packed(track.values[start:stop], "float32"),
                         "min": low,
                         "max": high,
@@ -472,7 +492,7 @@ class SelectView(ImageExport, anywidget.AnyWidget):
                 f"0 .. {trace.n_sequences - 1}"
             )
         layer, kind = self._shown()
-        states = trace.states(layer, kind)
+        states = trace.states(layer=layer, kind=kind)
         start, stop = self.window
         steps = np.arange(start, stop)
         sequences = trace.sequence_of(steps)
@@ -484,7 +504,7 @@ class SelectView(ImageExport, anywidget.AnyWidget):
             "sequence_starts": packed(trace.sequence_starts_in(start, stop), "uint32"),
             "sequence": int(sequences[0]),
             "positions": packed(positions, "uint32"),
-            "value_range": list(trace.value_range(layer, kind)),
+            "value_range": list(trace.value_range(layer=layer, kind=kind)),
             "layer": layer,
             "kind": kind,
             **self._annotations(start, stop),

@@ -28,7 +28,7 @@ import traitlets
 from ipywidgets import widget_serialization
 
 from .._validation import as_int, as_kind, as_layer, to_numpy
-from ..analysis import FixedPoints, Linearisation, StatePCA, phase_portrait, state_pca
+from ..analysis import FixedPoints, Linearization, StatePCA, phase_portrait, state_pca
 from ..trace import Trace, as_trace
 from ._assets import asset, require_bundle
 from ._buffers import packed
@@ -63,12 +63,12 @@ class StateSpaceView(ImageExport, anywidget.AnyWidget):
     model : RecurrentModel, optional
         The network, needed only for ``portrait=True`` and for the eigenvector segments of
         fixed points built by hand (those of ``find_fixed_points`` carry their own
-        linearisation).
+        linearization).
     selection : Selection, optional
         The selection shared with other views; a new one is made when omitted.
     layer : int
         The trace's layer (default 0).
-    kind : str or tuple of str
+    kinds : str or tuple of str
         The kinds concatenated into each state (default ``"h"``); ``("h", "c")`` for an
         LSTM's full flat state, which is what its fixed points live in.
     labels : str or array-like of shape (n_steps,), optional
@@ -139,7 +139,7 @@ class StateSpaceView(ImageExport, anywidget.AnyWidget):
         model: Any = None,
         selection: Selection | None = None,
         layer: int = 0,
-        kind: str | Sequence[str] = "h",
+        kinds: str | Sequence[str] = "h",
         labels: str | Any = None,
         sequences: Sequence[int] | None = None,
         dims: int = 2,
@@ -154,8 +154,8 @@ class StateSpaceView(ImageExport, anywidget.AnyWidget):
         require_bundle(type(self)._esm, "state_space_view.js")
         self._trace = trace = as_trace(trace)
         self._layer = as_layer(layer, trace.layers)
-        self._kinds = _checked_kinds(trace, self._layer, kind)
-        self._width = sum(trace.n_cells(self._layer) for _ in self._kinds)
+        self._kinds = _checked_kinds(trace, self._layer, kinds)
+        self._width = sum(trace.n_cells(layer=self._layer) for _ in self._kinds)
         self._pca = _checked_pca(pca, trace, self._layer, self._kinds, self._width)
         self._max_points = as_int(max_points, "max_points", minimum=1)
         self._labels = _labels(trace, labels)
@@ -167,7 +167,9 @@ class StateSpaceView(ImageExport, anywidget.AnyWidget):
         )
         if self._conditions_in is None and self._portrait_in is not None:
             self._conditions_in = self._portrait_in.inputs
-        self._readout_direction = _readout_vector(readout, trace.n_cells(self._layer), self._width)
+        self._readout_direction = _readout_vector(
+            readout, trace.n_cells(layer=self._layer), self._width
+        )
         self._eigenvectors = _top_right_eigenvectors(self._fixed_points, model, self._layer)
         names = _condition_labels(condition_names, self._conditions_in)
         if selection is None:
@@ -295,7 +297,9 @@ class StateSpaceView(ImageExport, anywidget.AnyWidget):
         return self._pca.transform(states)[:, : self.dims]
 
     def _visited(self, steps: np.ndarray) -> np.ndarray:
-        parts = [np.asarray(self._trace.states(self._layer, k))[steps] for k in self._kinds]
+        parts = [
+            np.asarray(self._trace.states(layer=self._layer, kind=k))[steps] for k in self._kinds
+        ]
         return np.concatenate(parts, axis=1).astype(np.float64)
 
     def _visited_coordinates(self, steps: np.ndarray) -> np.ndarray:
@@ -310,7 +314,7 @@ class StateSpaceView(ImageExport, anywidget.AnyWidget):
         coordinates = np.zeros((len(steps), self.dims), dtype=np.float64)
         start = 0
         for kind in self._kinds:
-            states = np.asarray(self._trace.states(self._layer, kind))
+            states = np.asarray(self._trace.states(layer=self._layer, kind=kind))
             stop = start + states.shape[1]
             part = components[:, start:stop].T.astype(np.float32)
             coordinates += states[steps] @ part
@@ -416,12 +420,13 @@ class StateSpaceView(ImageExport, anywidget.AnyWidget):
 # ---------------------------------------------------------------------------------- checks
 
 
-def _checked_kinds(trace: Trace, layer: int, kind: Any) -> tuple[str, ...]:
-    kinds = (kind,) if isinstance(kind, str) else tuple(kind)
+def _checked_kinds(trace: Trace, layer: int, kinds: Any) -> tuple[str, ...]:
+    given = kinds
+    kinds = (given,) if isinstance(given, str) else tuple(given)
     if not kinds or not all(isinstance(k, str) for k in kinds):
-        raise TypeError(f"kind must be a str or a tuple of str such as ('h', 'c'), got {kind!r}")
+        raise TypeError(f"kinds must be a str or a tuple of str such as ('h', 'c'), got {given!r}")
     for one in kinds:
-        as_kind(one, kinds=trace.kinds(layer), of=f"layer {layer} of the trace")
+        as_kind(one, kinds=trace.kinds(layer=layer), of=f"layer {layer} of the trace")
     return kinds
 
 
@@ -478,7 +483,7 @@ def _checked_fixed_points(fixed_points: Any, width: int, layer: int) -> Any:
     if states.ndim != 2 or states.shape[1] != width:
         raise ValueError(
             f"fixed_points.states has width {states.shape[-1]} but the view's state has {width}; "
-            "for an LSTM pass kind=('h', 'c') (its fixed points live in the flat (h, c) state)"
+            "for an LSTM pass kinds=('h', 'c') (its fixed points live in the flat (h, c) state)"
         )
     if int(fixed_points.layer) != layer:
         raise ValueError(f"fixed_points are of layer {fixed_points.layer}, the view shows {layer}")
@@ -563,15 +568,15 @@ def _top_right_eigenvectors(fixed_points: Any, model: Any, layer: int) -> np.nda
     """Each fixed point's top right eigenvector (real part, unit norm), or None.
 
     The one place the view asks for eigenvectors (``FixedPoints.top_eigenvectors``), with the
-    points' own linearisation, which ``find_fixed_points`` sets, or, for points built by hand,
+    points' own linearization, which ``find_fixed_points`` sets, or, for points built by hand,
     one made from ``model``; None when there is neither.
     """
     if not isinstance(fixed_points, FixedPoints) or len(fixed_points) == 0:
         return None
-    if fixed_points.linearisation is None:
+    if fixed_points.linearization is None:
         if model is None:
             return None
-        fixed_points = replace(fixed_points, linearisation=Linearisation.of(model, layer))
+        fixed_points = replace(fixed_points, linearization=Linearization.of(model, layer=layer))
     return fixed_points.top_eigenvectors()
 
 
@@ -579,7 +584,7 @@ def _top_right_eigenvectors(fixed_points: Any, model: Any, layer: int) -> np.nda
 
 
 def _labels(trace: Trace, labels: Any) -> tuple[str, np.ndarray, tuple[str, ...]] | None:
-    """(kind, values, categories): codes for categorical labels, floats for numeric ones."""
+    """(label_type, values, categories): codes for categorical labels, floats for numeric ones."""
     if labels is None:
         return None
     if isinstance(labels, str):
@@ -588,7 +593,7 @@ def _labels(trace: Trace, labels: Any) -> tuple[str, np.ndarray, tuple[str, ...]
                 f"labels {labels!r} is not a track of the trace; it has {sorted(trace.tracks)}"
             )
         track = trace.tracks[labels]
-        if track.kind == "categorical":
+        if track.label_type == "categorical":
             return _categorical(np.asarray(track.values), track.categories)
         return ("numeric", np.asarray(track.values, dtype=np.float64), ())
     values = np.asarray(to_numpy(labels))
@@ -618,8 +623,8 @@ def _categorical(
 def _label_payload(labels: Any, steps: np.ndarray) -> dict[str, Any]:
     if labels is None:
         return {"labels": None, "values": None, "categories": [], "range": None}
-    kind, values, categories = labels
-    if kind == "categorical":
+    label_type, values, categories = labels
+    if label_type == "categorical":
         return {
             "labels": packed(values[steps], "uint8"),
             "values": None,

@@ -17,7 +17,6 @@ from ._network import Network, Spec
 from ._recipes import RECIPES, Recipe
 from ._train import TrainResult, train
 from ._zoo import (
-    SMOKE_STEPS,
     WEIGHTS,
     ZooInfo,
     data,
@@ -26,13 +25,11 @@ from ._zoo import (
     load,
     names,
     network,
-    smoke_losses,
     train_and_save,
 )
 
 __all__ = [
     "RECIPES",
-    "SMOKE_STEPS",
     "WEIGHTS",
     "Network",
     "Recipe",
@@ -45,7 +42,6 @@ __all__ = [
     "load",
     "names",
     "network",
-    "smoke_losses",
     "train",
     "train_and_save",
 ]

@@ -23,10 +23,10 @@ from ..tasks import (
     CHARACTER_TYPES,
     CO2_CHANGE_STD,
     TaskData,
+    character_type_accuracy,
     character_types,
-    kind_accuracy,
-    next_token_log_probs,
-    within_kind_accuracy,
+    next_token_log_probabilities,
+    within_type_accuracy,
 )
 from ..tasks import digit_accuracy as digit_accuracy_metric
 from ..tasks import next_type_accuracy as next_type_accuracy_metric
@@ -125,9 +125,9 @@ class Recipe:
             n_inputs = len(task.vocab)
         else:
             n_inputs = int(np.asarray(task.sequences[0]).shape[1])
-        if task.target_kind == "next_token":
+        if task.target_type == "next_token":
             n_outputs = len(task.vocab or ())
-        elif task.target_kind in ("step_class", "sequence_class"):
+        elif task.target_type in ("step_class", "sequence_class"):
             n_outputs = len(task.classes or ())
         else:
             n_outputs = int(np.asarray(task.targets[0]).shape[-1])
@@ -208,31 +208,31 @@ class Recipe:
 
 def _next_token_figures(network: Network, task: TaskData) -> tuple[np.ndarray, np.ndarray]:
     """Per predicted step: log-probabilities (steps, vocab) and the true next ids."""
-    return next_token_log_probs(outputs_of(network, task), task.targets)
+    return next_token_log_probabilities(outputs_of(network, task), task.targets)
 
 
 def bits_per_character(network: Network, task: TaskData) -> dict[str, float]:
     """Cross-entropy of the next character in bits, averaged over all predicted steps."""
-    log_probs, targets = _next_token_figures(network, task)
-    nats = -log_probs[np.arange(len(targets)), targets].mean()
+    log_probabilities, targets = _next_token_figures(network, task)
+    nats = -log_probabilities[np.arange(len(targets)), targets].mean()
     return {"bits_per_character": float(nats / np.log(2)), "characters": float(len(targets))}
 
 
 def digit_accuracy(network: Network, task: TaskData) -> dict[str, float]:
     """Where the next character is a digit: how often the most likely digit is right."""
-    log_probs, targets = _next_token_figures(network, task)
+    log_probabilities, targets = _next_token_figures(network, task)
     digits = np.flatnonzero(character_types(task.vocab or ()) == CHARACTER_TYPES.index("digit"))
     return {
-        "digit_accuracy": within_kind_accuracy(log_probs, targets, digits),
-        "next_char_accuracy": float((log_probs.argmax(axis=1) == targets).mean()),
+        "digit_accuracy": within_type_accuracy(log_probabilities, targets, digits),
+        "next_char_accuracy": float((log_probabilities.argmax(axis=1) == targets).mean()),
         "digits": float(np.isin(targets, digits).sum()),
     }
 
 
-def _last_character_type_accuracy(task: TaskData, kinds: np.ndarray) -> float:
-    """Reference: the next kind guessed from the current character alone.
+def _last_character_type_accuracy(task: TaskData, types: np.ndarray) -> float:
+    """Reference: the next type guessed from the current character alone.
 
-    Each character predicts the most frequent kind that follows it in ``task`` itself, so
+    Each character predicts the most frequent type that follows it in ``task`` itself, so
     this is the best any predictor that reads only the last character scores on these data.
     """
     index = {token: i for i, token in enumerate(task.vocab or ())}
@@ -240,50 +240,52 @@ def _last_character_type_accuracy(task: TaskData, kinds: np.ndarray) -> float:
     for sequence, target in zip(task.sequences, task.targets, strict=True):
         keep = target >= 0
         current.append(np.array([index[token] for token in sequence])[keep])
-        following.append(kinds[target[keep]])
-    pairs = np.zeros((len(kinds), len(CHARACTER_TYPES)), dtype=np.int64)
+        following.append(types[target[keep]])
+    pairs = np.zeros((len(types), len(CHARACTER_TYPES)), dtype=np.int64)
     np.add.at(pairs, (np.concatenate(current), np.concatenate(following)), 1)
     return float(pairs.max(axis=1).sum() / pairs.sum())
 
 
 def _grammar_figures(outputs_per_sequence: list[np.ndarray], task: TaskData) -> dict[str, float]:
-    log_probs, targets = next_token_log_probs(outputs_per_sequence, task.targets)
-    kinds = character_types(task.vocab or ())
-    nats = -log_probs[np.arange(len(targets)), targets].mean()
+    log_probabilities, targets = next_token_log_probabilities(outputs_per_sequence, task.targets)
+    types = character_types(task.vocab or ())
+    nats = -log_probabilities[np.arange(len(targets)), targets].mean()
     return {
-        "next_char_accuracy": float((log_probs.argmax(axis=1) == targets).mean()),
-        "parenthesis_accuracy": within_kind_accuracy(
-            log_probs, targets, np.flatnonzero(kinds == CHARACTER_TYPES.index("parenthesis"))
+        "next_char_accuracy": float((log_probabilities.argmax(axis=1) == targets).mean()),
+        "parenthesis_accuracy": within_type_accuracy(
+            log_probabilities,
+            targets,
+            np.flatnonzero(types == CHARACTER_TYPES.index("parenthesis")),
         ),
-        "digit_accuracy": within_kind_accuracy(
-            log_probs, targets, np.flatnonzero(kinds == CHARACTER_TYPES.index("digit"))
+        "digit_accuracy": within_type_accuracy(
+            log_probabilities, targets, np.flatnonzero(types == CHARACTER_TYPES.index("digit"))
         ),
-        "type_accuracy": kind_accuracy(log_probs, targets, kinds),
-        "type_accuracy_last_character": _last_character_type_accuracy(task, kinds),
+        "type_accuracy": character_type_accuracy(log_probabilities, targets, types),
+        "type_accuracy_last_character": _last_character_type_accuracy(task, types),
         "bits_per_character": float(nats / np.log(2)),
         "characters": float(len(targets)),
     }
 
 
 def nesting_figures(network: Network, task: TaskData) -> dict[str, float]:
-    """The DNI nesting grammar: where the next character's kind fixes the character.
+    """The DNI nesting grammar: where the next character's type fixes the character.
 
     In this grammar the next character is a digit or a parenthesis, at random, but which
     digit (the nesting level) and which parenthesis (``(`` until the fourth group opens,
     ``)`` after) are determined by the prefix. ``digit_accuracy`` (the floor) and
-    ``parenthesis_accuracy`` measure those; ``type_accuracy`` the kind itself (digit or
-    parenthesis, the kind with the most probability); ``next_char_accuracy`` the likeliest
+    ``parenthesis_accuracy`` measure those; ``type_accuracy`` the type itself (digit or
+    parenthesis, the type with the most probability); ``next_char_accuracy`` the likeliest
     character overall.
     """
     return _grammar_figures(outputs_of(network, task), task)
 
 
 def arithmetic_figures(network: Network, task: TaskData) -> dict[str, float]:
-    """The DNI arithmetic grammar: the kind of the next character, DNI's Figure 5 measure.
+    """The DNI arithmetic grammar: the type of the next character, DNI's Figure 5 measure.
 
-    ``type_accuracy`` (the floor): how often the kind with the most probability
+    ``type_accuracy`` (the floor): how often the type with the most probability
     (parenthesis, digit or operator; each the sum over its characters) is the next
-    character's kind; ``type_accuracy_last_character`` the same for the best guess from the
+    character's type; ``type_accuracy_last_character`` the same for the best guess from the
     current character alone, for reference. ``parenthesis_accuracy``: which parenthesis, where
     one comes next (determined: ``(`` after an operator or ``(``, ``)`` after a digit or
     ``)``). Digits and operators are drawn uniformly, so ``digit_accuracy`` sits near 0.1.
@@ -304,7 +306,7 @@ def nesting_digit_accuracy(result: RunResult, task: TaskData) -> float:
     result : RunResult
         ``model.run(list(task.sequences), clamp=...)`` of a language model over ``task``.
     task : TaskData
-        A next-character task (``target_kind == "next_token"``) whose vocabulary has digits.
+        A next-character task (``target_type == "next_token"``) whose vocabulary has digits.
 
     Returns
     -------
@@ -316,10 +318,10 @@ def nesting_digit_accuracy(result: RunResult, task: TaskData) -> float:
 
 
 def next_type_accuracy(result: RunResult, task: TaskData) -> float:
-    """How often the model's likeliest kind of next character is right (DNI's Figure 5).
+    """How often the model's likeliest type of next character is right (DNI's Figure 5).
 
-    The kinds are `CHARACTER_TYPES`; a kind's probability is the sum of its characters'
-    probabilities, over the kinds the vocabulary has. The same measure as the ablation
+    The types are `CHARACTER_TYPES`; a type's probability is the sum of its characters'
+    probabilities, over the types the vocabulary has. The same measure as the ablation
     metric ``rnn_widgets.tasks.next_type_accuracy(task)``, which computes it.
 
     Parameters
@@ -327,7 +329,7 @@ def next_type_accuracy(result: RunResult, task: TaskData) -> float:
     result : RunResult
         ``model.run(list(task.sequences), clamp=...)`` of a language model over ``task``.
     task : TaskData
-        A next-character task (``target_kind == "next_token"``).
+        A next-character task (``target_type == "next_token"``).
 
     Returns
     -------
@@ -456,7 +458,7 @@ def _recipes() -> dict[str, Recipe]:
         ),
         Recipe(
             name="flip_flop_gru",
-            description="GRU holding the 3-bit flip-flop of Sussillo & Barak",
+            description="GRU holding the 3-bit flip-flop of Sussillo & Barak (2013)",
             family="gru",
             hidden=64,
             layers=1,
@@ -499,8 +501,9 @@ def _recipes() -> dict[str, Recipe]:
                 hidden=64,
                 layers=1,
                 embedding_dim=32,
-                # Paper 001's setting: long documents of mostly neutral words with sparse rated
-                # words, the class read at the end; many documents, so none is memorised.
+                # The setting of Maheswaranathan et al. (2019): long documents of mostly neutral
+                # words with sparse rated words, the class read at the end; many documents, so
+                # none is memorised.
                 train_data=lambda: tasks.sentiment(
                     40000, min_words=40, max_words=120, p_lexicon=0.1, p_negation=0.02, seed=0
                 ),
@@ -517,7 +520,7 @@ def _recipes() -> dict[str, Recipe]:
                 floor=0.90,
                 # Decay on the embedding table alone shrinks what carries no evidence (the
                 # fillers) towards a common small input, so the many neutral words stop
-                # kicking the state: top 3 PCs 0.66 -> 0.86 (GRU), linearisation error
+                # kicking the state: top 3 PCs 0.66 -> 0.86 (GRU), linearization error
                 # 0.28 -> 0.08 (docs/zoo.md).
                 embedding_decay=0.3,
                 # An LSTM starting with its forget gates open (bias 2) integrates over whole
@@ -580,10 +583,13 @@ def _recipes() -> dict[str, Recipe]:
 
 
 def _automaton_recipe(fsa: str, **changes: Any) -> Recipe:
-    """A 32-unit GRU tracking automaton ``fsa`` of paper 003, with ``changes`` to the defaults."""
+    """A 32-unit GRU tracking automaton ``fsa`` of ``tasks.AUTOMATA``, with ``changes``."""
     recipe = Recipe(
         name=f"{fsa}_gru",
-        description=f"GRU tracking the {fsa} automaton of paper 003",
+        description=(
+            f"GRU tracking the {fsa} automaton of 'Explaining RNN computations through hidden "
+            "state dynamics'"
+        ),
         family="gru",
         hidden=32,
         layers=1,

@@ -1,4 +1,4 @@
-"""Seeded training and held-out evaluation of zoo networks, one routine per kind of target.
+"""Seeded training and held-out evaluation of zoo networks, one routine per type of target.
 
 Training draws every batch from a ``numpy`` generator seeded by the recipe, initialises the
 network under ``torch.manual_seed`` and runs with deterministic torch algorithms, so a run is
@@ -63,28 +63,28 @@ def token_ids(task: TaskData, sequence: int) -> np.ndarray:
 def batches(
     task: TaskData, batch_size: int, window: int, rng: np.random.Generator
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Endless training batches (inputs, targets) for the task's kind of target."""
-    kind = task.target_kind
-    if kind in ("next_token", "next_value"):
+    """Endless training batches (inputs, targets) for the task's type of target."""
+    target_type = task.target_type
+    if target_type in ("next_token", "next_value"):
         yield from _window_batches(task, batch_size, window, rng)
-    elif kind in ("step_class", "step_value"):
+    elif target_type in ("step_class", "step_value"):
         while True:
             chosen = rng.integers(0, len(task), batch_size)
             inputs = torch.from_numpy(np.stack([task.sequences[i] for i in chosen]))
             targets = torch.from_numpy(np.stack([task.targets[i] for i in chosen]))
             yield inputs, targets
-    elif kind == "sequence_class":
+    elif target_type == "sequence_class":
         while True:
             yield _padded(task, rng.integers(0, len(task), batch_size))
     else:
-        raise ValueError(f"no training routine for target_kind {kind!r}")
+        raise ValueError(f"no training routine for target_type {target_type!r}")
 
 
 def _window_batches(
     task: TaskData, batch_size: int, window: int, rng: np.random.Generator
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Random windows of ``window`` steps from the concatenated training sequences."""
-    if task.target_kind == "next_token":
+    if task.target_type == "next_token":
         stream = np.concatenate([token_ids(task, i) for i in range(len(task))])
         sources, targets = stream[:-1], stream[1:]  # each token predicts the next
     else:
@@ -116,17 +116,17 @@ def _padded(task: TaskData, chosen: np.ndarray) -> tuple[torch.Tensor, torch.Ten
     return torch.from_numpy(inputs), torch.from_numpy(targets)
 
 
-def loss_of(kind: str, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+def loss_of(target_type: str, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """The training loss of a batch's outputs (batch, steps, n_outputs)."""
-    if kind in ("next_token", "step_class"):
+    if target_type in ("next_token", "step_class"):
         flat = outputs.reshape(-1, outputs.shape[-1])
         return F.cross_entropy(flat, targets.reshape(-1), ignore_index=-1)
-    if kind in ("step_value", "next_value"):
+    if target_type in ("step_value", "next_value"):
         return F.mse_loss(outputs, targets)
-    if kind == "sequence_class":
+    if target_type == "sequence_class":
         last = outputs[torch.arange(len(outputs)), targets[:, 1]]
         return F.cross_entropy(last, targets[:, 0])
-    raise ValueError(f"no loss for target_kind {kind!r}")
+    raise ValueError(f"no loss for target_type {target_type!r}")
 
 
 def train(
@@ -156,7 +156,7 @@ def train(
     spec : Spec
         The architecture.
     task : TaskData
-        The training data; its ``target_kind`` chooses the batches and the loss.
+        The training data; its ``target_type`` chooses the batches and the loss.
     steps, batch_size : int
         Optimiser steps, and sequences (or windows) per batch.
     learning_rate : float
@@ -219,7 +219,7 @@ def train(
                     outputs = _noisy_outputs(network, inputs, state_noise)
                 else:
                     outputs, _ = network(inputs)
-                loss = loss_of(task.target_kind, outputs, targets)
+                loss = loss_of(task.target_type, outputs, targets)
                 optimiser.zero_grad(set_to_none=True)
                 loss.backward()
                 nn.utils.clip_grad_norm_(network.parameters(), 1.0)

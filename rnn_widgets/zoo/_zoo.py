@@ -27,7 +27,6 @@ from ._recipes import RECIPES, Recipe
 from ._train import TrainResult
 
 __all__ = [
-    "SMOKE_STEPS",
     "WEIGHTS",
     "ZooInfo",
     "data",
@@ -36,7 +35,6 @@ __all__ = [
     "load",
     "names",
     "network",
-    "smoke_losses",
     "train_and_save",
 ]
 
@@ -44,7 +42,7 @@ __all__ = [
 WEIGHTS = Path(__file__).parent / "weights"
 
 #: The length of the seeded training run whose losses are stored and re-checked by the tests.
-SMOKE_STEPS = 12
+_SMOKE_STEPS = 12
 
 
 @dataclass(frozen=True)
@@ -74,7 +72,7 @@ class ZooInfo:
     training_seconds : float
     steps, seed : int
     smoke_losses : list of float
-        The losses of a seeded training run of ``SMOKE_STEPS`` steps.
+        The losses of the short seeded training run that the tests repeat.
     trained_with : str
         The torch and Python versions that trained it.
 
@@ -134,11 +132,14 @@ def _read_info(path: Path) -> ZooInfo:
 
 def network(name: str) -> Network:
     """The shipped network itself (a ``torch.nn.Module`` in eval mode), for training or study."""
-    meta = info(name)
-    net = Network(meta.spec)
+    return _shipped_network(name)
+
+
+def _shipped_network(name: str) -> Network:
+    shipped = Network(info(name).spec)
     state = torch.load(WEIGHTS / f"{name}.pt", map_location="cpu", weights_only=True)
-    net.load_state_dict(state)
-    return net.eval()
+    shipped.load_state_dict(state)
+    return shipped.eval()
 
 
 def load(name: str) -> RecurrentModel:
@@ -162,16 +163,17 @@ def data(name: str, split: str = "test") -> TaskData:
     return recipe.train_data() if split == "train" else recipe.test_data()
 
 
-def evaluate(name: str, net: Network | None = None) -> dict[str, float]:
-    """Measure a model's held-out figures (the shipped one unless ``net`` is given)."""
+def evaluate(name: str, network: Network | None = None) -> dict[str, float]:
+    """Measure a model's held-out figures (the shipped one unless ``network`` is given)."""
     recipe = _recipe(name)
-    return recipe.metric(net if net is not None else network(name), recipe.test_data())
+    chosen = network if network is not None else _shipped_network(name)
+    return recipe.metric(chosen, recipe.test_data())
 
 
-def smoke_losses(name: str) -> list[float]:
-    """The losses of a short seeded training run, as stored in the metadata."""
+def _smoke_losses(name: str) -> list[float]:
+    """The losses of a short seeded training run, as stored in the metadata (test support)."""
     recipe = _recipe(name)
-    return _train_recipe(recipe, recipe.train_data(), SMOKE_STEPS, progress=False).losses
+    return _train_recipe(recipe, recipe.train_data(), _SMOKE_STEPS, progress=False).losses
 
 
 def _train_recipe(recipe: Recipe, task: TaskData, steps: int, progress: bool) -> TrainResult:
@@ -207,7 +209,7 @@ def train_and_save(
         "training_seconds": round(result.seconds, 1),
         "steps": steps,
         "seed": recipe.seed,
-        "smoke_losses": smoke_losses(name),
+        "smoke_losses": _smoke_losses(name),
         "trained_with": f"torch {torch.__version__}, Python {platform.python_version()}",
     }
     path = directory / f"{name}.json"

@@ -176,14 +176,14 @@ class Views:
 def expect_views_drew(page: Page, task: Any, trace: Any) -> Views:
     """Assert that every view of the notebook drew its data (the kernel's or the embedded)."""
     views = Views.on(page)
-    expect(views.select).to_have_attribute("data-n-cells", str(trace.n_cells(0)))
+    expect(views.select).to_have_attribute("data-n-cells", str(trace.n_cells()))
     expect(views.select).to_have_attribute("data-highlighted", "0,1")
     tokens = views.select.locator(".rnnw-token")
     expect(tokens).to_have_count(24)
     shown = [tokens.nth(i).get_attribute("title") for i in range(24)]
     assert shown == list(task.sequences[0][:24])
     expect(views.space).to_have_attribute("data-n-points", str(trace.n_steps))
-    expect(views.bars.locator("rect.rnnw-bar")).to_have_count(trace.n_cells(0))
+    expect(views.bars.locator("rect.rnnw-bar")).to_have_count(trace.n_cells())
     expect(views.bars).to_have_attribute("data-selected", "0,1")
     order = ",".join(map(str, _expected_bar_order(task, trace)))
     expect(views.bars).to_have_attribute("data-order", order)

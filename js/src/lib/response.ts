@@ -5,7 +5,7 @@ import { formatValue } from "./svg";
 
 export interface PanelPayload {
   name: string;
-  kind: string;
+  waveform: string;
   start: number;
   change: number | null;
   inputs: PackedArray;
@@ -28,7 +28,8 @@ export interface DistributionPayload {
 
 export interface Panel {
   name: string;
-  kind: string;
+  /** "step" or "sine". */
+  waveform: string;
   /** The step of the first sample. */
   start: number;
   /** The step the step input changes at, or null for a sinusoid. */
@@ -69,7 +70,7 @@ export function decodeCurves(raw: unknown): DecodedCurves | null {
     const output = decode(panel.output, "float32").array;
     if (inputs.length !== output.length) throw new RangeError(`panel ${i}: inputs has ${inputs.length} steps but output ${output.length}`);
     const change = panel.change === null || panel.change === undefined ? null : Number(panel.change);
-    return { name: String(panel.name ?? ""), kind: String(panel.kind ?? ""), start: Number(panel.start) || 0, change, inputs, output };
+    return { name: String(panel.name ?? ""), waveform: String(panel.waveform ?? ""), start: Number(panel.start) || 0, change, inputs, output };
   });
   return { cell: p.cell as number, names, values, panels };
 }

@@ -22,7 +22,7 @@ export interface MatchRowPayload {
 
 export interface TrackPayload {
   name: string;
-  kind: "numeric" | "categorical";
+  label_type: "numeric" | "categorical";
   values: PackedArray;
   categories?: string[];
   value_range?: [number, number];
@@ -88,7 +88,7 @@ interface DecodedRows {
   rows: DecodedRow[];
   nSelected: number;
   nCandidates: number;
-  track: { name: string; kind: "numeric" | "categorical"; categories: string[]; range: [number, number] } | null;
+  track: { name: string; labelType: "numeric" | "categorical"; categories: string[]; range: [number, number] } | null;
 }
 
 /** Decode and check `_rows`; throws with a message saying what is wrong. */
@@ -103,13 +103,13 @@ export function decodeRows(raw: unknown): DecodedRows | null {
   let trackValues: Float32Array | Uint32Array | null = null;
   let track: DecodedRows["track"] = null;
   if (p.track) {
-    const kind = p.track.kind === "categorical" ? "categorical" : "numeric";
-    trackValues = kind === "categorical" ? decode(p.track.values, "uint32").array : decode(p.track.values, "float32").array;
+    const labelType = p.track.label_type === "categorical" ? "categorical" : "numeric";
+    trackValues = labelType === "categorical" ? decode(p.track.values, "uint32").array : decode(p.track.values, "float32").array;
     if (trackValues.length !== counts.length) throw new RangeError(`track values must have ${counts.length} entries, got ${trackValues.length}`);
     const range = Array.isArray(p.track.value_range) ? p.track.value_range.map(Number) : [0, 1];
     track = {
       name: String(p.track.name),
-      kind,
+      labelType,
       categories: Array.isArray(p.track.categories) ? p.track.categories.map(String) : [],
       range: [range[0] ?? 0, range[1] ?? 1],
     };
@@ -232,7 +232,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
         let detail: string;
         if (track && row.track) {
           const v = row.track[i] ?? 0;
-          if (track.kind === "categorical") {
+          if (track.labelType === "categorical") {
             word.style.backgroundColor = categoryColor(v);
             word.classList.add("rnnw-match-dark");
             detail = `${track.name}: ${track.categories[v] ?? v}`;
@@ -260,7 +260,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
       line.append(el("span", "rnnw-match-rank", String(rank + 1)), score, words);
       list.append(line);
     });
-    if (track?.kind === "categorical") {
+    if (track?.labelType === "categorical") {
       for (const code of [...seen].sort((a, b) => a - b)) {
         const item = el("span", "rnnw-match-legend-item", track.categories[code] ?? String(code));
         item.style.setProperty("--rnnw-swatch", categoryColor(code));

@@ -27,8 +27,8 @@ export interface LayerInfo {
 }
 
 export type TrackPayload =
-  | { name: string; kind: "categorical"; codes: PackedArray; categories: string[] }
-  | { name: string; kind: "numeric"; values: PackedArray; min: number; max: number };
+  | { name: string; label_type: "categorical"; codes: PackedArray; categories: string[] }
+  | { name: string; label_type: "numeric"; values: PackedArray; min: number; max: number };
 
 export interface PredictionsPayload {
   labels: string[]; // row-major [n_columns, k], best first
@@ -102,7 +102,7 @@ const KIND_NAMES: Record<string, string> = {
 
 interface DecodedTrack {
   name: string;
-  kind: "categorical" | "numeric";
+  labelType: "categorical" | "numeric";
   values: Float32Array | Uint32Array;
   categories: string[];
   min: number;
@@ -151,15 +151,15 @@ function decodeWindow(raw: unknown): DecodedWindow | null {
   if (lo === hi) [lo, hi] = [lo - 1, hi + 1];
   const tracks = (Array.isArray(w.tracks) ? w.tracks : []).map((t): DecodedTrack => {
     const name = String(t?.name ?? "");
-    if (t?.kind === "categorical") {
+    if (t?.label_type === "categorical") {
       const codes = decode(t.codes, "uint32").array;
       if (codes.length !== nColumns) throw new Error(`track ${name} must have ${nColumns} codes, got ${codes.length}`);
-      return { name, kind: "categorical", values: codes, categories: (t.categories ?? []).map(String), min: 0, max: 0 };
+      return { name, labelType: "categorical", values: codes, categories: (t.categories ?? []).map(String), min: 0, max: 0 };
     }
     const values = decode((t as { values?: unknown }).values, "float32").array;
     if (values.length !== nColumns) throw new Error(`track ${name} must have ${nColumns} values, got ${values.length}`);
     const n = t as { min?: unknown; max?: unknown };
-    return { name, kind: "numeric", values, categories: [], min: Number(n.min), max: Number(n.max) };
+    return { name, labelType: "numeric", values, categories: [], min: Number(n.min), max: Number(n.max) };
   });
   let predictions: DecodedPredictions | null = null;
   if (w.predictions) {
@@ -661,7 +661,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     for (const track of win?.tracks ?? []) {
       const cells = Array.from(track.values, (v) => {
         const cell = el("span", "rnnw-track-cell");
-        if (track.kind === "categorical") {
+        if (track.labelType === "categorical") {
           const label = track.categories[v] ?? String(v);
           cell.title = `${track.name}: ${label}`;
           cell.dataset.label = label;
@@ -675,7 +675,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
         }
         return cell;
       });
-      const node = row(`rnnw-track rnnw-track-${track.kind}`, track.name, cells);
+      const node = row(`rnnw-track rnnw-track-${track.labelType}`, track.name, cells);
       node.dataset.track = track.name;
       rows.push(node);
     }
