@@ -471,12 +471,14 @@ class RecurrentModel:
             )
         return MappingProxyType(gates)
 
-    def run(self, inputs: Any, clamp: Mapping[int, Mapping[int, Any]] | None = None) -> RunResult:
+    def run(
+        self, sequences: Any, clamp: Mapping[int, Mapping[int, Any]] | None = None
+    ) -> RunResult:
         """A full forward pass over a batch (or one sequence), optionally clamping cells.
 
         Parameters
         ----------
-        inputs : sequence or batch
+        sequences : sequence or batch
             One sequence (token strings, ids, or a (steps, input_size) float array) or a
             batch: a list of sequences, ids (batch, steps) or floats (batch, steps,
             input_size). Sequences may differ in length.
@@ -493,7 +495,7 @@ class RecurrentModel:
         Returns
         -------
         RunResult
-            Outputs and every layer's states; batched unless ``inputs`` was one sequence.
+            Outputs and every layer's states; batched unless ``sequences`` was one sequence.
 
         Notes
         -----
@@ -503,7 +505,7 @@ class RecurrentModel:
         Runs under ``torch.no_grad`` in eval mode; for gradients use :meth:`step`.
 
         """
-        prepared, single = self.prepare(inputs, "inputs")
+        prepared, single = self.prepare(sequences, "sequences")
         lengths = np.array([len(p) for p in prepared], dtype=np.int64)
         clamps = self._parse_clamp(clamp, lengths, single)
         steps, batch = int(lengths.max()), len(prepared)
@@ -584,12 +586,12 @@ class RecurrentModel:
             for module, training in saved:
                 module.training = training
 
-    def prepare(self, inputs: Any, name: str = "inputs") -> tuple[list[Prepared], bool]:
+    def prepare(self, sequences: Any, name: str = "sequences") -> tuple[list[Prepared], bool]:
         """Check a batch (or one sequence) once, up front, as ``run`` and ``capture`` do.
 
         Parameters
         ----------
-        inputs : sequence or batch
+        sequences : sequence or batch
             As :meth:`run` reads it: one sequence or a batch of sequences.
         name : str
             How messages name the argument (``"sequences"`` gives ``sequences[2][7]: token
@@ -600,7 +602,7 @@ class RecurrentModel:
         prepared : list of Prepared
             Per sequence, its token ids or input vectors and the tokens a trace shows.
         single : bool
-            Whether ``inputs`` was one sequence rather than a batch.
+            Whether ``sequences`` was one sequence rather than a batch.
 
         Raises
         ------
@@ -610,9 +612,9 @@ class RecurrentModel:
             embedding.
 
         """
-        sequences, single = parse_batch(inputs, name)
+        parsed, single = parse_batch(sequences, name)
         label = name if single else name + "[{}]"
-        return [self._prepare(item, label.format(i)) for i, item in enumerate(sequences)], single
+        return [self._prepare(item, label.format(i)) for i, item in enumerate(parsed)], single
 
     def embed(self, batch: Sequence[Prepared]) -> torch.Tensor:
         """The input vectors of prepared sequences, time-major and zero past each end.
