@@ -39,16 +39,26 @@ def _figure(
     )
 
 
-def _horizontal_line(value: float, y_scale: bq.Scale, label: str) -> bq.Lines:
-    """A dashed line at ``y = value`` across the figure (x in figure coordinates)."""
+def _reference_line(
+    x: np.ndarray, y: np.ndarray, scales: dict[str, bq.Scale], label: str
+) -> bq.Lines:
+    """A dashed grey line with its legend label: chance, a baseline, the unit circle."""
     return bq.Lines(
-        x=[0.0, 1.0],
-        y=[value, value],
-        scales={"x": bq.LinearScale(min=0.0, max=1.0), "y": y_scale},
+        x=x,
+        y=y,
+        scales=scales,
         colors=[REFERENCE_COLOR],
         line_style="dashed",
         labels=[label],
         display_legend=True,
+    )
+
+
+def _horizontal_line(value: float, y_scale: bq.Scale, label: str) -> bq.Lines:
+    """A dashed line at ``y = value`` across the figure (x in figure coordinates)."""
+    x_scale = bq.LinearScale(min=0.0, max=1.0)
+    return _reference_line(
+        np.array([0.0, 1.0]), np.array([value, value]), {"x": x_scale, "y": y_scale}, label
     )
 
 
@@ -123,15 +133,7 @@ def complex_plane(values: np.ndarray, *, title: str) -> bq.Figure:
     x_scale = bq.LinearScale(min=-reach, max=reach)
     y_scale = bq.LinearScale(min=-reach, max=reach)
     angle = np.linspace(0.0, 2.0 * np.pi, 181)
-    circle = bq.Lines(
-        x=np.cos(angle),
-        y=np.sin(angle),
-        scales={"x": x_scale, "y": y_scale},
-        colors=[REFERENCE_COLOR],
-        line_style="dashed",
-        labels=["|λ| = 1"],
-        display_legend=True,
-    )
+    circle = _reference_line(np.cos(angle), np.sin(angle), {"x": x_scale, "y": y_scale}, "|λ| = 1")
     points = bq.Scatter(
         x=values.real,
         y=values.imag,

@@ -9,6 +9,7 @@ import pytest
 import rnn_widgets as rw
 from rnn_widgets.analysis import Ablation, CapacitySweep, Response, find_fixed_points, score_cells
 
+from .test_byom_doc import REPO, python_blocks, run_blocks
 from .test_fixed_points import LinearCell
 from .test_relevance import _planted, _trace
 
@@ -117,3 +118,13 @@ def test_a_figure_can_be_restyled_with_bqplots_own_api():
     figure.marks[0].colors = ["black"]
     figure.title = "mine"
     assert figure.marks[0].colors == ["black"] and figure.title == "mine"
+
+
+def test_the_figures_guide_runs(monkeypatch: pytest.MonkeyPatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    guide = (REPO / "docs" / "figures.md").read_text(encoding="utf-8")
+    namespace = run_blocks(python_blocks(guide), "figures")
+    bars = namespace["figure"].marks[0]
+    assert len(bars.x) == 20
+    assert list(bars.x) == [str(c) for c in namespace["scores"].ranking(0)[:20]]
+    assert bars.scales["color"].colors == ["#b2182b", "#cccccc", "#2166ac"]
