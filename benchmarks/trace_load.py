@@ -3,7 +3,9 @@
 Saves a trace of ``--steps`` x ``--cells`` float32 states (layer 0, kind "h"; 2 GB at the
 default 1,000,000 x 512) once, then measures, as medians of repeated runs:
 
-* ``Trace.load``: opening the file (metadata only; the arrays are memory-mapped);
+* ``Trace.load``: opening the file, with the file's pages dropped from the OS cache first (cold)
+  and again with them cached (warm). Opening checks the whole layout (``trace/_layout.py``):
+  metadata, token offsets and bytes, sequence starts; the states are memory-mapped, not read;
 * reading a ``--window``-step window of states and tokens at random positions, with the
   file's pages dropped from the OS cache first (``posix_fadvise``), i.e. from disk;
 
@@ -61,6 +63,12 @@ def main() -> None:
             _drop_cache(npy_path)
             np.load(npy_path, mmap_mode="r")
 
+        def open_trace_warm(_: int) -> None:
+            Trace.load(trace_path)
+
+        def open_npy_warm(_: int) -> None:
+            np.load(npy_path, mmap_mode="r")
+
         trace = Trace.load(trace_path)
         npy = np.load(npy_path, mmap_mode="r")
 
@@ -76,7 +84,11 @@ def main() -> None:
             np.array(npy[begin : begin + args.window])
 
         results = {
-            "open": (median_ms(open_trace, args.repeats), median_ms(open_npy, args.repeats)),
+            "open, cold": (median_ms(open_trace, args.repeats), median_ms(open_npy, args.repeats)),
+            "open, warm": (
+                median_ms(open_trace_warm, args.repeats),
+                median_ms(open_npy_warm, args.repeats),
+            ),
             f"read a {args.window}-step window (states + tokens), cold": (
                 median_ms(window_trace, args.repeats),
                 median_ms(window_npy, args.repeats),

@@ -18,32 +18,104 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["as_float", "as_int", "as_kind", "as_layer", "as_state_array", "to_numpy"]
+__all__ = [
+    "MAX_ARRAY_VALUES",
+    "as_allocation",
+    "as_finite_array",
+    "as_float",
+    "as_int",
+    "as_kind",
+    "as_layer",
+    "as_state_array",
+    "clamp_int",
+    "encodable_text",
+    "to_numpy",
+]
+
+#: The most values one array of an analysis may hold: 2 * 10**8 float64 values are 1.6 GB,
+#: more than any figure or statistic needs and about what a laptop spares for one result.
+#: Sizes whose product passes it are a typo (``phase_portrait(grid=10**6)`` would ask for
+#: 7 TiB), refused before anything is allocated (:func:`as_allocation`).
+MAX_ARRAY_VALUES = 200_000_000
 
 # A state kind is a short identifier: "h", "c", a gate ("i", "f", "z"), a cell's own name.
 _KIND_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-def as_int(value: Any, name: str, *, minimum: int | None = None) -> int:
+def as_int(
+    value: Any,
+    name: str,
+    *,
+    minimum: int | None = None,
+    maximum: int | None = None,
+    why: str = "",
+) -> int:
     """Return ``value`` as a Python int, or raise naming ``name``.
 
-    Booleans are refused: ``True`` as a layer index is almost always a mistake.
+    Booleans are refused: ``True`` as a layer index is almost always a mistake. ``maximum``
+    is a bound on a size (how much a view sends, how much an analysis allocates); ``why``
+    says what it bounds, for the one message shape of a bound:
+    ``window_size must be <= 2000 (the most steps a view sends at once), got 1000000000``.
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
     value = int(value)
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be <= {maximum}{_why(why)}, got {value}")
     return value
 
 
-def as_float(value: Any, name: str) -> float:
-    """Return ``value`` as a finite Python float, or raise naming ``name``."""
+def clamp_int(value: int, name: str, *, maximum: int, why: str = "") -> tuple[int, str]:
+    """``value`` clamped to ``maximum``, and the notice a view shows in place ("" if unclamped).
+
+    The front-end side of a bound: what a gesture asked for beyond a bound is clamped, and
+    the view says so (``window_size 1000000000 is more than 2000 (the most steps a view
+    sends at once); showing 2000``); the same value from Python raises (:func:`as_int`).
+    """
+    if value <= maximum:
+        return value, ""
+    return maximum, f"{name} {value} is more than {maximum}{_why(why)}; showing {maximum}"
+
+
+def as_allocation(
+    what: str, sizes: dict[str, int], *, maximum: int = MAX_ARRAY_VALUES, fix: str = ""
+) -> int:
+    """The product of ``sizes`` (the shape of an array about to be allocated), or raise.
+
+    The bound on work a few sizes multiply into: each may be reasonable alone, their
+    product not. ``what`` names the array, ``sizes`` its factors (already checked ints), in
+    the message: ``phase_portrait's trajectories would hold 6.4e+13 values (conditions 1 x
+    starts 1000000000000 x steps + 1 101 x state_size 64), more than 200000000
+    (MAX_ARRAY_VALUES, 1.6 GB of float64); lower grid or steps``.
+    """
+    total = 1
+    for value in sizes.values():
+        total *= int(value)
+    if total > maximum:
+        factors = " x ".join(f"{name} {int(value)}" for name, value in sizes.items())
+        raise ValueError(
+            f"{what} would hold {total:.3g} values ({factors}), more than {maximum} "
+            f"(MAX_ARRAY_VALUES, {maximum * 8 / 1e9:.3g} GB of float64)"
+            + (f"; {fix}" if fix else "")
+        )
+    return total
+
+
+def _why(why: str) -> str:
+    return f" ({why})" if why else ""
+
+
+def as_float(value: Any, name: str, *, minimum: float | None = None) -> float:
+    """Return ``value`` as a finite Python float (``>= minimum``), or raise naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
     value = float(value)
     if not np.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
     return value
 
 
@@ -173,3 +245,63 @@ def as_state_array(value: Any, name: str, n_steps: int) -> np.ndarray:
         )
     array.flags.writeable = False
     return array
+
+
+def as_finite_array(value: Any, name: str, *, dtype: Any = np.float64) -> np.ndarray:
+    """Return a new float array of ``value``'s numbers, or raise naming ``name``.
+
+    The check of an array argument that must hold finite numbers (inputs, initial states):
+    the message names the argument and the first bad entry, so a NaN in an input is not
+    blamed on the model's weights.
+
+    Raises
+    ------
+    TypeError
+        If the values are not real numbers (strings, objects, complex).
+    ValueError
+        ``inputs has 1 NaN or infinite values (first at index (0, 2)); pass finite
+        numbers (np.nan_to_num cleans them)``.
+
+    """
+    array = to_numpy(value)
+    if array.dtype == object:
+        try:
+            array = np.array(array.tolist(), dtype=dtype)
+        except (TypeError, ValueError):
+            raise TypeError(f"{name} must hold numbers, got {value!r:.80}") from None
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, got dtype {array.dtype}")
+    array = np.array(array, dtype=dtype, copy=True)
+    bad = ~np.isfinite(array)
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        where = f" (first at index {first[0] if len(first) == 1 else first})" if first else ""
+        raise ValueError(
+            f"{name} has {int(bad.sum())} NaN or infinite values{where}; pass finite numbers "
+            "(np.nan_to_num cleans them)"
+        )
+    return array
+
+
+def encodable_text(text: str, name: str) -> str:
+    r"""Return ``text`` if UTF-8 can encode it (what a trace stores), or raise naming ``name``.
+
+    A str holding a lone surrogate (``"\ud800"``, what ``surrogateescape`` decoding leaves)
+    cannot be stored or sent to a browser.
+
+    Raises
+    ------
+    ValueError
+        ``tokens[0][3] holds '\ud800', which UTF-8 cannot encode (a lone surrogate); clean
+        it, e.g. text.encode("utf-8", "replace").decode("utf-8")``.
+
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        bad = text[error.start : error.end]
+        raise ValueError(
+            f"{name} holds {bad!r}, which UTF-8 cannot encode (a lone surrogate); clean it, "
+            'e.g. text.encode("utf-8", "replace").decode("utf-8")'
+        ) from None
+    return text

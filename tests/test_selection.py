@@ -122,3 +122,64 @@ def test_from_dict_refuses_unknown_fields_and_versions():
         Selection.from_dict({"version": 2})
     with pytest.raises(TypeError, match="Selection.to_dict"):
         Selection.from_dict([1, 2])
+
+
+def _two_layer_trace():
+    from rnn_widgets import Trace
+
+    states = {(0, "h"): np.zeros((10, 4)), (1, "h"): np.zeros((10, 2)), (1, "c"): np.ones((10, 2))}
+    return Trace.from_arrays([list("abcde"), list("fghij")], states)
+
+
+def test_from_dict_with_a_trace_checks_layer_kind_cells_steps_and_sequence():
+    trace = _two_layer_trace()
+    good = Selection.from_dict({"layer": 1, "kind": "c", "cells": [1], "stop": 10}, trace=trace)
+    assert (good.layer, good.kind, good.cells, good.range) == (1, "c", (1,), (0, 10))
+    for state, message in [
+        ({"layer": 2}, r"state\['layer'\] 2 is not a layer of the trace; choose one of \[0, 1\]"),
+        ({"kind": "c"}, r"state\['kind'\] 'c' is not a kind of layer 0 of the trace"),
+        ({"layer": 1, "cells": [0, 3]}, r"state\['cells'\]\[1\] is 3, but layer 1 .* 2 cells"),
+        ({"stop": 11}, r"state\['stop'\] is 11, but the trace has 10 steps"),
+        ({"sequence": 2}, r"state\['sequence'\] is 2, but the trace has sequences 0 .. 1"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            Selection.from_dict(state, trace=trace)
+
+
+def test_update_validates_every_field_before_changing_any():
+    selection = Selection(cells=[1], threshold=0.5)
+    recorder = CommRecorder(selection)
+    with pytest.raises(TypeError, match=r"state\['cells'\] must be ints: .*\[1\] is bool"):
+        selection.update({"threshold": 0.9, "cells": [2, True]})
+    with pytest.raises(ValueError, match=r"state\['stop'\] \(2\) must be >= state\['start'\]"):
+        selection.update({"threshold": 0.9, "start": 4, "stop": 2})
+    assert (selection.threshold, selection.cells) == (0.5, (1,))
+    assert recorder.messages == []
+
+
+def test_check_state_changes_nothing_and_returns_the_fields_as_set():
+    selection = Selection(layer=1, cells=[1])
+    fields = selection.check_state({"cells": [1, 0], "threshold": 2}, trace=_two_layer_trace())
+    assert fields == {"cells": (0, 1), "threshold": 2.0}
+    assert (selection.cells, selection.threshold) == ((1,), 0.3)
+
+
+def test_changing_the_layer_refuses_kept_cells_the_new_layer_lacks():
+    selection = Selection(cells=[3])
+    with pytest.raises(ValueError, match=r"state\['layer'\] is 1, which has 2 cells, but the"):
+        selection.check_state({"layer": 1}, trace=_two_layer_trace())
+
+
+@pytest.mark.parametrize(
+    ("cells", "error", "message"),
+    [
+        ([1, True], TypeError, r"cells\[1\] is bool True"),
+        (np.array([[1, 2]]), ValueError, r"flat list of cell indices, got an array of shape"),
+        ([[1], [2]], TypeError, r"cells\[0\] is list"),
+        ({"a": 1}, TypeError, "iterable of ints"),
+        ([2**32], ValueError, "below 2\\*\\*32"),
+    ],
+)
+def test_cells_set_from_python_are_a_flat_list_of_ints(cells, error, message):
+    with pytest.raises(error, match=message):
+        Selection(cells=cells)

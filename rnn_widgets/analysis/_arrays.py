@@ -58,13 +58,17 @@ def trace_states(
     for kind in kinds:
         as_kind(kind, kinds=recorded, of=f"layer {layer} of the trace")
     chosen = slice(None) if steps is None else steps
-    return np.concatenate(
+    values = np.concatenate(
         [
             np.asarray(np.asarray(trace.states(layer=layer, kind=kind))[chosen], np.float64)
             for kind in kinds
         ],
         axis=1,
     )
+    if not np.isfinite(values).all():  # a damaged saved trace: name the file and dataset
+        for kind in kinds:
+            trace.check_finite(layer=layer, kind=kind)
+    return values
 
 
 def fixed_point_arrays(

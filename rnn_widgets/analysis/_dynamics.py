@@ -799,6 +799,7 @@ def _trajectories(model: RecurrentModel, layer: int, source: Any) -> tuple[np.nd
     if layer == 0:
         x = np.concatenate([e.detach().cpu().double().numpy() for e in encoded])
     else:
+        trace.check_finite(layer=layer - 1, kind="h")
         x = np.asarray(trace.states(layer=layer - 1, kind="h"), dtype=np.float64)
     if len(x) != len(after):
         raise ValueError(

@@ -189,6 +189,9 @@ def select_cells(
     pad_before, pad_after = _padding(pad_before, pad_after)
     start, stop = as_int(start, "start"), as_int(stop, "stop")
     first, last = _sequence_span(trace, start, stop)
+    window = states[max(first, start - pad_before) : min(last, stop + pad_after)]
+    if not np.isfinite(window).all():
+        trace.check_finite(layer=layer, kind=kind)  # raises, naming the file and dataset
     bound = _float32_threshold(threshold) if states.dtype == np.float32 else threshold
     on = (states[start:stop] >= bound).all(axis=0)
     before = states[max(first, start - pad_before) : start]
@@ -276,6 +279,7 @@ def match(
             f"min_shared ({min_shared}) is larger than the selection ({len(selected)} cells); "
             "lower it or select more cells"
         )
+    trace.check_finite(layer=layer, kind=kind)  # NaN would read as "off": refuse it instead
     bits = _on_bits(trace, layer, kind, threshold)
     bounds = np.asarray(trace.sequence_bounds, dtype=np.int64)
     count = bits.count(selected)
@@ -308,6 +312,8 @@ def _checked(trace: Any, layer: Any, kind: Any, threshold: Any) -> tuple[np.ndar
     states = trace.states(layer=layer, kind=kind)
     threshold = as_float(threshold, "threshold")
     low, high = trace.value_range(layer=layer, kind=kind)
+    if not low <= threshold <= high:  # a saved file's range is a hint: verify it first
+        low, high = trace.value_range(layer=layer, kind=kind, exact=True)
     if not low <= threshold <= high:
         raise ValueError(
             f"threshold {threshold:g} is outside the values of layer {layer} kind {kind!r} "

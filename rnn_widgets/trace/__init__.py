@@ -1,6 +1,14 @@
 """Recorded states of recurrent networks: the `Trace` and its annotation tracks."""
 
 from ._tokens import Tokens
-from ._trace import KNOWN_KINDS, Predictions, Trace, Track, as_trace
+from ._trace import KNOWN_KINDS, SEARCH_TIMEOUT, Predictions, Trace, Track, as_trace
 
-__all__ = ["KNOWN_KINDS", "Predictions", "Tokens", "Trace", "Track", "as_trace"]
+__all__ = [
+    "KNOWN_KINDS",
+    "SEARCH_TIMEOUT",
+    "Predictions",
+    "Tokens",
+    "Trace",
+    "Track",
+    "as_trace",
+]

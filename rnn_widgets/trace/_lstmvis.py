@@ -74,9 +74,25 @@ Mapping to a Trace
 
 The ``.dict`` format is LSTMVis' reader's: one ``word id`` pair per line, split at ASCII
 whitespace; a line that starts with a space and holds only an id is the space token (for
-character models); blank lines are skipped; a later line for the same id wins. Words are
-UTF-8 (Latin-1 when a word is not valid UTF-8). Lines LSTMVis would silently skip (more or
-fewer than two fields) are an error here, with the line number.
+character models); blank lines are skipped; a later line for the same id wins. Words must be
+UTF-8 (LSTMVis' server sends them as JSON, which fails on other bytes) and ids plain decimal
+integers ``0 .. 2**31 - 1``. Lines LSTMVis would silently skip (more or fewer than two
+fields), a word that is not UTF-8 and an absurd id (negative, huge, ``1_000``) are an error
+here, with the line number.
+
+A project folder is untrusted input
+-----------------------------------
+Project folders are shared (downloaded, unzipped, mounted), and ``lstm.yml`` names the files
+to read. Every file read, ``lstm.yml`` included, must resolve (``Path.resolve``: ``..``,
+absolute paths and symbolic links followed) to a path inside the project folder, and so must
+the file an HDF5 external link leads to; an HDF5 dataset stored in external raw files or a
+virtual dataset drawing on other files is refused too (HDF5 looks those files up through
+environment variables and the working directory, so where they are cannot be checked). Else a
+folder from someone else could read any ``.h5``, ``.hdf5``, ``.dict`` or ``.txt`` file its
+user can read into the trace's tokens or tracks. ``allow_outside=True`` lifts these checks for
+a project you trust that keeps its data elsewhere on purpose. Every content check below holds
+either way, and each failure is a ``ValueError`` (or ``FileNotFoundError``) naming the file,
+the ``lstm.yml`` key and the fix.
 
 Memory: a state dataset that is contiguous, uncompressed, native float32 and imported
 without a transform is memory-mapped at its byte offset in the HDF5 file (nothing is read
@@ -121,9 +137,46 @@ _TYPE_KINDS = {"state": "c", "states": "c", "output": "h", "outputs": "h"}
 _TRANSFORMS = ("tanh", "tanh_abs", "none", "raw")
 _BLOCK_BYTES = 64 << 20
 _MISSING = object()
+#: Word ids, dict ids and table positions are at most this (a vocabulary of 2**31 words);
+#: larger ones are corrupt data, not ids.
+_MAX_ID = 2**31 - 1
+#: LSTMVis layer numbers above this are corrupt, not layers.
+_MAX_LAYER = 2**16
+#: How much of a bad dict line an error message quotes.
+_QUOTE_CHARS = 80
 
 
-def load_lstmvis(path: str | os.PathLike[str]) -> Trace:
+class _Folder:
+    """The project folder every file read must stay in (unless ``allow_outside``)."""
+
+    def __init__(self, folder: Path, allow_outside: bool) -> None:
+        self.folder = folder
+        self.allow_outside = allow_outside
+        self.root = _resolved(folder, f"the project folder {folder}")
+
+    def inside(self, file: Path, what: str) -> Path:
+        """``file`` resolved (symbolic links followed); refused when outside the folder."""
+        resolved = _resolved(file, what)
+        if self.allow_outside or resolved.is_relative_to(self.root):
+            return resolved
+        raise ValueError(
+            f"{what} resolves to {resolved}, outside the project folder {self.root} (through "
+            "`..`, an absolute path or a symbolic link); a project folder may only read its own "
+            "files, so a folder from someone else cannot read yours. Copy the file into the "
+            "folder, or pass allow_outside=True if you trust this project"
+        )
+
+
+def _resolved(file: Path, what: str) -> Path:
+    if "\x00" in str(file):
+        raise ValueError(f"{what} holds a NUL character; name a real file")
+    try:
+        return file.resolve()
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symbolic link loop
+        raise ValueError(f"{what} cannot be resolved ({exc}); fix the symbolic link") from exc
+
+
+def load_lstmvis(path: str | os.PathLike[str], *, allow_outside: bool = False) -> Trace:
     """Import an LSTMVis project (its ``lstm.yml``, HDF5 files and ``.dict`` files) as a Trace.
 
     Parameters
@@ -131,6 +184,12 @@ def load_lstmvis(path: str | os.PathLike[str]) -> Trace:
     path : str or path-like
         The project folder (the one holding ``lstm.yml``), or the ``lstm.yml`` file itself.
         File names in ``lstm.yml`` are relative to the folder of the config file.
+    allow_outside : bool, keyword-only
+        False (the default): every file read must resolve (``..``, absolute paths and
+        symbolic links followed, HDF5 external links too) inside the project folder, so a
+        project folder from someone else cannot read other files of yours into the trace.
+        True: read files outside the folder as well, for a project you trust whose
+        ``lstm.yml`` points at data kept elsewhere on purpose.
 
     Returns
     -------
@@ -143,14 +202,16 @@ def load_lstmvis(path: str | os.PathLike[str]) -> Trace:
     Raises
     ------
     TypeError
-        If ``path`` is not a str or path-like.
+        If ``path`` is not a str or path-like, or ``allow_outside`` not a bool.
     FileNotFoundError
         If the folder, its ``lstm.yml`` or a file named in ``files`` does not exist.
     ValueError
-        If ``lstm.yml`` is not valid YAML, lacks a required key (the message names its path,
-        such as ``states.types[1].path``), names an unknown file or dataset, a word id is
-        missing from the dict, lengths disagree, or states are NaN or infinite. Every message
-        says how to fix it.
+        If a file read resolves outside the project folder (without ``allow_outside``);
+        if ``lstm.yml`` is not valid YAML, lacks a required key (the message names its path,
+        such as ``states.types[1].path``), names an unknown file or dataset; if a word id is
+        missing from the dict, a dict line or id is malformed, lengths or ranks disagree,
+        ids are not integers, or states are NaN or infinite. Every message names the file
+        and says how to fix it.
 
     Warns
     -----
@@ -164,10 +225,13 @@ def load_lstmvis(path: str | os.PathLike[str]) -> Trace:
     >>> trace.states(kind="c")  # LSTMVis layer 1, type state, tanh applied  # doctest: +SKIP
 
     """
+    if not isinstance(allow_outside, bool):
+        raise TypeError(f"allow_outside must be True or False, got {allow_outside!r}")
     config_path = _config_path(path)
-    config = _read_config(config_path)
+    folder = _Folder(config_path.parent, allow_outside)
+    config = _read_config(config_path, folder.inside(config_path, str(config_path)))
     with ExitStack() as stack:
-        project = _Project(config_path, config, stack)
+        project = _Project(config_path, config, stack, folder)
         return project.load()
 
 
@@ -200,9 +264,10 @@ def _config_path(path: Any) -> Path:
     raise FileNotFoundError(f"path {str(location)!r} has no {CONFIG_NAME}{hint}")
 
 
-def _read_config(config_path: Path) -> dict[str, Any]:
+def _read_config(config_path: Path, source: Path) -> dict[str, Any]:
+    """Parse ``source`` (``config_path`` resolved) with ``yaml.safe_load``: data, never code."""
     try:
-        text = config_path.read_text(encoding="utf-8")
+        text = source.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise ValueError(f"{config_path} is not UTF-8 text ({exc}); save it as UTF-8") from exc
     try:
@@ -212,6 +277,13 @@ def _read_config(config_path: Path) -> dict[str, Any]:
         if "'\\t'" in str(exc):
             hint = " (YAML forbids tabs as indentation: replace them with spaces)"
         raise ValueError(f"{config_path} is not valid YAML{hint}: {exc}") from exc
+    except RecursionError:
+        raise ValueError(
+            f"{config_path} nests lists or mappings too deeply to read; lstm.yml needs only a "
+            "few levels (files, word_sequence, states, meta)"
+        ) from None
+    except (ValueError, TypeError, OverflowError) as exc:  # e.g. a date such as 2001-02-30
+        raise ValueError(f"{config_path} holds a value YAML cannot read ({exc}); fix it") from exc
     if not isinstance(config, dict):
         raise ValueError(
             f"{config_path} must hold a YAML mapping with the keys files, word_sequence and "
@@ -236,9 +308,12 @@ class _StateEntry:
 class _Project:
     """One LSTMVis project being read: its config, open HDF5 files and decoded dicts."""
 
-    def __init__(self, config_path: Path, config: dict[str, Any], stack: ExitStack) -> None:
+    def __init__(
+        self, config_path: Path, config: dict[str, Any], stack: ExitStack, folder: _Folder
+    ) -> None:
         self.config_path = config_path
         self.folder = config_path.parent
+        self.confined = folder
         self.config = config
         self.stack = stack
         self.files = self._files()
@@ -270,7 +345,12 @@ class _Project:
         return ValueError(f"{self.config_path}: `{key}` {problem}")
 
     def require(self, section: Any, key: str, where: str, fix: str) -> Any:
-        value = section.get(key, _MISSING) if isinstance(section, Mapping) else _MISSING
+        if not isinstance(section, Mapping):
+            parent = where.rpartition(".")[0]
+            raise self.error(
+                parent, f"must be a mapping holding `{key}`, got {type(section).__name__}"
+            )
+        value = section.get(key, _MISSING)
         if value is _MISSING or value is None:
             raise ValueError(f"{self.config_path} is missing `{where}`; {fix}")
         return value
@@ -308,12 +388,14 @@ class _Project:
                 f"{' or '.join(suffixes)}: rename the file and this entry",
             )
         file = self.folder / file_name
-        if not file.is_file():
+        resolved = self.confined.inside(file, f"{self.config_path}: `files.{name}` ({file_name!r})")
+        if not resolved.is_file():
             raise FileNotFoundError(
                 f"{self.config_path}: `files.{name}` names {file_name!r}, but {file} does not "
-                f"exist; put the file in the project folder or fix the name"
+                f"exist (or is not a regular file); put the file in the project folder or fix "
+                "the name"
             )
-        return file
+        return resolved
 
     def dataset(self, file_key: Any, path: Any, where: str) -> tuple[h5py.Dataset, Path]:
         file = self.file_path(file_key, f"{where}.file", _HDF5_SUFFIXES, "HDF5")
@@ -328,7 +410,12 @@ class _Project:
         h5 = self.h5[file_key]
         if not isinstance(path, str) or not path:
             raise self.error(f"{where}.path", f"must be a dataset path, got {path!r}")
-        node = h5.get(path)
+        try:
+            node = h5.get(path)
+        except (KeyError, OSError, ValueError) as exc:  # e.g. a dangling external link
+            raise self.error(
+                f"{where}.path", f"is {path!r}, which {file.name} cannot open ({exc})"
+            ) from exc
         if not isinstance(node, h5py.Dataset):
             found: list[str] = []
             h5.visititems(lambda name, obj: found.append(name) if _is_dataset(obj) else None)
@@ -336,13 +423,38 @@ class _Project:
                 f"{self.config_path}: `{where}.path` is {path!r}, but {file.name} has no dataset "
                 f"there; its datasets are: {', '.join(found) or 'none'}"
             )
-        return node, file
+        return node, self._stored_in(node, file, f"{where}.path")
+
+    def _stored_in(self, node: h5py.Dataset, file: Path, where: str) -> Path:
+        """The file holding ``node``'s values, checked to be inside the project folder.
+
+        An HDF5 external link leads to another file (checked like any file); external raw
+        storage and virtual datasets read files that HDF5 looks up through environment
+        variables and the working directory, so they are refused unless ``allow_outside``.
+        """
+        label = f"{self.config_path}: `{where}` ({file.name}:{node.name})"
+        holder = self.confined.inside(Path(node.file.filename), f"{label}, an HDF5 link,")
+        if self.confined.allow_outside:
+            return holder
+        sources = []
+        if node.external:
+            sources = [str(entry[0]) for entry in node.external]
+        elif node.is_virtual:
+            sources = [m.file_name for m in node.virtual_sources() if m.file_name != "."]
+        if sources:
+            raise ValueError(
+                f"{label} stores its values in other files ({', '.join(sources)}), which this "
+                "import cannot confine to the project folder; write the values into the "
+                "dataset itself (h5py: f.create_dataset(path, data=values)), or pass "
+                "allow_outside=True if you trust this project"
+            )
+        return holder
 
     def dictionary(self, name: Any, where: str) -> tuple[np.ndarray, list[str]]:
         """The dict ``name`` as ids (sorted, int64) and their words."""
         file = self.file_path(name, where, _DICT_SUFFIXES, "dict")
         if name not in self.dicts:
-            mapping = _read_dict(file)
+            mapping = _read_dict(file, str(self.folder / self.files[name]))
             ids = np.array(sorted(mapping), dtype=np.int64)
             self.dicts[name] = (ids, [mapping[i] for i in ids.tolist()])
         return self.dicts[name]
@@ -424,7 +536,7 @@ class _Project:
                 continue
             dataset, file = self.dataset(entry.file, entry.path, entry.where)
             shape = dataset.shape
-            if len(shape) != 2 or shape[1] == 0:
+            if shape is None or len(shape) != 2 or shape[1] == 0:
                 raise self.error(
                     f"{entry.where}.path",
                     f"must name a 2-D dataset of shape (n_steps, n_cells); {file.name}:"
@@ -464,10 +576,11 @@ class _Project:
                 f"`{where}` has no `file`, so `states.file` must name the default HDF5 file",
             )
         layer = self.require(item, "layer", f"{where}.layer", "give its 1-based layer number")
-        if isinstance(layer, bool) or not isinstance(layer, int) or layer < 1:
+        if isinstance(layer, bool) or not isinstance(layer, int) or not 1 <= layer <= _MAX_LAYER:
             raise self.error(
                 f"{where}.layer",
-                f"is {layer!r}; LSTMVis layers are 1-based integers (layer: 1 is the first)",
+                f"is {layer!r}; LSTMVis layers are 1-based integers (layer: 1 is the first, "
+                f"at most {_MAX_LAYER})",
             )
         kind_name = self.require(
             item, "type", f"{where}.type", "say `type: state` (cell state) or `type: output`"
@@ -501,7 +614,7 @@ class _Project:
         if entry.transform in ("none", "raw") and dataset.dtype == np.float32:
             states = memory_map(dataset, file)
         if states is None:
-            states = _read_transformed(dataset, entry.transform)
+            states = _read_transformed(dataset, entry.transform, label)
         low = _check_finite(states, label)
         if entry.unsigned and low < 0:
             warnings.warn(
@@ -558,7 +671,7 @@ class _Project:
                 labels = self._labels(values, dict_name, where)
                 return trace.with_track(name, labels, label_type="categorical")
             if vis_type == "discrete":
-                if values.dtype.kind == "f" and np.all(np.mod(values, 1) == 0):
+                if values.dtype.kind == "f" and _whole(values):
                     values = values.astype(np.int64)
                 return trace.with_track(name, values, label_type="categorical")
             return trace.with_track(name, values, label_type="numeric")
@@ -583,6 +696,12 @@ class _Project:
         else:
             dataset, _ = self.dataset(section["file"], section["path"], index)
             positions = _integers(dataset[()], f"{self.config_path}: `{index}.path`")
+            if positions.shape != ids.shape:
+                raise self.error(
+                    f"{index}.path",
+                    f"must name one id per step, shape ({len(ids)},), to index `{where}`; it "
+                    f"has shape {positions.shape}",
+                )
         bad = (positions < 0) | (positions >= values.shape[0])
         if bad.any():
             step = int(np.argmax(bad))
@@ -611,8 +730,11 @@ class _Project:
 # ---------------------------------------------------------------------- dict files
 
 
-def _read_dict(file: Path) -> dict[int, str]:
-    """Read an LSTMVis ``.dict`` file: ``word id`` per line (see the module docstring)."""
+def _read_dict(file: Path, label: str) -> dict[int, str]:
+    """Read an LSTMVis ``.dict`` file: ``word id`` per line (see the module docstring).
+
+    ``label`` names the file in messages (as ``lstm.yml`` names it).
+    """
     mapping: dict[int, str] = {}
     with open(file, "rb") as handle:
         for number, line in enumerate(handle, start=1):
@@ -625,27 +747,45 @@ def _read_dict(file: Path) -> dict[int, str]:
                 word, ident = b" ", fields[0]
             else:
                 raise ValueError(
-                    f"{file} line {number} is {line.decode('utf-8', 'replace').rstrip()!r}; "
-                    "each line of an LSTMVis dict must be `word id` (two fields, one space)"
+                    f"{label} line {number} is {_quote(line.rstrip())}; each line of an "
+                    "LSTMVis dict must be `word id` (two fields, one space)"
                 )
-            try:
-                key = int(ident)
-            except ValueError:
-                raise ValueError(
-                    f"{file} line {number}: the id {ident.decode('utf-8', 'replace')!r} is not "
-                    "an integer; each line must be `word id`"
-                ) from None
-            mapping[key] = _decode(word)
+            mapping[_dict_id(ident, label, number)] = _decode(word, label, number)
     if not mapping:
-        raise ValueError(f"{file} holds no `word id` lines; it is not an LSTMVis dict")
+        raise ValueError(f"{label} holds no `word id` lines; it is not an LSTMVis dict")
     return mapping
 
 
-def _decode(word: bytes) -> str:
+def _dict_id(ident: bytes, label: str, number: int) -> int:
+    """A dict line's id: plain decimal digits, 0 .. _MAX_ID (``int`` would take ``1_0``)."""
+    if ident.isdigit() and ident.isascii() and len(ident) <= len(str(_MAX_ID)):
+        value = int(ident)
+        if value <= _MAX_ID:
+            return value
+    raise ValueError(
+        f"{label} line {number}: the id {_quote(ident)} is not a word id; ids are plain "
+        f"decimal integers from 0 to {_MAX_ID} (each line is `word id`): renumber the dict "
+        "and the word ids with LSTMVis' txt_to_hdf5_dict.py"
+    )
+
+
+def _decode(word: bytes, label: str, number: int) -> str:
     try:
         return word.decode("utf-8")
-    except UnicodeDecodeError:
-        return word.decode("latin-1")
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"{label} line {number}: the word {_quote(word)} is not UTF-8 ({exc.reason} at "
+            f"byte {exc.start}); LSTMVis sends words as JSON, which needs UTF-8: convert the "
+            "dict, e.g. `iconv -f latin1 -t utf-8`"
+        ) from None
+
+
+def _quote(data: bytes) -> str:
+    """``data`` for a message: decoded with replacements, shortened, quoted."""
+    text = data.decode("utf-8", "replace")
+    if len(text) > _QUOTE_CHARS:
+        text = text[:_QUOTE_CHARS] + "..."
+    return repr(text)
 
 
 def _lookup(dict_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
@@ -674,13 +814,35 @@ def _gather_tokens(words: list[str], index: np.ndarray) -> Tokens:
 
 
 def _integers(values: Any, where: str) -> np.ndarray:
-    """``values`` as int64, accepting floats only when they are whole numbers."""
+    """``values`` as int64 ids in ``0 .. _MAX_ID``; floats only when they are whole numbers.
+
+    Negative and huge ids are refused here, before a cast could wrap them (a uint64 above
+    2**63 would become negative, a float of 1e300 an arbitrary int).
+    """
     array = np.asarray(values)
-    if array.dtype.kind in "iu":
-        return array.astype(np.int64, copy=False)
-    if array.dtype.kind == "f" and np.all(np.isfinite(array)) and np.all(np.mod(array, 1) == 0):
-        return array.astype(np.int64)
-    raise ValueError(f"{where} must hold integer ids, got {array.dtype} values")
+    kind = array.dtype.kind
+    whole = kind == "f" and bool(np.all(np.isfinite(array)) and np.all(np.mod(array, 1) == 0))
+    if kind not in "iu" and not whole:
+        shown = "no" if isinstance(values, h5py.Empty) else f"{array.dtype}"
+        raise ValueError(f"{where} must hold integer ids, got {shown} values")
+    if array.size:
+        low, high = array.min(), array.max()
+        if low < 0 or high > _MAX_ID:
+            bad = (array < 0) | (array > _MAX_ID)
+            at = tuple(int(i) for i in np.argwhere(np.atleast_1d(bad))[0])
+            value = np.atleast_1d(array)[at].item()
+            index = at[0] if len(at) == 1 else at
+            raise ValueError(
+                f"{where} holds the id {value} (at index {index}); ids are integers from 0 to "
+                f"{_MAX_ID}: the dataset is not ids or is corrupt"
+            )
+    return array.astype(np.int64, copy=False)
+
+
+def _whole(values: np.ndarray) -> bool:
+    """Whether float ``values`` are whole numbers that int64 holds exactly (|v| <= 2**53)."""
+    finite = np.isfinite(values)
+    return bool(finite.all() and np.all(np.abs(values) <= 2**53) and np.all(np.mod(values, 1) == 0))
 
 
 def _is_dataset(node: Any) -> bool:
@@ -690,12 +852,13 @@ def _is_dataset(node: Any) -> bool:
 # ---------------------------------------------------------------------- state arrays
 
 
-def _read_transformed(dataset: h5py.Dataset, transform: str) -> np.ndarray:
+def _read_transformed(dataset: h5py.Dataset, transform: str, label: str) -> np.ndarray:
     """Read ``dataset`` block by block into one float32 array, applying LSTMVis' transform.
 
     A float32 dataset is read straight into the result and transformed in place (``np.tanh``
     in float32, as LSTMVis does); other dtypes are read a block at a time, transformed in their
-    own precision and stored as float32.
+    own precision and stored as float32. Stored NaN or infinite values are refused before the
+    transform, which would hide an infinity as +-1.
     """
     n_steps, n_cells = dataset.shape
     out = np.empty((n_steps, n_cells), dtype=np.float32)
@@ -710,6 +873,7 @@ def _read_transformed(dataset: h5py.Dataset, transform: str) -> np.ndarray:
         else:
             block = dataset[start:stop]
         if transform in ("tanh", "tanh_abs"):
+            _refuse_non_finite(block, start, label)
             np.tanh(block, out=target)
             if transform == "tanh_abs":
                 np.abs(target, out=target)
@@ -724,12 +888,19 @@ def _check_finite(states: np.ndarray, label: str) -> float:
     low = np.inf
     for start in range(0, states.shape[0], rows):
         block = states[start : start + rows]
-        finite = np.isfinite(block)
-        if not finite.all():
-            step, cell = (int(i) for i in np.argwhere(~finite)[0])
-            raise ValueError(
-                f"{label} has NaN or infinite values (first at step {start + step}, cell "
-                f"{cell}); clean the exported states (e.g. np.nan_to_num) and write them again"
-            )
+        _refuse_non_finite(block, start, label)
         low = min(low, float(block.min()))
     return low
+
+
+def _refuse_non_finite(block: np.ndarray, start: int, label: str) -> None:
+    """Raise naming the first NaN or infinite value of ``block`` (rows from ``start``)."""
+    if block.dtype.kind != "f":
+        return
+    finite = np.isfinite(block)
+    if not finite.all():
+        step, cell = (int(i) for i in np.argwhere(~finite)[0])
+        raise ValueError(
+            f"{label} has NaN or infinite values (first at step {start + step}, cell "
+            f"{cell}); clean the exported states (e.g. np.nan_to_num) and write them again"
+        )

@@ -8,18 +8,17 @@ small metadata, a 200-step window reads 200 rows, and no analysis needs an h5py-
 (One ``.npy`` file per array would map the same way, but scatters a trace over many files.)
 Datasets that some other writer chunked or compressed cannot be mapped; they are read whole.
 
-Layout (format ``rnn_widgets.trace``, version 1)::
+The layout (format ``rnn_widgets.trace``, version 1) is stated once for every store, with
+what is checked and when, in ``rnn_widgets.trace._layout``; this module writes it to HDF5 and
+gives ``_layout`` a reader over the file.
 
-    /                        attrs: format, version
-    /tokens/data             uint8    UTF-8 bytes of all tokens
-    /tokens/offsets          uint64   (n_steps + 1,)
-    /sequence_starts         int64    (n_sequences + 1,)
-    /states/<layer>/<kind>   float32  (n_steps, n_cells); attrs min, max
-    /tracks/<i>              float32 or int32 (n_steps,); attrs name, kind, categories (JSON)
-    /predictions/labels/data, /predictions/labels/offsets, /predictions/probabilities
-
-A track's ``kind`` attribute holds its ``Track.label_type`` (``"numeric"`` or
-``"categorical"``): the attribute keeps the name version 1 files were written with.
+A file is untrusted input. Opening checks the whole layout (shapes, dtypes, widths, monotonic
+bounds, token offsets and UTF-8, categorical codes, attributes) but never reads the states'
+values; a broken file raises one ``ValueError`` naming the file, the dataset and the problem,
+and nothing is returned. A file cut short fails as truncated; a dataset whose bytes lie past
+the end of the file is refused before it is mapped. What only a full read can tell (NaN or
+infinite states; whether the stored ``min``/``max`` are true) is checked by the analyses that
+read whole arrays (``Trace.check_finite``, ``Trace.value_range(exact=True)``).
 """
 
 from __future__ import annotations
@@ -34,6 +33,7 @@ import h5py
 import numpy as np
 
 from ._hdf5 import read_only_view
+from ._layout import FORMAT, VERSION, damaged, read_trace
 from ._tokens import Tokens
 
 if TYPE_CHECKING:
@@ -41,8 +41,6 @@ if TYPE_CHECKING:
 
 __all__ = ["load_trace", "save_trace"]
 
-FORMAT = "rnn_widgets.trace"
-VERSION = 1
 _BLOCK_ROWS = 1 << 16  # rows written per block, so a memory-mapped source is never read whole
 
 
@@ -96,54 +94,70 @@ def load_trace(path: str | os.PathLike[str]) -> Trace:
     Trace
         A trace whose state arrays are read-only memory maps of the file.
     """
-    from ._trace import Predictions, Trace, Track
-
     source = Path(path)
     if not source.is_file():
         raise FileNotFoundError(f"no trace file at {source}; save one with trace.save(path)")
     try:
         file = h5py.File(source, "r")
     except OSError as exc:
+        if "truncated" in str(exc):
+            raise damaged(
+                str(source),
+                "/",
+                f"is truncated: the file ends early ({exc})",
+                "it was cut short while being copied or written; copy or save it again",
+            ) from exc
         raise ValueError(f"{source} is not an HDF5 file, so not a saved trace ({exc})") from exc
     with file:
-        if file.attrs.get("format") != FORMAT:
-            raise ValueError(
-                f"{source} is an HDF5 file but not a saved trace (no format={FORMAT!r} "
-                "attribute); for an LSTMVis project use Trace.from_lstmvis"
-            )
-        version = int(file.attrs.get("version", 0))
-        if version > VERSION:
-            raise ValueError(f"{source} has trace format version {version}; upgrade rnn_widgets")
-        tokens = Tokens(
-            read_only_view(file["tokens/data"], source),
-            read_only_view(file["tokens/offsets"], source),
-        )
-        starts = np.asarray(file["sequence_starts"][...], dtype=np.int64)
-        states: dict[tuple[int, str], np.ndarray] = {}
-        ranges: dict[tuple[int, str], tuple[float, float]] = {}
-        for layer_name, group in file["states"].items():
-            for kind, dataset in group.items():
-                key = (int(layer_name), kind)
-                states[key] = read_only_view(dataset, source)
-                ranges[key] = (float(dataset.attrs["min"]), float(dataset.attrs["max"]))
-        tracks = {}
-        for index in sorted(file.get("tracks", {}), key=int):
-            dataset = file["tracks"][index]
-            name = str(dataset.attrs["name"])
-            categories = tuple(json.loads(dataset.attrs.get("categories", "[]")))
-            label_type = str(dataset.attrs["kind"])  # the on-disk name of Track.label_type
-            tracks[name] = Track(name, label_type, read_only_view(dataset, source), categories)
-        predictions = None
-        if "predictions" in file:
-            group = file["predictions"]
-            labels = Tokens(
-                read_only_view(group["labels/data"], source),
-                read_only_view(group["labels/offsets"], source),
-            )
-            predictions = Predictions(labels, read_only_view(group["probabilities"], source))
-    if len(tokens) != int(starts[-1]):
-        raise ValueError(f"{source} is damaged: {len(tokens)} tokens but {starts[-1]} steps")
-    return Trace(tokens, starts, states, tracks, predictions, value_ranges=ranges)
+        return read_trace(_HDF5Reader(file, source))
+
+
+class _HDF5Reader:
+    """The :class:`~._layout.StoreReader` of an open HDF5 file; arrays are memory-mapped."""
+
+    def __init__(self, file: h5py.File, path: Path) -> None:
+        self.source = str(path)
+        self._file = file
+        self._path = path
+        self._size = path.stat().st_size
+
+    def _get(self, path: str) -> h5py.Group | h5py.Dataset | None:
+        try:
+            return self._file.get(path)
+        except (KeyError, TypeError, ValueError):  # a path through a dataset, say
+            return None
+
+    def members(self, path: str) -> list[str] | None:
+        found = self._get(path)
+        return list(found.keys()) if isinstance(found, h5py.Group) else None
+
+    def info(self, path: str) -> tuple[tuple[int, ...], np.dtype] | None:
+        found = self._get(path)
+        return (found.shape, found.dtype) if isinstance(found, h5py.Dataset) else None
+
+    def attrs(self, path: str) -> h5py.AttributeManager:
+        found = self._get(path)
+        if found is None:
+            raise KeyError(f"no group or dataset at {path}")
+        return found.attrs
+
+    def read(self, path: str) -> np.ndarray:
+        return np.asarray(self._dataset(path)[()])
+
+    def array(self, path: str) -> np.ndarray:
+        return read_only_view(self._dataset(path), self._path)
+
+    def _dataset(self, path: str) -> h5py.Dataset:
+        """The dataset at ``path``, refused when its stored bytes run past the end of the file."""
+        dataset = self._file[path]
+        offset = dataset.id.get_offset()
+        if offset is not None:
+            end = offset + dataset.id.get_storage_size()
+            if end > self._size:
+                raise OSError(
+                    f"its bytes end at {end} but the file ends at {self._size} (truncated)"
+                )
+        return dataset
 
 
 def _write(file: h5py.File, trace: Trace) -> None:

@@ -16,9 +16,11 @@ Contracts every other module relies on
 
 from __future__ import annotations
 
+import math
 import numbers
 import os
 import re
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,16 +28,24 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 import numpy as np
+import regex as regex_engine
 
-from .._validation import as_int, as_kind, as_layer, as_state_array, to_numpy
+from .._validation import as_int, as_kind, as_layer, as_state_array, encodable_text, to_numpy
+from ._layout import TraceFileError
 from ._tokens import Tokens
 
-__all__ = ["KNOWN_KINDS", "Predictions", "Trace", "Track", "as_trace"]
+__all__ = ["KNOWN_KINDS", "SEARCH_TIMEOUT", "Predictions", "Trace", "Track", "as_trace"]
 
 #: State kinds with a fixed meaning: hidden state, LSTM cell state and gates, GRU gates.
 KNOWN_KINDS: tuple[str, ...] = ("h", "c", "i", "f", "g", "o", "r", "z", "n")
 
 TrackLabelType = Literal["numeric", "categorical"]
+
+#: Seconds a regular-expression search may take over a whole trace. A catastrophic pattern
+#: (``(a|aa)+$``) backtracks for minutes on a few dozen characters; one second is far more
+#: than any sensible pattern needs on a million characters (a literal search of a million-step
+#: trace takes milliseconds), and short enough that a search box stays responsive.
+SEARCH_TIMEOUT = 1.0
 
 
 def _read_only(array: np.ndarray) -> np.ndarray:
@@ -117,11 +127,13 @@ class Trace:
     __slots__ = (
         "__weakref__",
         "_predictions",
+        "_source",
         "_starts",
         "_states",
         "_tokens",
         "_tracks",
         "_value_ranges",
+        "_verified",
     )
 
     def __init__(
@@ -132,9 +144,12 @@ class Trace:
         tracks: Mapping[str, Track] | None = None,
         predictions: Predictions | None = None,
         value_ranges: Mapping[tuple[int, str], tuple[float, float]] | None = None,
+        source: str | None = None,
     ) -> None:
-        # The constructor of the loaders: arguments are already validated and read-only, and
-        # ``value_ranges`` (a saved file's) are the states' ``(min, max)``, trusted as given.
+        # The constructor of the loaders: arguments are already validated and read-only.
+        # ``value_ranges`` (a saved file's) are the states' ``(min, max)`` as stored: a hint,
+        # verified from the states before a value is refused for lying outside them.
+        # ``source`` names the file in the messages of the lazy checks (check_finite).
         # Users call Trace.from_arrays (or Trace.from_owned_arrays).
         self._tokens = tokens
         self._starts = starts
@@ -142,6 +157,9 @@ class Trace:
         self._tracks = MappingProxyType(dict(tracks or {}))
         self._predictions = predictions
         self._value_ranges: dict[tuple[int, str], tuple[float, float]] = dict(value_ranges or {})
+        self._source = source
+        # (layer, kind) -> (min, max) computed from the states, which were found finite.
+        self._verified: dict[tuple[int, str], tuple[float, float]] = {}
 
     # ------------------------------------------------------------------ construction
 
@@ -277,17 +295,25 @@ class Trace:
         return load_trace(path)
 
     @classmethod
-    def from_lstmvis(cls, path: str | os.PathLike[str]) -> Trace:
+    def from_lstmvis(cls, path: str | os.PathLike[str], *, allow_outside: bool = False) -> Trace:
         """Import an LSTMVis project folder (its ``lstm.yml``, HDF5 states and ``.dict`` files).
 
         LSTMVis layer ``L`` becomes layer ``L - 1``; its ``states`` become kind ``"c"`` and its
         ``output`` kind ``"h"``; ``transform`` (tanh by default, as in LSTMVis) is applied; meta
         tracks become annotation tracks. Contiguous float32 datasets that need no transform are
         memory-mapped. See ``rnn_widgets.trace._lstmvis`` for every rule.
+
+        A project folder is untrusted input: every file it reads (``lstm.yml`` included) must
+        resolve, through ``..``, absolute paths, symbolic links and HDF5 external links, to a
+        file inside the folder, so a folder from someone else cannot read other files of yours
+        into the trace. Pass ``allow_outside=True`` (keyword-only) for a project you trust
+        whose ``lstm.yml`` points at data kept elsewhere on purpose. Corrupt content (lengths
+        or ranks that disagree, ids that are not in the dict or not integers, malformed dict
+        lines, words that are not UTF-8) raises a ``ValueError`` naming the file and the fix.
         """
         from ._lstmvis import load_lstmvis
 
-        return load_lstmvis(path)
+        return load_lstmvis(path, allow_outside=allow_outside)
 
     def save(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
         """Write this trace to one HDF5 file of contiguous datasets; returns the path.
@@ -371,16 +397,76 @@ class Trace:
         as_kind(kind, kinds=self.kinds(layer=layer), of=f"layer {layer} of the trace")
         return self._states[(layer, kind)]
 
-    def value_range(self, *, layer: int = 0, kind: str = "h") -> tuple[float, float]:
-        """``(min, max)`` of the states of one layer and kind (cached; never empty)."""
+    def value_range(
+        self, *, layer: int = 0, kind: str = "h", exact: bool = False
+    ) -> tuple[float, float]:
+        """``(min, max)`` of the states of one layer and kind (cached; never empty).
+
+        A constant array's range is widened by 0.5 on each side. A loaded trace answers from
+        the ``min`` / ``max`` its file stores: a hint for display, which a damaged file could
+        get wrong. ``exact=True`` computes the range from the states instead (one pass over
+        them, cached, which also runs :meth:`check_finite`); do so before refusing a value for
+        lying outside the range.
+        """
         key = (self._check_layer(layer), kind)
-        if key not in self._value_ranges:
-            values = self.states(layer=key[0], kind=kind)
-            low, high = float(values.min()), float(values.max())
-            if high - low < 1e-6:
-                low, high = low - 0.5, high + 0.5
-            self._value_ranges[key] = (low, high)
+        self.states(layer=key[0], kind=kind)  # checks the kind
+        if key in self._verified or exact or key not in self._value_ranges:
+            return self._verify(key)
         return self._value_ranges[key]
+
+    def check_finite(self, *, layer: int = 0, kind: str = "h") -> None:
+        """Raise a ``ValueError`` if the states of one layer and kind hold NaN or infinities.
+
+        Traces built with :meth:`from_arrays` never do, but a saved file is untrusted and
+        opening it does not read the states' values. The analyses that read every row of a
+        state array (match, score_cells, PCA, ...) call this first, so a damaged file fails
+        with a message naming it instead of giving a wrong answer. Reads the array once
+        (block by block); the answer is cached per trace.
+
+        Raises
+        ------
+        ValueError
+            ``cannot use /tmp/t.h5: /states/0/h holds NaN or infinite values (the first at
+            step 4, cell 2); ...``, naming the layer and kind for a trace not read from a file.
+
+        """
+        layer = self._check_layer(layer)
+        self.states(layer=layer, kind=kind)
+        self._verify((layer, kind))
+
+    def _verify(self, key: tuple[int, str]) -> tuple[float, float]:
+        """The exact ``(min, max)`` of one state array, checking it is finite (cached)."""
+        if key in self._verified:
+            return self._verified[key]
+        values = self._states[key]
+        block = max(1, (1 << 20) // max(1, values.shape[1]))  # ~4 MB of float32 per block
+        low, high = np.inf, -np.inf
+        for start in range(0, values.shape[0], block):
+            part = values[start : start + block]
+            part_low, part_high = part.min(), part.max()  # NaN propagates through both
+            if not (np.isfinite(part_low) and np.isfinite(part_high)):
+                step, cell = (int(i) for i in np.argwhere(~np.isfinite(part))[0])
+                raise self._not_finite(key, start + step, cell)
+            low, high = min(low, float(part_low)), max(high, float(part_high))
+        if high - low < 1e-6:
+            low, high = low - 0.5, high + 0.5
+        self._verified[key] = (low, high)
+        return low, high
+
+    def _not_finite(self, key: tuple[int, str], step: int, cell: int) -> ValueError:
+        problem = f"holds NaN or infinite values (the first at step {step}, cell {cell})"
+        if self._source is None:
+            return ValueError(
+                f"layer {key[0]} kind {key[1]!r} of the trace {problem}; rebuild the trace "
+                "from finite states (np.nan_to_num cleans them)"
+            )
+        where = f"/states/{key[0]}/{key[1]}"
+        return TraceFileError(
+            f"cannot use {self._source}: {where} {problem}; the file is damaged or the model "
+            "produced them: save the trace again from finite states",
+            source=self._source,
+            where=where,
+        )
 
     # ------------------------------------------------------------------ steps and positions
 
@@ -434,8 +520,8 @@ class Trace:
         Parameters
         ----------
         phrase : str
-            The text to find, exactly; or a regular expression (``re`` syntax) with
-            ``regex=True``.
+            The text to find, exactly; or a regular expression (``re`` syntax, run by the
+            ``regex`` package, which keeps it) with ``regex=True``.
         regex : bool
             Treat ``phrase`` as a regular expression. Empty matches are skipped.
 
@@ -445,15 +531,28 @@ class Trace:
             ``start, stop`` steps of each hit (the tokens it touches), ``stop`` exclusive;
             empty when there is none.
 
+        Raises
+        ------
+        ValueError
+            On an empty or invalid phrase, or a regular expression that takes longer than
+            :data:`SEARCH_TIMEOUT` (1 s) over the whole trace: a pattern that backtracks
+            catastrophically, such as ``(a|aa)+$``; simplify it.
+
         """
         if not isinstance(phrase, str):
             raise TypeError(f"phrase must be a str, got {type(phrase).__name__}")
         if not phrase:
             raise ValueError("phrase is empty; pass the text to find")
-        try:
-            pattern = re.compile(phrase if regex else re.escape(phrase))
-        except re.error as error:
-            raise ValueError(f"phrase is not a valid regular expression: {error}") from None
+        if not isinstance(regex, bool):
+            raise TypeError(f"regex must be True or False, got {type(regex).__name__}")
+        if not regex:
+            pattern = re.compile(re.escape(phrase))  # a literal: linear time, no bound needed
+        else:
+            try:
+                pattern = regex_engine.compile(phrase)
+            except regex_engine.error as error:
+                raise ValueError(f"phrase is not a valid regular expression: {error}") from None
+        deadline = time.monotonic() + SEARCH_TIMEOUT
         separator = "" if self._single_characters() else " "
         hits: list[tuple[int, int]] = []
         for sequence in range(self.n_sequences):
@@ -464,7 +563,7 @@ class Trace:
             token_starts = np.concatenate([[0], np.cumsum(lengths + len(separator))[:-1]])
             text = separator.join(tokens)
             first = self._starts[sequence]
-            for found in pattern.finditer(text):
+            for found in _find_all(pattern, text, deadline if regex else None, phrase):
                 if found.end() == found.start():
                     continue
                 start = np.searchsorted(token_starts, found.start(), side="right") - 1
@@ -503,8 +602,7 @@ class Trace:
         if not isinstance(name, str) or not name:
             raise TypeError(f"name must be a non-empty str, got {name!r}")
         track = _make_track(name, values, label_type, self._sequence_lengths(), self.n_steps)
-        tracks = {**self._tracks, name: track}
-        return Trace(self._tokens, self._starts, self._states, tracks, self._predictions)
+        return self._derived({**self._tracks, name: track}, self._predictions)
 
     def with_predictions(self, labels: Any, probabilities: Any) -> Trace:
         """A new trace with top-k predictions attached; this one is unchanged.
@@ -532,9 +630,10 @@ class Trace:
             )
         if not np.all((prob_array >= 0) & (prob_array <= 1)):
             raise ValueError("prediction probabilities must lie in [0, 1] (apply a softmax first)")
-        label_tokens = Tokens.from_strings([str(label) for label in label_array.ravel()])
+        texts = _label_texts(label_array.ravel().tolist(), "labels", "the predicted tokens")
+        label_tokens = Tokens.from_strings(texts)
         predictions = Predictions(label_tokens, _read_only(prob_array))
-        return Trace(self._tokens, self._starts, self._states, self._tracks, predictions)
+        return self._derived(self._tracks, predictions)
 
     # ------------------------------------------------------------------ helpers
 
@@ -547,6 +646,20 @@ class Trace:
             f"Trace({self.n_steps} steps in {self.n_sequences} sequences; layers {{{layers}}}; "
             f"tracks {list(self._tracks)})"
         )
+
+    def _derived(self, tracks: Mapping[str, Track], predictions: Predictions | None) -> Trace:
+        """A trace of the same states (and what is known of them) with other annotations."""
+        trace = Trace(
+            self._tokens,
+            self._starts,
+            self._states,
+            tracks,
+            predictions,
+            value_ranges=self._value_ranges,
+            source=self._source,
+        )
+        trace._verified = self._verified  # the same arrays: share the checks made on them
+        return trace
 
     def _sequence_lengths(self) -> np.ndarray:
         return np.diff(self._starts)
@@ -583,6 +696,22 @@ def as_trace(value: Any, name: str = "trace") -> Trace:
     return value
 
 
+def _find_all(pattern: Any, text: str, deadline: float | None, phrase: str) -> Iterable[Any]:
+    """``pattern.finditer(text)``; a regular expression stops at ``deadline`` with a ValueError."""
+    if deadline is None:
+        return pattern.finditer(text)
+    try:
+        # The regex package's timeout bounds the whole iteration, backtracking included.
+        return list(pattern.finditer(text, timeout=max(deadline - time.monotonic(), 1e-3)))
+    except TimeoutError:
+        raise ValueError(
+            f"the regular expression {phrase!r} is too costly: searching the trace took more "
+            f"than {SEARCH_TIMEOUT:g} s (SEARCH_TIMEOUT), which a pattern that backtracks "
+            "catastrophically does (nested or overlapping repeats such as (a|aa)+ or (a+)+); "
+            "simplify it, e.g. drop the repeat around a repeat"
+        ) from None
+
+
 # ---------------------------------------------------------------------- input parsing
 
 
@@ -614,7 +743,19 @@ def _split_tokens(tokens: Any, lengths: Sequence[int] | None) -> tuple[list[str]
         if lengths is None:
             seq_lengths = np.array([len(flat)], dtype=np.int64)
         else:
-            seq_lengths = np.array([as_int(n, "lengths[i]") for n in lengths], dtype=np.int64)
+            if isinstance(lengths, (str, bytes)) or not isinstance(lengths, Iterable):
+                raise TypeError(
+                    "lengths must be a list of ints, one per sequence, got "
+                    f"{type(lengths).__name__}"
+                )
+            # Checked element by element (not through np.asarray, which turns True into 1).
+            values = lengths.tolist() if isinstance(lengths, np.ndarray) else list(lengths)
+            if isinstance(lengths, np.ndarray) and lengths.dtype == bool:
+                values = [bool(n) for n in values]
+            seq_lengths = np.array(
+                [as_int(n, f"lengths[{i}]", minimum=1) for i, n in enumerate(values)],
+                dtype=np.int64,
+            )
             if seq_lengths.sum() != len(flat):
                 raise ValueError(
                     f"lengths add up to {int(seq_lengths.sum())} but there are {len(flat)} "
@@ -640,7 +781,28 @@ def _as_token_list(sequence: Any, name: str) -> list[str]:
             raise TypeError(
                 f"{name}[{position}] must be a str (or a number), got {type(token).__name__}"
             )
-    return [t.decode() if isinstance(t, bytes) else str(t) for t in tokens]
+    texts = [
+        _token_text(t, f"{name}[{i}]") if isinstance(t, bytes) else str(t)
+        for i, t in enumerate(tokens)
+    ]
+    try:
+        "".join(texts).encode("utf-8")  # one pass: what Tokens stores must be UTF-8
+    except UnicodeEncodeError:
+        for position, text in enumerate(texts):
+            encodable_text(text, f"{name}[{position}]")
+    return texts
+
+
+def _token_text(token: bytes, name: str) -> str:
+    """A bytes token decoded as UTF-8, or a ValueError naming it and the fix."""
+    try:
+        return token.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ValueError(
+            f"{name} is bytes that are not UTF-8 ({error.reason} at byte {error.start}: "
+            f"{token[error.start : error.start + 1]!r}); decode it yourself, e.g. "
+            "token.decode('latin-1') or token.decode('utf-8', 'replace')"
+        ) from None
 
 
 def _state_entries(states: Any) -> list[tuple[tuple[int, str], Any]]:
@@ -736,11 +898,34 @@ def _make_track(
         if not np.isfinite(numbers_).all():
             raise ValueError(f"track {name!r} has NaN or infinite values; clean them first")
         return Track(name, "numeric", _read_only(numbers_))
-    labels = np.array([str(v) for v in array.tolist()], dtype=object)
+    texts = _label_texts(
+        array.tolist(), f"track {name!r}", "a categorical track: one label per step"
+    )
+    labels = np.array(texts, dtype=object)
     categories, codes = np.unique(labels, return_inverse=True)
     return Track(
         name, "categorical", _read_only(codes.astype(np.int32)), tuple(categories.tolist())
     )
+
+
+def _label_texts(values: list[Any], name: str, what: str) -> list[str]:
+    """Each value as label text (strings and integers); any other object is refused.
+
+    ``name`` names the argument in errors (``track 'pos'``, ``labels``); ``what`` says what
+    one value is (``one label per step``).
+    """
+    texts = []
+    for index, value in enumerate(values):
+        if isinstance(value, (str, numbers.Integral)):
+            texts.append(encodable_text(str(value), f"{name} at {index}"))
+        elif isinstance(value, numbers.Real) and math.isfinite(value):
+            texts.append(str(value))
+        else:
+            raise TypeError(
+                f"{name} holds {type(value).__name__} {value!r} at {index}; its values must be "
+                f"strings or integers ({what})"
+            )
+    return texts
 
 
 def _join_track_sequences(values: Any, seq_lengths: np.ndarray) -> Any:

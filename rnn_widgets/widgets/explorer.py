@@ -5,6 +5,12 @@ hypotheses, fixed points, relevance scores, a response table) decides which view
 a view without its data is left out and a one-line notice says why and how to add it. A
 problem with one input (a model that does not fit the trace, a hypothesis that raises on
 some sequence) is shown the same way, and everything else still works.
+
+``Explorer.state`` is a finding saved as JSON, which may come from someone else: the setter
+reads exactly the fields the getter writes (``_VIEW_FIELDS``), validates every value with the
+Selection's checks against this trace and each view's own trait validation, and only then
+changes anything (all or nothing). Nothing in a state is evaluated; a value is set on a
+trait only after it has been validated as that trait's type.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from typing import Any
 
 import ipywidgets
 import numpy as np
+import traitlets
 
 from .. import analysis
 from .. import hypotheses as hy
@@ -25,7 +32,7 @@ from .match_view import MatchView
 from .relevance_bars import RelevanceBars
 from .response_view import ResponseView
 from .select_view import SelectView
-from .selection import Selection
+from .selection import MAX_INDEX, Selection
 from .state_space_view import StateSpaceView
 
 __all__ = ["Explorer"]
@@ -36,6 +43,16 @@ _TABLES = ("matches", "fixed_points", "scores", "response")
 _COLUMN_MIN_PX = 380
 _TRAJECTORIES = 4
 _STIMULUS_STEPS = 20_000
+#: The fields of each view that ``Explorer.state`` writes and reads, in order; nothing else.
+_VIEW_FIELDS: dict[str, tuple[str, ...]] = {
+    "select_view": ("window_start",),
+    "match_view": ("top", "track"),
+    "state_space_view": ("dims", "condition", "sequences", "spectrum_point"),
+    "relevance_bars": ("current", "threshold"),
+    "response_view": ("metric", "cell"),
+}
+#: Names in a state (tracks, score names, metrics) are at most this long.
+_MAX_NAME_CHARS = 256
 
 
 class Explorer(StackedImageExport, ipywidgets.VBox):
@@ -177,7 +194,8 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
         Set it with a :class:`Selection` or a dict from :meth:`Selection.to_dict` (its fields
         are copied into the shared one, so every view follows; cells given are kept even when
         a range is given too), or with an iterable of cell
-        indices (selects those cells).
+        indices (selects those cells). Either is validated against the trace first
+        (:meth:`Selection.check_state`) and changes nothing when a field is bad.
         """
         return self._selection
 
@@ -188,7 +206,7 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
         elif isinstance(value, Mapping):
             self._restore_selection(value)
         elif isinstance(value, Iterable) and not isinstance(value, (str, bytes)):
-            self._selection.cells = value
+            self._restore_selection({"cells": value})
         else:
             raise TypeError(
                 "selection must be a Selection, a dict from Selection.to_dict(), or cell "
@@ -275,68 +293,157 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
         named as in :attr:`views` (``select_view``, ``match_view``, ``state_space_view``,
         ``relevance_bars``, ``response_view``), each a dict of that view's traits. Set it
         (with what an earlier ``state`` returned, e.g. read back from a JSON file) to restore
-        the finding in this Explorer.
+        the finding in this Explorer; parts and fields left out keep their values.
+
+        Setting it validates everything before changing anything: the version, the parts
+        (only views this Explorer shows) and their fields (only those listed above), each
+        value's type (an int is not a bool, a float or a string) and range (the selection
+        against this trace, as :meth:`Selection.check_state`; each view's value as the view
+        itself validates it). A state with one bad field raises a ``TypeError`` or
+        ``ValueError`` naming it, e.g. ``state['selection']['cells'][3]``, and changes
+        nothing. Nothing in a state is evaluated.
         """
         state: dict[str, Any] = {
             "version": _STATE_VERSION,
             "selection": self._selection.to_dict(),
-            "select_view": {"window_start": self.select_view.window_start},
-            "match_view": {"top": self.match_view.top, "track": self.match_view.track},
-            "state_space_view": {
-                "dims": self.state_space_view.dims,
-                "condition": self.state_space_view.condition,
-                "sequences": list(self.state_space_view.sequences),
-                "spectrum_point": self.state_space_view.spectrum_point,
-            },
         }
-        if self.relevance_bars is not None:
-            state["relevance_bars"] = {
-                "current": self.relevance_bars.current,
-                "threshold": self.relevance_bars.threshold,
-            }
-        if self.response_view is not None:
-            state["response_view"] = {
-                "metric": self.response_view.metric,
-                "cell": self.response_view.cell,
-            }
+        for part, view in self.views.items():
+            state[part] = {name: _plain(getattr(view, name)) for name in _VIEW_FIELDS[part]}
         return state
 
     @state.setter
     def state(self, state: Mapping[str, Any]) -> None:
-        if not isinstance(state, Mapping):
-            raise TypeError(f"state must be a dict from Explorer.state, got {type(state)}")
-        if state.get("version") != _STATE_VERSION:
-            raise ValueError(
-                f"state has version {state.get('version')!r}; this release reads version "
-                f"{_STATE_VERSION} (a dict from Explorer.state)"
-            )
-        views = {
-            "select_view": self.select_view,
-            "match_view": self.match_view,
-            "state_space_view": self.state_space_view,
-            "relevance_bars": self.relevance_bars,
-            "response_view": self.response_view,
-        }
-        unknown = set(state) - set(views) - {"version", "selection"}
-        if unknown:
-            raise ValueError(
-                f"state has unknown parts {sorted(unknown)}; its parts are 'version', "
-                f"'selection' and one per view, named as in Explorer.views: {list(views)}"
-            )
-        if "selection" in state:
-            self._restore_selection(state["selection"])
-        for part, view in views.items():
-            if part in state and view is not None:
-                for name, value in dict(state[part]).items():
+        selection, views = self._checked_state(state)
+        if selection is not None:
+            self._apply_selection(selection)
+        for part, fields in views.items():
+            view = self.views[part]
+            with view.hold_sync():
+                for name, value in fields.items():
                     setattr(view, name, value)
 
-    def _restore_selection(self, state: Mapping[str, Any]) -> None:
-        """Set the fields given; cells given explicitly win over those the range selects."""
-        self._selection.update(state)
-        if "cells" in state:
+    def _checked_state(self, state: Any) -> tuple[dict[str, Any] | None, dict[str, dict[str, Any]]]:
+        """Every field of a saved state, validated; raises naming the first bad one."""
+        if not isinstance(state, Mapping):
+            raise TypeError(f"state must be a dict from Explorer.state, got {type(state).__name__}")
+        version = state.get("version")
+        if type(version) is not int or version != _STATE_VERSION:
+            raise ValueError(
+                f"state has version {version!r:.60} ({type(version).__name__}); this release "
+                f"reads version {_STATE_VERSION} (a dict from Explorer.state)"
+            )
+        shown = self.views
+        parts = ["version", "selection", *_VIEW_FIELDS]
+        unknown = [part for part in state if part not in parts]
+        if unknown:
+            raise ValueError(
+                f"state has unknown parts [{', '.join(sorted(map(repr, unknown)))}]; its parts "
+                f"are 'version', 'selection' and one per view, named as in Explorer.views: "
+                f"{list(_VIEW_FIELDS)}"
+            )
+        absent = [part for part in _VIEW_FIELDS if part in state and part not in shown]
+        if absent:
+            raise ValueError(
+                f"state['{absent[0]}'] is for a view this Explorer does not show "
+                f"({self._why_absent(absent[0])}); drop that part of the state, or build the "
+                "Explorer with what the view needs"
+            )
+        selection = None
+        if "selection" in state:
+            selection = self._selection.check_state(
+                state["selection"], trace=self._trace, name="state['selection']"
+            )
+        views: dict[str, dict[str, Any]] = {}
+        for part in _VIEW_FIELDS:
+            if part in state:
+                views[part] = self._checked_view_fields(part, shown[part], state[part])
+        return selection, views
+
+    def _checked_view_fields(self, part: str, view: Any, fields: Any) -> dict[str, Any]:
+        where = f"state[{part!r}]"
+        if not isinstance(fields, Mapping):
+            raise TypeError(
+                f"{where} must be a dict of the view's fields {list(_VIEW_FIELDS[part])}, got "
+                f"{type(fields).__name__}"
+            )
+        unknown = [name for name in fields if name not in _VIEW_FIELDS[part]]
+        if unknown:
+            raise ValueError(
+                f"{where} has unknown fields [{', '.join(sorted(map(repr, unknown)))}]; "
+                f"{part} saves only {list(_VIEW_FIELDS[part])}"
+            )
+        checked = {}
+        for name in _VIEW_FIELDS[part]:
+            if name in fields:
+                checked[name] = self._checked_view_value(view, name, fields[name], where)
+        return checked
+
+    def _checked_view_value(self, view: Any, name: str, value: Any, where: str) -> Any:
+        """``value`` validated as the view's trait ``name`` would validate it, and stricter.
+
+        The view's own validation (its trait type and ``@validate`` handlers) runs without
+        setting anything; before it, ints must be ints ``0 .. 2**32 - 1`` (not bools, floats
+        or strings), lists must be lists of such ints and names short strings.
+        """
+        path = f"{where}[{name!r}]"
+        owner = _trait_owner(view, name)
+        trait = owner.traits()[name]
+        if value is None and trait.allow_none:
+            return None
+        if isinstance(trait, traitlets.Int):
+            _strict_index(value, path)
+        elif isinstance(trait, traitlets.List):
+            if not isinstance(value, (list, tuple)):
+                raise TypeError(f"{path} must be a list of ints, got {type(value).__name__}")
+            for position, item in enumerate(value):
+                _strict_index(item, f"{path}[{position}]")
+        elif isinstance(trait, traitlets.Unicode):
+            if not isinstance(value, str):
+                raise TypeError(f"{path} must be a str, got {type(value).__name__}")
+            if len(value) > _MAX_NAME_CHARS:
+                raise ValueError(f"{path} must be a name of at most {_MAX_NAME_CHARS} characters")
+        elif isinstance(trait, traitlets.Float):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise TypeError(f"{path} must be a number, got {type(value).__name__}")
+        if name == "window_start" and value >= self._trace.n_steps:
+            raise ValueError(
+                f"{path} is {value}, but the trace has {self._trace.n_steps} steps; it must be "
+                f"below {self._trace.n_steps}"
+            )
+        if name == "metric" and value not in self._response.metric_names:
+            raise ValueError(
+                f"{path} is {value!r}, which is not one of the response's metrics "
+                f"{list(self._response.metric_names)}"
+            )
+        try:
+            return trait._validate(owner, value)  # the view's own checks; sets nothing
+        except ValueError as error:  # first: a bound's BoundError is also a TraitError
+            raise ValueError(f"{path}: {error}") from None
+        except traitlets.TraitError as error:
+            raise TypeError(f"{path}: {_one_line(error)}") from None
+        except TypeError as error:
+            raise TypeError(f"{path}: {error}") from None
+
+    def _why_absent(self, part: str) -> str:
+        if part == "relevance_bars":
+            return "it has no hypotheses or scores"
+        if part == "response_view":
+            return "it has no model of token inputs, or response=False"
+        return "it was left out"
+
+    def _restore_selection(self, state: Any) -> None:
+        """Validate ``state`` against the trace, then set the fields given."""
+        self._apply_selection(
+            self._selection.check_state(state, trace=self._trace, name="selection")
+        )
+
+    def _apply_selection(self, fields: Mapping[str, Any]) -> None:
+        """Set validated fields; cells given explicitly win over those the range selects."""
+        self._selection.apply_fields(fields)
+        if "cells" in fields:
             # A new range makes the SelectView compute its cells; a saved finding keeps the
             # cells it had (perhaps toggled by hand after the brush).
-            self._selection.cells = state["cells"]
+            self._selection.cells = fields["cells"]
 
     # ------------------------------------------------------------------ inputs
 
@@ -668,6 +775,28 @@ def _notice(text: str) -> ipywidgets.Label:
     label = ipywidgets.Label(value=text)  # a Label shows text, never markup
     label.add_class("rnnw-explorer-notice")
     return label
+
+
+def _trait_owner(view: Any, name: str) -> Any:
+    """The widget holding trait ``name``: the view, or the part a composite view delegates to."""
+    if view.has_trait(name):
+        return view
+    for part in getattr(view, "children", ()):
+        if isinstance(part, traitlets.HasTraits) and part.has_trait(name):
+            return part
+    raise AttributeError(f"{type(view).__name__} has no trait {name!r}")  # a bug, not input
+
+
+def _strict_index(value: Any, path: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{path} must be an int, got {type(value).__name__} {value!r:.60}")
+    if not 0 <= value <= MAX_INDEX:
+        raise ValueError(f"{path} must be from 0 to 2**32 - 1, got {value}")
+
+
+def _plain(value: Any) -> Any:
+    """A trait value as JSON-ready data (a traitlets list or tuple as a plain list)."""
+    return list(value) if isinstance(value, (list, tuple)) else value
 
 
 def _one_line(error: BaseException) -> str:

@@ -8,34 +8,101 @@ field; setting one from Python redraws every view.
 
 Only the fields below are synced. ``to_dict`` / ``from_dict`` is the one shareable state of
 a finding (the transient ``hovered_step`` is not part of it).
+
+A saved state is data that may come from someone else, so ``from_dict``, ``update`` and
+``check_state`` validate every field before changing anything (all or nothing): the version,
+unknown fields, types (an int is an int: not a bool, a float or a string; cells a flat list
+of unique ints; the threshold a finite number), ranges (indices ``0 .. 2**32 - 1``, the
+uint32 the front end receives; ``stop >= start``) and, given the trace, the layer, kind,
+cells, steps and sequence it has. Each message names the field's path, such as
+``state['cells'][3]``. Nothing in a state is ever evaluated: strings stay strings.
 """
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable, Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import ipywidgets
 import numpy as np
 import traitlets
 
-from .._validation import as_float, as_int, as_kind
+from .._validation import as_float, as_int, as_kind, as_layer
+
+if TYPE_CHECKING:
+    from ..trace import Trace
 
 __all__ = ["Selection"]
 
 _FORMAT_VERSION = 1
+#: The largest index a state may hold (cells cross to the front end as uint32).
+MAX_INDEX = 2**32 - 1
+#: How many characters of a refused value a message quotes.
+_QUOTE_CHARS = 60
+#: A state kind is a short name; longer strings are refused before they are quoted.
+_MAX_KIND_CHARS = 32
+_INDEX_FIELDS = ("layer", "start", "stop", "pad_before", "pad_after", "sequence")
 
 
 def _cells_to_json(cells: tuple[int, ...], widget: Any) -> memoryview:
     return memoryview(np.asarray(cells, dtype="<u4").tobytes())
 
 
-def _cells_from_json(data: Any, widget: Any) -> tuple[int, ...]:
+def _cells_from_json(data: Any, widget: Any) -> Any:
     if data is None:
         return ()
-    if isinstance(data, list):  # tolerate a JSON list from an older front end
-        return tuple(int(c) for c in data)
+    if isinstance(data, list):  # tolerate a JSON list from an older front end (validated)
+        return data
     return tuple(np.frombuffer(bytes(data), dtype="<u4").tolist())
+
+
+def _shown(value: Any) -> str:
+    """``value``'s type and repr for a message, the repr shortened."""
+    text = repr(value)
+    if len(text) > _QUOTE_CHARS:
+        text = text[:_QUOTE_CHARS] + "..."
+    return f"{type(value).__name__} {text}"
+
+
+def _index(value: Any, name: str) -> int:
+    """``value`` as an index ``0 .. MAX_INDEX``: an int, not a bool, float or string."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {_shown(value)}")
+    value = int(value)
+    if not 0 <= value <= MAX_INDEX:
+        raise ValueError(f"{name} must be an index from 0 to 2**32 - 1, got {value}")
+    return value
+
+
+def _cell_list(value: Any, name: str) -> list[int]:
+    """``value`` as a list of cell indices: a flat iterable of ints ``0 .. MAX_INDEX``."""
+    if isinstance(value, np.ndarray):
+        if value.ndim != 1:
+            raise ValueError(
+                f"{name} must be a flat list of cell indices, got an array of shape {value.shape}"
+            )
+        if value.size == 0:
+            return []
+        if not np.issubdtype(value.dtype, np.integer):
+            raise TypeError(f"{name} must be ints, got dtype {value.dtype}")
+        if value.min() < 0 or value.max() > MAX_INDEX:
+            raise ValueError(f"{name} must be non-negative cell indices below 2**32")
+        return [int(c) for c in value.tolist()]
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        raise TypeError(f"{name} must be an iterable of ints (cell indices), got {_shown(value)}")
+    cells = []
+    for position, cell in enumerate(value):
+        if isinstance(cell, bool) or not isinstance(cell, numbers.Integral):
+            raise TypeError(f"{name} must be ints: {name}[{position}] is {_shown(cell)}")
+        cell = int(cell)
+        if not 0 <= cell <= MAX_INDEX:
+            raise ValueError(
+                f"{name} must be non-negative cell indices below 2**32: {name}[{position}] "
+                f"is {cell}"
+            )
+        cells.append(cell)
+    return cells
 
 
 class CellSet(traitlets.TraitType):  # type: ignore[type-arg]
@@ -49,16 +116,7 @@ class CellSet(traitlets.TraitType):  # type: ignore[type-arg]
     info_text = "an iterable of non-negative cell indices"
 
     def validate(self, obj: Any, value: Any) -> tuple[int, ...]:
-        if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
-            raise TypeError(f"cells must be an iterable of ints, got {type(value).__name__}")
-        array = np.asarray(list(value))
-        if array.size == 0:
-            return ()
-        if not np.issubdtype(array.dtype, np.integer):
-            raise TypeError(f"cells must be ints, got dtype {array.dtype}")
-        if array.min() < 0 or array.max() >= 2**32:
-            raise ValueError("cells must be non-negative cell indices below 2**32")
-        return tuple(np.unique(array).tolist())
+        return tuple(sorted(set(_cell_list(value, "cells"))))
 
 
 class Selection(ipywidgets.Widget):
@@ -150,34 +208,166 @@ class Selection(ipywidgets.Widget):
         return state
 
     @classmethod
-    def from_dict(cls, state: Mapping[str, Any]) -> Selection:
-        """A new Selection from :meth:`to_dict` output; missing fields take their defaults."""
-        return cls(**cls._fields_from(state))
+    def from_dict(cls, state: Mapping[str, Any], *, trace: Trace | None = None) -> Selection:
+        """A new Selection from :meth:`to_dict` output; missing fields take their defaults.
 
-    def update(self, state: Mapping[str, Any]) -> None:
-        """Set several fields at once from a (partial) :meth:`to_dict` state, in one message."""
-        fields = self._fields_from(state)
+        Every field is validated first (see :meth:`check_state`); with ``trace``, also against
+        the layers, kinds, cells, steps and sequences it has.
+        """
+        defaults = {name: cls.class_traits()[name].default_value for name in cls.FIELDS}
+        return cls(**cls._fields_from(state, defaults, trace, "state"))
+
+    def update(self, state: Mapping[str, Any], *, trace: Trace | None = None) -> None:
+        """Set several fields at once from a (partial) :meth:`to_dict` state, in one message.
+
+        Every field is validated before any changes (see :meth:`check_state`): a state with
+        one bad field changes nothing.
+        """
+        self.apply_fields(self.check_state(state, trace=trace))
+
+    def check_state(
+        self, state: Mapping[str, Any], *, trace: Trace | None = None, name: str = "state"
+    ) -> dict[str, Any]:
+        """Validate a (partial) :meth:`to_dict` state against this selection; change nothing.
+
+        Parameters
+        ----------
+        state : mapping
+            Some of :attr:`FIELDS` and optionally ``version`` (1), e.g. read from JSON.
+        trace : Trace, optional
+            When given, ``layer`` must be one of its layers, ``kind`` one of that layer's
+            kinds, every cell below its cell count, ``start`` / ``stop`` / the pads at most
+            its step count and ``sequence`` one of its sequences. Fields the state leaves out
+            keep this selection's values, and are checked with those given.
+        name : str
+            How messages name the state, e.g. ``"state['selection']"``.
+
+        Returns
+        -------
+        dict
+            The fields given, as they will be set (cells sorted).
+
+        Raises
+        ------
+        TypeError
+            If a field has the wrong type: ``state['cells'] must be ints: state['cells'][3]
+            is str '2'``.
+        ValueError
+            If the version or a field name is unknown, or a value is out of range.
+
+        """
+        current = {field: getattr(self, field) for field in self.FIELDS}
+        return self._fields_from(state, current, trace, name)
+
+    def apply_fields(self, fields: Mapping[str, Any]) -> None:
+        """Set fields returned by :meth:`check_state`, in one message."""
         with self.hold_sync(), self.hold_trait_notifications():
-            for name, value in fields.items():
-                setattr(self, name, value)
+            for field, value in fields.items():
+                setattr(self, field, value)
 
     @classmethod
-    def _fields_from(cls, state: Mapping[str, Any]) -> dict[str, Any]:
+    def _fields_from(
+        cls, state: Any, current: Mapping[str, Any], trace: Trace | None, name: str
+    ) -> dict[str, Any]:
         if not isinstance(state, Mapping):
-            raise TypeError(f"state must be a dict from Selection.to_dict(), got {type(state)}")
-        version = state.get("version", _FORMAT_VERSION)
-        if version != _FORMAT_VERSION:
-            raise ValueError(f"state has version {version!r}; this release reads version 1")
-        unknown = set(state) - set(cls.FIELDS) - {"version"}
+            raise TypeError(
+                f"{name} must be a dict from Selection.to_dict(), got {type(state).__name__}"
+            )
+        unknown = [key for key in state if key not in cls.FIELDS and key != "version"]
         if unknown:
             raise ValueError(
-                f"state has unknown fields {sorted(unknown)}; expected some of {list(cls.FIELDS)}"
+                f"{name} has unknown fields [{', '.join(sorted(map(repr, unknown)))}]; expected "
+                f"some of {list(cls.FIELDS)} and 'version'"
             )
-        return {name: state[name] for name in cls.FIELDS if name in state}
+        if "version" in state:
+            version = state["version"]
+            if type(version) is not int or version != _FORMAT_VERSION:
+                raise ValueError(
+                    f"{name} has version {version!r:.60} ({type(version).__name__}); this "
+                    f"release reads version {_FORMAT_VERSION} (a dict from Selection.to_dict())"
+                )
+        fields: dict[str, Any] = {}
+        for field in cls.FIELDS:
+            if field not in state:
+                continue
+            value, path = state[field], f"{name}[{field!r}]"
+            if field in _INDEX_FIELDS:
+                fields[field] = _index(value, path)
+            elif field == "kind":
+                if isinstance(value, str) and len(value) > _MAX_KIND_CHARS:
+                    raise ValueError(f"{path} must be a short state kind such as 'h' or 'c'")
+                fields[field] = as_kind(value, path)
+            elif field == "threshold":
+                fields[field] = as_float(value, path)
+            else:
+                fields[field] = _unique_cells(value, path)
+        merged = {**current, **fields}
+        if trace is not None:
+            _check_against_trace(fields, merged, trace, name)
+        if ("start" in fields or "stop" in fields) and merged["stop"] < merged["start"]:
+            raise ValueError(
+                f"{name}['stop'] ({merged['stop']}) must be >= {name}['start'] "
+                f"({merged['start']}): stop == start means no range, stop > start selects "
+                "steps start:stop"
+            )
+        if "cells" in fields:
+            fields["cells"] = tuple(sorted(fields["cells"]))
+        return fields
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.FIELDS)
         return f"Selection({fields}, hovered_step={self.hovered_step!r})"
+
+
+def _unique_cells(value: Any, path: str) -> list[int]:
+    cells = _cell_list(value, path)
+    seen: set[int] = set()
+    for position, cell in enumerate(cells):
+        if cell in seen:
+            raise ValueError(f"{path}[{position}] repeats cell {cell}; list each cell once")
+        seen.add(cell)
+    return cells
+
+
+def _check_against_trace(
+    fields: Mapping[str, Any], merged: Mapping[str, Any], trace: Trace, name: str
+) -> None:
+    """Refuse fields (given, or kept but tied to one given) that ``trace`` does not have."""
+    layer = merged["layer"]
+    if fields.keys() & {"layer", "kind", "cells"}:
+        as_layer(layer, trace.layers, f"{name}['layer']")
+    if fields.keys() & {"layer", "kind"}:
+        as_kind(
+            merged["kind"],
+            f"{name}['kind']",
+            kinds=trace.kinds(layer=layer),
+            of=f"layer {layer} of the trace",
+        )
+    if fields.keys() & {"layer", "cells"}:
+        n_cells = trace.n_cells(layer=layer)
+        for position, cell in enumerate(merged["cells"]):
+            if cell < n_cells:
+                continue
+            if "cells" in fields:
+                raise ValueError(
+                    f"{name}['cells'][{position}] is {cell}, but layer {layer} of the trace "
+                    f"has {n_cells} cells (0 .. {n_cells - 1}); choose cells of that layer"
+                )
+            raise ValueError(
+                f"{name}['layer'] is {layer}, which has {n_cells} cells, but the selection "
+                f"keeps cell {cell}; give {name}['cells'] too"
+            )
+    for field in ("start", "stop", "pad_before", "pad_after"):
+        if field in fields and fields[field] > trace.n_steps:
+            raise ValueError(
+                f"{name}[{field!r}] is {fields[field]}, but the trace has {trace.n_steps} "
+                f"steps; it must be at most {trace.n_steps}"
+            )
+    if "sequence" in fields and fields["sequence"] >= trace.n_sequences:
+        raise ValueError(
+            f"{name}['sequence'] is {fields['sequence']}, but the trace has sequences 0 .. "
+            f"{trace.n_sequences - 1}"
+        )
 
 
 class Subscriptions:
