@@ -283,9 +283,14 @@ def test_top_k_predictions_are_the_softmax_of_the_readout():
     np.testing.assert_allclose(trace.predictions.probabilities, best.numpy(), atol=1e-6)
 
 
-def test_top_k_is_capped_at_the_number_of_outputs():
-    trace = capture(_language_model(), [["a"]], top_k=10, progress=False)
+def test_the_default_top_k_is_capped_at_the_number_of_outputs():
+    trace = capture(_language_model(), [["a"]], progress=False)
     assert trace.predictions.k == 4
+
+
+def test_a_top_k_past_the_number_of_outputs_is_refused_naming_them():
+    with pytest.raises(ValueError, match=r"top_k=10 is more than the readout's 4 outputs"):
+        capture(_language_model(), [["a"]], top_k=10, progress=False)
 
 
 def test_top_k_zero_records_no_predictions():

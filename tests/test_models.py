@@ -402,10 +402,9 @@ def test_an_empty_sequence_is_refused():
         _token_model().encode([])
 
 
-def test_an_embedding_of_the_wrong_width_is_refused():
-    model = RecurrentModel(nn.LSTM(4, 5), embedding=nn.Embedding(3, 6), vocab=["a", "b", "c"])
+def test_an_embedding_of_the_wrong_width_is_refused_when_wrapped():
     with pytest.raises(ValueError, match="the core reads 4 features"):
-        model.encode(["a"])
+        RecurrentModel(nn.LSTM(4, 5), embedding=nn.Embedding(3, 6), vocab=["a", "b", "c"])
 
 
 def test_a_vocab_given_as_one_string_is_refused_with_a_hint():
@@ -611,12 +610,18 @@ def test_run_puts_the_embedding_and_readout_in_eval_mode():
 
 
 def test_training_flags_are_restored_when_a_pass_raises():
-    class Broken(nn.Module):
-        def forward(self, ids):
-            raise RuntimeError("broken embedding")
+    class Broken(nn.Embedding):
+        broken = False  # breaks after wrapping (wrapping probes it once)
 
-    embedding = Broken().train()
+        def forward(self, ids):
+            if self.broken:
+                raise RuntimeError("broken embedding")
+            return super().forward(ids)
+
+    embedding = Broken(1, 2).train()
     model = RecurrentModel(nn.LSTM(2, 3).train(), embedding=embedding, vocab=["a"])
+    assert model.core.training and embedding.training  # the wrap-time probe restored them
+    embedding.broken = True
     with pytest.raises(RuntimeError, match="broken embedding"):
         model.run(["a"])
     assert model.core.training and embedding.training

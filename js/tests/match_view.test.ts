@@ -247,6 +247,20 @@ describe("MatchView gestures", () => {
 });
 
 describe("MatchView errors", () => {
+  it("shows the kernel's notice as text above the rows, which stay shown", async () => {
+    const { model, root } = await setup();
+    const notice = root.querySelector<HTMLElement>(".rnnw-notice")!;
+    expect(notice.hidden).toBe(true);
+    model.receive("message", `top 1000000000 is more than 1000 ${XSS}; showing 1000`);
+    expect(notice.hidden).toBe(false);
+    expect(notice.textContent).toBe(`top 1000000000 is more than 1000 ${XSS}; showing 1000`);
+    expect(root.querySelector("img")).toBeNull();
+    expect(root.querySelector<HTMLElement>(".rnnw-match-list")!.hidden).toBe(false);
+    expect(root.querySelectorAll(".rnnw-match-row").length).toBe(3);
+    model.receive("message", "");
+    expect(notice.hidden).toBe(true);
+  });
+
   it("shows the kernel's error in place of the rows, as text", async () => {
     const { model, root } = await setup();
     const box = root.querySelector<HTMLElement>(".rnnw-error")!;

@@ -276,6 +276,16 @@ describe("StateSpaceView", () => {
     expect(box.textContent).toBe("condition must be in 0 .. 1");
   });
 
+  it("shows the kernel's notice in place without hiding the plot", async () => {
+    const { model, root } = await setup();
+    const notice = root.querySelector<HTMLElement>(".rnnw-notice")!;
+    expect(notice.hidden).toBe(true);
+    model.receive("message", "height 1000000000 is more than 4000 (...); showing 4000");
+    expect(notice.hidden).toBe(false);
+    expect(notice.textContent).toBe("height 1000000000 is more than 4000 (...); showing 4000");
+    expect(root.querySelector<HTMLElement>(".rnnw-error")!.hidden).toBe(true);
+  });
+
   it("cleanup removes every listener it added", async () => {
     const { model, selection, cleanup, root } = await setup();
     cleanup();

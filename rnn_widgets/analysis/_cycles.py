@@ -40,7 +40,7 @@ from scipy.sparse.csgraph import connected_components
 from torch.func import jacrev, vmap
 from tqdm.auto import tqdm
 
-from .._validation import as_float, as_int, to_numpy
+from .._validation import as_allocation, as_float, as_int, to_numpy
 from ..models import as_model
 from ..trace import Trace
 from ._arrays import as_matrix, fixed_point_arrays, trace_states
@@ -123,8 +123,9 @@ def phase_portrait(
     inputs : None, array of shape (input_size,) or (n_conditions, input_size)
         The constant inputs; zero by default.
     grid : int or array of shape (n_starts, 2)
-        Points per axis of a regular grid over ``extent``, or the plane coordinates
-        themselves.
+        Points per axis of a regular grid over ``extent`` (at most :data:`MAX_GRID`, 200), or
+        the plane coordinates themselves. The trajectories (conditions x starts x (steps +
+        1) x state size) may hold at most ``MAX_ARRAY_VALUES`` (2 * 10**8) values.
     extent : (a_min, a_max, b_min, b_max), optional
         The grid's range; by default the range of the PCA's projected states, widened by
         10 %. Required with a bare basis and an int grid.
@@ -160,6 +161,16 @@ def phase_portrait(
     mean, basis = _plane(pca_or_basis, size)
     conditions = _conditions(model, inputs, layer)
     starts = _grid(grid, extent, pca_or_basis)
+    as_allocation(
+        "phase_portrait's trajectories",
+        {
+            "conditions": len(conditions),
+            "starts": len(starts),
+            "steps + 1": steps + 1,
+            "state_size": size,
+        },
+        fix="lower grid or steps",
+    )
     step = float64_step(model, layer)
     h = torch.from_numpy(mean + starts @ basis)
     trajectories = np.empty((len(conditions), len(starts), steps + 1, size))
@@ -219,10 +230,17 @@ def _plane(pca_or_basis: Any, size: int) -> tuple[np.ndarray, np.ndarray]:
     return mean, basis
 
 
+#: The most grid points per side of a phase portrait: 200 x 200 = 40,000 faint trajectories,
+#: far more than a plot resolves; a typo such as grid=10**6 would start 10**12 trajectories
+#: (the grid alone 16 TB, the trajectories petabytes).
+MAX_GRID = 200
+_GRID_WHY = "grid points per side; grid**2 trajectories are run"
+
+
 def _grid(grid: Any, extent: Any, pca_or_basis: Any) -> np.ndarray:
     if not isinstance(grid, int | np.integer) or isinstance(grid, bool):
         return as_matrix(grid, "grid", 2)
-    count = as_int(grid, "grid", minimum=1)
+    count = as_int(grid, "grid", minimum=1, maximum=MAX_GRID, why=_GRID_WHY)
     if extent is None:
         if not isinstance(pca_or_basis, StatePCA):
             raise ValueError("extent=(a_min, a_max, b_min, b_max) is needed with a bare basis")
@@ -364,7 +382,8 @@ def find_limit_cycles(
     tolerance : float
         Largest ``||F^p(h) - h||`` (Euclidean) of an accepted orbit.
     n : int
-        Starting states per condition.
+        Starting states per condition; ``n * (max_period + 1) * state_size`` and
+        ``n * state_size**2`` may be at most ``MAX_ARRAY_VALUES`` (2 * 10**8).
     noise : float
         Gaussian noise added to the starts, relative to the states' standard deviation.
     seed : int
@@ -414,6 +433,13 @@ def find_limit_cycles(
         raise TypeError(f"include_fixed_points must be a bool, got {include_fixed_points!r}")
     visited = _visited(model, initial_states, layer)
     conditions = _conditions(model, inputs, layer)
+    size = model.state_size(layer=layer)
+    fix = "lower n or max_period"
+    as_allocation(
+        "find_limit_cycles's paths", {"n": n, "max_period + 1": max_period + 1, "state_size": size},
+        fix=fix,
+    )  # fmt: skip
+    as_allocation("find_limit_cycles's Jacobians", {"n": n, "state_size**2": size * size}, fix=fix)
     step = float64_step(model, layer)
     rng = np.random.default_rng(seed)
     scale = visited.std(axis=0)

@@ -41,7 +41,7 @@ from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
 from torch.func import jacrev, vmap
 from tqdm.auto import tqdm
 
-from .._validation import as_float, as_int, to_numpy
+from .._validation import as_allocation, as_finite_array, as_float, as_int
 from ..models import RecurrentModel, as_model
 from ..trace import Trace
 from ._eigen import eigenvectors_of
@@ -123,8 +123,8 @@ class Linearization:
 
     @staticmethod
     def _apply(function: Any, states: np.ndarray, inputs: np.ndarray) -> np.ndarray:
-        states = torch.as_tensor(np.asarray(states, dtype=np.float64))
-        inputs = torch.as_tensor(np.asarray(inputs, dtype=np.float64))
+        states = torch.as_tensor(as_finite_array(states, "states"))
+        inputs = torch.as_tensor(as_finite_array(inputs, "inputs"))
         with torch.no_grad():
             return function(states, inputs).detach().numpy()
 
@@ -382,7 +382,8 @@ def find_fixed_points(
         The constant input x*: zero by default; several conditions are searched one after
         the other (as the flip-flop's pulses or an automaton's symbols).
     n : int
-        Initial states per condition.
+        Initial states per condition; their Jacobians, ``n * state_size**2`` values, may be
+        at most ``MAX_ARRAY_VALUES`` (2 * 10**8).
     noise : float
         Standard deviation of Gaussian noise added to the initial states, relative to the
         visited states' standard deviation per dimension.
@@ -435,6 +436,14 @@ def find_fixed_points(
     eps = as_float(eps, "eps")
     if noise < 0 or tolerance <= 0 or eps <= 0:
         raise ValueError("noise must be >= 0, tolerance and eps > 0")
+    merge_distance = _distance(merge_distance, "merge_distance")
+    outlier_distance = _distance(outlier_distance, "outlier_distance")
+    attractor_distance = _distance(attractor_distance, "attractor_distance")
+    seed = as_int(seed, "seed", minimum=0)
+    size = model.state_size(layer=layer)
+    as_allocation(
+        "find_fixed_points's Jacobians", {"n": n, "state_size**2": size * size}, fix="lower n"
+    )
     visited = _visited_states(model, initial_states, layer)
     conditions = _conditions(model, inputs, layer)
     step = float64_step(model, layer)
@@ -518,6 +527,15 @@ def find_fixed_points(
     )
 
 
+def _distance(value: Any, name: str) -> float:
+    """A distance argument: a number >= 0; ``np.inf`` allowed (no limit), NaN refused."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    if not float(value) >= 0:
+        raise ValueError(f"{name} must be >= 0 (np.inf for no limit), got {value}")
+    return float(value)
+
+
 def _time_constants(magnitude: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore"):
         return 1.0 / np.abs(np.log(np.maximum(magnitude, 1e-300)))
@@ -535,7 +553,7 @@ def _visited_states(model: RecurrentModel, initial: Any, layer: int) -> np.ndarr
         ]
         values = np.concatenate(parts, axis=1)
     else:
-        values = np.asarray(to_numpy(initial), dtype=np.float64)
+        values = as_finite_array(initial, "initial_states")
     if values.ndim != 2 or values.shape[1] != size:
         raise ValueError(
             f"initial_states must have shape (n_states, state_size={size}), got {values.shape}; "
@@ -552,7 +570,7 @@ def _conditions(model: RecurrentModel, inputs: Any, layer: int) -> np.ndarray:
     width = model.input_size(layer=layer)
     if inputs is None:
         return np.zeros((1, width))
-    values = np.asarray(to_numpy(inputs), dtype=np.float64)
+    values = as_finite_array(inputs, "inputs")
     values = values[None] if values.ndim == 1 else values
     if values.ndim != 2 or values.shape[1] != width:
         raise ValueError(
@@ -731,8 +749,8 @@ def _check_differentiable(jacobian: Any, state: np.ndarray, x: np.ndarray) -> No
         ) from error
     if not torch.isfinite(value).all():
         raise ValueError(
-            "the step's Jacobian at the first visited state is not finite; check the model's "
-            "weights and the initial states"
+            "the step's Jacobian at the first visited state is not finite (the initial states "
+            "and inputs are finite); check the model's weights"
         )
 
 

@@ -56,7 +56,7 @@ from typing import Any, Literal
 import numpy as np
 from tqdm.auto import tqdm
 
-from .._validation import as_int, to_numpy
+from .._validation import as_allocation, as_int, to_numpy
 from ..hypotheses import Hypothesis, LabelSet, evaluate
 
 __all__ = ["CellScores", "ProbeResult", "fold_bounds", "probe", "score_cells"]
@@ -265,7 +265,7 @@ def fold_bounds(trace: Any, folds: int = 20, fold_by: FoldBy = "auto") -> tuple[
         With fewer than 2 steps per fold, or fewer sequences than folds for ``"sequences"``.
 
     """
-    folds = as_int(folds, "folds", minimum=2)
+    folds = as_int(folds, "folds", minimum=2, maximum=MAX_FOLDS, why=_FOLDS_WHY)
     if fold_by not in ("auto", "sequences", "blocks"):
         raise ValueError(f"fold_by must be 'auto', 'sequences' or 'blocks', got {fold_by!r}")
     n_steps = int(trace.n_steps)
@@ -311,8 +311,12 @@ def _blocks(bounds: np.ndarray, block_size: int) -> Iterator[tuple[int, int, int
 # ---------------------------------------------------------------------- inputs
 
 
-def _label_set(trace: Any, hypotheses: Any) -> LabelSet:
-    """Hypotheses, a LabelSet, or ``{name: labels over all steps}`` as a LabelSet."""
+def _label_set(trace: Any, hypotheses: Any, progress: bool = False) -> LabelSet:
+    """Hypotheses, a LabelSet, or ``{name: labels over all steps}`` as a LabelSet.
+
+    Hypotheses label the trace's tokens with a progress bar (``progress``); Ctrl+C stops
+    the labelling and propagates, leaving nothing behind.
+    """
     if isinstance(hypotheses, LabelSet):
         if hypotheses.values.shape[1] != trace.n_steps:
             raise ValueError(
@@ -324,7 +328,7 @@ def _label_set(trace: Any, hypotheses: Any) -> LabelSet:
         isinstance(v, Hypothesis) for v in hypotheses.values()
     ):
         return LabelSet.from_values(hypotheses, trace.n_steps)
-    return evaluate(trace, hypotheses)
+    return evaluate(trace, hypotheses, progress=progress)
 
 
 def _check_not_constant(labels: LabelSet) -> None:
@@ -339,6 +343,7 @@ def _check_not_constant(labels: LabelSet) -> None:
 def _cell_columns(trace: Any, layer: int, kind: str, cells: Any) -> tuple[np.ndarray, np.ndarray]:
     """The state array of (layer, kind) and the validated cell indices to score."""
     states = trace.states(layer=layer, kind=kind)
+    trace.check_finite(layer=layer, kind=kind)  # every row is read: refuse NaN, name the file
     n_cells = states.shape[1]
     if cells is None:
         return states, np.arange(n_cells, dtype=np.int64)
@@ -390,16 +395,20 @@ def score_cells(
     cells : sequence of int, optional
         Score only these cells (default: every cell of the layer).
     folds : int
-        The number of cross-validation folds (Lin & Wu's 20).
+        The number of cross-validation folds (Lin & Wu's 20), 2 .. :data:`MAX_FOLDS`
+        (1,000).
     fold_by : {"auto", "sequences", "blocks"}
         Folds of whole sequences, or contiguous blocks of steps; ``"auto"``: sequences when
         there are at least ``folds`` of them. Never shuffled steps (see the module docstring).
     bins : int
-        Histogram bins per cell for the logistic fits and the AUC (see the module docstring).
+        Histogram bins per cell for the logistic fits and the AUC (see the module docstring);
+        2 .. :data:`MAX_BINS` (10,000).
     block_size : int
         Steps read at a time; any value gives the same scores.
     progress : bool
-        Show a progress bar.
+        Show progress bars (``tqdm.auto``): one while the hypotheses label the trace, one
+        over the scoring passes. Ctrl+C stops either and propagates (KeyboardInterrupt);
+        nothing is left half-built.
 
     Returns
     -------
@@ -431,10 +440,10 @@ def score_cells(
 
     """
     layer = as_int(layer, "layer")
-    bins = as_int(bins, "bins", minimum=2)
+    bins = as_int(bins, "bins", minimum=2, maximum=MAX_BINS, why=_BINS_WHY)
     block_size = as_int(block_size, "block_size", minimum=1)
     states, columns = _cell_columns(trace, layer, kind, cells)
-    labels = _label_set(trace, hypotheses)
+    labels = _label_set(trace, hypotheses, progress)
     _check_not_constant(labels)
     bounds, how = fold_bounds(trace, folds, fold_by)
     blocks = list(_blocks(bounds, block_size))
@@ -493,6 +502,18 @@ def score_cells(
 
 
 _SCORE_NAMES = ("accuracy", "balanced_accuracy", "roc_auc", "r2")
+#: The most cross-validation folds. Each fold keeps its own statistics per cell (moments and
+#: histograms; the probe's cells x cells Gram matrix) and its own score per hypothesis and
+#: cell; past a few dozen folds a held-out estimate changes no further, while a typo such as
+#: 10**6 on a long trace would allocate gigabytes of per-fold statistics.
+MAX_FOLDS = 1000
+_FOLDS_WHY = "cross-validation folds; each keeps its own statistics per cell"
+#: The most histogram bins per cell ``score_cells`` takes. The default 128 already resolves a
+#: cell's values finely (the AUC and the fits change in the third decimal past ~100); more
+#: only grows the histograms, 2 x 8 bytes x folds x cells x bins per hypothesis (10,000 bins
+#: of 512 cells in 20 folds: 1.6 GB), so a typo such as 10**9 is refused before allocating.
+MAX_BINS = 10_000
+_BINS_WHY = "histogram bins per cell; more only costs memory"
 # The bytes the class histograms of one group of binary hypotheses may take. The logistic
 # fits make about six more arrays of that size, so a group's peak is ~7x this: 32 MiB keeps
 # a quickstart-sized scoring (20 hypotheses x 256 cells) near 230 MB instead of 1.3 GB, no
@@ -1027,6 +1048,11 @@ def probe(
         )
     bounds, _ = fold_bounds(trace, folds, fold_by)
     n_folds = len(bounds) - 1
+    as_allocation(
+        "probe's Gram matrices",
+        {"folds + 1": n_folds + 1, "cells**2": len(columns) ** 2},
+        fix="lower folds or pass fewer cells",
+    )
     y = labels.values[0].astype(np.float64)
     binary = labels.label_types[0] == "binary"
     blocks = list(_blocks(bounds, 16384))

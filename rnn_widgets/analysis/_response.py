@@ -86,6 +86,12 @@ MIN_SPECTRUM_STEPS = 16
 #: The fewest cycles of a sinusoid the analysis window must hold.
 MIN_CYCLES = 2
 _MAX_SEGMENT = 512
+#: The longest stimulus: every stimulus runs through the model for this many steps and its
+#: response is kept per cell. 100,000 steps resolve frequencies down to 1e-5 per step, far
+#: below any a network trained on sequences of thousands of steps follows; a typo such as
+#: 10**9 would allocate gigabytes per stimulus.
+MAX_STIMULUS_STEPS = 100_000
+_STEPS_WHY = "stimulus steps, each run through the model and kept per cell"
 
 
 # ---------------------------------------------------------------------------------- results
@@ -813,7 +819,7 @@ def design_stimuli(
     layer : int
         The layer whose input is designed.
     steps : int
-        The length T of every stimulus (at least 32).
+        The length T of every stimulus, 32 .. :data:`MAX_STIMULUS_STEPS` (100,000).
     frequencies : sequence of float, optional
         Further sinusoid frequencies (cycles per step, below the Nyquist 0.5).
     main_frequency : float, optional
@@ -844,7 +850,7 @@ def design_stimuli(
     """
     model = as_model(model)
     layer = model.check_layer(layer=layer)
-    steps = as_int(steps, "steps", minimum=32)
+    steps = as_int(steps, "steps", minimum=32, maximum=MAX_STIMULUS_STEPS, why=_STEPS_WHY)
     transient = steps // 2 if transient is None else as_int(transient, "transient", minimum=0)
     window = steps - transient
     if window < MIN_SPECTRUM_STEPS:

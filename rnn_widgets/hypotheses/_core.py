@@ -19,6 +19,7 @@ from types import MappingProxyType
 from typing import Any, Literal, overload
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from .._validation import to_numpy
 from ..trace import as_trace
@@ -34,6 +35,15 @@ __all__ = [
     "from_labels",
     "hypothesis",
 ]
+
+
+class WorkBoundError(ValueError):
+    """A built-in hypothesis hit a bound on its work (a regex's time bound).
+
+    Its message already names the hypothesis's pattern and the bound, so labelling passes it
+    on as it is, not wrapped in the ``RuntimeError`` that names a user's failing function.
+    """
+
 
 LabelType = Literal["binary", "continuous"]
 #: The label types of hypotheses: ``"binary"`` labels are 0 or 1, ``"continuous"`` lie in
@@ -115,6 +125,8 @@ class Hypothesis:
             assert self.function is not None
             try:
                 raw = self.function(tokens)
+            except WorkBoundError:
+                raise
             except Exception as error:  # a user's function: name it, keep the cause
                 where = "" if index is None else f" on sequence {index}"
                 raise RuntimeError(
@@ -261,7 +273,17 @@ def from_labels(
             f"labels of {name!r} must be one array per sequence (a list), got "
             f"{type(labels).__name__}"
         )
+    if label_type is not None and label_type not in LABEL_TYPES:
+        raise ValueError(
+            f"label_type must be one of {list(LABEL_TYPES)} or None, got {label_type!r}"
+        )
     arrays = [to_numpy(part) for part in labels]
+    for index, part in enumerate(arrays):
+        if part.ndim != 1:
+            raise ValueError(
+                f"labels of {name!r}[{index}] has shape {part.shape}; labels must be one array "
+                "of shape (steps,) per sequence, e.g. [[0, 1, 1], [1, 0]]"
+            )
     if label_type is None:
         numeric = all(a.dtype.kind in "biuf" for a in arrays)
         binary = numeric and all(np.isin(a, (0, 1)).all() for a in arrays)
@@ -386,7 +408,7 @@ def as_hypotheses(hypotheses: Any, name: str = "hypotheses") -> tuple[Hypothesis
     return tuple(items)
 
 
-def evaluate(trace: Any, hypotheses: HypothesesLike) -> LabelSet:
+def evaluate(trace: Any, hypotheses: HypothesesLike, *, progress: bool = False) -> LabelSet:
     """Every hypothesis's labels over every sequence of a trace, aligned with its steps.
 
     Parameters
@@ -395,6 +417,9 @@ def evaluate(trace: Any, hypotheses: HypothesesLike) -> LabelSet:
         The trace whose sequences are labelled.
     hypotheses : Hypothesis, sequence of Hypothesis, or mapping of str to Hypothesis
         What to evaluate; names must be unique.
+    progress : bool
+        Show a progress bar (``tqdm.auto``) counting the steps labelled. Ctrl+C stops the
+        labelling and propagates (KeyboardInterrupt); nothing is returned or kept.
 
     Returns
     -------
@@ -417,10 +442,14 @@ def evaluate(trace: Any, hypotheses: HypothesesLike) -> LabelSet:
                 f"hypothesis {item.name!r} holds labels for {len(item.fixed)} sequences but the "
                 f"trace has {len(bounds)}; evaluate it on the trace of its own task"
             )
-    for index, (start, stop) in enumerate(bounds.tolist()):
-        tokens = trace.tokens[start:stop]
-        for row, item in enumerate(chosen):
-            values[row, start:stop] = item.labels_of(index, tokens)
+    with tqdm(
+        total=trace.n_steps, desc="label", unit="step", disable=not progress, leave=False
+    ) as bar:
+        for index, (start, stop) in enumerate(bounds.tolist()):
+            tokens = trace.tokens[start:stop]
+            for row, item in enumerate(chosen):
+                values[row, start:stop] = item.labels_of(index, tokens)
+            bar.update(stop - start)
     values.flags.writeable = False
     return LabelSet(
         names=tuple(item.name for item in chosen),

@@ -19,9 +19,11 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Literal
 
 import numpy as np
+import regex as regex_engine
 
 from .._validation import as_int
-from ._core import Hypothesis
+from ..trace import SEARCH_TIMEOUT
+from ._core import Hypothesis, WorkBoundError
 
 __all__ = [
     "FEATURES",
@@ -163,6 +165,18 @@ def regex(
     The tokens of a sequence are joined with nothing between them (character tokens give the
     text itself). ``feature="impulse"`` marks only each match's first and last steps.
 
+    ``pattern`` is Python's regular-expression syntax (a str, or a compiled ``re.Pattern``
+    whose flags are kept; ``flags`` adds ``re`` flags), run by the ``regex`` package with a
+    time bound: labelling one sequence may take at most
+    :data:`~rnn_widgets.trace.SEARCH_TIMEOUT` (1 s), as ``Trace.search`` does.
+
+    Raises
+    ------
+    ValueError
+        If ``pattern`` is not a valid regular expression, or (when labelling) if matching it
+        over one sequence takes longer than the bound: a pattern that backtracks
+        catastrophically, such as ``(a|aa)+$``; simplify it.
+
     Examples
     --------
     >>> regex(r"def \w+")(list("x def f(")).tolist()
@@ -170,23 +184,49 @@ def regex(
 
     """
     feature = check_feature(feature)  # type: ignore[assignment]
-    try:
-        compiled = pattern if isinstance(pattern, re.Pattern) else re.compile(pattern, flags)
-    except (re.error, TypeError) as error:
-        raise ValueError(
-            f"pattern {pattern!r} is not a valid regular expression: {error}"
-        ) from None
+    compiled = _bounded_pattern(pattern, flags)
 
     def find(tokens: Sequence[str]) -> list[tuple[int, int]]:
         steps = char_steps(tokens)
         found = []
-        for match in compiled.finditer("".join(tokens)):
+        try:
+            # The regex package's timeout bounds the whole iteration, backtracking included.
+            matches = list(compiled.finditer("".join(tokens), timeout=SEARCH_TIMEOUT))
+        except TimeoutError:
+            raise WorkBoundError(
+                f"the regular expression {compiled.pattern!r} is too costly: matching it over "
+                f"one sequence took more than {SEARCH_TIMEOUT:g} s (SEARCH_TIMEOUT), which a "
+                "pattern that backtracks catastrophically does (nested or overlapping repeats "
+                "such as (a|aa)+ or (a+)+); simplify it, e.g. drop the repeat around a repeat"
+            ) from None
+        for match in matches:
             if match.end() > match.start():
                 found.append((int(steps[match.start()]), int(steps[match.end() - 1]) + 1))
         return found
 
     label = name or f"/{compiled.pattern}/" + ("" if feature == "range" else " (impulse)")
     return spans(label, find, feature=feature, description=f"inside a match of {label}")
+
+
+def _bounded_pattern(pattern: str | re.Pattern[str], flags: int) -> regex_engine.Pattern:
+    """``pattern`` (Python syntax, str or compiled ``re.Pattern``) compiled by ``regex``.
+
+    ``regex``'s default VERSION0 reads Python's syntax and numbers its flags as ``re`` does,
+    so a compiled pattern converts through its ``.pattern`` and ``.flags``.
+    """
+    if isinstance(pattern, re.Pattern):
+        text, flags = pattern.pattern, pattern.flags | int(flags)
+    else:
+        text = pattern
+    if not isinstance(text, str):
+        raise ValueError(
+            f"pattern {pattern!r} is not a valid regular expression: it must be a str "
+            f"(or a compiled str pattern), got {type(text).__name__}"
+        )
+    try:
+        return regex_engine.compile(text, int(flags))
+    except (regex_engine.error, TypeError, ValueError) as error:
+        raise ValueError(f"pattern {text!r} is not a valid regular expression: {error}") from None
 
 
 def nesting_depth(

@@ -30,11 +30,14 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .._validation import as_int
+from .._validation import as_int, encodable_text
 from ..trace import Trace
 from ._model import RecurrentModel, as_model
 
 __all__ = ["capture"]
+
+#: The top predictions kept per step by default (every output when the readout has fewer).
+_DEFAULT_TOP_K = 5
 
 
 def capture(
@@ -43,7 +46,7 @@ def capture(
     *,
     layers: int | Iterable[int] | None = None,
     kinds: str | Iterable[str] | None = None,
-    top_k: int = 5,
+    top_k: int | None = None,
     batch_size: int = 64,
     progress: bool = True,
     tokens: Sequence[Sequence[Any]] | None = None,
@@ -67,9 +70,11 @@ def capture(
         The kinds to record for each layer (default: all the model has: ``h``, and ``c i f g
         o`` for an LSTM, ``r z n`` for a GRU; a cell's ``kinds``). Gates are recorded after
         their nonlinearity.
-    top_k : int
+    top_k : int, optional
         How many of the readout's top predictions (softmax probabilities) to attach with
-        ``trace.with_predictions``; 0 for none. Predictions are recorded only when the model
+        ``trace.with_predictions``; 0 for none. By default 5, or every output when the
+        readout has fewer; a ``top_k`` larger than the readout's number of outputs is refused
+        (a ValueError naming both). Predictions are recorded only when the model
         has a readout and its outputs have names: ``labels``, or else the vocabulary when it
         has exactly one token per output.
     batch_size : int
@@ -108,7 +113,7 @@ def capture(
     """
     model = as_model(model)
     batch_size = as_int(batch_size, "batch_size", minimum=1)
-    top_k = as_int(top_k, "top_k", minimum=0)
+    top_k = None if top_k is None else as_int(top_k, "top_k", minimum=0)
     prepared, _ = model.prepare(sequences, "sequences")
     record_layers = _layers(model, layers)
     record_kinds = _kinds(model, kinds)
@@ -133,10 +138,9 @@ def capture(
     k = 0
 
     with model.eval_mode(), torch.no_grad():
-        output_labels = _output_labels(model, top_k, labels)
+        output_labels, k = _output_labels(model, top_k, labels)
         forward = model.forward_pass(wanted, outputs=output_labels is not None)
         if output_labels is not None:
-            k = min(top_k, len(output_labels))
             probabilities = np.empty((n_steps, k), dtype=np.float32)
             predicted = np.empty((n_steps, k), dtype=np.int64)
             prob_target = torch.from_numpy(probabilities)
@@ -259,15 +263,33 @@ def _trace_tokens(tokens: Any, prepared: Sequence[Any]) -> list[str]:
     return flat
 
 
-def _output_labels(model: RecurrentModel, top_k: int, labels: Any) -> list[str] | None:
-    """The names of the readout's outputs, or None when no predictions are recorded."""
+def _output_labels(
+    model: RecurrentModel, top_k: int | None, labels: Any
+) -> tuple[list[str] | None, int]:
+    """The names of the readout's outputs (None: no predictions recorded), and the k to keep.
+
+    ``top_k`` None keeps :data:`_DEFAULT_TOP_K`, or every output when there are fewer; a
+    ``top_k`` past the readout's outputs is refused, naming both.
+    """
     readout = model.readout_module
     if labels is not None and readout is None:
         raise ValueError("labels names the readout's outputs, but the model has no readout")
     if top_k == 0 or readout is None:
-        return None
-    probe = torch.zeros(1, model.n_features, dtype=model.dtype, device=model.device)
+        return None, 0
+    probe = torch.zeros(1, model.n_features, dtype=model.readout_dtype, device=model.device)
     n_outputs = int(readout(probe).shape[-1])
+    if top_k is None:
+        top_k = min(_DEFAULT_TOP_K, n_outputs)
+    elif top_k > n_outputs:
+        raise ValueError(
+            f"top_k={top_k} is more than the readout's {n_outputs} outputs; pass top_k <= "
+            f"{n_outputs} (or 0 for no predictions)"
+        )
+    return _output_names(model, n_outputs, labels), top_k
+
+
+def _output_names(model: RecurrentModel, n_outputs: int, labels: Any) -> list[str] | None:
+    """The names of the readout's ``n_outputs`` outputs, or None when they have none."""
     if labels is not None:
         if isinstance(labels, (str, bytes)) or not isinstance(labels, Sequence):
             raise TypeError("labels must be a list of str, one per output of the readout")
@@ -276,7 +298,7 @@ def _output_labels(model: RecurrentModel, top_k: int, labels: Any) -> list[str] 
                 f"labels has {len(labels)} names but the readout has {n_outputs} outputs; "
                 "pass one name per output"
             )
-        return [str(label) for label in labels]
+        return [encodable_text(str(label), f"labels[{i}]") for i, label in enumerate(labels)]
     vocab = model.vocab
     if vocab is None:
         return None

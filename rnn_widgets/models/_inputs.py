@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._validation import encodable_text
+
 __all__ = ["Prepared", "Vocabulary", "parse_batch"]
 
 
@@ -35,6 +37,7 @@ class Vocabulary:
             for token, index in vocab.items():
                 if not isinstance(token, str):
                     raise TypeError(f"vocab keys must be token strings, got {token!r}")
+                encodable_text(token, f"vocab token {token!r}")
                 if isinstance(index, bool) or not isinstance(index, numbers.Integral):
                     raise TypeError(f"vocab[{token!r}] must be an int id, got {index!r}")
                 if index < 0:
@@ -45,6 +48,7 @@ class Vocabulary:
             for index, token in enumerate(vocab):
                 if not isinstance(token, str):
                     raise TypeError(f"vocab[{index}] must be a token string, got {token!r}")
+                encodable_text(token, f"vocab[{index}]")
                 if token in ids:
                     raise ValueError(
                         f"vocab lists {token!r} twice (at {ids[token]} and {index}); "

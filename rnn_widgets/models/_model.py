@@ -39,6 +39,7 @@ import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
+from torch.nn.parameter import UninitializedBuffer, UninitializedParameter
 
 from .._validation import as_float, as_int, as_layer, to_numpy
 from ..trace import KNOWN_KINDS
@@ -276,6 +277,8 @@ class RecurrentModel:
         self._readout = readout
         self._vocab = Vocabulary(vocab) if vocab is not None else None
         self._one_hot = isinstance(embedding, str)
+        self._check_materialised()
+        self._check_fits()
 
     # ------------------------------------------------------------------ description
 
@@ -325,6 +328,19 @@ class RecurrentModel:
         """The core's floating-point type (the default dtype for a cell without parameters)."""
         parameters = self._core.parameters
         return parameters[0].dtype if parameters else torch.get_default_dtype()
+
+    @property
+    def readout_dtype(self) -> torch.dtype:
+        """The floating dtype the readout's weights hold (:attr:`dtype` for one without any).
+
+        What the readout computes in: a float64 readout over a cell without parameters (whose
+        states default to float32) reads float64.
+        """
+        if isinstance(self._readout, nn.Module):
+            for tensor in (*self._readout.parameters(), *self._readout.buffers()):
+                if tensor.is_floating_point():
+                    return tensor.dtype
+        return self.dtype
 
     def n_cells(self, *, layer: int = 0) -> int:
         """The number of cells (units of h) of a layer."""
@@ -711,6 +727,103 @@ class RecurrentModel:
         )
 
     # ------------------------------------------------------------------ internals
+
+    def _check_materialised(self) -> None:
+        """Refuse weights that hold no values (meta device, lazy modules) or sit apart.
+
+        Found here, at wrap time, such weights would otherwise fail deep inside a pass with
+        torch's own message.
+        """
+        named = {"core": self.core, "embedding": self.embedding, "readout": self._readout}
+        devices: dict[str, torch.device] = {}
+        for part, module in named.items():
+            if not isinstance(module, nn.Module):
+                continue
+            tensors = [*module.named_parameters(), *module.named_buffers()]
+            for name, tensor in tensors:
+                if isinstance(tensor, (UninitializedParameter, UninitializedBuffer)):
+                    raise ValueError(
+                        f"{part}.{name} is not initialised (a lazy module that never ran); "
+                        f"run the model once on an input, or load its weights, before wrapping"
+                    )
+                if tensor.is_meta:
+                    raise ValueError(
+                        f"{part}.{name} is on the meta device: it has a shape but no values; "
+                        f"load the weights first, e.g. module.to_empty(device='cpu') then "
+                        f"load_state_dict(...), or build the module on a real device"
+                    )
+            if tensors:
+                devices[part] = tensors[0][1].device
+        if len(set(devices.values())) > 1:
+            where = ", ".join(f"{part} on {device}" for part, device in devices.items())
+            raise ValueError(
+                f"the model's parts are on different devices ({where}); move them to one, "
+                "e.g. .to('cpu') on each"
+            )
+
+    def _check_fits(self) -> None:
+        """Check that the embedding's and readout's widths fit the core, at wrap time.
+
+        Each is run once on a tiny input (in eval mode, without gradients): the embedding on
+        one id, the readout on one h of ``n_features``; a module built for other widths fails
+        here with a message naming it and the width the core needs.
+        """
+        input_size = self._core.input_size(0)
+        if isinstance(self.embedding, nn.Module) or (
+            self.embedding is not None and not self._one_hot
+        ):
+            n_ids = self._n_ids()
+            if self._vocab is not None and n_ids is not None and len(self._vocab) > n_ids:
+                raise ValueError(
+                    f"vocab has ids up to {len(self._vocab) - 1} but the embedding holds "
+                    f"{n_ids} vectors (0 .. {n_ids - 1}); build it with num_embeddings >= "
+                    f"{len(self._vocab)}"
+                )
+            ids = torch.zeros(1, 1, dtype=torch.int64, device=self.device)  # as embed calls it
+            vectors = self._probe("embedding", self.embedding, ids, "reads (token ids)")
+            shape = tuple(getattr(vectors, "shape", ()))
+            if shape != (1, 1, input_size):
+                raise ValueError(
+                    f"embedding maps one id to shape {shape[2:]}, but the core reads "
+                    f"{input_size} features; build it for the core, e.g. nn.Embedding(n_tokens, "
+                    f"{input_size})"
+                )
+        if self._one_hot and self._vocab is not None and len(self._vocab) > input_size:
+            raise ValueError(
+                f"vocab has ids up to {len(self._vocab) - 1} but a one-hot embedding of the "
+                f"core's {input_size} inputs encodes ids 0 .. {input_size - 1}; the core must "
+                f"read {len(self._vocab)} features"
+            )
+        if self._readout is not None:
+            width = self.n_features
+            h = torch.zeros(1, width, dtype=self.readout_dtype, device=self.device)
+            out = self._probe("readout", self._readout, h, "gives (its last h)")
+            if not isinstance(out, torch.Tensor) or out.ndim != 2 or out.shape[0] != 1:
+                raise ValueError(
+                    f"readout maps h of shape (1, {width}) to "
+                    f"{tuple(getattr(out, 'shape', ())) or type(out).__name__}; it must return "
+                    "(n, n_outputs), as nn.Linear does"
+                )
+
+    def _probe(self, part: str, module: Any, value: torch.Tensor, needs: str) -> Any:
+        """``module(value)`` in eval mode; an exception becomes a ValueError naming ``part``."""
+        try:
+            with self.eval_mode(), torch.no_grad():
+                return module(value)
+        except Exception as error:  # a user's module: name it and the width, keep the cause
+            if part == "readout":
+                width = self.n_features
+                fix = f"the core's last layer gives {width} features, so build it as "
+                fix += f"nn.Linear({width}, n_outputs)"
+            else:
+                width = self._core.input_size(0)
+                fix = f"the core reads {width} features, so build it as "
+                fix += f"nn.Embedding(n_tokens, {width})"
+            raise ValueError(
+                f"{part} does not fit the core: it must take what the core {needs}, but on an "
+                f"input of shape {tuple(value.shape)} it raised {type(error).__name__}: {error}; "
+                f"{fix}"
+            ) from error
 
     def _modules(self) -> list[nn.Module]:
         candidates = [self.core, self.embedding, self._readout]

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import as_float, as_int
-from ._base import TaskData, readonly
+from ._base import TaskData, readonly, task_steps
 
 __all__ = ["AUTOMATA", "Automaton", "automaton", "run_automaton"]
 
@@ -198,6 +198,7 @@ def automaton(
     machine = _lookup(name)
     n_sequences = as_int(n_sequences, "n_sequences", minimum=1)
     length = as_int(length, "length", minimum=1)
+    task_steps(n_sequences, length)
     seed = as_int(seed, "seed", minimum=0)
     low, high = _p_one_range(p_one, machine)
     rng = np.random.default_rng(seed)

@@ -16,7 +16,23 @@ from typing import Any, Literal
 
 import numpy as np
 
-__all__ = ["Span", "TargetType", "TaskData", "readonly", "require"]
+from .._validation import as_int
+
+__all__ = [
+    "MAX_TASK_STEPS",
+    "Span",
+    "TargetType",
+    "TaskData",
+    "readonly",
+    "require",
+    "task_steps",
+]
+
+#: The most steps a task generator makes: ``n_sequences`` times the longest sequence asked
+#: for. Generation runs in Python step by step and keeps every step's token, target and
+#: labels: 10**7 steps take minutes and a few GB, ten times the largest corpus the demos use,
+#: while a typo such as ``n_sequences=10**9`` would run for days before exhausting memory.
+MAX_TASK_STEPS = 10_000_000
 
 #: How ``TaskData.targets`` are laid out:
 #: ``"next_token"``: int64 (steps,), the id (in ``vocab``) of the next token, -1 at the last step;
@@ -205,6 +221,20 @@ def readonly(array: np.ndarray) -> np.ndarray:
     """``array`` marked read-only (a task's arrays are shared, never modified)."""
     array.setflags(write=False)
     return array
+
+
+def task_steps(n_sequences: int, length: int, length_name: str = "length") -> int:
+    """``n_sequences * length`` (both checked ints), or a ValueError past :data:`MAX_TASK_STEPS`.
+
+    ``task_steps(10**9, 40)`` raises ``n_sequences * length must be <= 10000000 (steps a
+    task generator makes, each in Python), got 40000000000``.
+    """
+    return as_int(
+        n_sequences * length,
+        f"n_sequences * {length_name}",
+        maximum=MAX_TASK_STEPS,
+        why="steps a task generator makes, each in Python",
+    )
 
 
 def require(module: str, extra: str = "data") -> Any:

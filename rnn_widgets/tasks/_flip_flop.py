@@ -23,7 +23,7 @@ from typing import Literal, get_args
 import numpy as np
 
 from .._validation import as_float, as_int
-from ._base import TaskData, readonly
+from ._base import TaskData, readonly, task_steps
 
 __all__ = ["FlipFlopVariant", "flip_flop"]
 
@@ -113,6 +113,7 @@ def flip_flop(
         raise ValueError(f"n_bits must be <= 16, got {n_bits}; use fewer channels")
     n_sequences = as_int(n_sequences, "n_sequences", minimum=1)
     length = as_int(length, "length", minimum=1)
+    task_steps(n_sequences, length)
     p_pulse = as_float(p_pulse, "p_pulse")
     if not 0.0 < p_pulse <= 1.0:
         raise ValueError(f"p_pulse must be in (0, 1], got {p_pulse}")

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validation import as_int
-from ._base import Span, TaskData
+from ._base import Span, TaskData, task_steps
 from ._parentheses import text_task
 
 __all__ = ["arithmetic", "nesting_grammar"]
@@ -105,6 +105,7 @@ def nesting_grammar(n_sequences: int = 200, max_length: int = 120, *, seed: int 
     """
     n_sequences = as_int(n_sequences, "n_sequences", minimum=1)
     max_length = as_int(max_length, "max_length", minimum=_SHORTEST_NESTING)
+    task_steps(n_sequences, max_length, "max_length")
     seed = as_int(seed, "seed", minimum=0)
     rng = np.random.default_rng(seed)
     mean_digits = (max_length - _SHORTEST_NESTING) / (2 * _NESTING_LEVELS)
@@ -206,6 +207,7 @@ def arithmetic(n_sequences: int = 200, max_length: int = 40, *, seed: int = 0) -
     """
     n_sequences = as_int(n_sequences, "n_sequences", minimum=1)
     max_length = as_int(max_length, "max_length", minimum=3)
+    task_steps(n_sequences, max_length, "max_length")
     seed = as_int(seed, "seed", minimum=0)
     rng = np.random.default_rng(seed)
     derivations = []

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import as_int
-from ._base import Span, TaskData, readonly
+from ._base import Span, TaskData, readonly, task_steps
 
 __all__ = ["parentheses"]
 
@@ -80,6 +80,7 @@ def parentheses(
     """
     n_sequences = as_int(n_sequences, "n_sequences", minimum=1)
     length = as_int(length, "length", minimum=1)
+    task_steps(n_sequences, length)
     max_depth = as_int(max_depth, "max_depth", minimum=1)
     if max_depth > 9:
         raise ValueError(

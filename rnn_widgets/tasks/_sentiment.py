@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .._validation import as_float, as_int
-from ._base import TaskData, readonly, require
+from ._base import TaskData, readonly, require, task_steps
 
 __all__ = [
     "SENTIMENT_FILLERS",
@@ -208,6 +208,7 @@ def sentiment(
             f"max_words must be >= min_words ({min_words}), got {max_words}; "
             "raise max_words or lower min_words"
         )
+    task_steps(n_sequences, max_words, "max_words")
     seed = as_int(seed, "seed", minimum=0)
     if split not in _SPLIT_STREAMS:
         raise ValueError(f"split must be one of {sorted(_SPLIT_STREAMS)}, got {split!r}")

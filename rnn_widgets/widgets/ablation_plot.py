@@ -21,6 +21,7 @@ import traitlets
 
 from .._validation import as_float, to_numpy
 from ._assets import asset, require_bundle
+from ._bounds import bounded_height, check_height
 from ._buffers import packed
 from ._export import ImageExport
 
@@ -53,7 +54,8 @@ class AblationPlot(ImageExport, anywidget.AnyWidget):
         The band around the random mean: ± one standard deviation (default) or the range
         of the draws.
     height : int
-        The plot's height in pixels (default 260).
+        The plot's height in pixels (default 260), 100 .. ``MAX_HEIGHT`` (4000): past it, set
+        from Python it raises; set by the browser it is clamped and ``message`` says so.
 
     Examples
     --------
@@ -69,6 +71,8 @@ class AblationPlot(ImageExport, anywidget.AnyWidget):
     metric_name = traitlets.Unicode("metric").tag(sync=True)
     height = traitlets.Int(260).tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
+    #: A notice that is not an error, shown in place (a size clamped to its bound).
+    message = traitlets.Unicode("").tag(sync=True)
     _plot = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
 
     def __init__(
@@ -94,8 +98,7 @@ class AblationPlot(ImageExport, anywidget.AnyWidget):
         display = _check_mode_names(mode_names, list(top_curves))
         if band not in _BANDS:
             raise ValueError(f"band must be one of {_BANDS}, got {band!r}")
-        if isinstance(height, bool) or not isinstance(height, int) or height < 100:
-            raise ValueError(f"height must be an int >= 100 (pixels), got {height!r}")
+        height = check_height(height, minimum=100)
         # The lines run left to right: points are drawn in order of k, whatever order the
         # ablation ran them in (a stable sort keeps repeated ks in their given order).
         by_k = np.argsort(ks_array, kind="stable")
@@ -106,6 +109,10 @@ class AblationPlot(ImageExport, anywidget.AnyWidget):
         self._plot = _plot_payload(
             ks_array[by_k], top_curves, random_draws, baseline, display, band
         )
+
+    @traitlets.validate("height")
+    def _valid_height(self, proposal: dict[str, Any]) -> int:
+        return bounded_height(self, proposal, minimum=100)
 
     @classmethod
     def from_ablation(cls, result: Any, **kwargs: Any) -> AblationPlot:

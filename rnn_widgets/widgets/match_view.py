@@ -29,17 +29,27 @@ from .._validation import as_int
 from ..analysis import MatchResult, match
 from ..trace import Trace, as_trace
 from ._assets import asset, require_bundle
+from ._bounds import bounded_trait
 from ._buffers import packed
 from ._export import ImageExport
 from .select_view import SelectView
 from .selection import Selection, Subscriptions, unsubscribe
 
-__all__ = ["MatchView"]
+__all__ = ["MAX_CONTEXT", "MAX_TOP", "MatchView"]
 
 #: What the view shows when no cell is selected yet.
 EMPTY_SELECTION = "Select cells to match: click lines in the SelectView or brush a range."
 
 _SELECTION_FIELDS = ["cells", "threshold", "pad_before", "pad_after", "layer", "kind"]
+#: The most rows the view sends. Each row carries its tokens with context and one count per
+#: step; 1,000 rows are far more than anyone scrolls through (the ranking puts the best
+#: first), while top=10**9 on a large corpus would send every candidate (hundreds of MB).
+MAX_TOP = 1000
+_TOP_WHY = "the most match rows a view sends"
+#: The most context steps on each side of a match: 200 already run far past the width of a
+#: row; 10**9 would send the whole sequence around every match.
+MAX_CONTEXT = 200
+_CONTEXT_WHY = "the most steps of context on each side of a match"
 
 
 class MatchView(ImageExport, anywidget.AnyWidget):
@@ -61,9 +71,11 @@ class MatchView(ImageExport, anywidget.AnyWidget):
         The selection shared with other views. When omitted, the selection of
         ``select_view`` is used, else a new one is made.
     top : int
-        How many matches to show (default 50).
+        How many matches to show (default 50), 1 .. :data:`MAX_TOP` (1,000).
     context : int
-        Steps of context shown on each side of a match (default 5).
+        Steps of context shown on each side of a match (default 5), 0 .. :data:`MAX_CONTEXT`
+        (200). Past either bound a value set from Python raises; one set by the browser is
+        clamped and ``message`` says so.
     min_length : int
         The shortest match, in steps (default 1).
     track : str, optional
@@ -97,6 +109,8 @@ class MatchView(ImageExport, anywidget.AnyWidget):
     track = traitlets.Unicode(None, allow_none=True).tag(sync=True)
     navigate_to = traitlets.Int(None, allow_none=True).tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
+    #: A notice that is not an error, shown above the rows (a size clamped to its bound).
+    message = traitlets.Unicode("").tag(sync=True)
     _rows = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
     _tracks = traitlets.List().tag(sync=True)
 
@@ -126,8 +140,8 @@ class MatchView(ImageExport, anywidget.AnyWidget):
             raise TypeError(
                 f"selection must be an rnn_widgets.Selection, got {type(selection).__name__}"
             )
-        top = as_int(top, "top", minimum=1)
-        context = as_int(context, "context", minimum=0)
+        top = as_int(top, "top", minimum=1, maximum=MAX_TOP, why=_TOP_WHY)
+        context = as_int(context, "context", minimum=0, maximum=MAX_CONTEXT, why=_CONTEXT_WHY)
         min_length = as_int(min_length, "min_length", minimum=1)
         if track is not None and not isinstance(track, str):
             raise TypeError(f"track must be a track name (str) or None, got {type(track).__name__}")
@@ -156,13 +170,20 @@ class MatchView(ImageExport, anywidget.AnyWidget):
 
     # ------------------------------------------------------------------ validation
 
-    @traitlets.validate("top", "min_length")
-    def _at_least_one(self, proposal: dict[str, Any]) -> int:
-        return as_int(proposal["value"], proposal["trait"].name, minimum=1)
+    @traitlets.validate("top")
+    def _valid_top(self, proposal: dict[str, Any]) -> int:
+        return bounded_trait(self, proposal, maximum=MAX_TOP, why=_TOP_WHY, notice="message")
 
     @traitlets.validate("context")
-    def _non_negative(self, proposal: dict[str, Any]) -> int:
-        return as_int(proposal["value"], "context", minimum=0)
+    def _valid_context(self, proposal: dict[str, Any]) -> int:
+        return bounded_trait(
+            self, proposal, maximum=MAX_CONTEXT, why=_CONTEXT_WHY, notice="message", minimum=0
+        )
+
+    @traitlets.validate("min_length")
+    def _at_least_one(self, proposal: dict[str, Any]) -> int:
+        # A filter, not a size: a long min_length sends fewer rows, never more.
+        return as_int(proposal["value"], "min_length", minimum=1)
 
     @traitlets.validate("track")
     def _known_track(self, proposal: dict[str, Any]) -> str | None:

@@ -21,6 +21,7 @@ from ipywidgets import widget_serialization
 
 from .._validation import as_float, as_int, as_kind, to_numpy
 from ._assets import asset, require_bundle
+from ._bounds import bounded_height, check_height
 from ._buffers import packed
 from ._export import ImageExport
 from .selection import Selection
@@ -59,7 +60,8 @@ class RelevanceBars(ImageExport, anywidget.AnyWidget):
     current : str, optional
         The name shown first (default: the first name of ``scores``).
     height : int
-        The plot's height in pixels (default 240).
+        The plot's height in pixels (default 240), 80 .. ``MAX_HEIGHT`` (4000): past it, set
+        from Python it raises; set by the browser it is clamped and ``message`` says so.
 
     Examples
     --------
@@ -83,6 +85,8 @@ class RelevanceBars(ImageExport, anywidget.AnyWidget):
     kind = traitlets.Unicode("h").tag(sync=True)
     height = traitlets.Int(240).tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
+    #: A notice that is not an error, shown in place (a size clamped to its bound).
+    message = traitlets.Unicode("").tag(sync=True)
     _names = traitlets.List(traitlets.Unicode()).tag(sync=True)
     _bars = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
 
@@ -117,7 +121,7 @@ class RelevanceBars(ImageExport, anywidget.AnyWidget):
         names = list(self._scores)
         current = names[0] if current is None else _known_name(current, names, "current")
         threshold = None if threshold is None else as_float(threshold, "threshold")
-        height = as_int(height, "height", minimum=80)
+        height = check_height(height, minimum=80)
         super().__init__(
             selection=selection,
             current=current,
@@ -182,7 +186,7 @@ class RelevanceBars(ImageExport, anywidget.AnyWidget):
 
     @traitlets.validate("height")
     def _valid_height(self, proposal: dict[str, Any]) -> int:
-        return as_int(proposal["value"], "height", minimum=80)
+        return bounded_height(self, proposal, minimum=80)
 
     @traitlets.validate("layer")
     def _valid_layer(self, proposal: dict[str, Any]) -> int:

@@ -44,6 +44,7 @@ from ipywidgets import widget_serialization
 from .._validation import as_int
 from ..analysis import Response
 from ._assets import asset, require_bundle
+from ._bounds import bounded_height, check_height
 from ._buffers import packed
 from ._export import ImageExport, StackedImageExport
 from .relevance_bars import RelevanceBars
@@ -77,7 +78,9 @@ class ResponseCurves(ImageExport, anywidget.AnyWidget):
     metric : str
         A name of ``response.metric_names`` whose distribution is drawn.
     height : int
-        The height of the distribution plot in pixels (the curve panels are 0.8 of it).
+        The height of the distribution plot in pixels (the curve panels are 0.8 of it),
+        80 .. ``MAX_HEIGHT`` (4000): past it, set from Python it raises; set by the browser
+        it is clamped and ``message`` says so.
 
     """
 
@@ -92,6 +95,8 @@ class ResponseCurves(ImageExport, anywidget.AnyWidget):
     layer = traitlets.Int(0).tag(sync=True)
     height = traitlets.Int(200).tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
+    #: A notice that is not an error, shown in place (a size clamped to its bound).
+    message = traitlets.Unicode("").tag(sync=True)
     _metrics = traitlets.List(traitlets.Unicode()).tag(sync=True)
     _curves = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
     _distribution = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
@@ -109,7 +114,7 @@ class ResponseCurves(ImageExport, anywidget.AnyWidget):
         self._response = _check_response(response)
         metric = _known_metric(metric, response)
         selection = _check_selection(selection, response.layer)
-        height = as_int(height, "height", minimum=80)
+        height = check_height(height, minimum=80)
         self._windows = _windows(response)
         self._known_cells = frozenset(response.cells.tolist())
         super().__init__(
@@ -144,7 +149,7 @@ class ResponseCurves(ImageExport, anywidget.AnyWidget):
 
     @traitlets.validate("height")
     def _valid_height(self, proposal: dict[str, Any]) -> int:
-        return as_int(proposal["value"], "height", minimum=80)
+        return bounded_height(self, proposal, minimum=80)
 
     @traitlets.validate("layer")
     def _fixed_layer(self, proposal: dict[str, Any]) -> int:
@@ -272,7 +277,7 @@ class ResponseView(StackedImageExport, ipywidgets.VBox):
         response = _check_response(response)
         metric = _known_metric(metric, response)
         selection = _check_selection(selection, response.layer)
-        height = as_int(height, "height", minimum=80)
+        height = check_height(height, minimum=80)
         curves = ResponseCurves(response, selection=selection, metric=metric, height=height)
         scores, signs = _bar_scores(response)
         bars = RelevanceBars(

@@ -25,20 +25,26 @@ import numpy as np
 import traitlets
 from ipywidgets import widget_serialization
 
-from .._validation import as_int, as_layer
+from .._validation import as_int, as_layer, clamp_int
 from ..analysis import select_cells
 from ..trace import Trace, as_trace
 from ._assets import asset, require_bundle
+from ._bounds import bounded_height, bounded_trait, check_height
 from ._buffers import packed
 from ._export import ImageExport
 from .selection import Selection, Subscriptions, unsubscribe
 
-__all__ = ["SelectView"]
+__all__ = ["MAX_WINDOW_SIZE", "SelectView"]
 
 # The Selection fields that define the selected cells (LSTMVis: range + threshold + pattern).
 _RANGE_FIELDS = ["start", "stop", "threshold", "pad_before", "pad_after", "layer", "kind"]
 _MIN_COLUMN_WIDTH = 4
 _MAX_COLUMN_WIDTH = 200
+#: The most steps a view sends at once. Each step costs its token and one float32 per cell
+#: (2 kB for 512 cells); 2000 columns of the narrowest 4 px fill an 8000 px wide screen, so
+#: more is never visible, while 10**9 would send the whole trace (hundreds of MB).
+MAX_WINDOW_SIZE = 2000
+_WINDOW_WHY = "the most steps a view sends at once"
 
 
 class SelectView(ImageExport, anywidget.AnyWidget):
@@ -61,9 +67,12 @@ class SelectView(ImageExport, anywidget.AnyWidget):
     selection : Selection, optional
         The selection shared with other views; a new one is made when omitted.
     window_size : int
-        How many steps are shown at once (default 40).
+        How many steps are shown at once (default 40), 1 .. :data:`MAX_WINDOW_SIZE` (2000).
+        Set from Python beyond that bound it raises; asked for by the browser (zoomed out
+        on a wide plot) it is clamped and ``message`` says so.
     height : int
-        The plot's height in pixels (default 300).
+        The plot's height in pixels (default 300), 50 .. ``MAX_HEIGHT`` (4000); bounded as
+        ``window_size`` is.
     layer : int, optional
         Pin the view to this layer; by default it follows ``selection.layer``. See
         :meth:`side_by_side`.
@@ -127,8 +136,10 @@ class SelectView(ImageExport, anywidget.AnyWidget):
             selection = Selection(layer=first, kind=trace.kinds(layer=first)[0])
         elif not isinstance(selection, Selection):
             raise TypeError(f"selection must be an rnn_widgets.Selection, got {type(selection)}")
-        window_size = as_int(window_size, "window_size", minimum=1)
-        height = as_int(height, "height", minimum=50)
+        window_size = as_int(
+            window_size, "window_size", minimum=1, maximum=MAX_WINDOW_SIZE, why=_WINDOW_WHY
+        )
+        height = check_height(height, minimum=50)
         if layer is not None:
             layer = as_layer(layer, trace.layers)
         self._trace = trace
@@ -231,7 +242,10 @@ class SelectView(ImageExport, anywidget.AnyWidget):
     def search(self, phrase: str) -> None:
         """Scroll to the next hit of ``phrase`` after the window start, wrapping around.
 
-        The hits in the window are marked; without any, ``message`` says so.
+        ``/pattern/`` searches a regular expression (``trace.search(pattern, regex=True)``),
+        anything else the text itself. The hits in the window are marked; without any, or
+        for an invalid or too costly pattern (``Trace.search``'s time bound), ``message``
+        says so in place: this never raises.
         """
         phrase = str(phrase)
         if not phrase:
@@ -240,8 +254,9 @@ class SelectView(ImageExport, anywidget.AnyWidget):
                 self.message = ""
                 self._search_hits = self._hits_payload()
             return
+        is_regex = len(phrase) > 2 and phrase.startswith("/") and phrase.endswith("/")
         try:
-            hits = self._trace.search(phrase)
+            hits = self._trace.search(phrase[1:-1] if is_regex else phrase, regex=is_regex)
         except (ValueError, TypeError) as exc:
             hits, problem = np.zeros((0, 2), np.int64), str(exc)
         else:
@@ -330,6 +345,16 @@ class SelectView(ImageExport, anywidget.AnyWidget):
         self.select_error = ""
         selection.cells = cells  # unchanged cells send nothing
 
+    @traitlets.validate("window_size")
+    def _valid_window_size(self, proposal: dict[str, Any]) -> int:
+        return bounded_trait(
+            self, proposal, maximum=MAX_WINDOW_SIZE, why=_WINDOW_WHY, notice="message"
+        )
+
+    @traitlets.validate("height")
+    def _valid_height(self, proposal: dict[str, Any]) -> int:
+        return bounded_height(self, proposal, minimum=50)
+
     @traitlets.validate("layer")
     def _valid_layer(self, proposal: dict[str, Any]) -> int | None:
         value = proposal["value"]
@@ -353,7 +378,17 @@ class SelectView(ImageExport, anywidget.AnyWidget):
             self.column_width = min(max(width, _MIN_COLUMN_WIDTH), _MAX_COLUMN_WIDTH)
             return
         if self._plot_width > 0:
-            self.window_size = max(1, self._plot_width // width)
+            # A gesture (zoom, resize) asked for this size: clamp it and say so in place.
+            size, notice = clamp_int(
+                max(1, self._plot_width // width),
+                "window_size",
+                maximum=MAX_WINDOW_SIZE,
+                why=_WINDOW_WHY,
+            )
+            with self.hold_sync():
+                if notice:
+                    self.message = notice
+                self.window_size = size
 
     def _on_window_request(self, change: dict[str, Any]) -> None:
         if change["name"] == "window_size" and change["new"] < 1:

@@ -31,11 +31,12 @@ from .._validation import as_int, as_kind, as_layer, to_numpy
 from ..analysis import FixedPoints, Linearization, StatePCA, phase_portrait, state_pca
 from ..trace import Trace, as_trace
 from ._assets import asset, require_bundle
+from ._bounds import bounded_height, bounded_length, check_height
 from ._buffers import packed
 from ._export import ImageExport
 from .selection import Selection, Subscriptions, unsubscribe
 
-__all__ = ["StateSpaceView"]
+__all__ = ["MAX_POINTS", "MAX_TRAJECTORIES", "StateSpaceView"]
 
 #: Fixed-point classes in the order of their uint8 codes on the wire.
 STABILITY_CLASSES = ("stable", "marginal", "saddle", "unstable")
@@ -48,6 +49,15 @@ READOUT_FRACTION = 0.35
 
 
 _PCA_STATES = 20_000  # states the default basis is fitted on
+#: The most visited states drawn as the cloud. Each costs 12-16 bytes on the wire (two or
+#: three float32 coordinates, its uint32 step, its label) and one splat per frame: a million
+#: is 16 MB and already a solid blob on any screen; max_points=10**9 would send the trace.
+MAX_POINTS = 1_000_000
+_POINTS_WHY = "the most visited states a view sends"
+#: The most sequences drawn as trajectories: each is drawn whole, and past a hundred lines
+#: the plot is a tangle; a list of every sequence of a corpus would send the whole trace.
+MAX_TRAJECTORIES = 100
+_TRAJECTORIES_WHY = "the most trajectories a view draws, each a whole sequence"
 
 
 class StateSpaceView(ImageExport, anywidget.AnyWidget):
@@ -75,7 +85,9 @@ class StateSpaceView(ImageExport, anywidget.AnyWidget):
         Colours the visited states: a track name of the trace, or one value per step
         (strings or ints are categories, floats are a numeric scale).
     sequences : sequence of int, optional
-        The sequences drawn as trajectories (default: the first four).
+        The sequences drawn as trajectories (default: the first four), at most
+        :data:`MAX_TRAJECTORIES` (100); a longer list from the browser is cut to its first
+        100 and ``message`` says so.
     dims : {2, 3}
         2-D, or 3-D projected to the screen (drag to rotate).
     readout : array-like of shape (width,) or (n_outputs, width), optional
@@ -92,11 +104,13 @@ class StateSpaceView(ImageExport, anywidget.AnyWidget):
         axes differ from the full fit's by about 1 / sqrt(20,000), under 1 %, in a fraction of
         the time).
     max_points : int
-        Visited states drawn at most (default 100,000). Beyond it, a uniform sample without
-        replacement of ``max_points`` steps (``numpy.random.default_rng(0)``), kept in step
-        order; trajectories are always drawn whole.
+        Visited states drawn at most (default 100,000), 1 .. :data:`MAX_POINTS` (1,000,000).
+        Beyond it, a uniform sample without replacement of ``max_points`` steps
+        (``numpy.random.default_rng(0)``), kept in step order; trajectories are always drawn
+        whole.
     height : int
-        The plot's height in pixels (default 420).
+        The plot's height in pixels (default 420), 120 .. ``MAX_HEIGHT`` (4000): past it, set
+        from Python it raises; set by the browser it is clamped and ``message`` says so.
 
     Examples
     --------
@@ -121,6 +135,8 @@ class StateSpaceView(ImageExport, anywidget.AnyWidget):
     spectrum_point = traitlets.Int(None, allow_none=True).tag(sync=True)
     height = traitlets.Int(420).tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
+    #: A notice that is not an error, shown in place (a size clamped to its bound).
+    message = traitlets.Unicode("").tag(sync=True)
     _conditions = traitlets.List(traitlets.Unicode()).tag(sync=True)
     _axes = traitlets.List(traitlets.Unicode()).tag(sync=True)
     _cloud = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
@@ -157,7 +173,9 @@ class StateSpaceView(ImageExport, anywidget.AnyWidget):
         self._kinds = _checked_kinds(trace, self._layer, kinds)
         self._width = sum(trace.n_cells(layer=self._layer) for _ in self._kinds)
         self._pca = _checked_pca(pca, trace, self._layer, self._kinds, self._width)
-        self._max_points = as_int(max_points, "max_points", minimum=1)
+        self._max_points = as_int(
+            max_points, "max_points", minimum=1, maximum=MAX_POINTS, why=_POINTS_WHY
+        )
         self._labels = _labels(trace, labels)
         self._fixed_points = _checked_fixed_points(fixed_points, self._width, self._layer)
         self._model = model
@@ -184,7 +202,7 @@ class StateSpaceView(ImageExport, anywidget.AnyWidget):
             selection=selection,
             dims=_checked_dims(dims, len(self._pca.components)),
             sequences=_checked_sequences(chosen, n_sequences),
-            height=as_int(height, "height", minimum=120),
+            height=check_height(height, minimum=120),
             _conditions=names,
             **kwargs,
         )
@@ -212,7 +230,11 @@ class StateSpaceView(ImageExport, anywidget.AnyWidget):
 
     @traitlets.validate("sequences")
     def _valid_sequences(self, proposal: dict[str, Any]) -> list[int]:
-        return _checked_sequences(proposal["value"], self._trace.n_sequences)
+        chosen = _checked_sequences(proposal["value"], self._trace.n_sequences)
+        proposal = {**proposal, "value": chosen}
+        return bounded_length(
+            self, proposal, maximum=MAX_TRAJECTORIES, why=_TRAJECTORIES_WHY, notice="message"
+        )
 
     @traitlets.validate("spectrum_point")
     def _valid_spectrum_point(self, proposal: dict[str, Any]) -> int | None:
@@ -230,7 +252,7 @@ class StateSpaceView(ImageExport, anywidget.AnyWidget):
 
     @traitlets.validate("height")
     def _valid_height(self, proposal: dict[str, Any]) -> int:
-        return as_int(proposal["value"], "height", minimum=120)
+        return bounded_height(self, proposal, minimum=120)
 
     # ------------------------------------------------------------------ public API
 

@@ -59,6 +59,18 @@ export function showErrorText(box: HTMLElement, text: string): void {
 }
 
 /**
+ * The view's hidden notice line (`.rnnw-notice`, role status) for the kernel's `message`: a
+ * notice that is not an error (a size the browser asked for, clamped to its bound). Unlike the
+ * error box it hides nothing; `showErrorText` fills it too.
+ */
+export function createNoticeBox(): HTMLDivElement {
+  const box = el("div", "rnnw-notice");
+  box.setAttribute("role", "status");
+  box.hidden = true;
+  return box;
+}
+
+/**
  * Calls `onWidth` with the element's content width (whole pixels) each time it changes to a new
  * positive value. Returns the observer to disconnect on cleanup, or null where the browser (or
  * jsdom) has no ResizeObserver.

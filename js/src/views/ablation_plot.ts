@@ -3,7 +3,7 @@
 // The kernel <-> browser contract is docs/relevance_bars_contract.md. Labels are text only.
 import type { AnyWidget, RenderProps } from "@anywidget/types";
 import { el, message } from "../lib/dom";
-import { createErrorBox, domListeners, guardedRender, modelListeners, showErrorText, watchWidth } from "../lib/view";
+import { createErrorBox, createNoticeBox, domListeners, guardedRender, modelListeners, showErrorText, watchWidth } from "../lib/view";
 import { bandText, decodeAblation, metricDomain, modeColor, randomPointText, topPointText, type AblationPayload, type DecodedAblation } from "../lib/ablation";
 import { formatTick, linearScale, tickStep, type LinearScale } from "../lib/scale";
 import { bandPath, formatValue, linePath, svgEl } from "../lib/svg";
@@ -13,6 +13,8 @@ export type AblationPlotState = {
   metric_name: string;
   height: number;
   error: string;
+  /** A notice that is not an error (a size clamped to its bound), shown in place. */
+  message?: string;
   _plot: AblationPayload | null;
 };
 
@@ -31,12 +33,13 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   const root = el("div", "rnnw-ablation-plot");
   const hoverBox = el("div", "rnnw-ablation-hover");
   const errorBox = createErrorBox();
+  const notice = createNoticeBox();
   const plot = el("div", "rnnw-ablation-area");
   const svg = svgEl("svg", { class: "rnnw-ablation-svg" });
   plot.append(svg);
   const legend = el("div", "rnnw-ablation-legend");
   const tools = el("div", "rnnw-export-bar");
-  root.append(tools, hoverBox, errorBox, plot, legend);
+  root.append(tools, hoverBox, errorBox, notice, plot, legend);
   host.append(root);
 
   let data: DecodedAblation | null = null;
@@ -52,6 +55,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   function showError(): void {
     const text = String(model.get("error") ?? "") || plotError;
     showErrorText(errorBox, text);
+    showErrorText(notice, String(model.get("message") ?? ""));
     plot.hidden = text !== "";
     legend.hidden = text !== "";
   }
@@ -159,7 +163,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     draw();
   };
   const onChange = () => draw();
-  const redrawOn = ["metric_name", "height", "error"];
+  const redrawOn = ["metric_name", "height", "error", "message"];
   const modelEvents = modelListeners(model);
   modelEvents.on("_plot", onPlot);
   modelEvents.on(redrawOn, onChange);

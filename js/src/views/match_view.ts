@@ -4,7 +4,7 @@
 // is the share of selected cells on at that step, or the value of a chosen annotation track.
 import type { AnyWidget, RenderProps } from "@anywidget/types";
 import { el, fmt, message } from "../lib/dom";
-import { createErrorBox, domListeners, guardedRender, modelListeners, showErrorText } from "../lib/view";
+import { createErrorBox, createNoticeBox, domListeners, guardedRender, modelListeners, showErrorText } from "../lib/view";
 import { decode, type PackedArray } from "../lib/binary";
 import { followSelection, throttle, type SelectionModel } from "../lib/selection";
 import { attachExport, snapshotSvg, type ExportModel } from "../lib/export";
@@ -45,6 +45,8 @@ export type MatchViewState = {
   track: string | null;
   navigate_to: number | null;
   error: string;
+  /** A notice that is not an error (a size clamped to its bound), shown above the rows. */
+  message?: string;
   _rows: RowsPayload | null;
   _tracks: string[];
 };
@@ -155,9 +157,10 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   trackLabel.append(trackSelect);
   header.append(summary, trackLabel);
   const errorBox = createErrorBox();
+  const notice = createNoticeBox();
   const list = el("div", "rnnw-match-list");
   const legend = el("div", "rnnw-match-legend");
-  root.append(header, errorBox, list, legend);
+  root.append(header, errorBox, notice, list, legend);
   host.append(root);
 
   // ---------------------------------------------------------------- state
@@ -174,6 +177,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   function showError(): void {
     const text = String(model.get("error") ?? "") || rowsError || selectionError;
     showErrorText(errorBox, text);
+    showErrorText(notice, String(model.get("message") ?? ""));
     list.hidden = text !== "";
     legend.hidden = text !== "" || legend.childElementCount === 0;
   }
@@ -340,7 +344,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   modelEvents.on("_rows", onRows);
   modelEvents.on("_tracks", onTracks);
   modelEvents.on("track", onTracks);
-  modelEvents.on("error", onError);
+  modelEvents.on(["error", "message"], onError);
   modelEvents.on("selection", onSelectionRef);
   on(list, "pointerover", onPointerOver);
   on(list, "pointerleave", () => setHovered(null));

@@ -4,7 +4,7 @@
 // contract is docs/relevance_bars_contract.md. Names and labels are text only (textContent).
 import type { AnyWidget, RenderProps } from "@anywidget/types";
 import { el, fmt, message } from "../lib/dom";
-import { createErrorBox, domListeners, guardedRender, modelListeners, showErrorText, watchWidth } from "../lib/view";
+import { createErrorBox, createNoticeBox, domListeners, guardedRender, modelListeners, showErrorText, watchWidth } from "../lib/view";
 import { cellsToSave, decodeCells } from "../lib/binary";
 import { barAt, barNear, cellsBetween, decodeBars, hoverText, scoreDomain, toggleCell, unionCells, type Bands, type BarsPayload, type DecodedBars } from "../lib/bars";
 import { hitsThreshold } from "../lib/hit";
@@ -22,6 +22,8 @@ export type RelevanceBarsState = {
   kind: string;
   height: number;
   error: string;
+  /** A notice that is not an error (a size clamped to its bound), shown in place. */
+  message?: string;
   _names: string[];
   _bars: BarsPayload | null;
 };
@@ -52,12 +54,13 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   const hoverBox = el("span", "rnnw-bars-hover");
   header.append(pickerLabel, summary, hoverBox);
   const errorBox = createErrorBox();
+  const notice = createNoticeBox();
   const plot = el("div", "rnnw-bars-plot");
   const svg = svgEl("svg", { class: "rnnw-bars-svg" });
   plot.append(svg);
   const legend = el("div", "rnnw-bars-legend");
   legend.textContent = "click a bar: toggle its cell · shift-drag: add the bars passed over · drag the dashed line: threshold";
-  root.append(header, errorBox, plot, legend);
+  root.append(header, errorBox, notice, plot, legend);
   host.append(root);
 
   // ---------------------------------------------------------------- state
@@ -108,6 +111,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   function showError(): void {
     const text = String(model.get("error") ?? "") || barsError || selectionError;
     showErrorText(errorBox, text);
+    showErrorText(notice, String(model.get("message") ?? ""));
     plot.hidden = text !== "";
   }
 
@@ -369,7 +373,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   };
   const onChange = () => draw();
   const onSelectionChange = () => markSelection(); // hover in other views changes nothing here
-  const redrawOn = ["current", "_names", "threshold", "score_name", "layer", "kind", "height", "error"];
+  const redrawOn = ["current", "_names", "threshold", "score_name", "layer", "kind", "height", "error", "message"];
   const selection = followSelection({
     model,
     view: "RelevanceBars",

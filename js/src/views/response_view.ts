@@ -5,7 +5,7 @@
 // shared RelevanceBars, next to this view. Contract: docs/response_view_contract.md.
 import type { AnyWidget, RenderProps } from "@anywidget/types";
 import { el, fmt, message } from "../lib/dom";
-import { createErrorBox, domListeners, guardedRender, modelListeners, showErrorText, watchWidth } from "../lib/view";
+import { createErrorBox, createNoticeBox, domListeners, guardedRender, modelListeners, showErrorText, watchWidth } from "../lib/view";
 import { cellsToSave, decodeCells } from "../lib/binary";
 import {
   cellSummary,
@@ -35,6 +35,8 @@ export type ResponseViewState = {
   layer: number;
   height: number;
   error: string;
+  /** A notice that is not an error (a size clamped to its bound), shown in place. */
+  message?: string;
   _metrics: string[];
   _curves: CurvesPayload | null;
   _distribution: DistributionPayload | null;
@@ -67,13 +69,14 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   const hoverBox = el("span", "rnnw-response-hover");
   header.append(pickerLabel, summary, hoverBox);
   const errorBox = createErrorBox();
+  const notice = createNoticeBox();
   const panels = el("div", "rnnw-response-panels");
   const distArea = el("div", "rnnw-response-dist");
   const distSvg = svgEl("svg", { class: "rnnw-response-dist-svg" });
   distArea.append(distSvg);
   const legend = el("div", "rnnw-response-legend");
   legend.textContent = "solid: the cell's output · dashed: the input (right axis) · click the sorted curve: show and select a cell · shift-click: add or remove it";
-  root.append(header, errorBox, panels, distArea, legend);
+  root.append(header, errorBox, notice, panels, distArea, legend);
   host.append(root);
 
   // ---------------------------------------------------------------- state
@@ -105,6 +108,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   function showError(): void {
     const text = String(model.get("error") ?? "") || payloadError || selectionError;
     showErrorText(errorBox, text);
+    showErrorText(notice, String(model.get("message") ?? ""));
     distArea.hidden = text !== "";
   }
 
@@ -296,7 +300,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   const onChange = () => draw();
   const onSelectionChange = () => markCells();
   const decodeOn = ["_curves", "_distribution"];
-  const redrawOn = ["metric", "_metrics", "height", "error", "layer"];
+  const redrawOn = ["metric", "_metrics", "height", "error", "message", "layer"];
   const selection = followSelection({
     model,
     view: "ResponseView",

@@ -234,8 +234,8 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   gotoInput.title = "a step number, or sequence:position; Enter to go";
   const searchInput = el("input", "rnnw-search rnnw-control");
   searchInput.type = "search";
-  searchInput.placeholder = "find phrase";
-  searchInput.title = "find a phrase in the tokens; Enter for the next hit";
+  searchInput.placeholder = "find phrase or /regex/";
+  searchInput.title = "find a phrase in the tokens, or a regular expression between slashes (/b(?=a)/); Enter for the next hit";
   const position = el("span", "rnnw-position");
   const notice = el("span", "rnnw-message");
   notice.setAttribute("role", "status");

@@ -8,7 +8,7 @@ import { decode, type PackedArray } from "../lib/binary";
 import { sizeCanvas, themeColors, type Theme } from "../lib/canvas";
 import { binColor, binOf, categoryColor, NUMERIC_BINS, STABILITY, STABILITY_COLORS } from "../lib/colormap";
 import { el, fmt, message } from "../lib/dom";
-import { createErrorBox, domListeners, guardedRender, modelListeners, showErrorText, watchWidth } from "../lib/view";
+import { createErrorBox, createNoticeBox, domListeners, guardedRender, modelListeners, showErrorText, watchWidth } from "../lib/view";
 import { bounds, fitBounds, pixelOf, toPixels, toPlane, type Bounds, type Fit } from "../lib/projection";
 import { indexOfSteps, nearestPoint, radiusForLogQ } from "../lib/points";
 import { followSelection, throttle, type SelectionModel } from "../lib/selection";
@@ -59,6 +59,8 @@ export type StateSpaceState = {
   spectrum_point: number | null;
   height: number;
   error: string;
+  /** A notice that is not an error (a size clamped to its bound), shown in place. */
+  message?: string;
   _conditions: string[];
   _axes: string[];
   _cloud: Maybe<CloudPayload>;
@@ -205,6 +207,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   const hoverBox = el("span", "rnnw-ssv-hover");
   header.append(pickerLabel, dimsLabel, summary, hoverBox);
   const errorBox = createErrorBox();
+  const notice = createNoticeBox();
   const body = el("div", "rnnw-ssv-body");
   const plot = el("div", "rnnw-ssv-plot");
   const canvas = el("canvas", "rnnw-ssv-canvas");
@@ -215,7 +218,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   panel.hidden = true;
   body.append(plot, panel);
   const legend = el("div", "rnnw-ssv-legend");
-  root.append(header, errorBox, body, legend);
+  root.append(header, errorBox, notice, body, legend);
   host.append(root);
 
   // ---------------------------------------------------------------- state
@@ -286,6 +289,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   function showError(): void {
     const text = String(model.get("error") ?? "") || dataError || selectionError;
     showErrorText(errorBox, text);
+    showErrorText(notice, String(model.get("message") ?? ""));
   }
 
   function updateHeader(): void {
@@ -753,7 +757,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     draw();
   };
   const dataEvents = ["_cloud", "_trajectories", "_fixed", "_readout", "_portrait", "dims"];
-  const redrawOn = ["_conditions", "_axes", "condition", "height", "error"];
+  const redrawOn = ["_conditions", "_axes", "condition", "height", "error", "message"];
   const onRedraw = () => draw();
   const onSpectrum = () => drawSpectrum();
   const onHovered = () => drawOverlay();
