@@ -45,6 +45,76 @@ class TanhCell:
         return new, {"h": new}
 
 
+class SaddleNodeGhostCell:
+    """h' = h + a + h^2 with a > 0: just past a saddle-node bifurcation, no fixed point.
+
+    The two fixed points ``h = +-sqrt(-a)`` of ``a < 0`` have collided and vanished, leaving
+    a "ghost" (Strogatz, *Nonlinear Dynamics and Chaos*, section 4.3): the flow crawls through
+    ``h = 0``, where ``q(h) = (a + h^2)^2`` has its minimum ``a^2 > 0`` (gradient
+    ``4 h (a + h^2)`` zero, curvature ``4 a`` positive). A true slow point, at a known place.
+    """
+
+    kinds = ("h",)
+    state_size = 1
+    input_size = 1
+
+    def __init__(self, a: float) -> None:
+        self.a = a
+
+    def step(self, state: torch.Tensor, x: torch.Tensor):
+        new = state + self.a + state * state + 0.0 * x
+        return new, {"h": new}
+
+
+class SaddleOfQCell:
+    """h' = h + (a + h1^2 - h2^2, 0): q = (a + h1^2 - h2^2)^2 / 2 has a saddle at the origin.
+
+    Its gradient is zero there but its Hessian, diag(2a, -2a), has a direction of descent: a
+    search that stops at the origin has stalled, it has not found a slow point.
+    """
+
+    kinds = ("h",)
+    state_size = 2
+    input_size = 1
+
+    def __init__(self, a: float) -> None:
+        self.a = a
+
+    def step(self, state: torch.Tensor, x: torch.Tensor):
+        h1, h2 = state[..., :1], state[..., 1:]
+        push = self.a + h1 * h1 - h2 * h2 + 0.0 * x
+        new = state + torch.cat([push, torch.zeros_like(push)], dim=-1)
+        return new, {"h": new}
+
+
+def test_a_ghost_past_a_saddle_node_bifurcation_is_a_true_slow_point_at_its_known_place() -> None:
+    a = 0.01
+    model = rw.RecurrentModel(SaddleNodeGhostCell(a))
+    starts = np.linspace(-0.3, 0.3, 13)[:, None]
+    points = find_fixed_points(model, starts, n=13, progress=False)
+    assert len(points) == 1
+    np.testing.assert_allclose(points.states[0], 0.0, atol=1e-8)
+    np.testing.assert_allclose(points.q[0], a**2, rtol=1e-12)
+    assert not points.is_fixed[0] and points.is_minimum[0]
+    assert points.counts()["slow"] == 1 and points.counts()["stalled"] == 0
+
+
+def test_a_search_stopped_on_a_saddle_of_q_is_reported_stalled_not_slow() -> None:
+    model = rw.RecurrentModel(SaddleOfQCell(0.01))
+    points = find_fixed_points(model, np.zeros((4, 2)), n=4, progress=False)
+    assert len(points) == 1
+    np.testing.assert_array_equal(points.states[0], [0.0, 0.0])
+    assert not points.is_fixed[0] and not points.is_minimum[0]
+    assert points.counts()["stalled"] == 1 and points.counts()["slow"] == 0
+
+
+def test_fixed_points_are_minima_of_q() -> None:
+    model = rw.RecurrentModel(TanhCell(2.0))
+    points = find_fixed_points(model, np.linspace(-1, 1, 21)[:, None], n=21, progress=False)
+    assert points.is_fixed.all() and points.is_minimum.all()
+    assert points.counts()["slow"] == 0 and points.counts()["stalled"] == 0
+
+
 def test_a_linear_network_has_one_fixed_point_at_zero_with_the_eigenvalues_of_a() -> None:
     rng = np.random.default_rng(0)
     a = rng.standard_normal((5, 5)) * 0.3
@@ -128,9 +198,10 @@ def test_to_rows_gives_one_row_per_point_with_its_class_and_slowest_mode() -> No
     for row, magnitude in zip(rows, np.abs(points.eigenvalues[:, 0]), strict=True):
         assert row["max_abs_eigenvalue"] == pytest.approx(magnitude)
         assert set(row) == {
-            "point", "condition", "q", "is_fixed", "stability", "max_abs_eigenvalue",
-            "time_constant", "attractor",
+            "point", "condition", "q", "is_fixed", "is_minimum", "stability",
+            "max_abs_eigenvalue", "time_constant", "attractor",
         }  # fmt: skip
+        assert row["is_minimum"] is True  # every point of a tanh unit is a fixed point
 
 
 def test_the_same_seed_gives_the_same_points() -> None:

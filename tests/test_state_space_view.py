@@ -51,6 +51,7 @@ def _fixed_points(states=None, condition=(0, 0, 1), inputs=None) -> FixedPoints:
         iterations=np.full(k, 10),
         converged=np.ones(k, bool),
         is_fixed=np.ones(k, bool),
+        is_minimum=np.ones(k, bool),
         eigenvalues=eigenvalues,
         stability=np.array(["stable", "saddle", "unstable"])[:k],
         n_unstable=np.array([0, 1, 3])[:k],

@@ -38,7 +38,7 @@ import numpy as np
 import torch
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
-from torch.func import jacrev, vmap
+from torch.func import grad, hessian, jacrev, vmap
 from tqdm.auto import tqdm
 
 from .._validation import as_allocation, as_finite_array, as_float, as_int
@@ -54,6 +54,16 @@ STABILITY = ("stable", "marginal", "saddle", "unstable")
 # there (a slow point); rejected steps raise the damping instead, up to 1e12.
 _STALLED_ITERATIONS = 5
 _PROGRESS = 0.01
+# Newton steps on q that polish a slow point into the local minimum of q it lies near; a
+# point is at that minimum when the Newton step is shorter than _STATIONARY x (1 + |h|).
+_NEWTON_STEPS = 50
+_BACKTRACKS = 30
+_STATIONARY = 1e-9
+# An eigenvalue of q's Hessian below -_CURVATURE x its largest |eigenvalue| is a direction of
+# descent: the point is no minimum (numerical noise in a float64 Hessian is far smaller).
+_CURVATURE = 1e-8
+# Slow points whose Hessians are computed at once.
+_HESSIAN_CHUNK = 32
 # Steps of the dynamics that decide which stable point a slow manifold drifts to.
 _FLOW_STEPS = 20_000
 _FLOW_CHECK = 500
@@ -150,7 +160,16 @@ class FixedPoints:
         of q where steps no longer lower it by 1 %); False where it ran out of
         ``max_iterations`` (a warning says how many).
     is_fixed : ndarray of bool
-        ``q < tolerance``: a fixed point; otherwise a slow point (a local minimum of q).
+        ``q < tolerance``: a fixed point; otherwise a slow point or a stalled search.
+    is_minimum : ndarray of bool
+        Whether the point is a local minimum of q: True at every fixed point (q is zero there)
+        and at a *true slow point*, where q's gradient is zero and its Hessian positive
+        semi-definite (the slow point of Sussillo & Barak 2013 [1]_; past a saddle-node
+        bifurcation, the "ghost" of the two fixed points that vanished, Strogatz 2015 [2]_);
+        False where the search stalled elsewhere (a saddle of q, or a slope it stopped on) or
+        was cut short by ``max_iterations`` (``converged`` False). A search that ends above
+        the tolerance by its own criteria is polished by Newton's method on q before it is
+        judged, so a slow point's state is its minimum to about 1e-9.
     eigenvalues : ndarray of complex, shape (n_points, state_size)
         Of ``J_rec = dF/dh`` at each point, sorted by magnitude, largest first.
     stability : ndarray of str
@@ -177,6 +196,13 @@ class FixedPoints:
         :meth:`eigenmodes` (which compute J_rec, J_inp, right and left eigenvectors on
         demand, for the points asked for).
 
+    References
+    ----------
+    .. [1] Sussillo, D., & Barak, O. (2013). Opening the black box: low-dimensional dynamics in
+       high-dimensional recurrent neural networks. Neural Computation, 25(3), 626-649.
+    .. [2] Strogatz, S. H. (2015). Nonlinear Dynamics and Chaos (2nd ed., section 4.3, "ghosts
+       and bottlenecks"). Westview Press.
+
     """
 
     states: np.ndarray
@@ -186,6 +212,7 @@ class FixedPoints:
     iterations: np.ndarray
     converged: np.ndarray
     is_fixed: np.ndarray
+    is_minimum: np.ndarray
     eigenvalues: np.ndarray
     stability: np.ndarray
     n_unstable: np.ndarray
@@ -210,7 +237,8 @@ class FixedPoints:
             name: getattr(self, name)[chosen]
             for name in (
                 "states", "inputs", "condition", "q", "iterations", "converged", "is_fixed",
-                "eigenvalues", "stability", "n_unstable", "time_constants", "attractor",
+                "is_minimum", "eigenvalues", "stability", "n_unstable", "time_constants",
+                "attractor",
             )
         }  # fmt: skip
         return dataclasses.replace(self, **per_point)
@@ -260,9 +288,10 @@ class FixedPoints:
         return self.linearization
 
     def counts(self) -> dict[str, int]:
-        """How many points of each stability class, and how many slow points."""
+        """How many points of each stability class, of true slow points and of stalled searches."""
         counts = {name: int((self.stability == name).sum()) for name in STABILITY}
-        counts["slow"] = int((~self.is_fixed).sum())
+        counts["slow"] = int((~self.is_fixed & self.is_minimum).sum())
+        counts["stalled"] = int((~self.is_minimum).sum())
         return counts
 
     def top_eigenvectors(self, points: Any = None) -> np.ndarray:
@@ -302,7 +331,7 @@ class FixedPoints:
     def to_rows(self) -> list[dict[str, Any]]:
         """One dict per point: its condition, q, class, largest |eigenvalue|, time constant.
 
-        Keys ``point``, ``condition``, ``q``, ``is_fixed``, ``stability``,
+        Keys ``point``, ``condition``, ``q``, ``is_fixed``, ``is_minimum``, ``stability``,
         ``max_abs_eigenvalue``, ``time_constant`` (of that eigenvalue, in steps) and
         ``attractor``: a table for ``pandas.DataFrame(fp.to_rows())``.
         """
@@ -313,6 +342,7 @@ class FixedPoints:
                 "condition": int(self.condition[i]),
                 "q": float(self.q[i]),
                 "is_fixed": bool(self.is_fixed[i]),
+                "is_minimum": bool(self.is_minimum[i]),
                 "stability": str(self.stability[i]),
                 "max_abs_eigenvalue": float(magnitudes[i]),
                 "time_constant": float(self.time_constants[i, 0]),
@@ -485,6 +515,15 @@ def find_fixed_points(
     states, q, iterations = states[keep], q[keep], iterations[keep]
     converged, condition = converged[keep], condition[keep]
     inputs_of = conditions[condition]
+    is_minimum = q < tolerance
+    # Searches cut short by max_iterations stay where they were cut (a user who asks for few
+    # iterations keeps points spread along a slow manifold, as for line attractors).
+    slow = np.flatnonzero(~is_minimum & converged)
+    states[slow], q[slow], is_minimum[slow] = _polished_minima(step, states[slow], inputs_of[slow])
+    # Polished slow points that met at one minimum are one point.
+    again = _deduplicated(states, q, condition, merge_distance)
+    states, q, iterations, converged = states[again], q[again], iterations[again], converged[again]
+    condition, inputs_of, is_minimum = condition[again], inputs_of[again], is_minimum[again]
     eigenvalues = _eigenvalues(jacobian, states, inputs_of)
     magnitude = np.abs(eigenvalues)
     largest = magnitude[:, 0] if magnitude.size else np.zeros(0)
@@ -514,6 +553,7 @@ def find_fixed_points(
         iterations=iterations,
         converged=converged,
         is_fixed=is_fixed,
+        is_minimum=is_minimum | is_fixed,
         eigenvalues=eigenvalues,
         stability=stability,
         n_unstable=n_unstable,
@@ -652,6 +692,98 @@ def _levenberg_marquardt(
         converged[rows[done]] = True
     bar.update(max_iterations - int(iterations.max()) if len(iterations) else 0)
     return h.numpy(), q.numpy(), iterations.numpy(), converged.numpy()
+
+
+def _polished_minima(
+    step: Any, states: np.ndarray, inputs: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Newton's method on q from each point; (states, q, whether each is a local minimum).
+
+    A slow point is a local minimum of q = ||F(h) - h||^2 / N above zero: its gradient is
+    zero and its Hessian positive semi-definite (see ``FixedPoints.is_minimum``). With the
+    exact Hessian, Newton's method reaches such a minimum quadratically from where the
+    Levenberg-Marquardt search, whose Gauss-Newton model ignores q's curvature away from zero
+    residual, slowed down; a step that would raise q is halved until it does not. A Hessian
+    with a direction of descent (a saddle of q), a slope along a flat direction, or no step
+    that lowers q before the point is stationary marks a stalled search; the point is then
+    returned at the lowest q reached.
+    """
+    if len(states) == 0:
+        return states, np.zeros(0), np.zeros(0, dtype=bool)
+    size = states.shape[1]
+
+    def q_of(h: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        residual = step(h, x) - h
+        return (residual * residual).sum() / size
+
+    value, gradient, curvature = vmap(q_of), vmap(grad(q_of)), vmap(hessian(q_of))
+    parts = []
+    for start in range(0, len(states), _HESSIAN_CHUNK):
+        chunk = slice(start, start + _HESSIAN_CHUNK)
+        h = torch.from_numpy(states[chunk]).clone()
+        x = torch.from_numpy(inputs[chunk])
+        parts.append(_newton_on_q(value, gradient, curvature, h, x))
+    return tuple(np.concatenate(part) for part in zip(*parts, strict=True))  # type: ignore[return-value]
+
+
+def _newton_on_q(
+    value: Any, gradient: Any, curvature: Any, h: torch.Tensor, x: torch.Tensor
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Batched Newton steps on q (pseudo-inverse of a PSD Hessian) until each point settles."""
+    q = value(h, x)
+    minimum = torch.zeros(len(h), dtype=torch.bool)
+    active = torch.ones(len(h), dtype=torch.bool)
+    for _ in range(_NEWTON_STEPS):
+        rows = torch.nonzero(active).flatten()
+        if len(rows) == 0:
+            break
+        g = gradient(h[rows], x[rows])
+        eigenvalues, vectors = torch.linalg.eigh(curvature(h[rows], x[rows]))
+        scale = eigenvalues.abs().amax(dim=1).clamp_min(1e-300)
+        convex = eigenvalues[:, 0] >= -_CURVATURE * scale
+        # The pseudo-inverse drops flat directions: along them q neither rises nor falls.
+        flat = eigenvalues <= _CURVATURE * scale[:, None]
+        inverse = torch.where(flat, 0.0, 1.0 / eigenvalues.where(~flat, 1.0))
+        along = torch.einsum("bij,bi->bj", vectors, g)
+        newton = torch.einsum("bij,bj->bi", vectors, inverse * along)
+        reach = _STATIONARY * (1 + h[rows].norm(dim=1))
+        sloped = (along.abs() * flat).amax(dim=1) > reach * scale
+        stationary = (newton.norm(dim=1) <= reach) & ~sloped
+        minimum[rows] = convex & stationary
+        searching = convex & ~stationary & ~sloped
+        candidate, q_new = _backtracked(value, h[rows], x[rows], q[rows], newton, searching)
+        better = searching & torch.isfinite(q_new) & (q_new <= q[rows] * (1 + 1e-10))
+        moved = rows[better]
+        h[moved], q[moved] = candidate[better], q_new[better]
+        active[rows[~better]] = False
+    return h.numpy(), q.numpy(), minimum.numpy()
+
+
+def _backtracked(
+    value: Any,
+    h: torch.Tensor,
+    x: torch.Tensor,
+    q: torch.Tensor,
+    newton: torch.Tensor,
+    searching: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``h - t * newton`` with the largest ``t = 2^-k`` that does not raise q, and its q.
+
+    Along a very flat valley the quadratic model's full step overshoots; halving it, as a
+    line search does, keeps Newton's direction (k up to ``_BACKTRACKS``).
+    """
+    length = torch.ones(len(h), dtype=h.dtype)
+    candidate = h - newton
+    q_new = value(candidate, x)
+    for _ in range(_BACKTRACKS):
+        retry = searching & ~(torch.isfinite(q_new) & (q_new <= q * (1 + 1e-10)))
+        if not retry.any():
+            break
+        length = torch.where(retry, length / 2, length)
+        rows = torch.nonzero(retry).flatten()
+        candidate[rows] = h[rows] - length[rows, None] * newton[rows]
+        q_new[rows] = value(candidate[rows], x[rows])
+    return candidate, q_new
 
 
 def _damped_step(
