@@ -205,3 +205,10 @@ def test_from_owned_arrays_takes_arrays_without_copying():
 def test_from_owned_arrays_refuses_arrays_it_would_have_to_convert():
     with pytest.raises(ValueError, match="C-contiguous float32"):
         Trace.from_owned_arrays(["a"], [1], {(0, "h"): np.zeros((1, 2))})
+
+
+def test_a_categorical_track_keeps_labels_of_equal_values_of_other_types_apart() -> None:
+    # True == 1 == 1.0 in Python; each distinct value is checked once, by type and value.
+    trace = Trace.from_arrays(list("abcd"), np.zeros((4, 1), np.float32))
+    track = trace.with_track("mixed", [True, 1, "a", 1], "categorical").tracks["mixed"]
+    assert track.labels(0, 4) == ["True", "1", "a", "1"]

@@ -750,8 +750,6 @@ def _split_tokens(tokens: Any, lengths: Sequence[int] | None) -> tuple[list[str]
                 )
             # Checked element by element (not through np.asarray, which turns True into 1).
             values = lengths.tolist() if isinstance(lengths, np.ndarray) else list(lengths)
-            if isinstance(lengths, np.ndarray) and lengths.dtype == bool:
-                values = [bool(n) for n in values]
             seq_lengths = np.array(
                 [as_int(n, f"lengths[{i}]", minimum=1) for i, n in enumerate(values)],
                 dtype=np.int64,
@@ -914,17 +912,27 @@ def _label_texts(values: list[Any], name: str, what: str) -> list[str]:
     ``name`` names the argument in errors (``track 'pos'``, ``labels``); ``what`` says what
     one value is (``one label per step``).
     """
+    # Each distinct value is checked once: a million-step track holds a few dozen labels.
+    checked: dict[Any, str] = {}
     texts = []
     for index, value in enumerate(values):
+        key = (type(value), value)  # True == 1 == 1.0, but their labels differ
+        try:
+            texts.append(checked[key])
+            continue
+        except (KeyError, TypeError):  # new, or unhashable (refused below)
+            pass
         if isinstance(value, (str, numbers.Integral)):
-            texts.append(encodable_text(str(value), f"{name} at {index}"))
+            text = encodable_text(str(value), f"{name} at {index}")
         elif isinstance(value, numbers.Real) and math.isfinite(value):
-            texts.append(str(value))
+            text = str(value)
         else:
             raise TypeError(
                 f"{name} holds {type(value).__name__} {value!r} at {index}; its values must be "
                 f"strings or integers ({what})"
             )
+        checked[key] = text
+        texts.append(text)
     return texts
 
 
