@@ -15,6 +15,14 @@ ids and how many ids *merge* several memories:
 - every point with an id (slow points that are stable or marginal too);
 - the stable fixed points only.
 
+With ``--barriers``, whether q along straight segments could tell memories apart where distance
+cannot: for each memory, the smallest barrier (largest q on a segment, over the best chain of
+segments between the memory's own fixed points, each to one of its 12 nearest points within
+1.5 radii) that connects all its points, against the smallest barrier on a segment between two
+memories; both also relative to the median q of the visited states (a scale the dynamics
+give). And the closest pair of fixed points that read out different memories: their distance,
+the barrier between them, their largest |eigenvalue|, and the readouts.
+
 With ``--inspect``, for each memory split over several ids among its stable points: the
 distances between those stable points and the single-linkage (bottleneck) distance through
 all the memory's points with an id, against the link length ``attractor_distance * radius``
@@ -25,7 +33,7 @@ readout keep the memory along the way?
 
 Usage::
 
-    python benchmarks/fixed_point_grouping.py [--reduced] [--only gru/64] [--inspect 2]
+    python benchmarks/fixed_point_grouping.py [--reduced] [--only gru/64] [--inspect 2] [--barriers]
 """
 
 from __future__ import annotations
@@ -39,7 +47,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from scipy.sparse.csgraph import minimum_spanning_tree
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -271,8 +280,87 @@ def inspect_merged(model, fp, memory, radius, limit: int, factor: float) -> list
     return lines
 
 
+BARRIER_NEIGHBOURS = 12
+BARRIER_REACH = 1.5  # radii
+BARRIER_SAMPLES = 17
+
+
+def zero_input_q(model64: rw.RecurrentModel, states: np.ndarray) -> np.ndarray:
+    """q = ||F(h, 0) - h||^2 / N at each state (float64)."""
+    h = torch.as_tensor(states, dtype=torch.float64)
+    with torch.no_grad():
+        step = model64.step(h, torch.zeros(len(h), model64.input_size(), dtype=torch.float64))
+    return (((step - h) ** 2).sum(dim=1) / h.shape[1]).numpy()
+
+
+def barriers(model, fp, memory, radius, visited) -> list[str]:
+    """Could the largest q on the segment between two fixed points separate memories?"""
+    model64 = rw.RecurrentModel(copy.deepcopy(model.core).double())
+    hold = np.flatnonzero(fp.is_fixed & np.isin(fp.stability, ["stable", "marginal"]))
+    points, mem = fp.states[hold], memory[hold]
+    distance = np.linalg.norm(points[:, None] - points[None], axis=2) / radius
+    rows, cols = [], []
+    for i in range(len(points)):
+        near = np.argsort(distance[i])[1 : BARRIER_NEIGHBOURS + 1]
+        near = near[distance[i, near] < BARRIER_REACH]
+        rows += [i] * len(near)
+        cols += near.tolist()
+    rows, cols = np.array(rows, dtype=int), np.array(cols, dtype=int)
+    t = np.linspace(0, 1, BARRIER_SAMPLES)[:, None, None]
+    segments = (1 - t) * points[rows][None] + t * points[cols][None]
+    barrier = zero_input_q(model64, segments.reshape(-1, points.shape[1]))
+    barrier = barrier.reshape(BARRIER_SAMPLES, -1).max(axis=0)
+    same = mem[rows] == mem[cols]
+    between = float(barrier[~same].min()) if (~same).any() else np.inf
+    needed = {}
+    for pattern in np.unique(mem):
+        own = np.flatnonzero(mem == pattern)
+        if len(own) < 2:
+            continue
+        where = {g: k for k, g in enumerate(own)}
+        chosen = same & (mem[rows] == pattern)
+        graph = coo_matrix(
+            (np.maximum(barrier[chosen], 1e-300),
+             ([where[r] for r in rows[chosen]], [where[c] for c in cols[chosen]])),
+            shape=(len(own), len(own)),
+        )  # fmt: skip
+        tree = minimum_spanning_tree(graph)
+        pieces, _ = connected_components(tree, directed=False)
+        needed[pattern] = (
+            float(tree.data.max()) if pieces == 1 and tree.nnz else (0.0 if pieces == 1 else np.inf)
+        )
+    need = max(needed.values(), default=0.0)
+    scale = float(np.median(zero_input_q(model64, visited)))
+    lines = [
+        f"  barriers: median q of visited states {scale:.1e}; to connect every memory's own "
+        f"points {need:.1e} ({need / scale:.2g} x median); smallest between two memories "
+        f"{between:.1e} ({between / scale:.2g} x median); per memory "
+        + " ".join(f"{m}:{v:.0e}" for m, v in needed.items())
+    ]
+    other = np.where(mem[:, None] != mem[None], distance, np.inf)
+    if np.isfinite(other).any():
+        a, b = np.unravel_index(np.argmin(other), other.shape)
+        t1 = np.linspace(0, 1, 33)[:, None]
+        line = (1 - t1) * points[a] + t1 * points[b]
+        h = torch.as_tensor(points[[a, b]][:, model.state_layout()["h"]], dtype=model.dtype)
+        with torch.no_grad():
+            out = model.readout(h).numpy()
+        largest = np.abs(fp.eigenvalues[hold[[a, b]], 0])
+        crossing = zero_input_q(model64, line).max()
+        lines.append(
+            f"  closest fixed points of two memories ({mem[a]}, {mem[b]}): "
+            f"{distance[a, b]:.3f} x radius apart, barrier {crossing:.1e}, "
+            f"|lambda_max| {largest[0]:.5f} / {largest[1]:.5f}, readouts "
+            f"{np.array2string(out[0], precision=3)} / {np.array2string(out[1], precision=3)}"
+        )
+    return lines
+
+
 def analyse(
-    member: ff.Member, inspect_limit: int, attractor_distance: float = ATTRACTOR_DISTANCE
+    member: ff.Member,
+    inspect_limit: int,
+    attractor_distance: float = ATTRACTOR_DISTANCE,
+    with_barriers: bool = False,
 ) -> tuple[dict, list[str]]:
     torch.set_num_threads(1)
     model = ff.load_member(member)
@@ -326,9 +414,9 @@ def analyse(
         "trained": ff.result_of(member)["trained"],
         "silent_hold": ff.silent_hold(model)["n_held"],
     }
-    lines = []
+    lines = barriers(model, fp, memory, radius, visited[::7]) if with_barriers else []
     if inspect_limit:
-        lines = inspect(model, fp, memory, radius, inspect_limit, attractor_distance)
+        lines += inspect(model, fp, memory, radius, inspect_limit, attractor_distance)
         lines += inspect_merged(model, fp, memory, radius, inspect_limit, attractor_distance)
     return row, lines
 
@@ -338,6 +426,7 @@ def main() -> None:
     parser.add_argument("--reduced", action="store_true")
     parser.add_argument("--only", action="append", help="arch/units, e.g. lstm/128")
     parser.add_argument("--inspect", type=int, default=0, help="split memories to inspect each")
+    parser.add_argument("--barriers", action="store_true", help="q along segments (see above)")
     parser.add_argument(
         "--attractor-distance",
         type=float,
@@ -348,7 +437,7 @@ def main() -> None:
     members = [m for m in ff._selected(ff.family(args.reduced), args.only) if ff.cached(m)]
     rows = []
     for member in members:
-        row, lines = analyse(member, args.inspect, args.attractor_distance)
+        row, lines = analyse(member, args.inspect, args.attractor_distance, args.barriers)
         rows.append(row)
         print(
             f"{row['id']}: {row['points']} points, {row['stable']} stable, fixed points with an "
