@@ -178,9 +178,11 @@ def _trace_cases() -> list[Case]:
         Case("kind not a name", g, lambda: from_arrays(tokens, {(0, "h; rm"): good}), "kind"),
         Case("kind empty", g, lambda: from_arrays(tokens, {(0, ""): good}), "kind"),
         Case(
-            "kinds of a layer differ in width",
+            "one cell group over kinds of different widths",
             g,
-            lambda: from_arrays(tokens, {(0, "h"): good, (0, "c"): np.zeros((4, 3))}),
+            lambda: from_arrays(
+                tokens, {(0, "h"): good, (0, "c"): np.zeros((4, 3))}, cell_groups={"c": "h"}
+            ),
             "cells",
         ),
         Case("track wrong length", g, lambda: from_arrays(tokens, good, tracks={"t": [1]}), "t"),

@@ -22,6 +22,7 @@ import h5py
 import numpy as np
 
 from rnn_widgets import Trace
+from rnn_widgets.trace._layout import VERSION
 
 __all__ = ["DATASETS", "Hostile", "cases", "valid_trace", "write_corpus"]
 
@@ -100,6 +101,20 @@ def _delete(where: str) -> Callable[[Path], None]:
 def _set_attr(where: str, name: str, value: Any) -> Callable[[Path], None]:
     def edit(file: h5py.File) -> None:
         file[where].attrs[name] = value
+
+    return _edit(edit)
+
+
+def _version_1_two_widths(where: str) -> Callable[[Path], None]:
+    """A version 1 file (no cell groups) whose kinds of one layer differ in width."""
+    narrower = _apply(where, lambda v: v[:, :2])
+
+    def edit(file: h5py.File) -> None:
+        narrower(file)
+        file.attrs["version"] = 1
+        for layer in file["states"].values():
+            for dataset in layer.values():
+                del dataset.attrs["cell_group"]
 
     return _edit(edit)
 
@@ -209,7 +224,7 @@ def cases() -> list[Hostile]:
     add("format missing", "/", _del_attr("/", "format"), "not a saved trace")
     add("format wrong", "/", _set_attr("/", "format", "lstmvis"), "not a saved trace")
     add("version missing", "/", _del_attr("/", "version"), "version")
-    add("version newer", "/", _set_attr("/", "version", 2), "upgrade")
+    add("version newer", "/", _set_attr("/", "version", VERSION + 1), "upgrade")
     add("version zero", "/", _set_attr("/", "version", 0), "version")
     add("version a string", "/", _set_attr("/", "version", "1"), "version")
     add("version a float", "/", _set_attr("/", "version", 1.5), "version")
@@ -260,6 +275,9 @@ def cases() -> list[Hostile]:
     add("states a row long", h, _replace(h, lambda v: np.vstack([v, v[:1]])), "rows")
     add("states without cells", h, _replace(h, lambda v: v[:, :0]))
     add("states another width", h, _replace(h, lambda v: v[:, :2]), "cells")
+    add("cell group not a name", h, _set_attr(h, "cell_group", "a b"), "cell_group")
+    add("cell group a number", h, _set_attr(h, "cell_group", 3), "cell_group")
+    add("version 1 with kinds of two widths", h, _version_1_two_widths(h), "version 1")
     add("states min missing", h, _del_attr(h, "min"), "min")
     add("states max missing", h, _del_attr(h, "max"), "max")
     add("states max a string", h, _set_attr(h, "max", "high"), "max")

@@ -75,7 +75,12 @@ BAD_SELECTION = [
     (("cells",), 3, TypeError, "must be an iterable of ints"),
     (("cells",), [-1], ValueError, r"non-negative .*\['cells'\]\[0\] is -1"),
     (("cells",), [2**40], ValueError, r"below 2\*\*32"),
-    (("cells",), [1, N_CELLS], ValueError, r"\['cells'\]\[1\] is \d+, but layer 0 .* cells"),
+    (
+        ("cells",),
+        [1, N_CELLS],
+        ValueError,
+        r"\['cells'\]\[1\] is \d+, but kind 'h' of layer 0 .* cells",
+    ),
     (("cells",), [1, 1], ValueError, r"\['cells'\]\[1\] repeats cell 1"),
     (("cells",), [CODE], TypeError, r"\['cells'\]\[0\] is str"),
     (("layer",), True, TypeError, "must be an int, got bool"),

@@ -139,8 +139,8 @@ def test_unknown_sequence_is_shown_in_place(two_layer_trace):
 def test_describes_layers_for_the_drop_downs(two_layer_trace):
     view = SelectView(two_layer_trace)
     assert view._layers == [
-        {"layer": 0, "kinds": ["h", "c"], "n_cells": 4},
-        {"layer": 1, "kinds": ["h"], "n_cells": 6},
+        {"layer": 0, "kinds": ["h", "c"], "n_cells": 4, "widths": {"h": 4, "c": 4}},
+        {"layer": 1, "kinds": ["h"], "n_cells": 6, "widths": {"h": 6}},
     ]
     assert (view._n_steps, view._n_sequences) == (9, 3)
 
@@ -149,7 +149,7 @@ def test_replacing_the_trace_redraws(two_layer_trace):
     view = SelectView(two_layer_trace)
     view.trace = Trace.from_arrays(["x", "y"], np.ones((2, 3)))
     assert view._window["tokens"] == ["x", "y"]
-    assert view._layers == [{"layer": 0, "kinds": ["h"], "n_cells": 3}]
+    assert view._layers == [{"layer": 0, "kinds": ["h"], "n_cells": 3, "widths": {"h": 3}}]
 
 
 def test_closed_view_stops_listening(two_layer_trace):

@@ -138,7 +138,10 @@ def test_from_dict_with_a_trace_checks_layer_kind_cells_steps_and_sequence():
     for state, message in [
         ({"layer": 2}, r"state\['layer'\] 2 is not a layer of the trace; choose one of \[0, 1\]"),
         ({"kind": "c"}, r"state\['kind'\] 'c' is not a kind of layer 0 of the trace"),
-        ({"layer": 1, "cells": [0, 3]}, r"state\['cells'\]\[1\] is 3, but layer 1 .* 2 cells"),
+        (
+            {"layer": 1, "cells": [0, 3]},
+            r"state\['cells'\]\[1\] is 3, but kind 'h' of layer 1 .* 2 cells",
+        ),
         ({"stop": 11}, r"state\['stop'\] is 11, but the trace has 10 steps"),
         ({"sequence": 2}, r"state\['sequence'\] is 2, but the trace has sequences 0 .. 1"),
     ]:
@@ -166,7 +169,8 @@ def test_check_state_changes_nothing_and_returns_the_fields_as_set():
 
 def test_changing_the_layer_refuses_kept_cells_the_new_layer_lacks():
     selection = Selection(cells=[3])
-    with pytest.raises(ValueError, match=r"state\['layer'\] is 1, which has 2 cells, but the"):
+    message = r"state\['layer'\] gives kind 'h' of layer 1, which has 2 cells, but the"
+    with pytest.raises(ValueError, match=message):
         selection.check_state({"layer": 1}, trace=_two_layer_trace())
 
 

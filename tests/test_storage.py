@@ -108,3 +108,39 @@ def test_missing_file_and_foreign_files_are_named(tmp_path):
 def test_save_into_a_missing_folder_says_so(two_layer_trace, tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         two_layer_trace.save(tmp_path / "nowhere" / "t.h5")
+
+
+def test_kinds_of_different_widths_round_trip_with_their_cell_groups(tmp_path):
+    states = {
+        (0, "h"): np.arange(12, dtype=np.float32).reshape(3, 4),
+        (0, "delta"): np.ones((3, 8), dtype=np.float32),
+        (0, "y"): np.zeros((3, 8), dtype=np.float32),
+        (0, "ssm"): np.ones((3, 16), dtype=np.float32),
+        (1, "h"): np.ones((3, 4), dtype=np.float32),
+        (1, "g"): np.ones((3, 4), dtype=np.float32),
+    }
+    groups = {"delta": "channels", "y": "channels"}
+    trace = Trace.from_arrays([["a", "b", "c"]], states, cell_groups=groups)
+    assert trace.cell_group(kind="delta") == trace.cell_group(kind="y") == "channels"
+    assert trace.cell_group(kind="ssm") == "ssm"
+    assert trace.cell_group(layer=1, kind="g") == trace.cell_group(layer=1, kind="h") == "h"
+    assert trace.n_cells(kind="ssm") == 16 and trace.n_cells() == 4
+    loaded = Trace.load(trace.save(tmp_path / "t.h5"))
+    for layer, kind in states:
+        assert loaded.cell_group(layer=layer, kind=kind) == trace.cell_group(layer=layer, kind=kind)
+        assert loaded.n_cells(layer=layer, kind=kind) == states[(layer, kind)].shape[1]
+    assert "4 cells h + 8 cells" in repr(loaded)
+
+
+def test_a_version_1_file_still_opens_as_one_cell_group(two_layer_trace, tmp_path):
+    path = two_layer_trace.save(tmp_path / "t.h5")
+    with h5py.File(path, "a") as file:
+        file.attrs["version"] = 1
+        for layer in file["states"].values():
+            for dataset in layer.values():
+                del dataset.attrs["cell_group"]
+    loaded = Trace.load(path)
+    for layer in loaded.layers:
+        groups = {loaded.cell_group(layer=layer, kind=k) for k in loaded.kinds(layer=layer)}
+        assert len(groups) == 1
+    np.testing.assert_array_equal(loaded.states(layer=1), two_layer_trace.states(layer=1))

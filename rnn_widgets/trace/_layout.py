@@ -8,13 +8,13 @@ naming the file, the dataset and the problem. Nothing is returned half-checked, 
 ``KeyError``, ``IndexError``, ``JSONDecodeError`` or store error escapes: whatever a reader
 raises on a damaged store is reported as that dataset being unreadable.
 
-Layout (format ``rnn_widgets.trace``, version 1)::
+Layout (format ``rnn_widgets.trace``, version 2)::
 
     /                        attrs: format, version
     /tokens/data             uint8    UTF-8 bytes of all tokens
     /tokens/offsets          uint64   (n_steps + 1,)
     /sequence_starts         int64    (n_sequences + 1,)
-    /states/<layer>/<kind>   float32  (n_steps, n_cells); attrs min, max
+    /states/<layer>/<kind>   float32  (n_steps, n_cells); attrs min, max, cell_group
     /tracks/<i>              float32 or int32 (n_steps,); attrs name, kind, categories (JSON)
     /predictions/labels/data, /predictions/labels/offsets, /predictions/probabilities
 
@@ -30,8 +30,13 @@ read, so a million-step trace of 512 cells still opens in milliseconds):
   n_steps (so no sequence is empty).
 * States: layer groups named by non-negative ints (``"0"``, not ``"00"``), at least one, each
   with at least one kind named as :func:`~rnn_widgets._validation.as_kind` accepts; every state
-  dataset float32 of rank 2 with n_steps rows and at least one cell; all kinds of a layer the
-  same width; attributes ``min`` and ``max`` finite numbers with ``min <= max``.
+  dataset float32 of rank 2 with n_steps rows and at least one cell; attributes ``min`` and
+  ``max`` finite numbers with ``min <= max``. Version 2: attribute ``cell_group`` (optional:
+  without it the kinds of a layer with one width are one group), a name as kinds have, the
+  same width for every kind of a layer in one group (kinds of different widths,
+  as a Mamba layer's, are different groups; see ``Trace.cell_group``). Version 1 (before
+  kinds could differ in width) has no ``cell_group``: all kinds of a layer have one width and
+  are one group.
 * Tracks: named by ints; each of length n_steps; ``name`` a non-empty string unique in the
   trace; ``kind`` (its ``Track.label_type``) ``"numeric"`` or ``"categorical"``;
   ``categories`` a JSON list of distinct strings. Numeric values are floats and finite (empty
@@ -69,7 +74,8 @@ if TYPE_CHECKING:
 __all__ = ["FORMAT", "LABEL_TYPES", "VERSION", "StoreReader", "TraceFileError", "read_trace"]
 
 FORMAT = "rnn_widgets.trace"
-VERSION = 1
+#: Version 2 (2026-12) added ``cell_group``: the kinds of a layer may differ in width.
+VERSION = 2
 #: The values of a track's ``kind`` attribute (its ``Track.label_type``).
 LABEL_TYPES = ("numeric", "categorical")
 
@@ -144,11 +150,18 @@ def read_trace(reader: StoreReader) -> Trace:
     tokens = check.tokens("/tokens")
     n_steps = len(tokens)
     starts = check.sequence_starts(n_steps)
-    states, ranges = check.states(n_steps)
+    states, ranges, groups = check.states(n_steps)
     tracks = check.tracks(n_steps)
     predictions = check.predictions(n_steps)
     return Trace(
-        tokens, starts, states, tracks, predictions, value_ranges=ranges, source=reader.source
+        tokens,
+        starts,
+        states,
+        tracks,
+        predictions,
+        value_ranges=ranges,
+        source=reader.source,
+        cell_groups=groups,
     )
 
 
@@ -276,6 +289,7 @@ class _Checker:
             )
         if int(version) < 1:
             raise self.fail("/", f"has trace format version {int(version)}; versions start at 1")
+        self.version = int(version)
 
     def tokens(self, group: str, count: int | None = None) -> Tokens:
         """The tokens of ``group`` (``data`` and ``offsets``); ``count`` of them if given."""
@@ -342,18 +356,23 @@ class _Checker:
 
     def states(
         self, n_steps: int
-    ) -> tuple[dict[tuple[int, str], np.ndarray], dict[tuple[int, str], tuple[float, float]]]:
+    ) -> tuple[
+        dict[tuple[int, str], np.ndarray],
+        dict[tuple[int, str], tuple[float, float]],
+        dict[tuple[int, str], str],
+    ]:
         layers = self.group("/states")
         if not layers:
             raise self.fail("/states", "holds no layer; a trace records at least one")
         states: dict[tuple[int, str], np.ndarray] = {}
         ranges: dict[tuple[int, str], tuple[float, float]] = {}
+        groups: dict[tuple[int, str], str] = {}
         for name in layers:
             layer = self.index(f"/states/{name}", name, "layer")
             kinds = self.group(f"/states/{name}")
             if not kinds:
                 raise self.fail(f"/states/{name}", "holds no state kind (such as 'h')")
-            width: tuple[str, int] | None = None
+            widths: dict[str, tuple[str, int]] = {}
             for kind in kinds:
                 path = f"/states/{name}/{kind}"
                 try:
@@ -371,14 +390,21 @@ class _Checker:
                     )
                 if cells < 1:
                     raise self.fail(path, "has no cells (0 columns)")
-                if width is None:
-                    width = (path, cells)
-                elif width[1] != cells:
+                group = self.cell_group(path)
+                # Kinds without a group are grouped by width, except in version 1.
+                shared = group if group is not None else ("" if self.version == 1 else path)
+                first = widths.setdefault(shared, (path, cells))
+                if first[1] != cells:
                     raise self.fail(
                         path,
-                        f"has {cells} cells but {width[0]} has {width[1]}; all kinds of a layer "
-                        "share its cells",
+                        f"has {cells} cells but {first[0]} of the same cell group {group!r} has "
+                        f"{first[1]}; kinds of one group share their cells"
+                        if self.version > 1
+                        else f"has {cells} cells but {first[0]} has {first[1]}; in a version 1 "
+                        "file all kinds of a layer share its cells",
                     )
+                if group is not None:
+                    groups[(layer, kind)] = group
                 low, high = self.number(path, "min"), self.number(path, "max")
                 if low > high:
                     raise self.fail(path, f"has a 'min' attribute ({low}) above its 'max' ({high})")
@@ -387,7 +413,19 @@ class _Checker:
                     values = self.converted(path, values, np.float32)
                 states[(layer, kind)] = values
                 ranges[(layer, kind)] = (low, high)
-        return states, ranges
+        return states, ranges, groups
+
+    def cell_group(self, path: str) -> str | None:
+        """A state dataset's cell group: its attribute (version 2); None: group by width."""
+        if self.version == 1 or self.attr(path, "cell_group", False) is False:
+            return None
+        group = self.text(path, "cell_group")
+        try:
+            return as_kind(group)
+        except ValueError:
+            raise self.fail(
+                path, f"has a 'cell_group' attribute {group!r} that is not a short name"
+            ) from None
 
     def tracks(self, n_steps: int) -> dict[str, Track]:
         from ._trace import Track

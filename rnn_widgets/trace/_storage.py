@@ -173,6 +173,7 @@ def _write(file: h5py.File, trace: Trace) -> None:
             values = trace.states(layer=layer, kind=kind)
             dataset = _write_blocks(group, kind, values)
             dataset.attrs["min"], dataset.attrs["max"] = trace.value_range(layer=layer, kind=kind)
+            dataset.attrs["cell_group"] = trace.cell_group(layer=layer, kind=kind)
     tracks = file.create_group("tracks")
     for index, track in enumerate(trace.tracks.values()):
         dataset = tracks.create_dataset(str(index), data=track.values)

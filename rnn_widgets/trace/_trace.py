@@ -8,8 +8,15 @@ Contracts every other module relies on
 * States are named by **layer** (int, 0-based) and **kind** (``"h"``; for LSTMs also ``"c"``
   and the gates ``"i" "f" "g" "o"``; for GRUs ``"r" "z" "n"``).
   ``trace.states(layer=layer, kind=kind)`` (keyword-only, as ``layer`` is everywhere) is a
-  read-only float32 array of shape ``(n_steps, n_cells)``; all kinds of a layer have the same
-  cells, so a cell index means the same unit whichever kind is shown.
+  read-only float32 array of shape ``(n_steps, n_cells)``, ``n_cells`` being
+  ``trace.n_cells(layer=layer, kind=kind)``.
+* **Cell groups.** Kinds of one layer that have the same width and the same units share cell
+  identity: an LSTM's h, c and gates, a GRU's h and gates, so a cell index means the same unit
+  whichever of them is shown. Each kind belongs to one cell group of its layer
+  (``trace.cell_group(layer=layer, kind=kind)``); kinds of other widths (a Mamba layer's SSM
+  state, its step size, its block output) are groups of their own, and a cell index of one
+  group means nothing in another. Unless declared otherwise, the kinds of a layer with one
+  width form one group, named after the first of them.
 * A trace is immutable. ``with_track`` and ``with_predictions`` return a new trace that
   shares the (read-only) arrays of the old one.
 """
@@ -126,6 +133,7 @@ class Trace:
     # __weakref__: analyses cache derived data (packed on/off bits) per trace, weakly.
     __slots__ = (
         "__weakref__",
+        "_groups",
         "_predictions",
         "_source",
         "_starts",
@@ -145,12 +153,16 @@ class Trace:
         predictions: Predictions | None = None,
         value_ranges: Mapping[tuple[int, str], tuple[float, float]] | None = None,
         source: str | None = None,
+        cell_groups: Mapping[tuple[int, str], str] | None = None,
     ) -> None:
         # The constructor of the loaders: arguments are already validated and read-only.
         # ``value_ranges`` (a saved file's) are the states' ``(min, max)`` as stored: a hint,
         # verified from the states before a value is refused for lying outside them.
         # ``source`` names the file in the messages of the lazy checks (check_finite).
+        # ``cell_groups`` declares the groups of some kinds (see the module docstring); the
+        # others are grouped by width.
         # Users call Trace.from_arrays (or Trace.from_owned_arrays).
+        self._groups = _cell_groups(states, cell_groups or {})
         self._tokens = tokens
         self._starts = starts
         self._states = MappingProxyType(dict(states))
@@ -172,6 +184,7 @@ class Trace:
         lengths: Sequence[int] | None = None,
         tracks: Mapping[str, Any] | None = None,
         predictions: tuple[Any, Any] | None = None,
+        cell_groups: Mapping[Any, str] | None = None,
     ) -> Trace:
         """Build a trace from tokens and state arrays made by any framework.
 
@@ -194,6 +207,12 @@ class Trace:
             :meth:`with_track`.
         predictions : (labels, probabilities), optional
             Top-k predictions, each of shape (n_steps, k); see :meth:`with_predictions`.
+        cell_groups : mapping, optional
+            Which kinds share cells, keyed as ``states`` is (``(layer, kind)`` tuples, or kinds
+            of layer 0), each mapped to a group name. Kinds not named here are grouped by
+            width: the kinds of a layer with one width share cells. Name groups where two
+            kinds have one width but different units (e.g. a Mamba layer whose block output
+            and channels happen to be equally wide).
 
         Returns
         -------
@@ -202,8 +221,9 @@ class Trace:
         Raises
         ------
         TypeError, ValueError
-            On mismatched lengths, empty sequences, NaN or infinite states, or malformed
-            layers and kinds; the message names the argument and the fix.
+            On mismatched lengths, empty sequences, NaN or infinite states, malformed
+            layers and kinds, or one cell group over kinds of different widths; the message
+            names the argument and the fix.
 
         Examples
         --------
@@ -220,8 +240,10 @@ class Trace:
             key: as_state_array(_join_sequences(value, seq_lengths), f"states[{key!r}]", n_steps)
             for key, value in _state_entries(states)
         }
-        _check_layers_consistent(state_arrays)
-        trace = cls(Tokens.from_strings(flat_tokens), _read_only(starts), state_arrays)
+        groups = _declared_groups(cell_groups, state_arrays)
+        trace = cls(
+            Tokens.from_strings(flat_tokens), _read_only(starts), state_arrays, cell_groups=groups
+        )
         for name, values in (tracks or {}).items():
             trace = trace.with_track(name, values)
         if predictions is not None:
@@ -236,6 +258,7 @@ class Trace:
         tokens: Sequence[str] | Tokens,
         lengths: Sequence[int] | np.ndarray,
         states: Mapping[tuple[int, str], np.ndarray],
+        cell_groups: Mapping[tuple[int, str], str] | None = None,
     ) -> Trace:
         """Build a trace from arrays the caller hands over, without copying them.
 
@@ -252,6 +275,8 @@ class Trace:
         states : mapping of (int, str) to ndarray, shape (n_steps, n_cells)
             Each array already float32, C-contiguous and finite (not checked: the caller
             computed it); one row per token.
+        cell_groups : mapping of (int, str) to str, optional
+            Which kinds share cells (see :meth:`from_arrays`); the others by width.
 
         Returns
         -------
@@ -280,8 +305,12 @@ class Trace:
                 raise ValueError(f"states[{key!r}] must have shape ({n_steps}, n_cells)")
             as_kind(key[1], "states kind")
             array.flags.writeable = False
-        _check_layers_consistent(states)
-        return cls(tokens, _read_only(starts), states)
+        return cls(
+            tokens,
+            _read_only(starts),
+            states,
+            cell_groups=_declared_groups(cell_groups, states),
+        )
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Trace:
@@ -358,10 +387,30 @@ class Trace:
         recorded = [kind for lay, kind in self._states if lay == layer]
         return tuple(sorted(recorded, key=_kind_order))
 
-    def n_cells(self, *, layer: int = 0) -> int:
-        """The number of cells (units) of ``layer``."""
+    def n_cells(self, *, layer: int = 0, kind: str | None = None) -> int:
+        """The number of cells (units) of one kind of ``layer``: its states' width.
+
+        ``kind=None`` means the layer's first kind (``"h"`` where recorded). Kinds of one cell
+        group have the same width (see :meth:`cell_group`).
+        """
         layer = self._check_layer(layer)
-        return int(self._states[(layer, self.kinds(layer=layer)[0])].shape[1])
+        kind = self.kinds(layer=layer)[0] if kind is None else self._check_kind(layer, kind)
+        return int(self._states[(layer, kind)].shape[1])
+
+    def cell_group(self, *, layer: int = 0, kind: str = "h") -> str:
+        """The cell group of one kind: kinds of a layer in one group share cell identity.
+
+        An LSTM's h, c and gates are one group (cell 3 is one unit in each); a Mamba layer's
+        SSM state, step size and block output are groups of their own. A cell selection
+        made on one kind carries over to the kinds of its group, and to no other.
+        """
+        layer = self._check_layer(layer)
+        return self._groups[(layer, self._check_kind(layer, kind))]
+
+    def _check_kind(self, layer: int, kind: str) -> str:
+        return as_kind(
+            kind, "kind", kinds=self.kinds(layer=layer), of=f"layer {layer} of the trace"
+        )
 
     @property
     def tracks(self) -> Mapping[str, Track]:
@@ -638,13 +687,19 @@ class Trace:
     # ------------------------------------------------------------------ helpers
 
     def __repr__(self) -> str:
-        layers = ", ".join(
-            f"{layer}: {self.n_cells(layer=layer)} cells {'/'.join(self.kinds(layer=layer))}"
-            for layer in self.layers
-        )
+        layers = ", ".join(f"{layer}: {self._describe_layer(layer)}" for layer in self.layers)
         return (
             f"Trace({self.n_steps} steps in {self.n_sequences} sequences; layers {{{layers}}}; "
             f"tracks {list(self._tracks)})"
+        )
+
+    def _describe_layer(self, layer: int) -> str:
+        groups: dict[str, list[str]] = {}
+        for kind in self.kinds(layer=layer):
+            groups.setdefault(self._groups[(layer, kind)], []).append(kind)
+        return " + ".join(
+            f"{self.n_cells(layer=layer, kind=kinds[0])} cells {'/'.join(kinds)}"
+            for kinds in groups.values()
         )
 
     def _derived(self, tracks: Mapping[str, Track], predictions: Predictions | None) -> Trace:
@@ -657,6 +712,7 @@ class Trace:
             predictions,
             value_ranges=self._value_ranges,
             source=self._source,
+            cell_groups=self._groups,
         )
         trace._verified = self._verified  # the same arrays: share the checks made on them
         return trace
@@ -855,15 +911,57 @@ def _join_sequences(value: Any, seq_lengths: np.ndarray) -> Any:
     return value
 
 
-def _check_layers_consistent(states: Mapping[tuple[int, str], np.ndarray]) -> None:
-    widths: dict[int, tuple[str, int]] = {}
-    for (layer, kind), array in states.items():
-        first = widths.setdefault(layer, (kind, array.shape[1]))
-        if first[1] != array.shape[1]:
+def _cell_groups(
+    states: Mapping[tuple[int, str], np.ndarray], declared: Mapping[tuple[int, str], str]
+) -> dict[tuple[int, str], str]:
+    """Every kind's cell group: as declared, else the first undeclared kind of its width.
+
+    Raises ValueError if one group would hold kinds of different widths.
+    """
+    groups: dict[tuple[int, str], str] = {}
+    for layer in sorted({lay for lay, _ in states}):
+        kinds = sorted((kind for lay, kind in states if lay == layer), key=_kind_order)
+        by_width: dict[int, str] = {}
+        first_of: dict[str, tuple[str, int]] = {}
+        for kind in kinds:
+            width = int(states[(layer, kind)].shape[1])
+            group = declared.get((layer, kind)) or by_width.setdefault(width, kind)
+            first = first_of.setdefault(group, (kind, width))
+            if first[1] != width:
+                raise ValueError(
+                    f"layer {layer}: kind {kind!r} has {width} cells but kind {first[0]!r} of "
+                    f"the same cell group {group!r} has {first[1]}; kinds of one group share "
+                    "their cells, so give kinds of different widths different groups"
+                )
+            groups[(layer, kind)] = group
+    return groups
+
+
+def _declared_groups(declared: Any, states: Mapping[tuple[int, str], Any]) -> dict:
+    """``cell_groups`` as ``{(layer, kind): name}``, checked against the states' keys."""
+    if declared is None:
+        return {}
+    if not isinstance(declared, Mapping):
+        raise TypeError(
+            "cell_groups must map (layer, kind) tuples (or kinds of layer 0) to group names, "
+            f"got {type(declared).__name__}"
+        )
+    groups = {}
+    for key, name in declared.items():
+        full = (0, key) if isinstance(key, str) else key
+        if full not in states:
             raise ValueError(
-                f"layer {layer}: kind {kind!r} has {array.shape[1]} cells but kind "
-                f"{first[0]!r} has {first[1]}; all kinds of a layer must share its cells"
+                f"cell_groups names {key!r}, which is not among the states' (layer, kind) keys "
+                f"{sorted(states)}; name recorded kinds only"
             )
+        try:
+            groups[full] = as_kind(name)
+        except ValueError:
+            raise ValueError(
+                f"cell_groups[{key!r}] must be a group name, a short identifier such as "
+                f"'channels', got {name!r}"
+            ) from None
+    return groups
 
 
 def _kind_order(kind: str) -> tuple[int, str]:

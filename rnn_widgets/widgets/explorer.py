@@ -600,7 +600,8 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
         kinds: tuple[str, ...] = ("h",) if "h" in trace.kinds(layer=layer) else (self._kind,)
         if self._fixed_points is not None and "c" in trace.kinds(layer=layer):
             width = np.asarray(self._fixed_points.states).shape[1]
-            if width == 2 * trace.n_cells(layer=layer):
+            both = ("h", "c")
+            if "h" in kinds and width == sum(trace.n_cells(layer=layer, kind=k) for k in both):
                 kinds = ("h", "c")
         if labels is None and trace.tracks:
             labels = next(iter(trace.tracks))

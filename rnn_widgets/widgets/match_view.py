@@ -299,11 +299,13 @@ class MatchView(ImageExport, anywidget.AnyWidget):
         selection, trace = self.selection, self._trace
         if not selection.cells:
             raise ValueError(EMPTY_SELECTION)
-        n_cells = trace.n_cells(layer=selection.layer)  # raises naming the layer when unknown
+        # raises naming the layer or kind when unknown
+        n_cells = trace.n_cells(layer=selection.layer, kind=selection.kind)
         if max(selection.cells) >= n_cells:
             raise ValueError(
-                f"selected cells go up to {max(selection.cells)} but layer {selection.layer} "
-                f"has {n_cells} cells (0 .. {n_cells - 1}); select cells of this layer"
+                f"selected cells go up to {max(selection.cells)} but kind {selection.kind!r} "
+                f"of layer {selection.layer} has {n_cells} cells (0 .. {n_cells - 1}); select "
+                "cells of this kind"
             )
         result = match(
             trace,

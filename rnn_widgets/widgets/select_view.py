@@ -32,7 +32,7 @@ from ._assets import asset, require_bundle
 from ._bounds import bounded_height, bounded_trait, check_height
 from ._buffers import packed
 from ._export import ImageExport
-from .selection import Selection, Subscriptions, unsubscribe
+from .selection import Selection, Subscriptions, clear_cells_of_another_group, unsubscribe
 
 __all__ = ["MAX_WINDOW_SIZE", "SelectView"]
 
@@ -305,6 +305,10 @@ class SelectView(ImageExport, anywidget.AnyWidget):
     def _on_selection(self, change: dict[str, Any]) -> None:
         if change["name"] == "sequence" and not self._following_scroll:
             self._scroll_to_sequence(change["new"])
+        if change["name"] == "kind":
+            notice = clear_cells_of_another_group(self.selection, self._trace, change["old"])
+            if notice:
+                self.message = notice
         self._refresh()
 
     def _follows_selection_layer(self) -> bool:
@@ -436,6 +440,9 @@ class SelectView(ImageExport, anywidget.AnyWidget):
                 "layer": layer,
                 "kinds": list(trace.kinds(layer=layer)),
                 "n_cells": trace.n_cells(layer=layer),
+                "widths": {
+                    kind: trace.n_cells(layer=layer, kind=kind) for kind in trace.kinds(layer=layer)
+                },
             }
             for layer in trace.layers
         ]

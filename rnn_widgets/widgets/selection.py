@@ -343,19 +343,22 @@ def _check_against_trace(
             kinds=trace.kinds(layer=layer),
             of=f"layer {layer} of the trace",
         )
-    if fields.keys() & {"layer", "cells"}:
-        n_cells = trace.n_cells(layer=layer)
+    if fields.keys() & {"layer", "kind", "cells"}:
+        kind = merged["kind"] if merged["kind"] in trace.kinds(layer=layer) else None
+        n_cells = trace.n_cells(layer=layer, kind=kind)
+        shown = f"kind {kind!r} of layer {layer}" if kind else f"layer {layer}"
         for position, cell in enumerate(merged["cells"]):
             if cell < n_cells:
                 continue
             if "cells" in fields:
                 raise ValueError(
-                    f"{name}['cells'][{position}] is {cell}, but layer {layer} of the trace "
-                    f"has {n_cells} cells (0 .. {n_cells - 1}); choose cells of that layer"
+                    f"{name}['cells'][{position}] is {cell}, but {shown} of the trace "
+                    f"has {n_cells} cells (0 .. {n_cells - 1}); choose cells of that kind"
                 )
+            given = "layer" if "layer" in fields else "kind"
             raise ValueError(
-                f"{name}['layer'] is {layer}, which has {n_cells} cells, but the selection "
-                f"keeps cell {cell}; give {name}['cells'] too"
+                f"{name}[{given!r}] gives {shown}, which has {n_cells} cells, but the "
+                f"selection keeps cell {cell}; give {name}['cells'] too"
             )
     for field in ("start", "stop", "pad_before", "pad_after"):
         if field in fields and fields[field] > trace.n_steps:
@@ -368,6 +371,34 @@ def _check_against_trace(
             f"{name}['sequence'] is {fields['sequence']}, but the trace has sequences 0 .. "
             f"{trace.n_sequences - 1}"
         )
+
+
+def clear_cells_of_another_group(selection: Selection, trace: Trace, previous_kind: str) -> str:
+    """After ``selection.kind`` changed: clear cells that meant units of another cell group.
+
+    Kinds of one cell group share cells (an LSTM's h, c and gates), so the cells carry over;
+    a kind of another group (a Mamba layer's SSM state after its output) has other units, and
+    cell 3 there is another unit. Cells defined by a brushed range are left to the views,
+    which select them again on the new kind. Returns the notice to show ("" if nothing was
+    cleared).
+    """
+    layer, kind = selection.layer, selection.kind
+    kinds = trace.kinds(layer=layer) if layer in trace.layers else ()
+    if not selection.cells or previous_kind not in kinds or kind not in kinds:
+        return ""
+    if selection.stop > selection.start:
+        return ""
+    before = trace.cell_group(layer=layer, kind=previous_kind)
+    after = trace.cell_group(layer=layer, kind=kind)
+    if before == after:
+        return ""
+    count = len(selection.cells)
+    selection.cells = ()
+    return (
+        f"{count} selected cell{'s' if count != 1 else ''} of {previous_kind!r} cleared: "
+        f"{kind!r} has other units ({trace.n_cells(layer=layer, kind=kind)} cells of group "
+        f"{after!r}); select its cells"
+    )
 
 
 class Subscriptions:

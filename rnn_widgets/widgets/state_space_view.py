@@ -171,7 +171,7 @@ class StateSpaceView(ImageExport, anywidget.AnyWidget):
         self._trace = trace = as_trace(trace)
         self._layer = as_layer(layer, trace.layers)
         self._kinds = _checked_kinds(trace, self._layer, kinds)
-        self._width = sum(trace.n_cells(layer=self._layer) for _ in self._kinds)
+        self._width = sum(trace.n_cells(layer=self._layer, kind=kind) for kind in self._kinds)
         self._pca = _checked_pca(pca, trace, self._layer, self._kinds, self._width)
         self._max_points = as_int(
             max_points, "max_points", minimum=1, maximum=MAX_POINTS, why=_POINTS_WHY
@@ -186,7 +186,7 @@ class StateSpaceView(ImageExport, anywidget.AnyWidget):
         if self._conditions_in is None and self._portrait_in is not None:
             self._conditions_in = self._portrait_in.inputs
         self._readout_direction = _readout_vector(
-            readout, trace.n_cells(layer=self._layer), self._width
+            readout, trace.n_cells(layer=self._layer, kind=self._kinds[0]), self._width
         )
         self._eigenvectors = _top_right_eigenvectors(self._fixed_points, model, self._layer)
         names = _condition_labels(condition_names, self._conditions_in)

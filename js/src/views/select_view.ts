@@ -24,6 +24,8 @@ export interface LayerInfo {
   layer: number;
   kinds: string[];
   n_cells: number;
+  /** Cells per kind: kinds of other cell groups (a Mamba layer's) differ in width. */
+  widths?: Record<string, number>;
 }
 
 export type TrackPayload =
@@ -741,13 +743,18 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     const pinned = pinnedLayer();
     const layer = pinned ?? snap?.layer ?? layers[0]?.layer ?? 0;
     if (layerSelect.value !== String(layer)) layerSelect.value = String(layer);
-    const kinds = layers.find((l) => l.layer === layer)?.kinds ?? [];
-    const kKey = JSON.stringify(kinds);
+    const shownLayer = layers.find((l) => l.layer === layer);
+    const kinds = shownLayer?.kinds ?? [];
+    const widths = shownLayer?.widths ?? {};
+    const severalWidths = new Set(Object.values(widths)).size > 1;
+    const kKey = JSON.stringify([kinds, widths]);
     if (kKey !== kindsKey) {
       kindsKey = kKey;
       kindSelect.replaceChildren(
         ...kinds.map((k) => {
-          const option = el("option", "", KIND_NAMES[k] ? `${k} (${KIND_NAMES[k]})` : k);
+          const parts = [KIND_NAMES[k], severalWidths ? `${widths[k]} cells` : undefined];
+          const detail = parts.filter((p) => p !== undefined).join(", ");
+          const option = el("option", "", detail ? `${k} (${detail})` : k);
           option.value = k;
           return option;
         }),
