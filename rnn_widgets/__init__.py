@@ -14,6 +14,8 @@ The public API, re-exported from the subpackages:
   shipped model in one line
 * :class:`RecurrentModel`, :func:`wrap`, :func:`capture` -- the model adapter and exact
   capture of states from torch RNNs (``rnn_widgets.models``)
+* :class:`MinGRU`, :class:`MinLSTM` -- minGRU and minLSTM (Feng et al. 2024 [7]_), parallel
+  recurrent modules the model adapter recognises
 * ``rnn_widgets.analysis`` -- pure analyses over traces: ``select_cells``, ``match`` (LSTMVis)
 * ``rnn_widgets.hypotheses`` -- labelling functions over tokens, for neuron relevance (Deep
   Neural Inspection)
@@ -45,13 +47,15 @@ References
    high-dimensional recurrent neural networks. Neural Computation, 25(3), 626-649.
 .. [6] Explaining RNN computations through hidden state dynamics. (The copy this project follows
    names no authors or venue.)
+.. [7] Feng, L., Tung, F., Ahmed, M. O., Bengio, Y., & Hajimirsadeghi, H. (2024). Were RNNs all
+   we needed? arXiv:2410.01201.
 """
 
 from importlib.metadata import PackageNotFoundError, version
 
 from . import analysis, hypotheses, tasks, zoo
 from ._demo import demo
-from .models import RecurrentModel, capture, wrap
+from .models import MinGRU, MinLSTM, RecurrentModel, capture, wrap
 from .trace import KNOWN_KINDS, Predictions, Tokens, Trace, Track
 from .widgets import (
     AblationPlot,
@@ -74,6 +78,8 @@ __all__ = [
     "AblationPlot",
     "Explorer",
     "MatchView",
+    "MinGRU",
+    "MinLSTM",
     "Predictions",
     "RecurrentModel",
     "RelevanceBars",

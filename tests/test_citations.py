@@ -51,6 +51,14 @@ SOURCES = {
         r"\bGolub (?:&|and) Sussillo\b",
         "Golub, M. D., & Sussillo, D. (2018). FixedPointFinder",
     ),
+    "minimal RNNs": (
+        r"Feng et al\.",
+        "Feng, L., Tung, F., Ahmed, M. O., Bengio, Y., & Hajimirsadeghi, H. (2024). Were RNNs",
+    ),
+    "log-space scan": (
+        r"\bHeinsen\b",
+        "Heinsen, F. A. (2023). Efficient parallelization of a ubiquitous sequential",
+    ),
 }
 # "paper" and a number, "papers" and the numbers of the local copies, and the copies' file
 # names (the examples below are split so that the check does not find itself).

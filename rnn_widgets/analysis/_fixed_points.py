@@ -1108,9 +1108,10 @@ def _runner(model: RecurrentModel, layer: int, step: Any) -> Any:
     """``run(h, x, steps)``: the state after ``steps`` steps under constant inputs, batched.
 
     For torch's cells a one-layer float32 module rebuilt from the layer's weights runs the
-    steps in its fused loop; for a user cell, its step in a Python loop.
+    steps in its fused loop; for any other core (a user cell, minGRU), its step in a Python
+    loop.
     """
-    if model.family == "cell":
+    if not model.has_gate_weights:
         batched = vmap(step)
 
         def stepped(h: torch.Tensor, x: torch.Tensor, steps: int) -> torch.Tensor:

@@ -73,9 +73,11 @@ def step_jacobians(
 def closed_form_jacobian(model: RecurrentModel, layer: int) -> Jacobian | None:
     """``J(h, x)``: (batch, state) x (batch, input) -> (batch, state, state), float64, or None.
 
-    None for a user cell, whose equations are its own.
+    None where the core is not one of torch's LSTM, GRU and RNN modules
+    (``model.has_gate_weights``): a user cell, whose equations are its own, or a MinGRU or
+    MinLSTM; their Jacobians come from ``torch.func`` (:func:`step_jacobians`).
     """
-    if model.family == "cell":
+    if not model.has_gate_weights:
         return None
     weights = {
         name: {

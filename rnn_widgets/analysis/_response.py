@@ -452,7 +452,8 @@ def isolate(model: RecurrentModel, *, layer: int = 0) -> IsolatedCells:
     Raises
     ------
     TypeError
-        For a user cell: without standard gates its cells cannot be separated.
+        For a user cell (without standard gates its cells cannot be separated), and for a
+        MinGRU or MinLSTM, whose gates follow other equations.
 
     References
     ----------
@@ -467,6 +468,12 @@ def isolate(model: RecurrentModel, *, layer: int = 0) -> IsolatedCells:
             "model: a user cell (RecurrentCell) cannot be isolated cell by cell; response "
             "characterization needs each cell's own input and recurrent weights per gate, "
             "which only nn.LSTM, nn.GRU and nn.RNN cores expose (RecurrentModel.gate_weights)"
+        )
+    if not model.has_gate_weights:
+        raise TypeError(
+            f"model: response characterization follows the gate equations of nn.LSTM, nn.GRU "
+            f"and nn.RNN, and a {model.family} core has other ones; its cells are already "
+            "independent given the input, so drive it with RecurrentModel.run instead"
         )
     gates = model.gate_weights(layer=layer)
     names = tuple(gates)
@@ -995,7 +1002,8 @@ def characterize(
     Parameters
     ----------
     model : RecurrentModel
-        An LSTM, GRU or vanilla RNN core (a user cell cannot be isolated: TypeError).
+        An LSTM, GRU or vanilla RNN core (a user cell, a MinGRU or a MinLSTM cannot be
+        isolated: TypeError).
     layer : int
         The layer whose cells are characterized.
     sequences : TaskData, Trace, array or list of sequences

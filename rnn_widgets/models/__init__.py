@@ -5,12 +5,20 @@
   ``readout``: the only model interface the analyses rely on.
 * :func:`wrap` -- a `RecurrentModel` around a bare ``nn.LSTM``, ``nn.GRU`` or ``nn.RNN``;
   :func:`as_model` -- the one coercion of a model argument that every public function uses.
+* :class:`MinGRU`, :class:`MinLSTM` -- the minimal RNNs of Feng et al. (2024) [1]_, whose
+  gates read only the input, computed by a log-space parallel scan; recognised as cores.
 * :class:`RecurrentCell` -- the step protocol a user-written cell follows to be a core.
 * :func:`capture` -- record every layer's ``h`` (and ``c`` and gates) over sequences into a
   :class:`~rnn_widgets.trace.Trace`.
+
+References
+----------
+.. [1] Feng, L., Tung, F., Ahmed, M. O., Bengio, Y., & Hajimirsadeghi, H. (2024). Were RNNs all
+   we needed? arXiv:2410.01201.
 """
 
 from ._capture import capture
+from ._min_rnn import MinGRU, MinLSTM
 from ._model import (
     GateWeights,
     RecurrentCell,
@@ -23,6 +31,8 @@ from ._model import (
 
 __all__ = [
     "GateWeights",
+    "MinGRU",
+    "MinLSTM",
     "RecurrentCell",
     "RecurrentModel",
     "RunResult",

@@ -11,7 +11,9 @@ How
   from oneDNN's training workspace of that same pass (``_workspace``; 1.8-2.3x the bare
   forward pass for every gate of a 2 x 512 LSTM, against 2.5-2.8x when rebuilt); otherwise
   every gate is one batched matrix product over a chunk of steps (``_cores``). The LSTM's
-  ``c`` comes from its elementwise recurrence. A user cell is stepped in Python.
+  ``c`` comes from its elementwise recurrence. A `MinGRU` or `MinLSTM` layer runs its own
+  log-space parallel scan, its gates read from the same chunk's pre-activations. A user cell
+  is stepped in Python.
 * The float32 arrays of the trace are allocated once (and their pages faulted in at once),
   filled in place chunk by chunk, and handed to the trace without a copy
   (``Trace.from_owned_arrays``). Peak memory is the arrays plus about one batch of
@@ -56,7 +58,7 @@ def capture(
 
     Parameters
     ----------
-    model : RecurrentModel, nn.LSTM, nn.GRU or nn.RNN
+    model : RecurrentModel, nn.LSTM, nn.GRU, nn.RNN, MinGRU or MinLSTM
         A bare module is wrapped with :func:`wrap`.
     sequences : list of sequences, or one sequence
         Each sequence is a list of token strings (through the model's vocab and embedding),
@@ -68,7 +70,8 @@ def capture(
         own layer, ``2 * l + d``.
     kinds : str or iterable of str, optional
         The kinds to record for each layer (default: all the model has: ``h``, and ``c i f g
-        o`` for an LSTM, ``r z n`` for a GRU; a cell's ``kinds``). Gates are recorded after
+        o`` for an LSTM, ``r z n`` for a GRU, ``z h_tilde`` for a MinGRU, ``i f h_tilde`` for
+        a MinLSTM; a cell's ``kinds``). Gates are recorded after
         their nonlinearity.
     top_k : int, optional
         How many of the readout's top predictions (softmax probabilities) to attach with
@@ -234,7 +237,8 @@ def _kinds(model: RecurrentModel, kinds: Any) -> tuple[str, ...]:
     chosen = set()
     for kind in kinds:
         if kind not in available:
-            family = model.family.upper() if model.family != "cell" else "cell"
+            names = {"cell": "cell", "min_gru": "MinGRU", "min_lstm": "MinLSTM"}
+            family = names.get(model.family, model.family.upper())
             raise ValueError(
                 f"kinds: {kind!r} is not a kind of this {family}; choose from {list(available)}"
             )

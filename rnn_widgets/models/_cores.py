@@ -1,4 +1,4 @@
-"""The recurrent cores behind a `RecurrentModel`: torch's fused RNN modules and user cells.
+"""The recurrent cores behind a `RecurrentModel`: torch's RNN modules, min-RNNs, user cells.
 
 A core knows its layers, their sizes, their state kinds and the exact step equations. The
 torch core also runs the fast path used by capture and by unclamped runs (see
@@ -15,11 +15,15 @@ Equations (as in ``torch/nn/modules/rnn.py``; ``σ`` the logistic sigmoid)::
     GRU   r, z = σ(W_ir x + b_ir + W_hr h + b_hr), σ(W_iz x + b_iz + W_hz h + b_hz)
           n = tanh(W_in x + b_in + r * (W_hn h + b_hn)),   h' = (1 - z) * n + z * h
     RNN   h' = tanh or relu (W_ih x + b_ih + W_hh h + b_hh)
+
+A `MinGRU` or `MinLSTM` (:class:`MinCore`) runs its own log-space parallel scan one layer at a
+time, chunk by chunk of steps, and its gates are elementwise functions of each chunk's
+pre-activations (``rnn_widgets.models._min_rnn`` holds the equations).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,8 +34,9 @@ from torch.nn import functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ._linear import RowLinear
+from ._min_rnn import MinRNNBase
 
-__all__ = ["CellCore", "TorchCore", "cell_recurrence", "make_core"]
+__all__ = ["CellCore", "MinCore", "TorchCore", "cell_recurrence", "make_core"]
 
 #: The state kinds each family records, in the order of ``KNOWN_KINDS``.
 FAMILY_KINDS: dict[str, tuple[str, ...]] = {
@@ -384,6 +389,69 @@ def cell_recurrence(
     return c_previous
 
 
+class MinCore:
+    """A `MinGRU` or `MinLSTM`: a plain stack of min-cells whose state is ``h`` alone.
+
+    Layer ``l`` is the module's layer ``l`` (one direction). :meth:`step` is the module's
+    sequential :meth:`~MinRNNBase.layer_step`; :meth:`layer_pieces` its parallel
+    :meth:`~MinRNNBase.layer_scan`, the pass that capture and unclamped runs take.
+    """
+
+    is_cell = False
+    directions = 1
+
+    def __init__(self, module: MinRNNBase) -> None:
+        module.check_precision()
+        self.module = module
+        self.family = module.family
+        self.hidden_size = int(module.hidden_size)
+        self.num_layers = int(module.num_layers)
+        self.n_layers = self.num_layers
+        self.kinds = tuple(module.kinds)
+
+    def input_size(self, layer: int) -> int:
+        return self.module.layer_input_size(layer)
+
+    def state_size(self, layer: int) -> int:
+        return self.hidden_size
+
+    def n_cells(self, layer: int) -> int:
+        return self.hidden_size
+
+    def layout(self, layer: int) -> dict[str, slice]:
+        return {"h": slice(0, self.hidden_size)}
+
+    @property
+    def parameters(self) -> list[torch.Tensor]:
+        return list(self.module.parameters())
+
+    def step(
+        self, state: torch.Tensor, x: torch.Tensor, layer: int
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """One step of one layer: the new state (``h``) and every kind's values."""
+        return self.module.layer_step(state, x, layer)
+
+    def layer_pieces(
+        self, layer: int, x: torch.Tensor, kinds: Sequence[str]
+    ) -> Generator[Piece, None, torch.Tensor]:
+        """Yield the wanted kinds of one layer over time-major ``x``; return its h (T, B, H).
+
+        Each chunk of the scan gives ``h`` and the pre-activations its gates are read from,
+        so the gates are exactly what the step computes from the same input.
+        """
+        gate_kinds = [kind for kind in kinds if kind != "h"]
+        chunks = []
+        for t0, pre, states in self.module.layer_scan(x, layer):
+            chunks.append(states)
+            if "h" in kinds:
+                yield Piece((layer, "h"), t0, states)
+            if gate_kinds:
+                values = self.module.gate_values(pre)
+                for kind in gate_kinds:
+                    yield Piece((layer, kind), t0, values[kind])
+        return chunks[0] if len(chunks) == 1 else torch.cat(chunks)
+
+
 class CellCore:
     """A user cell following the `RecurrentCell` protocol: one layer, stepped in Python."""
 
@@ -463,14 +531,17 @@ class CellCore:
         return new_state, {kind: values[kind] for kind in self.kinds}
 
 
-def make_core(core: Any) -> TorchCore | CellCore:
+def make_core(core: Any) -> TorchCore | MinCore | CellCore:
     """The core adapter for a module or a cell, or a TypeError that says what is accepted."""
     if isinstance(core, (nn.LSTM, nn.GRU, nn.RNN)):
         return TorchCore(core)
+    if isinstance(core, MinRNNBase):
+        return MinCore(core)
     if all(hasattr(core, name) for name in ("state_size", "input_size", "kinds", "step")):
         return CellCore(core)
     raise TypeError(
-        f"core must be an nn.LSTM, nn.GRU or nn.RNN, or a cell with state_size, input_size, "
+        f"core must be an nn.LSTM, nn.GRU or nn.RNN, a MinGRU or MinLSTM, or a cell with "
+        "state_size, input_size, "
         f"kinds and step(state, x) (see rnn_widgets.models.RecurrentCell); got "
         f"{type(core).__name__}. For a model with an embedding and a readout, pass its "
         "recurrent module as core and the others as embedding= and readout="

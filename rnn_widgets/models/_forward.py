@@ -7,8 +7,9 @@ of its float32 arrays, so no full-size intermediate is ever held.
 
 An unclamped layer of a torch module takes a fast, exact path: a float32 LSTM on the CPU
 reads its gates from oneDNN's workspace (``_workspace``), any other layer the fused forward
-and batched gate reconstruction of ``_cores``; a clamped layer and a user cell are stepped
-one step at a time.
+and batched gate reconstruction of ``_cores``; an unclamped layer of a `MinGRU` or `MinLSTM`
+its own log-space parallel scan; a clamped layer and a user cell are stepped one step at a
+time.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._cores import CellCore, Piece, TorchCore, fused_layer, torch_layer_pieces
+from ._cores import CellCore, MinCore, Piece, TorchCore, fused_layer, torch_layer_pieces
 from ._workspace import workspace_lstm_pieces, workspace_usable
 
 __all__ = ["Forward"]
@@ -33,7 +34,7 @@ class Forward:
 
     Parameters
     ----------
-    core : TorchCore or CellCore
+    core : TorchCore, MinCore or CellCore
     wanted : mapping of int to sequence of str
         The kinds to yield for each layer (layers not listed are computed only if a later
         layer or the outputs need them).
@@ -49,7 +50,7 @@ class Forward:
 
     def __init__(
         self,
-        core: TorchCore | CellCore,
+        core: TorchCore | MinCore | CellCore,
         wanted: Mapping[int, Sequence[str]],
         readout: Any,
         clamps: Mapping[int, tuple[torch.Tensor, torch.Tensor]],
@@ -60,11 +61,11 @@ class Forward:
         self.readout = readout
         self.clamps = dict(clamps)
         self.outputs = outputs
-        if isinstance(core, TorchCore):
+        if isinstance(core, CellCore):
+            self.n_physical = 1
+        else:
             deepest = max([*self.wanted, *self.clamps, -1])
             self.n_physical = core.num_layers if outputs else deepest // core.directions + 1
-        else:
-            self.n_physical = 1
         for parameter in core.parameters:
             if not bool(torch.isfinite(parameter).all()):
                 raise ValueError(
@@ -91,6 +92,9 @@ class Forward:
             layers = [physical * core.directions + d for d in range(core.directions)]
             if isinstance(core, CellCore) or any(layer in self.clamps for layer in layers):
                 out = yield from self._stepped_layer(physical, x, lengths)
+            elif isinstance(core, MinCore):
+                # One direction: padding past a sequence's end never reaches its earlier steps.
+                out = yield from core.layer_pieces(physical, x, self.wanted.get(physical, ()))
             else:
                 if physical not in self._helpers:
                     self._helpers[physical] = core.layer_module(physical)

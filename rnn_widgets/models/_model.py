@@ -14,9 +14,9 @@ of the module's layer ``l - 1``, as in PyTorch.
 The flat state
 --------------
 ``step`` works on one layer's **flat state**, shape (batch, state_size): for an LSTM the
-concatenation ``(h, c)`` (state_size = 2 * hidden_size), for a GRU or an RNN just ``h``, for a
-user cell whatever its ``state_layout`` says. :meth:`RecurrentModel.state_layout` names the
-slices.
+concatenation ``(h, c)`` (state_size = 2 * hidden_size), for a GRU, an RNN, a `MinGRU` or a
+`MinLSTM` just ``h``, for a user cell whatever its ``state_layout`` says.
+:meth:`RecurrentModel.state_layout` names the slices.
 
 The model is never changed
 --------------------------
@@ -43,9 +43,10 @@ from torch.nn.parameter import UninitializedBuffer, UninitializedParameter
 
 from .._validation import as_float, as_int, as_layer, to_numpy
 from ..trace import KNOWN_KINDS
-from ._cores import GATE_ACTIVATIONS, CellCore, TorchCore, make_core
+from ._cores import GATE_ACTIVATIONS, CellCore, MinCore, TorchCore, make_core
 from ._forward import Forward
 from ._inputs import Prepared, Vocabulary, parse_batch, prepare
+from ._min_rnn import MinRNNBase
 
 __all__ = [
     "GateWeights",
@@ -200,8 +201,9 @@ class RunResult:
         (both directions concatenated for a bidirectional module).
     states : mapping of (int, str) to Tensor, shape (batch, steps, n_cells)
         Every layer's kinds (``h``; ``c`` and ``i f g o`` for an LSTM; ``r z n`` for a GRU;
-        a cell's ``kinds``). A clamped cell shows its clamped value in ``h`` (and ``c``);
-        the gates show what was computed at that step.
+        ``z h_tilde`` for a MinGRU; ``i f h_tilde`` for a MinLSTM; a cell's ``kinds``). A
+        clamped cell shows its clamped value in ``h`` (and ``c``); the gates show what was
+        computed at that step.
     lengths : ndarray of int, shape (batch,)
         The length of each sequence.
 
@@ -217,10 +219,11 @@ class RecurrentModel:
 
     Parameters
     ----------
-    core : nn.LSTM, nn.GRU, nn.RNN or RecurrentCell
+    core : nn.LSTM, nn.GRU, nn.RNN, MinGRU, MinLSTM or RecurrentCell
         The recurrent part: a torch module (any ``num_layers``, ``batch_first`` either way,
         bidirectional or not; ``nn.RNN`` with tanh or relu; ``nn.LSTM`` without
-        ``proj_size``), or a user cell following :class:`RecurrentCell`.
+        ``proj_size``), a :class:`MinGRU` or :class:`MinLSTM` (any ``num_layers``), or a user
+        cell following :class:`RecurrentCell`.
     embedding : nn.Module or "one_hot", optional
         Maps an int64 tensor of token ids of any shape ``(...)`` to input vectors
         ``(..., input_size)``, as ``nn.Embedding`` does; ``"one_hot"`` encodes id ``k`` as the
@@ -260,7 +263,7 @@ class RecurrentModel:
         readout: nn.Module | None = None,
         vocab: Mapping[str, int] | Sequence[str] | None = None,
     ) -> None:
-        self._core: TorchCore | CellCore = make_core(core)
+        self._core: TorchCore | MinCore | CellCore = make_core(core)
         if isinstance(embedding, str) and embedding != "one_hot":
             raise ValueError(f"embedding must be an nn.Module or 'one_hot', got {embedding!r}")
         if embedding is not None and not isinstance(embedding, str) and not callable(embedding):
@@ -284,8 +287,23 @@ class RecurrentModel:
 
     @property
     def family(self) -> str:
-        """``"lstm"``, ``"gru"``, ``"rnn_tanh"``, ``"rnn_relu"`` or ``"cell"`` (a user cell)."""
+        """The kind of core, one of the names below.
+
+        ``"lstm"``, ``"gru"``, ``"rnn_tanh"`` or ``"rnn_relu"`` (torch's modules),
+        ``"min_gru"`` or ``"min_lstm"`` (:class:`MinGRU`, :class:`MinLSTM`), or ``"cell"`` (a
+        user cell).
+        """
         return self._core.family
+
+    @property
+    def has_gate_weights(self) -> bool:
+        """Whether :meth:`gate_weights` describes the core: True for torch's LSTM, GRU and RNN.
+
+        Analyses that build on PyTorch's gate equations (closed-form Jacobians, response
+        characterization, fused runs) take them only where this holds; for a min-RNN or a user
+        cell they use :meth:`step` (``torch.func``) or refuse.
+        """
+        return isinstance(self._core, TorchCore)
 
     @property
     def n_layers(self) -> int:
@@ -304,7 +322,11 @@ class RecurrentModel:
 
     @property
     def kinds(self) -> tuple[str, ...]:
-        """The state kinds every layer has: ``h``, then ``c i f g o`` or ``r z n``."""
+        """The state kinds every layer has: ``h``, then those of the core's family.
+
+        ``c i f g o`` (LSTM), ``r z n`` (GRU), ``z h_tilde`` (MinGRU), ``i f h_tilde``
+        (MinLSTM) or a cell's own ``kinds``.
+        """
         return tuple(self._core.kinds)
 
     @property
@@ -452,11 +474,18 @@ class RecurrentModel:
         Raises
         ------
         TypeError
-            For a user cell, whose gates are its own business.
+            For a user cell, whose gates are its own business, and for a MinGRU or MinLSTM,
+            whose gates read no recurrent weights (see :attr:`has_gate_weights`).
 
         """
         layer = self.check_layer(layer=layer)
         core = self._core
+        if isinstance(core, MinCore):
+            raise TypeError(
+                f"gate_weights needs an nn.LSTM, nn.GRU or nn.RNN core; a {core.family} core's "
+                "gates read only the input (read them from model.core.weights(layer), rows in "
+                "the order of model.core.gates)"
+            )
         if not isinstance(core, TorchCore):
             raise TypeError(
                 "gate_weights needs an nn.LSTM, nn.GRU or nn.RNN core; a user cell has no "
@@ -943,12 +972,12 @@ def as_model(model: Any, name: str = "model") -> RecurrentModel:
     """The one coercion of a model argument: a `RecurrentModel` as it is, a bare module wrapped.
 
     Every public function that takes a model reads it through this, so each accepts the same
-    things: a :class:`RecurrentModel`, or a bare ``nn.LSTM``, ``nn.GRU`` or ``nn.RNN``
-    (wrapped with :func:`wrap`).
+    things: a :class:`RecurrentModel`, or a bare ``nn.LSTM``, ``nn.GRU``, ``nn.RNN``,
+    :class:`MinGRU` or :class:`MinLSTM` (wrapped with :func:`wrap`).
 
     Parameters
     ----------
-    model : RecurrentModel, nn.LSTM, nn.GRU or nn.RNN
+    model : RecurrentModel, nn.LSTM, nn.GRU, nn.RNN, MinGRU or MinLSTM
         The model argument as the user passed it.
     name : str
         How the message names the argument.
@@ -960,10 +989,11 @@ def as_model(model: Any, name: str = "model") -> RecurrentModel:
         readout.
 
     """
-    if isinstance(model, (RecurrentModel, nn.LSTM, nn.GRU, nn.RNN)):
+    if isinstance(model, (RecurrentModel, nn.LSTM, nn.GRU, nn.RNN, MinRNNBase)):
         return wrap(model)
     raise TypeError(
-        f"{name} must be a RecurrentModel or an nn.LSTM, nn.GRU or nn.RNN, got "
+        f"{name} must be a RecurrentModel or an nn.LSTM, nn.GRU or nn.RNN (or a MinGRU or "
+        f"MinLSTM), got "
         f"{type(model).__name__}; wrap a model with an embedding and a readout as "
         "RecurrentModel(model.rnn, embedding=model.embed, readout=model.fc, vocab=...), a "
         "custom cell as RecurrentModel(cell)"
@@ -971,7 +1001,9 @@ def as_model(model: Any, name: str = "model") -> RecurrentModel:
 
 
 def wrap(module: Any) -> RecurrentModel:
-    """Wrap a bare ``nn.LSTM``, ``nn.GRU`` or ``nn.RNN`` (no embedding, readout or vocab).
+    """Wrap a bare ``nn.LSTM``, ``nn.GRU``, ``nn.RNN``, `MinGRU` or `MinLSTM` (no readout).
+
+    The model has no embedding, readout or vocab.
 
     A `RecurrentModel` is returned unchanged. For a model with an embedding and a readout,
     build ``RecurrentModel(core, embedding=..., readout=..., vocab=...)`` instead.
@@ -984,10 +1016,11 @@ def wrap(module: Any) -> RecurrentModel:
     """
     if isinstance(module, RecurrentModel):
         return module
-    if isinstance(module, (nn.LSTM, nn.GRU, nn.RNN)):
+    if isinstance(module, (nn.LSTM, nn.GRU, nn.RNN, MinRNNBase)):
         return RecurrentModel(module)
     raise TypeError(
-        f"wrap expects an nn.LSTM, nn.GRU or nn.RNN, got {type(module).__name__}; for a model "
+        f"wrap expects an nn.LSTM, nn.GRU or nn.RNN (or a MinGRU or MinLSTM), got "
+        f"{type(module).__name__}; for a model "
         "with an embedding and a readout, use RecurrentModel(model.rnn, embedding=model.embed, "
         "readout=model.fc, vocab=...) with its own attribute names; for a custom cell, "
         "RecurrentModel(cell) (see RecurrentCell)"
