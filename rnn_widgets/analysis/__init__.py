@@ -3,7 +3,12 @@
 * :func:`select_cells`, :func:`match` -- LSTMVis's select and match (Strobelt et al. 2018 [1]_),
   exact over the corpus
 * :func:`find_fixed_points` -- fixed and slow points (Sussillo & Barak 2013 [2]_) by
-  Levenberg-Marquardt
+  Levenberg-Marquardt; in closed form for layers linear in their state (minGRU and minLSTM,
+  Feng et al. 2024 [7]_), whose stacks :func:`stack_fixed_points` solves layer by layer
+* :func:`linear_recurrence` -- the decay ``a(x)`` and drive ``b(x)`` of such a layer,
+  ``h' = a * h + b``
+* :func:`memory_timescales` -- per step and cell the time constant ``-1 / log|a(x_t)|``, and
+  which tokens reset or hold each cell
 * :func:`state_pca`, :func:`line_attractor`, :func:`linearization_error`,
   :func:`average_input` -- line attractors (Maheswaranathan et al. 2019 [3]_)
 * :func:`phase_portrait`, :func:`find_limit_cycles` -- phase portraits, periodic orbits
@@ -35,6 +40,8 @@ References
    characterization for auditing cell dynamics in long short-term memory networks.
    International Joint Conference on Neural Networks (IJCNN 2019).
    doi:10.1109/IJCNN.2019.8851954. arXiv:1809.03864.
+.. [7] Feng, L., Tung, F., Ahmed, M. O., Bengio, Y., & Hajimirsadeghi, H. (2024). Were RNNs
+   all we needed? arXiv:2410.01201.
 """
 
 from ..tasks import classification_accuracy, digit_accuracy, next_type_accuracy
@@ -51,6 +58,7 @@ from ._dynamics import (
     untrained_copy,
 )
 from ._fixed_points import Eigenmodes, FixedPoints, Linearization, find_fixed_points
+from ._linear_recurrence import LinearRecurrence, linear_recurrence
 from ._relevance import CellScores, ProbeResult, probe, score_cells
 from ._response import (
     CapacitySweep,
@@ -65,6 +73,8 @@ from ._response import (
     validate_ranking,
 )
 from ._selection import Match, MatchResult, match, select_cells
+from ._stack_fixed_points import StackFixedPoints, stack_fixed_points
+from ._timescales import MemoryTimescales, memory_timescales
 
 __all__ = [
     "Ablation",
@@ -74,16 +84,19 @@ __all__ = [
     "FixedPoints",
     "LimitCycles",
     "LineAttractor",
+    "LinearRecurrence",
     "Linearization",
     "LinearizationError",
     "Match",
     "MatchResult",
+    "MemoryTimescales",
     "Orbit",
     "PhasePortrait",
     "ProbeResult",
     "RankingValidation",
     "Response",
     "ResponseSummary",
+    "StackFixedPoints",
     "StatePCA",
     "Stimulus",
     "StimulusDesign",
@@ -97,13 +110,16 @@ __all__ = [
     "find_fixed_points",
     "find_limit_cycles",
     "line_attractor",
+    "linear_recurrence",
     "linearization_error",
     "match",
+    "memory_timescales",
     "next_type_accuracy",
     "phase_portrait",
     "probe",
     "score_cells",
     "select_cells",
+    "stack_fixed_points",
     "state_pca",
     "untrained_copy",
     "validate_ranking",

@@ -17,6 +17,10 @@ than ``outlier_distance`` are dropped, each point is linearized (J_rec, J_inp, e
 sorted by magnitude, time constants) and classified, and points on one slow manifold share an
 attractor id.
 
+A layer that is linear in its state for a fixed input (minGRU and minLSTM, Feng et al. 2024
+[3]_: ``h' = a(x) * h + b(x)``) is not searched: its one fixed point per input, ``b / (1 -
+a)``, and its eigenvalues ``a`` are returned in closed form (``_linear_recurrence``).
+
 References
 ----------
 .. [1] Sussillo, D., & Barak, O. (2013). Opening the black box: low-dimensional dynamics in
@@ -24,6 +28,8 @@ References
 .. [2] Golub, M. D., & Sussillo, D. (2018). FixedPointFinder: A Tensorflow toolbox for
    identifying and characterizing fixed points in recurrent neural networks. Journal of Open
    Source Software, 3(31), 1003.
+.. [3] Feng, L., Tung, F., Ahmed, M. O., Bengio, Y., & Hajimirsadeghi, H. (2024). Were RNNs
+   all we needed? arXiv:2410.01201.
 """
 
 from __future__ import annotations
@@ -46,8 +52,16 @@ from ..models import RecurrentModel, as_model
 from ..trace import Trace
 from ._eigen import eigenvectors_of
 from ._jacobians import closed_form_jacobian, float64_step
+from ._linear_recurrence import Recurrence, closed_form_states, recurrence_of
 
-__all__ = ["Eigenmodes", "FixedPoints", "Linearization", "find_fixed_points"]
+__all__ = [
+    "Eigenmodes",
+    "FixedPoints",
+    "Linearization",
+    "find_fixed_points",
+    "stability_classes",
+    "time_constants_of",
+]
 
 STABILITY = ("stable", "marginal", "saddle", "unstable")
 # Accepted steps in a row that lower q by less than _PROGRESS (1 %) after which a search stops
@@ -104,7 +118,7 @@ class Eigenmodes:
         values = np.take_along_axis(values, order, axis=1)
         right = np.take_along_axis(right, order[:, None, :], axis=2)
         left = np.linalg.inv(right) if len(right) else right.copy()
-        return cls(values, right, left, _time_constants(np.abs(values)))
+        return cls(values, right, left, time_constants_of(np.abs(values)))
 
 
 @dataclass(frozen=True, eq=False)
@@ -154,11 +168,12 @@ class FixedPoints:
     q : ndarray, shape (n_points,)
         ``||F(h, x) - h||^2 / N`` at each point.
     iterations : ndarray of int
-        Iterations each search took.
+        Iterations each search took (0 for a layer linear in its state, whose points are
+        computed in closed form: see :func:`find_fixed_points`).
     converged : ndarray of bool
         Whether the search stopped by its own criteria (a polished fixed point, or a minimum
         of q where steps no longer lower it by 1 %); False where it ran out of
-        ``max_iterations`` (a warning says how many).
+        ``max_iterations`` (a warning says how many). True for a closed-form point.
     is_fixed : ndarray of bool
         ``q < tolerance``: a fixed point; otherwise a slow point or a stalled search.
     is_minimum : ndarray of bool
@@ -401,6 +416,21 @@ def find_fixed_points(
     batched Levenberg-Marquardt rather than the Adam descent of FixedPointFinder (Golub &
     Sussillo 2018 [2]_); see the module docstring.
 
+    **A layer linear in its state gets the closed form, not a search.** For minGRU and
+    minLSTM (Feng et al. 2024 [3]_; any family of ``LINEAR_FAMILIES``, or a model with a
+    ``linear_recurrence`` method) one step under a fixed input is ``h' = a(x) * h + b(x)``,
+    so each input condition has exactly one fixed point ``h* = b / (1 - a)`` and the
+    eigenvalues are ``a`` (the Jacobian is ``diag(a)``). Those are returned, in milliseconds:
+    one point per condition, ``q`` computed from the layer's own step at ``h*`` (about
+    1e-33), ``iterations`` 0, ``converged`` and ``is_minimum`` True, classes and attractor ids
+    by the rules below. The initial states are then validated and give the value of a free
+    cell (``a == 1`` and ``b == 0`` in float64: every value of that cell is fixed, and the
+    point takes the initial states' mean there); a condition where a cell has ``a == 1``
+    and ``b != 0`` (it moves by ``b`` every step) keeps no point, with a warning. ``n``,
+    ``noise``, ``seed``, ``max_iterations``, ``merge_distance`` and ``outlier_distance``
+    are checked but not used: the point is unique and exact, so it is never dropped as an
+    outlier. :func:`stack_fixed_points` chains the layers of a stack.
+
     Parameters
     ----------
     model : RecurrentModel, nn.LSTM, nn.GRU or nn.RNN
@@ -455,6 +485,8 @@ def find_fixed_points(
     .. [2] Golub, M. D., & Sussillo, D. (2018). FixedPointFinder: A Tensorflow toolbox for
        identifying and characterizing fixed points in recurrent neural networks. Journal of Open
        Source Software, 3(31), 1003.
+    .. [3] Feng, L., Tung, F., Ahmed, M. O., Bengio, Y., & Hajimirsadeghi, H. (2024). Were
+       RNNs all we needed? arXiv:2410.01201.
 
     """
     model = as_model(model)
@@ -476,6 +508,18 @@ def find_fixed_points(
     )
     visited = _visited_states(model, initial_states, layer)
     conditions = _conditions(model, inputs, layer)
+    recurrence = recurrence_of(model, layer)
+    if recurrence is not None:
+        return _closed_form(
+            model,
+            layer,
+            recurrence,
+            visited,
+            conditions,
+            tolerance=tolerance,
+            eps=eps,
+            attractor_distance=attractor_distance,
+        )
     step = float64_step(model, layer)
     jacobian = _batched_jacobian(model, layer, step)
     _check_differentiable(jacobian, visited[:1], conditions[:1])
@@ -526,15 +570,9 @@ def find_fixed_points(
     condition, inputs_of, is_minimum = condition[again], inputs_of[again], is_minimum[again]
     eigenvalues = _eigenvalues(jacobian, states, inputs_of)
     magnitude = np.abs(eigenvalues)
-    largest = magnitude[:, 0] if magnitude.size else np.zeros(0)
-    n_unstable = (magnitude > 1 + eps).sum(axis=1)
-    stability = np.where(
-        n_unstable == magnitude.shape[1],
-        "unstable",
-        np.where(n_unstable > 0, "saddle", np.where(largest < 1 - eps, "stable", "marginal")),
-    )
+    stability, n_unstable = stability_classes(magnitude, eps)
     is_fixed = q < tolerance
-    time_constants = _time_constants(magnitude)
+    time_constants = time_constants_of(magnitude)
     attractor = _attractors(
         _runner(model, layer, step),
         states,
@@ -567,6 +605,98 @@ def find_fixed_points(
     )
 
 
+def _closed_form(
+    model: RecurrentModel,
+    layer: int,
+    recurrence: Recurrence,
+    visited: np.ndarray,
+    conditions: np.ndarray,
+    *,
+    tolerance: float,
+    eps: float,
+    attractor_distance: float,
+) -> FixedPoints:
+    """The fixed points of a layer linear in its state, ``h* = b / (1 - a)``, one per input.
+
+    ``q`` is computed from the layer's own float64 step at ``h*``; the eigenvalues are ``a``
+    (the Jacobian is ``diag(a)``), sorted by magnitude; classes and attractor ids follow the
+    search's rules. A cell with ``a == 1`` and ``b == 0`` is free (a line of fixed points
+    along it) and takes the visited states' mean; a condition where a cell has ``a == 1``
+    and ``b != 0`` (or ``h*`` overflows) keeps no point, and a warning says so.
+    """
+    with torch.no_grad():
+        log_a, b = (part.detach().numpy() for part in recurrence(torch.from_numpy(conditions)))
+    states, found = closed_form_states(log_a, b, visited.mean(axis=0))
+    _warn_no_fixed_point(found)
+    condition = np.flatnonzero(found)
+    states, log_a, inputs_of = states[found], log_a[found], conditions[found]
+    step = float64_step(model, layer)
+    q = np.zeros(len(states))
+    if len(states):
+        with torch.no_grad():
+            moved = vmap(step)(torch.from_numpy(states), torch.from_numpy(inputs_of)).numpy()
+        q = ((moved - states) ** 2).sum(axis=1) / states.shape[1]
+    magnitude = -np.sort(-np.exp(log_a), axis=1)  # a > 0: the eigenvalues, largest first
+    stability, n_unstable = stability_classes(magnitude, eps)
+    is_fixed = q < tolerance
+    radius = _visited_radius(visited)
+    attractor = _attractors(
+        None, states, inputs_of, q, stability, is_fixed, condition, attractor_distance * radius
+    )
+
+    def diagonal(h: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        return torch.diag_embed(torch.exp(recurrence(x)[0]))
+
+    n = len(states)
+    return FixedPoints(
+        states=states,
+        inputs=inputs_of,
+        condition=condition,
+        q=q,
+        iterations=np.zeros(n, dtype=np.int64),
+        converged=np.ones(n, dtype=bool),
+        is_fixed=is_fixed,
+        is_minimum=np.ones(n, dtype=bool),
+        eigenvalues=magnitude.astype(np.complex128),
+        stability=stability,
+        n_unstable=n_unstable,
+        time_constants=time_constants_of(magnitude),
+        attractor=attractor,
+        tolerance=tolerance,
+        eps=eps,
+        layer=layer,
+        conditions=conditions,
+        linearization=Linearization(diagonal, vmap(jacrev(step, argnums=1))),
+    )
+
+
+def stability_classes(magnitude: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(stability, n_unstable)`` from |eigenvalues| (n, S) sorted largest first.
+
+    The classes of :attr:`FixedPoints.stability`; ``n_unstable`` counts ``|lambda| > 1 + eps``.
+    """
+    largest = magnitude[:, 0] if magnitude.size else np.zeros(0)
+    n_unstable = (magnitude > 1 + eps).sum(axis=1)
+    stability = np.where(
+        n_unstable == magnitude.shape[1],
+        "unstable",
+        np.where(n_unstable > 0, "saddle", np.where(largest < 1 - eps, "stable", "marginal")),
+    )
+    return stability, n_unstable
+
+
+def _warn_no_fixed_point(found: np.ndarray) -> None:
+    missing = np.flatnonzero(~found)
+    if len(missing):
+        warnings.warn(
+            f"{len(missing)} of {len(found)} conditions (first: {missing[:5].tolist()}) have no "
+            "fixed point: some cell has a == 1 in float64 and b != 0 there, so it moves by b "
+            "every step (or h* = b / (1 - a) overflows); FixedPoints.conditions still lists them",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+
 def _distance(value: Any, name: str) -> float:
     """A distance argument: a number >= 0; ``np.inf`` allowed (no limit), NaN refused."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
@@ -576,7 +706,8 @@ def _distance(value: Any, name: str) -> float:
     return float(value)
 
 
-def _time_constants(magnitude: np.ndarray) -> np.ndarray:
+def time_constants_of(magnitude: np.ndarray) -> np.ndarray:
+    """``1 / |log |lambda||`` in steps (inf at ``|lambda| = 1``), from |eigenvalues|."""
     with np.errstate(divide="ignore"):
         return 1.0 / np.abs(np.log(np.maximum(magnitude, 1e-300)))
 
