@@ -17,7 +17,14 @@ __all__ = ["demo"]
 
 # Models whose story is their dynamics: fixed points are searched by default (seconds).
 _DYNAMICS_MODELS = frozenset(
-    {"flip_flop_gru", "mod3_gru", "substring_0101_gru", "sentiment_gru", "sentiment_lstm"}
+    {
+        "flip_flop_gru",
+        "flip_flop_min_gru",
+        "mod3_gru",
+        "substring_0101_gru",
+        "sentiment_gru",
+        "sentiment_lstm",
+    }
 )
 
 
@@ -71,7 +78,9 @@ def demo(
     trace = data.annotate(capture(model, data.sequences, kinds=kinds, progress=progress))
     search = name in _DYNAMICS_MODELS if fixed_points is None else bool(fixed_points)
     # A float-input model's stimuli are designed from its inputs, which a trace does not hold.
-    response = True if model.vocab is not None else characterize(model, sequences=data)
+    # A core without standard gates (minGRU) cannot be characterized: the Explorer says so.
+    stimuli_from_trace = model.vocab is not None or not model.has_gate_weights
+    response = True if stimuli_from_trace else characterize(model, sequences=data)
     kwargs.setdefault("response", response)
     return Explorer(
         trace,

@@ -230,6 +230,19 @@ def test_demo_opens_the_explorer_on_a_shipped_model():
         rw.demo("gpt")
 
 
+@pytest.mark.parametrize("name", ["flip_flop_min_gru", "parentheses_min_gru"])
+def test_demo_opens_the_explorer_on_a_min_gru(name):
+    explorer = rw.demo(name, max_steps=1_000, progress=False)
+    assert explorer.trace.n_steps <= 1_000
+    assert explorer.response_view is None
+    assert any("min_gru core has other ones" in notice for notice in explorer.notices)
+    assert {"select_view", "match_view", "state_space_view", "relevance_bars"} <= set(
+        explorer.views
+    )
+    if name.startswith("flip_flop"):
+        assert explorer.fixed_points is not None and explorer.fixed_points.is_fixed.any()
+
+
 def test_nothing_the_user_passes_is_modified():
     trace = _planted()
     before = trace.states().copy()

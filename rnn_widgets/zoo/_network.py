@@ -1,8 +1,14 @@
 """`Network`: the one architecture every zoo model uses, and how it is rebuilt from its spec.
 
-An optional embedding (token tasks), one ``nn.LSTM`` or ``nn.GRU`` (``batch_first``) and a
-linear readout applied to every step's ``h``. A model is stored as its `Spec` (JSON, in the
+An optional embedding (token tasks), one recurrent core (``nn.LSTM``, ``nn.GRU``, or the
+minGRU / minLSTM stacks of Feng et al. 2024 [1]_, all ``batch_first``) and a linear readout applied
+to every step's ``h``. A model is stored as its `Spec` (JSON, in the
 metadata file) plus a ``state_dict`` (read with ``torch.load(..., weights_only=True)``).
+
+References
+----------
+.. [1] Feng, L., Tung, F., Ahmed, M. O., Bengio, Y., & Hajimirsadeghi, H. (2024). Were RNNs
+   all we needed? arXiv:2410.01201.
 """
 
 from __future__ import annotations
@@ -13,9 +19,16 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
-from ..models import RecurrentModel
+from ..models import MinGRU, MinLSTM, RecurrentModel
 
 __all__ = ["Network", "Spec"]
+
+_CORES: dict[str, type[nn.Module]] = {
+    "lstm": nn.LSTM,
+    "gru": nn.GRU,
+    "min_gru": MinGRU,
+    "min_lstm": MinLSTM,
+}
 
 
 @dataclass(frozen=True)
@@ -24,7 +37,7 @@ class Spec:
 
     Attributes
     ----------
-    family : {"lstm", "gru"}
+    family : {"lstm", "gru", "min_gru", "min_lstm"}
     n_inputs : int
         The width of a float input step, or the vocabulary size of a token task.
     hidden : int
@@ -36,7 +49,7 @@ class Spec:
 
     """
 
-    family: Literal["lstm", "gru"]
+    family: Literal["lstm", "gru", "min_gru", "min_lstm"]
     n_inputs: int
     hidden: int
     layers: int
@@ -69,7 +82,11 @@ class Network(nn.Module):
             nn.Embedding(spec.n_inputs, spec.embedding_dim) if spec.embedding_dim else None
         )
         width = spec.embedding_dim or spec.n_inputs
-        core_class = nn.LSTM if spec.family == "lstm" else nn.GRU
+        core_class = _CORES.get(spec.family)
+        if core_class is None:
+            raise ValueError(
+                f"spec.family must be one of {sorted(_CORES)}, got {spec.family!r}"
+            )
         self.core = core_class(width, spec.hidden, num_layers=spec.layers, batch_first=True)
         self.readout = nn.Linear(spec.hidden, spec.n_outputs)
 
