@@ -9,7 +9,7 @@ import numpy as np
 from . import hypotheses as hy
 from . import zoo
 from ._validation import as_int
-from .analysis import characterize
+from .analysis import LINEAR_FAMILIES, characterize, memory_timescales
 from .models import capture
 from .widgets.explorer import Explorer
 
@@ -40,7 +40,10 @@ def demo(
 
     Captures the model's ``h`` (and an LSTM's ``c``) over the first sequences of its
     held-out data, with the task's ground truth as annotation tracks and as hypotheses for
-    the relevance bars. Works offline: the model and the data ship in the package.
+    the relevance bars. For a layer linear in its state (minGRU), its gate too, and a track
+    of the mean ``log10`` time constant of its cells at every step
+    (:func:`~rnn_widgets.analysis.memory_timescales`). Works offline: the model and the data
+    ship in the package.
 
     Parameters
     ----------
@@ -74,8 +77,14 @@ def demo(
     lengths = data.lengths
     fits = int(np.searchsorted(np.cumsum(lengths), max_steps, side="right"))
     data = data.subset(range(max(1, fits)))
-    kinds = [kind for kind in ("h", "c") if kind in model.kinds]
+    linear = LINEAR_FAMILIES.get(model.family)
+    wanted = ("h", "c", *(linear.decay_kinds if linear else ()))
+    kinds = [kind for kind in wanted if kind in model.kinds]
     trace = data.annotate(capture(model, data.sequences, kinds=kinds, progress=progress))
+    if linear is not None:
+        # How long each step lets memory last, under the tokens (Feng et al.'s a(x_t)).
+        timescales = memory_timescales(trace, model, progress=progress)
+        trace = trace.with_track(*timescales.to_track())
     search = name in _DYNAMICS_MODELS if fixed_points is None else bool(fixed_points)
     # A float-input model's stimuli are designed from its inputs, which a trace does not hold.
     # A core without standard gates (minGRU) cannot be characterized: the Explorer says so.

@@ -241,6 +241,8 @@ def test_demo_opens_the_explorer_on_a_min_gru(name):
     )
     if name.startswith("flip_flop"):
         assert explorer.fixed_points is not None and explorer.fixed_points.is_fixed.any()
+    track = explorer.trace.tracks["mean log10 tau, layer 0"]
+    assert np.isfinite(track.values).all() and np.ptp(track.values) > 0
 
 
 def test_nothing_the_user_passes_is_modified():

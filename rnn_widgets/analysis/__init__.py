@@ -58,7 +58,7 @@ from ._dynamics import (
     untrained_copy,
 )
 from ._fixed_points import Eigenmodes, FixedPoints, Linearization, find_fixed_points
-from ._linear_recurrence import LinearRecurrence, linear_recurrence
+from ._linear_recurrence import LINEAR_FAMILIES, LinearFamily, LinearRecurrence, linear_recurrence
 from ._relevance import CellScores, ProbeResult, probe, score_cells
 from ._response import (
     CapacitySweep,
@@ -77,6 +77,7 @@ from ._stack_fixed_points import StackFixedPoints, stack_fixed_points
 from ._timescales import MemoryTimescales, memory_timescales
 
 __all__ = [
+    "LINEAR_FAMILIES",
     "Ablation",
     "CapacitySweep",
     "CellScores",
@@ -84,6 +85,7 @@ __all__ = [
     "FixedPoints",
     "LimitCycles",
     "LineAttractor",
+    "LinearFamily",
     "LinearRecurrence",
     "Linearization",
     "LinearizationError",

@@ -584,7 +584,7 @@ def _recipes() -> dict[str, Recipe]:
 
 
 def _min_gru_recipes(items: list[Recipe]) -> list[Recipe]:
-    """minGRU (Feng et al. 2024 [1]_) versions of the flip-flop and parentheses models.
+    """The minGRU (Feng et al. 2024 [1]_) versions of the flip-flop and parentheses models.
 
     Same tasks, data, steps and floors as the GRU and LSTM recipes; two layers where those
     have one. One minGRU layer cannot flip a bit both ways: its gate ``z = sigmoid(W x + b)``
