@@ -13,7 +13,8 @@ The public API, re-exported from the subpackages:
 * :class:`Explorer` -- every view of a trace in one widget, linked; :func:`demo` opens it on a
   shipped model in one line
 * :class:`RecurrentModel`, :func:`wrap`, :func:`capture` -- the model adapter and exact
-  capture of states from torch RNNs (``rnn_widgets.models``)
+  capture of states from torch RNNs, and from Hugging Face's Mamba (Gu & Dao 2023 [8]_; the
+  ``hf`` extra) (``rnn_widgets.models``)
 * :class:`MinGRU`, :class:`MinLSTM` -- minGRU and minLSTM (Feng et al. 2024 [7]_), parallel
   recurrent modules the model adapter recognises
 * ``rnn_widgets.analysis`` -- pure analyses over traces: ``select_cells``, ``match`` (LSTMVis)
@@ -49,6 +50,8 @@ References
    names no authors or venue.)
 .. [7] Feng, L., Tung, F., Ahmed, M. O., Bengio, Y., & Hajimirsadeghi, H. (2024). Were RNNs all
    we needed? arXiv:2410.01201.
+.. [8] Gu, A., & Dao, T. (2023). Mamba: Linear-time sequence modeling with selective state
+   spaces. arXiv:2312.00752.
 """
 
 from importlib.metadata import PackageNotFoundError, version

@@ -3,10 +3,14 @@
 * :class:`RecurrentModel` -- an explicit wrapper (core, embedding, readout, vocabulary) with
   ``encode``, ``initial_state``, ``state_layout``, ``step``, ``gate_weights``, ``run`` and
   ``readout``: the only model interface the analyses rely on.
-* :func:`wrap` -- a `RecurrentModel` around a bare ``nn.LSTM``, ``nn.GRU`` or ``nn.RNN``;
-  :func:`as_model` -- the one coercion of a model argument that every public function uses.
+* :func:`wrap` -- a `RecurrentModel` around a bare ``nn.LSTM``, ``nn.GRU`` or ``nn.RNN``, a
+  min-RNN, or a Hugging Face ``MambaModel`` or ``MambaForCausalLM``; :func:`as_model` -- the
+  one coercion of a model argument that every public function uses.
 * :class:`MinGRU`, :class:`MinLSTM` -- the minimal RNNs of Feng et al. (2024) [1]_, whose
   gates read only the input, computed by a log-space parallel scan; recognised as cores.
+* Mamba (Gu & Dao 2023 [2]_) from Hugging Face ``transformers`` (the ``hf`` extra), recognised
+  as a core: kinds ``h x delta y conv ssm`` of their own widths and cell groups, the state
+  ``(h, conv, ssm)``; :func:`require_transformers` is the one import of it, naming the extra.
 * :class:`RecurrentCell` -- the step protocol a user-written cell follows to be a core.
 * :func:`capture` -- record every layer's ``h`` (and ``c`` and gates) over sequences into a
   :class:`~rnn_widgets.trace.Trace`.
@@ -15,9 +19,12 @@ References
 ----------
 .. [1] Feng, L., Tung, F., Ahmed, M. O., Bengio, Y., & Hajimirsadeghi, H. (2024). Were RNNs all
    we needed? arXiv:2410.01201.
+.. [2] Gu, A., & Dao, T. (2023). Mamba: Linear-time sequence modeling with selective state
+   spaces. arXiv:2312.00752.
 """
 
 from ._capture import capture
+from ._mamba import require_transformers
 from ._min_rnn import MinGRU, MinLSTM
 from ._model import (
     GateWeights,
@@ -39,5 +46,6 @@ __all__ = [
     "StateLayout",
     "as_model",
     "capture",
+    "require_transformers",
     "wrap",
 ]

@@ -18,7 +18,13 @@ Equations (as in ``torch/nn/modules/rnn.py``; ``σ`` the logistic sigmoid)::
 
 A `MinGRU` or `MinLSTM` (:class:`MinCore`) runs its own log-space parallel scan one layer at a
 time, chunk by chunk of steps, and its gates are elementwise functions of each chunk's
-pre-activations (``rnn_widgets.models._min_rnn`` holds the equations).
+pre-activations (``rnn_widgets.models._min_rnn`` holds the equations). A Hugging Face Mamba
+(``MambaCore``, in ``rnn_widgets.models._mamba``) follows the same core interface.
+
+Every core answers, besides its sizes and its step, four questions that :class:`CoreDefaults`
+answers for the cores whose kinds all share ``h``'s cells (one cell group, one value per cell):
+the width of each kind, its cell group, the positions of the flat state a clamp of one cell
+forces, and which kinds hold several values per channel (none here).
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from ._linear import RowLinear
 from ._min_rnn import MinRNNBase
 
-__all__ = ["CellCore", "MinCore", "TorchCore", "cell_recurrence", "make_core"]
+__all__ = ["CellCore", "CoreDefaults", "MinCore", "TorchCore", "cell_recurrence", "make_core"]
 
 #: The state kinds each family records, in the order of ``KNOWN_KINDS``.
 FAMILY_KINDS: dict[str, tuple[str, ...]] = {
@@ -80,6 +86,30 @@ class Piece:
     values: torch.Tensor
 
 
+class CoreDefaults:
+    """The answers of a core whose kinds are all one value per cell of ``h``.
+
+    A subclass defines ``n_cells(layer)`` and ``layout(layer)``; a core with kinds of other
+    widths (a Mamba layer's) defines every method below itself.
+    """
+
+    def width(self, layer: int, kind: str) -> int:
+        """The number of values ``kind`` has at one step of ``layer``: here ``n_cells``."""
+        return self.n_cells(layer)
+
+    def cell_group(self, layer: int, kind: str) -> str:
+        """The cell group of ``kind``: one group, ``"h"``, for every kind of the layer."""
+        return "h"
+
+    def clamp_positions(self, layer: int, cell: int) -> list[int]:
+        """The positions of the flat state that clamping ``cell`` forces: one in every part."""
+        return [part.start + cell for part in self.layout(layer).values()]
+
+    def values_per_channel(self, layer: int) -> dict[str, int]:
+        """Kinds laid out as several values per cell (channel-major); none here."""
+        return {}
+
+
 def _family(module: nn.Module) -> str:
     if isinstance(module, nn.LSTM):
         return "lstm"
@@ -88,7 +118,7 @@ def _family(module: nn.Module) -> str:
     return "rnn_relu" if module.nonlinearity == "relu" else "rnn_tanh"
 
 
-class TorchCore:
+class TorchCore(CoreDefaults):
     """An ``nn.LSTM``, ``nn.GRU`` or ``nn.RNN``; direction ``d`` of layer ``l`` is ``2l + d``."""
 
     is_cell = False
@@ -389,7 +419,7 @@ def cell_recurrence(
     return c_previous
 
 
-class MinCore:
+class MinCore(CoreDefaults):
     """A `MinGRU` or `MinLSTM`: a plain stack of min-cells whose state is ``h`` alone.
 
     Layer ``l`` is the module's layer ``l`` (one direction). :meth:`step` is the module's
@@ -452,7 +482,7 @@ class MinCore:
         return chunks[0] if len(chunks) == 1 else torch.cat(chunks)
 
 
-class CellCore:
+class CellCore(CoreDefaults):
     """A user cell following the `RecurrentCell` protocol: one layer, stepped in Python."""
 
     is_cell = True
@@ -531,17 +561,26 @@ class CellCore:
         return new_state, {kind: values[kind] for kind in self.kinds}
 
 
-def make_core(core: Any) -> TorchCore | MinCore | CellCore:
-    """The core adapter for a module or a cell, or a TypeError that says what is accepted."""
+def make_core(core: Any) -> Any:
+    """The core adapter for a module or a cell, or a TypeError that says what is accepted.
+
+    Returns a `TorchCore`, `MinCore`, `CellCore` or (for a Hugging Face ``MambaModel`` or
+    ``MambaForCausalLM``) a ``MambaCore``.
+    """
     if isinstance(core, (nn.LSTM, nn.GRU, nn.RNN)):
         return TorchCore(core)
     if isinstance(core, MinRNNBase):
         return MinCore(core)
+    # Imported here: _mamba builds on this module's Piece and CoreDefaults.
+    from ._mamba import MambaCore, is_transformers_model
+
+    if is_transformers_model(core):
+        return MambaCore(core)
     if all(hasattr(core, name) for name in ("state_size", "input_size", "kinds", "step")):
         return CellCore(core)
     raise TypeError(
-        f"core must be an nn.LSTM, nn.GRU or nn.RNN, a MinGRU or MinLSTM, or a cell with "
-        "state_size, input_size, "
+        f"core must be an nn.LSTM, nn.GRU or nn.RNN, a MinGRU or MinLSTM, a Hugging Face "
+        "MambaModel or MambaForCausalLM, or a cell with state_size, input_size, "
         f"kinds and step(state, x) (see rnn_widgets.models.RecurrentCell); got "
         f"{type(core).__name__}. For a model with an embedding and a readout, pass its "
         "recurrent module as core and the others as embedding= and readout="

@@ -8,8 +8,8 @@ of its float32 arrays, so no full-size intermediate is ever held.
 An unclamped layer of a torch module takes a fast, exact path: a float32 LSTM on the CPU
 reads its gates from oneDNN's workspace (``_workspace``), any other layer the fused forward
 and batched gate reconstruction of ``_cores``; an unclamped layer of a `MinGRU` or `MinLSTM`
-its own log-space parallel scan; a clamped layer and a user cell are stepped one step at a
-time.
+its own log-space parallel scan, one of a Mamba its blocked pass (``_mamba``); a clamped layer
+and a user cell are stepped one step at a time.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from ._cores import CellCore, MinCore, Piece, TorchCore, fused_layer, torch_layer_pieces
+from ._mamba import MambaCore
 from ._workspace import workspace_lstm_pieces, workspace_usable
 
 __all__ = ["Forward"]
@@ -34,7 +35,7 @@ class Forward:
 
     Parameters
     ----------
-    core : TorchCore, MinCore or CellCore
+    core : TorchCore, MinCore, MambaCore or CellCore
     wanted : mapping of int to sequence of str
         The kinds to yield for each layer (layers not listed are computed only if a later
         layer or the outputs need them).
@@ -50,7 +51,7 @@ class Forward:
 
     def __init__(
         self,
-        core: TorchCore | MinCore | CellCore,
+        core: TorchCore | MinCore | MambaCore | CellCore,
         wanted: Mapping[int, Sequence[str]],
         readout: Any,
         clamps: Mapping[int, tuple[torch.Tensor, torch.Tensor]],
@@ -79,7 +80,7 @@ class Forward:
             parameters = core.parameters
             probe = torch.zeros(
                 1,
-                core.directions * core.n_cells(core.n_layers - 1),
+                core.directions * core.width(core.n_layers - 1, "h"),
                 dtype=parameters[0].dtype if parameters else torch.get_default_dtype(),
                 device=parameters[0].device if parameters else "cpu",
             )
@@ -92,7 +93,7 @@ class Forward:
             layers = [physical * core.directions + d for d in range(core.directions)]
             if isinstance(core, CellCore) or any(layer in self.clamps for layer in layers):
                 out = yield from self._stepped_layer(physical, x, lengths)
-            elif isinstance(core, MinCore):
+            elif isinstance(core, (MinCore, MambaCore)):
                 # One direction: padding past a sequence's end never reaches its earlier steps.
                 out = yield from core.layer_pieces(physical, x, self.wanted.get(physical, ()))
             else:
@@ -144,11 +145,11 @@ class Forward:
     ) -> dict[str, torch.Tensor]:
         core = self.core
         steps, batch, _ = x.shape
-        size, n_cells = core.state_size(layer), core.n_cells(layer)
+        size = core.state_size(layer)
         layout = core.layout(layer)
         kinds = {"h", *self.wanted.get(layer, ())}
         store = {
-            kind: torch.empty(steps, batch, n_cells, dtype=x.dtype, device=x.device)
+            kind: torch.empty(steps, batch, core.width(layer, kind), dtype=x.dtype, device=x.device)
             for kind in kinds
         }
         clamp = self.clamps.get(layer)

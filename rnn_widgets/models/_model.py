@@ -15,8 +15,17 @@ The flat state
 --------------
 ``step`` works on one layer's **flat state**, shape (batch, state_size): for an LSTM the
 concatenation ``(h, c)`` (state_size = 2 * hidden_size), for a GRU, an RNN, a `MinGRU` or a
-`MinLSTM` just ``h``, for a user cell whatever its ``state_layout`` says.
-:meth:`RecurrentModel.state_layout` names the slices.
+`MinLSTM` just ``h``, for a Mamba layer ``(h, conv, ssm)`` (its block output, the
+convolution's last inputs and the SSM state; ``rnn_widgets.models._mamba``), for a user cell
+whatever its ``state_layout`` says. :meth:`RecurrentModel.state_layout` names the slices.
+
+Cells and kinds of other widths
+-------------------------------
+A layer's **cells** are what ``run(clamp=...)`` and ``ablate`` address: the units of ``h`` for
+every family but Mamba, whose cells are its SSM channels. Every kind of a torch module, a
+min-RNN or a user cell has one value per cell; a Mamba layer's kinds have their own widths
+(:meth:`RecurrentModel.n_cells` with ``kind=``) and cell groups
+(:meth:`RecurrentModel.cell_group`), which ``capture`` records in the trace.
 
 The model is never changed
 --------------------------
@@ -41,11 +50,12 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.parameter import UninitializedBuffer, UninitializedParameter
 
-from .._validation import as_float, as_int, as_layer, to_numpy
+from .._validation import as_float, as_int, as_kind, as_layer, to_numpy
 from ..trace import KNOWN_KINDS
 from ._cores import GATE_ACTIVATIONS, CellCore, MinCore, TorchCore, make_core
 from ._forward import Forward
 from ._inputs import Prepared, Vocabulary, parse_batch, prepare
+from ._mamba import MambaCore, is_transformers_model
 from ._min_rnn import MinRNNBase
 
 __all__ = [
@@ -201,8 +211,9 @@ class RunResult:
         (both directions concatenated for a bidirectional module).
     states : mapping of (int, str) to Tensor, shape (batch, steps, n_cells)
         Every layer's kinds (``h``; ``c`` and ``i f g o`` for an LSTM; ``r z n`` for a GRU;
-        ``z h_tilde`` for a MinGRU; ``i f h_tilde`` for a MinLSTM; a cell's ``kinds``). A
-        clamped cell shows its clamped value in ``h`` (and ``c``); the gates show what was
+        ``z h_tilde`` for a MinGRU; ``i f h_tilde`` for a MinLSTM; ``x delta y conv ssm`` for
+        Mamba, each of its own width; a cell's ``kinds``). A clamped cell shows its clamped
+        value in ``h`` (and ``c``; a Mamba channel in ``ssm``); the gates show what was
         computed at that step.
     lengths : ndarray of int, shape (batch,)
         The length of each sequence.
@@ -219,20 +230,24 @@ class RecurrentModel:
 
     Parameters
     ----------
-    core : nn.LSTM, nn.GRU, nn.RNN, MinGRU, MinLSTM or RecurrentCell
+    core : nn.LSTM, nn.GRU, nn.RNN, MinGRU, MinLSTM, MambaModel, MambaForCausalLM or RecurrentCell
         The recurrent part: a torch module (any ``num_layers``, ``batch_first`` either way,
         bidirectional or not; ``nn.RNN`` with tanh or relu; ``nn.LSTM`` without
-        ``proj_size``), a :class:`MinGRU` or :class:`MinLSTM` (any ``num_layers``), or a user
-        cell following :class:`RecurrentCell`.
+        ``proj_size``), a :class:`MinGRU` or :class:`MinLSTM` (any ``num_layers``), a Hugging
+        Face ``transformers`` ``MambaModel`` or ``MambaForCausalLM`` (the ``hf`` extra; see
+        ``rnn_widgets.models._mamba``), or a user cell following :class:`RecurrentCell`.
     embedding : nn.Module or "one_hot", optional
         Maps an int64 tensor of token ids of any shape ``(...)`` to input vectors
         ``(..., input_size)``, as ``nn.Embedding`` does; ``"one_hot"`` encodes id ``k`` as the
         k-th unit vector (then ids run over ``0 .. input_size - 1``). Needed to read tokens
-        or ids; float input vectors are read as they are.
+        or ids; float input vectors are read as they are. For a Mamba model, its own
+        embedding by default.
     readout : nn.Module, optional
         Maps the last layer's h, shape (n, features), to outputs (n, n_outputs) (logits for
         a softmax), e.g. ``nn.Linear``. ``features`` is ``hidden_size`` (both directions:
-        ``2 * hidden_size``), as in the module's own output.
+        ``2 * hidden_size``), as in the module's own output. For a ``MambaForCausalLM`` its
+        final norm and ``lm_head`` by default (its logits), for a ``MambaModel`` its final
+        norm (its ``last_hidden_state``).
     vocab : mapping of str to int, or list of str, optional
         Token strings to ids (a list gives each token its index). Used to read token strings
         and to name top-k predictions.
@@ -263,7 +278,10 @@ class RecurrentModel:
         readout: nn.Module | None = None,
         vocab: Mapping[str, int] | Sequence[str] | None = None,
     ) -> None:
-        self._core: TorchCore | MinCore | CellCore = make_core(core)
+        self._core: TorchCore | MinCore | CellCore | MambaCore = make_core(core)
+        if isinstance(self._core, MambaCore):
+            embedding = self._core.embedding if embedding is None else embedding
+            readout = self._core.readout if readout is None else readout
         if isinstance(embedding, str) and embedding != "one_hot":
             raise ValueError(f"embedding must be an nn.Module or 'one_hot', got {embedding!r}")
         if embedding is not None and not isinstance(embedding, str) and not callable(embedding):
@@ -290,8 +308,8 @@ class RecurrentModel:
         """The kind of core, one of the names below.
 
         ``"lstm"``, ``"gru"``, ``"rnn_tanh"`` or ``"rnn_relu"`` (torch's modules),
-        ``"min_gru"`` or ``"min_lstm"`` (:class:`MinGRU`, :class:`MinLSTM`), or ``"cell"`` (a
-        user cell).
+        ``"min_gru"`` or ``"min_lstm"`` (:class:`MinGRU`, :class:`MinLSTM`), ``"mamba"`` (a
+        Hugging Face ``MambaModel`` or ``MambaForCausalLM``), or ``"cell"`` (a user cell).
         """
         return self._core.family
 
@@ -325,7 +343,8 @@ class RecurrentModel:
         """The state kinds every layer has: ``h``, then those of the core's family.
 
         ``c i f g o`` (LSTM), ``r z n`` (GRU), ``z h_tilde`` (MinGRU), ``i f h_tilde``
-        (MinLSTM) or a cell's own ``kinds``.
+        (MinLSTM), ``x delta y conv ssm`` (Mamba: conv output, step size, gated SSM output,
+        convolution state, SSM state; of other widths than ``h``) or a cell's own ``kinds``.
         """
         return tuple(self._core.kinds)
 
@@ -364,9 +383,43 @@ class RecurrentModel:
                     return tensor.dtype
         return self.dtype
 
-    def n_cells(self, *, layer: int = 0) -> int:
-        """The number of cells (units of h) of a layer."""
-        return self._core.n_cells(self.check_layer(layer=layer))
+    def n_cells(self, *, layer: int = 0, kind: str | None = None) -> int:
+        """The number of cells of a layer, or the width of one of its kinds.
+
+        Parameters
+        ----------
+        layer : int
+            The layer.
+        kind : str, optional
+            None: the layer's cells, which ``run(clamp=...)`` addresses (the units of ``h``;
+            for Mamba its SSM channels, ``intermediate_size``). A kind: the number of values it
+            has per step, as capture records it (for Mamba ``h`` has ``hidden_size``, ``ssm``
+            ``intermediate_size * state_size``; for every other family ``n_cells``).
+
+        """
+        layer = self.check_layer(layer=layer)
+        if kind is None:
+            return self._core.n_cells(layer)
+        return self._core.width(layer, self._check_kind(kind))
+
+    def cell_group(self, *, layer: int = 0, kind: str = "h") -> str:
+        """The cell group of a kind: kinds of one group share cells (see ``Trace.cell_group``).
+
+        Every kind of an LSTM, GRU, RNN, min-RNN or cell layer is one group, ``"h"``; a Mamba
+        layer's are ``"model"`` (``h``), ``"channels"`` (``x``, ``delta``, ``y``), ``"conv"``
+        and ``"state"`` (``ssm``).
+        """
+        layer = self.check_layer(layer=layer)
+        return self._core.cell_group(layer, self._check_kind(kind))
+
+    def values_per_channel(self, *, layer: int = 0) -> Mapping[str, int]:
+        """The kinds that hold several values per cell, and how many; empty for most families.
+
+        For Mamba ``{"conv": conv_kernel - 1, "ssm": state_size}``: their columns are laid
+        out channel-major (column ``d * k + j`` is value ``j`` of channel ``d``), and capture
+        budgets their memory and can keep chosen channels of them.
+        """
+        return MappingProxyType(self._core.values_per_channel(self.check_layer(layer=layer)))
 
     def input_size(self, *, layer: int = 0) -> int:
         """The width of a layer's input vectors."""
@@ -379,7 +432,7 @@ class RecurrentModel:
     @property
     def n_features(self) -> int:
         """The width of what the readout reads: the last layer's h, directions concatenated."""
-        return self._core.directions * self._core.n_cells(self.n_layers - 1)
+        return self._core.directions * self._core.width(self.n_layers - 1, "h")
 
     def __repr__(self) -> str:
         parts = [f"core={type(self.core).__name__}", f"{self.n_layers} layers"]
@@ -427,7 +480,7 @@ class RecurrentModel:
         return torch.zeros(batch, size, dtype=self.dtype, device=self.device)
 
     def state_layout(self, *, layer: int = 0) -> StateLayout:
-        """The named slices of one layer's flat state (``h``; and ``c`` for an LSTM)."""
+        """The named slices of a layer's flat state: h; c (LSTM); conv and ssm (Mamba)."""
         layer = self.check_layer(layer=layer)
         parts = self._core.layout(layer)
         return StateLayout(MappingProxyType(parts), self._core.state_size(layer))
@@ -480,6 +533,12 @@ class RecurrentModel:
         """
         layer = self.check_layer(layer=layer)
         core = self._core
+        if isinstance(core, MambaCore):
+            raise TypeError(
+                "gate_weights needs an nn.LSTM, nn.GRU or nn.RNN core; a Mamba layer has no "
+                "recurrent gate weights (its weights are the mixer's: "
+                "model.core.backbone.layers[layer].mixer)"
+            )
         if isinstance(core, MinCore):
             raise TypeError(
                 f"gate_weights needs an nn.LSTM, nn.GRU or nn.RNN core; a {core.family} core's "
@@ -531,7 +590,9 @@ class RecurrentModel:
             ``{layer: {cell: value}}``: force these cells to these values, for ablation. The
             clamp is applied to the state after each step (and to the initial state), in every
             part of the state layout (``h``, and ``c`` for an LSTM), so the layer's next step
-            and the later layers see it; the gates are not clamped. A value is a number (the
+            and the later layers see it; the gates are not clamped. A Mamba layer's cells are
+            its SSM channels: clamping channel ``d`` forces its SSM state ``s[d, :]`` (all
+            ``state_size`` values), not ``h`` nor the convolution's state. A value is a number (the
             same at every step) or per-step values: shape (steps,) for one sequence, (batch,
             steps) for a batch (``steps`` the longest length; values past a sequence's end
             are ignored). With per-step values, the initial state takes the value of the
@@ -757,6 +818,9 @@ class RecurrentModel:
 
     # ------------------------------------------------------------------ internals
 
+    def _check_kind(self, kind: Any) -> str:
+        return as_kind(kind, "kind", kinds=self.kinds, of=f"this {self.family} model")
+
     def _check_materialised(self) -> None:
         """Refuse weights that hold no values (meta device, lazy modules) or sit apart.
 
@@ -908,7 +972,6 @@ class RecurrentModel:
                 )
             if not cells:
                 continue
-            layout = self._core.layout(layer)
             n_cells = self._core.n_cells(layer)
             size = self._core.state_size(layer)
             parsed = {}
@@ -926,9 +989,9 @@ class RecurrentModel:
             values = torch.zeros(shape, dtype=self.dtype, device=self.device)
             for cell, value in parsed.items():
                 column = torch.as_tensor(value.T if isinstance(value, np.ndarray) else value)
-                for part in layout.values():
-                    mask[part.start + cell] = True
-                    values[..., part.start + cell] = column
+                for position in self._core.clamp_positions(layer, cell):
+                    mask[position] = True
+                    values[..., position] = column
             result[layer] = (mask, values)
         return result
 
@@ -973,11 +1036,12 @@ def as_model(model: Any, name: str = "model") -> RecurrentModel:
 
     Every public function that takes a model reads it through this, so each accepts the same
     things: a :class:`RecurrentModel`, or a bare ``nn.LSTM``, ``nn.GRU``, ``nn.RNN``,
-    :class:`MinGRU` or :class:`MinLSTM` (wrapped with :func:`wrap`).
+    :class:`MinGRU`, :class:`MinLSTM`, or Hugging Face ``MambaModel`` or ``MambaForCausalLM``
+    (wrapped with :func:`wrap`).
 
     Parameters
     ----------
-    model : RecurrentModel, nn.LSTM, nn.GRU, nn.RNN, MinGRU or MinLSTM
+    model : RecurrentModel, nn.LSTM, nn.GRU, nn.RNN, MinGRU, MinLSTM, MambaModel or MambaForCausalLM
         The model argument as the user passed it.
     name : str
         How the message names the argument.
@@ -986,14 +1050,19 @@ def as_model(model: Any, name: str = "model") -> RecurrentModel:
     ------
     TypeError
         For anything else, naming ``name`` and how to wrap a model with an embedding and a
-        readout.
+        readout; for another ``transformers`` model, listing the supported ones.
+    ImportError
+        For a ``transformers`` model when ``transformers`` cannot be imported, naming the
+        ``hf`` extra.
 
     """
     if isinstance(model, (RecurrentModel, nn.LSTM, nn.GRU, nn.RNN, MinRNNBase)):
         return wrap(model)
+    if is_transformers_model(model):
+        return wrap(model)
     raise TypeError(
-        f"{name} must be a RecurrentModel or an nn.LSTM, nn.GRU or nn.RNN (or a MinGRU or "
-        f"MinLSTM), got "
+        f"{name} must be a RecurrentModel or an nn.LSTM, nn.GRU or nn.RNN (or a MinGRU, "
+        f"MinLSTM, or Hugging Face MambaModel or MambaForCausalLM), got "
         f"{type(model).__name__}; wrap a model with an embedding and a readout as "
         "RecurrentModel(model.rnn, embedding=model.embed, readout=model.fc, vocab=...), a "
         "custom cell as RecurrentModel(cell)"
@@ -1001,9 +1070,11 @@ def as_model(model: Any, name: str = "model") -> RecurrentModel:
 
 
 def wrap(module: Any) -> RecurrentModel:
-    """Wrap a bare ``nn.LSTM``, ``nn.GRU``, ``nn.RNN``, `MinGRU` or `MinLSTM` (no readout).
+    """Wrap a bare ``nn.LSTM``, ``nn.GRU``, ``nn.RNN``, `MinGRU`, `MinLSTM`, or a Mamba.
 
-    The model has no embedding, readout or vocab.
+    A torch module or min-RNN has no embedding, readout or vocab. A Hugging Face
+    ``MambaModel`` or ``MambaForCausalLM`` (``transformers``, the ``hf`` extra) keeps its own
+    embedding and readout (see :class:`RecurrentModel`), and no vocab (read token ids).
 
     A `RecurrentModel` is returned unchanged. For a model with an embedding and a readout,
     build ``RecurrentModel(core, embedding=..., readout=..., vocab=...)`` instead.
@@ -1011,15 +1082,20 @@ def wrap(module: Any) -> RecurrentModel:
     Raises
     ------
     TypeError
-        If ``module`` is not recurrent.
+        If ``module`` is not recurrent; for another ``transformers`` model, listing the ones
+        supported.
+    ImportError
+        For a ``transformers`` model when ``transformers`` cannot be imported, naming the
+        ``hf`` extra (``pip install 'rnn_widgets[hf]'``).
 
     """
     if isinstance(module, RecurrentModel):
         return module
-    if isinstance(module, (nn.LSTM, nn.GRU, nn.RNN, MinRNNBase)):
+    if isinstance(module, (nn.LSTM, nn.GRU, nn.RNN, MinRNNBase)) or is_transformers_model(module):
         return RecurrentModel(module)
     raise TypeError(
-        f"wrap expects an nn.LSTM, nn.GRU or nn.RNN (or a MinGRU or MinLSTM), got "
+        f"wrap expects an nn.LSTM, nn.GRU or nn.RNN (or a MinGRU, MinLSTM, or Hugging Face "
+        f"MambaModel or MambaForCausalLM), got "
         f"{type(module).__name__}; for a model "
         "with an embedding and a readout, use RecurrentModel(model.rnn, embedding=model.embed, "
         "readout=model.fc, vocab=...) with its own attribute names; for a custom cell, "

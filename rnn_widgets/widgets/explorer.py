@@ -466,12 +466,23 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
                 f"layer {self._layer}"
             )
             return None
-        ours, theirs = model.n_cells(layer=self._layer), self._trace.n_cells(layer=self._layer)
+        # Compare a kind both have (h, the layer's output): a Mamba layer's cells are its SSM
+        # channels, wider than its output.
+        kinds = [k for k in self._trace.kinds(layer=self._layer) if k in model.kinds]
+        kind = "h" if "h" in kinds else (kinds[0] if kinds else None)
+        if kind is None:
+            self._note(
+                f"The model was set aside: the trace records none of its kinds "
+                f"{list(model.kinds)} in layer {self._layer}"
+            )
+            return None
+        ours = model.n_cells(layer=self._layer, kind=kind)
+        theirs = self._trace.n_cells(layer=self._layer, kind=kind)
         if ours != theirs:
             self._note(
-                f"The model was set aside: it has {ours} cells in layer {self._layer} but the "
-                f"trace has {theirs}; capture the trace from this model with "
-                "rnn_widgets.capture(model, sequences)"
+                f"The model was set aside: its kind {kind!r} has {ours} cells in layer "
+                f"{self._layer} but the trace's has {theirs}; capture the trace from this model "
+                "with rnn_widgets.capture(model, sequences)"
             )
             return None
         return model

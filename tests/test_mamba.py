@@ -1,0 +1,557 @@
+"""Mamba (Gu & Dao 2023) from Hugging Face transformers: exact capture, the step, every analysis.
+
+Models are built from tiny configs with random weights (no weights are ever downloaded: the
+hub is offline for this module). The reference below is the paper's equations (Gu & Dao 2023
+[1]_, algorithm 2, with the implementation's ``B̄ = Δ B``) written in numpy, float64, one
+step at a time; it shares nothing with the package under test but the weights' names in
+``transformers``' ``MambaMixer``.
+
+References
+----------
+.. [1] Gu, A., & Dao, T. (2023). Mamba: Linear-time sequence modeling with selective state
+   spaces. arXiv:2312.00752.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import sys
+
+os.environ["HF_HUB_OFFLINE"] = "1"  # before transformers is imported: nothing is downloaded
+
+import numpy as np
+import pytest
+import torch
+from transformers import GPT2Config, GPT2Model, MambaConfig, MambaForCausalLM, MambaModel
+from transformers.models.mamba import modeling_mamba
+from transformers.utils import logging as hf_logging
+
+import rnn_widgets as rw
+from rnn_widgets.analysis import (
+    ablate,
+    characterize,
+    find_fixed_points,
+    match,
+    probe,
+    score_cells,
+    select_cells,
+)
+from rnn_widgets.models import RecurrentModel, _mamba, capture
+
+from ._selection_reference import reference_match, reference_select_cells
+from .test_selection_analysis import assert_same_matches, plain
+
+hf_logging.set_verbosity_error()  # its note that the CUDA kernels fall back to PyTorch
+
+RAGGED = [1, 2000, 17, 1, 300, 2, 999]  # lengths 1 .. 2000, two of one step
+VOCAB = 20
+KINDS = ("h", "x", "delta", "y", "conv", "ssm")
+
+
+def _config(**overrides):
+    values = {
+        "vocab_size": VOCAB,
+        "hidden_size": 16,
+        "state_size": 4,
+        "num_hidden_layers": 3,
+        "expand": 2,
+        "conv_kernel": 4,
+        "time_step_rank": 4,  # "auto" gives rank 1: every channel's Δ one function of a scalar
+    }
+    return MambaConfig(**{**values, **overrides})
+
+
+def _lm(seed=0, **overrides):
+    torch.manual_seed(seed)
+    return MambaForCausalLM(_config(**overrides)).eval()
+
+
+def _ids(lengths, seed=1):
+    generator = torch.Generator().manual_seed(seed)
+    return [torch.randint(0, VOCAB, (n,), generator=generator).tolist() for n in lengths]
+
+
+def _close(actual, expected, rtol):
+    """|a - b| <= rtol * max(1, |b|), elementwise, with the worst offender in the message."""
+    actual, expected = (
+        np.asarray(v.detach().cpu() if isinstance(v, torch.Tensor) else v, np.float64)
+        for v in (actual, expected)
+    )
+    assert actual.shape == expected.shape, (actual.shape, expected.shape)
+    excess = np.abs(actual - expected) - rtol * np.maximum(1.0, np.abs(expected))
+    assert excess.max(initial=-1.0) <= 0, f"off by up to {np.abs(actual - expected).max()}"
+
+
+def _np(tensor):
+    return None if tensor is None else tensor.detach().double().cpu().numpy()
+
+
+def _softplus(v):
+    return np.logaddexp(0.0, v)
+
+
+def _silu(v):
+    return v / (1.0 + np.exp(-v))
+
+
+def reference_states(hf_model, ids, clamp=None):
+    """Every layer's kinds over one sequence of token ids, by the paper's equations, float64.
+
+    ``clamp`` is ``{layer: {channel: value}}``: that channel's SSM state is forced to the value
+    at the start and after every step (its ``y`` reads the state before the clamp).
+    """
+    clamp = clamp or {}
+    backbone = getattr(hf_model, "backbone", hf_model)
+    residual = _np(backbone.embeddings.weight)[ids]
+    states = {}
+    for layer, block in enumerate(backbone.layers):
+        mixer = block.mixer
+        norm, eps = _np(block.norm.weight), block.norm.variance_epsilon
+        w_in, b_in = _np(mixer.in_proj.weight), _np(mixer.in_proj.bias)
+        w_conv, b_conv = _np(mixer.conv1d.weight)[:, 0, :], _np(mixer.conv1d.bias)
+        w_x, w_dt = _np(mixer.x_proj.weight), _np(mixer.dt_proj.weight)
+        b_dt = _np(mixer.dt_proj.bias)
+        a, skip = -np.exp(_np(mixer.A_log)), _np(mixer.D)
+        w_out, b_out = _np(mixer.out_proj.weight), _np(mixer.out_proj.bias)
+        channels, n = a.shape
+        kernel, rank = w_conv.shape[1], w_dt.shape[1]
+        history = np.zeros((kernel - 1, channels))  # v of the last K - 1 steps
+        s = np.zeros((channels, n))
+        for channel, value in clamp.get(layer, {}).items():
+            s[channel] = value
+        rows = {kind: [] for kind in KINDS}
+        for r in residual:
+            normed = norm * r / np.sqrt(np.mean(r**2) + eps)
+            projected = w_in @ normed + (0 if b_in is None else b_in)
+            v, z = projected[:channels], projected[channels:]
+            window = np.vstack([history, v])  # (K, D), oldest first
+            u = _silu((w_conv * window.T).sum(axis=1) + (0 if b_conv is None else b_conv))
+            low = w_x @ u
+            delta = _softplus(w_dt @ low[:rank] + b_dt)
+            b, c = low[rank : rank + n], low[rank + n :]
+            s = np.exp(delta[:, None] * a) * s + (delta[:, None] * b[None, :]) * u[:, None]
+            y = (s @ c + skip * u) * _silu(z)
+            for channel, value in clamp.get(layer, {}).items():
+                s[channel] = value
+            h = r + w_out @ y + (0 if b_out is None else b_out)
+            history = window[1:]
+            values = {"h": h, "x": u, "delta": delta, "y": y, "conv": history.T.reshape(-1)}
+            values["ssm"] = s.reshape(-1)
+            for kind in KINDS:
+                rows[kind].append(values[kind])
+        for kind in KINDS:
+            states[(layer, kind)] = np.array(rows[kind])
+        residual = states[(layer, "h")]
+    return states
+
+
+# ---------------------------------------------------------------------------------- recognition
+
+
+@pytest.mark.parametrize("cls", [MambaModel, MambaForCausalLM])
+def test_wrap_and_recurrent_model_recognise_mamba_with_its_kinds_widths_groups_and_layout(cls):
+    torch.manual_seed(0)
+    hf_model = cls(_config())
+    for model in (rw.wrap(hf_model), RecurrentModel(hf_model)):
+        assert model.family == "mamba" and model.kinds == KINDS
+        assert model.n_layers == 3 and model.directions == 1 and not model.has_gate_weights
+        assert model.n_cells(layer=2) == 32  # the channels a clamp addresses
+        widths = {kind: model.n_cells(layer=2, kind=kind) for kind in KINDS}
+        assert widths == {"h": 16, "x": 32, "delta": 32, "y": 32, "conv": 32 * 3, "ssm": 32 * 4}
+        groups = {kind: model.cell_group(layer=1, kind=kind) for kind in KINDS}
+        assert groups == {
+            "h": "model",
+            "x": "channels",
+            "delta": "channels",
+            "y": "channels",
+            "conv": "conv",
+            "ssm": "state",
+        }
+        assert dict(model.values_per_channel(layer=0)) == {"conv": 3, "ssm": 4}
+        assert dict(model.state_layout(layer=1)) == {
+            "h": slice(0, 16),
+            "conv": slice(16, 112),
+            "ssm": slice(112, 240),
+        }
+        assert model.state_size(layer=1) == 240 and model.input_size(layer=1) == 16
+        assert model.n_features == 16 and model.embedding is hf_model.get_input_embeddings()
+    with pytest.raises(TypeError, match=r"a Mamba layer has no recurrent gate weights"):
+        model.gate_weights(layer=0)
+    with pytest.raises(ValueError, match=r"kind 'c' is not a kind of this mamba model"):
+        model.n_cells(layer=0, kind="c")
+
+
+def test_another_transformers_model_is_refused_listing_the_supported_ones():
+    gpt2 = GPT2Model(GPT2Config(n_layer=1, n_embd=8, n_head=2, vocab_size=10, n_positions=16))
+    supported = r"transformers models: MambaModel, MambaForCausalLM; got GPT2Model"
+    with pytest.raises(TypeError, match=supported):
+        rw.wrap(gpt2)
+    with pytest.raises(TypeError, match=supported):
+        rw.capture(gpt2, [[1, 2]], progress=False)
+
+
+def test_without_transformers_wrapping_a_hugging_face_model_names_the_hf_extra(monkeypatch):
+    hf_model = _lm()
+    for name in [name for name in sys.modules if name.split(".")[0] == "transformers"]:
+        monkeypatch.setitem(sys.modules, name, None)  # `import transformers...` now fails
+    message = r"optional dependency transformers: pip install 'rnn_widgets\[hf\]'"
+    with pytest.raises(ImportError, match=message):
+        rw.wrap(hf_model)
+    with pytest.raises(ImportError, match=message):
+        RecurrentModel(hf_model)
+    with pytest.raises(ImportError, match=message):
+        _mamba.require_transformers()
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_is_refused_with_the_cast_that_fixes_it(dtype):
+    with pytest.raises(TypeError, match=rf"weights are {dtype}.*refused; cast .* model\.float\(\)"):
+        rw.wrap(_lm().to(dtype))
+
+
+def test_a_replaced_or_subclassed_block_is_named_with_its_layer():
+    class OtherMixer(modeling_mamba.MambaMixer):
+        pass
+
+    hf_model = _lm()
+    hf_model.backbone.layers[1].mixer.__class__ = OtherMixer
+    with pytest.raises(TypeError, match=r"layer 1 of the MambaForCausalLM: its mixer is a Other"):
+        rw.wrap(hf_model)
+    hf_model = _lm()
+    hf_model.backbone.layers[2] = torch.nn.Identity()
+    with pytest.raises(TypeError, match=r"layer 2 .* its block is a Identity, not .* MambaBlock"):
+        rw.wrap(hf_model)
+
+
+def test_a_convolution_without_state_is_named_in_the_config():
+    with pytest.raises(ValueError, match=r"config.conv_kernel = 1 is not supported"):
+        rw.wrap(_lm(conv_kernel=1))
+
+
+# ---------------------------------------------------------------------------------- exactness
+
+
+def test_captured_h_is_transformers_hidden_states_and_the_readout_gives_its_logits():
+    hf_model = _lm()
+    sequences = _ids([1, 700, 35, 2])
+    names = [f"t{i}" for i in range(VOCAB)]
+    trace = capture(hf_model, sequences, batch_size=3, labels=names, progress=False)
+    model = rw.wrap(hf_model)
+    run = model.run(sequences)
+    for index, ids in enumerate(sequences):
+        start, stop = trace.sequence_range(index)
+        with torch.no_grad():
+            out = hf_model(torch.tensor([ids]), output_hidden_states=True, use_cache=False)
+        assert len(out.hidden_states) == 4  # each block's output, then the final norm's
+        for layer in range(3):
+            expected = out.hidden_states[layer][0].numpy()
+            _close(trace.states(layer=layer, kind="h")[start:stop], expected, 1e-4)
+        _close(run.outputs[index, : len(ids)], out.logits[0].numpy(), 1e-4)
+        _close(model.readout(run.states[(2, "h")][index, : len(ids)]), out.logits[0], 1e-4)
+    top = out.logits[0].argmax(-1).numpy()
+    assert trace.predictions.labels[start:stop, 0].tolist() == [names[t] for t in top]
+
+
+def test_a_mamba_model_outputs_its_last_hidden_state():
+    torch.manual_seed(0)
+    hf_model = MambaModel(_config()).eval()
+    ids = _ids([50])[0]
+    with torch.no_grad():
+        expected = hf_model(torch.tensor([ids])).last_hidden_state[0]
+    _close(rw.wrap(hf_model).run(ids).outputs, expected, 1e-4)
+
+
+@pytest.mark.parametrize("small_blocks", [False, True])
+def test_every_kind_equals_a_float64_step_by_step_reference_over_ragged_batches(
+    small_blocks, monkeypatch
+):
+    if small_blocks:  # blocks of 2 steps, scan chunks of 1 step: every boundary is crossed
+        monkeypatch.setattr(_mamba, "BLOCK_ROWS", 6)
+        monkeypatch.setattr(_mamba, "SCAN_CHUNK_VALUES", 1)
+    hf_model = _lm(use_bias=True, use_conv_bias=not small_blocks)
+    sequences = _ids(RAGGED) if not small_blocks else _ids([1, 90, 17, 2])
+    trace = capture(hf_model, sequences, batch_size=3, progress=False)
+    assert trace.layers == (0, 1, 2)
+    for index, ids in enumerate(sequences):
+        start, stop = trace.sequence_range(index)
+        for (layer, kind), expected in reference_states(hf_model, ids).items():
+            _close(trace.states(layer=layer, kind=kind)[start:stop], expected, 1e-4)
+
+
+def test_capture_records_each_kind_with_its_width_and_cell_group():
+    trace = capture(_lm(), _ids([5, 3]), layers=[1], progress=False)
+    assert trace.layers == (1,)
+    for kind, width in {"h": 16, "delta": 32, "y": 32, "x": 32, "conv": 96, "ssm": 128}.items():
+        assert trace.n_cells(layer=1, kind=kind) == width
+    assert trace.cell_group(layer=1, kind="delta") == trace.cell_group(layer=1, kind="y")
+    assert trace.cell_group(layer=1, kind="ssm") != trace.cell_group(layer=1, kind="delta")
+    assert trace.cell_group(layer=1, kind="h") != trace.cell_group(layer=1, kind="x")
+
+
+def test_the_ssm_and_conv_state_are_transformers_cache_of_the_last_step():
+    hf_model = _lm()
+    ids = _ids([40])[0]
+    trace = capture(hf_model, [ids], kinds=["conv", "ssm"], progress=False)
+    with torch.no_grad():
+        cache = hf_model(torch.tensor([ids]), use_cache=True).cache
+    for layer in range(3):
+        ssm = cache.get_recurrent_state(layer)[0].numpy()  # (D, N)
+        _close(trace.states(layer=layer, kind="ssm")[-1], ssm.reshape(-1), 1e-5)
+        conv = cache.get_conv_state(layer)[0].numpy()  # (D, K): the last K inputs
+        _close(trace.states(layer=layer, kind="conv")[-1], conv[:, 1:].reshape(-1), 1e-5)
+
+
+def test_stepping_token_by_token_carries_conv_and_ssm_and_reproduces_the_forward():
+    hf_model = _lm()
+    model = rw.wrap(hf_model)
+    ids = _ids([60])[0]
+    trace = capture(model, [ids], progress=False)
+    x = model.encode(ids)
+    states = [model.initial_state(1, layer=layer) for layer in model.layers]
+    with torch.no_grad():
+        for t in range(len(ids)):
+            inputs = x[t : t + 1]
+            for layer in model.layers:
+                states[layer] = model.step(states[layer], inputs, layer=layer)
+                layout = model.state_layout(layer=layer)
+                for part in ("h", "conv", "ssm"):
+                    expected = trace.states(layer=layer, kind=part)[t]
+                    _close(states[layer][0, layout[part]], expected, 1e-5)
+                inputs = states[layer][:, layout["h"]]
+        logits = model.readout(inputs)
+        _close(logits[0], hf_model(torch.tensor([ids])).logits[0, -1], 1e-4)
+
+
+def test_the_step_is_unbatched_and_differentiable_for_torch_func():
+    model = RecurrentModel(_lm().double())
+    state = torch.randn(model.state_size(layer=1), dtype=torch.float64)
+    x = torch.randn(16, dtype=torch.float64)
+    batched = model.step(state[None], x[None], layer=1)[0]
+    _close(model.step(state, x, layer=1).detach(), batched.detach(), 1e-14)
+    jacobian = torch.func.jacrev(lambda s: model.step(s, x, layer=1))(state)
+    assert jacobian.shape == (240, 240)
+    assert bool((jacobian[:, :16] == 0).all())  # h is carried, never read by the next step
+
+
+# ---------------------------------------------------------------------------------- budget
+
+
+def test_the_state_budget_is_one_gib_by_default():
+    assert inspect.signature(capture).parameters["state_budget"].default == 1 << 30
+
+
+def test_past_the_state_budget_capture_asks_for_channels_instead_of_filling_memory():
+    sequences = _ids([100, 28])  # 128 steps x 128 SSM values x 3 layers x 4 bytes = 196,608
+    with pytest.raises(ValueError) as error:
+        capture(_lm(), sequences, kinds=["h", "ssm"], state_budget=100_000, progress=False)
+    message = str(error.value)
+    assert "capture would need 192.0 KiB for 'ssm' of layer 0, 'ssm' of layer 1" in message
+    assert "past state_budget=97.7 KiB" in message
+    assert "channels={'ssm': [0, 5, 17]}" in message and "2.0 KiB per layer" in message
+    assert "16 channels of each layer fit" in message
+    trace = capture(_lm(), sequences, kinds=["h", "ssm"], state_budget=196_608, progress=False)
+    assert trace.n_cells(layer=2, kind="ssm") == 128
+
+
+def test_capture_keeps_chosen_channels_of_the_ssm_state_in_the_order_given():
+    hf_model = _lm()
+    sequences = _ids([30, 9])
+    full = capture(hf_model, sequences, kinds=["ssm", "conv"], progress=False)
+    kept = capture(
+        hf_model,
+        sequences,
+        kinds=["ssm", "conv"],
+        channels={"ssm": [7, 0], (1, "ssm"): [31], "conv": [2]},
+        state_budget=4 * 39 * (8 + 4 + 8 + 3 * 3),
+        progress=False,
+    )
+    every = full.states(layer=0, kind="ssm")
+    np.testing.assert_array_equal(
+        kept.states(layer=0, kind="ssm"), np.hstack([every[:, 28:32], every[:, 0:4]])
+    )
+    np.testing.assert_array_equal(
+        kept.states(layer=1, kind="ssm"), full.states(layer=1, kind="ssm")[:, 124:128]
+    )
+    np.testing.assert_array_equal(
+        kept.states(layer=2, kind="conv"), full.states(layer=2, kind="conv")[:, 6:9]
+    )
+
+
+@pytest.mark.parametrize(
+    ("channels", "error", "message"),
+    [
+        ({"delta": [1]}, ValueError, r"'delta' is not a kind with several values per channel"),
+        ({"ssm": [32]}, ValueError, r"channel 32 does not exist; the layer has channels 0 .. 31"),
+        ({"ssm": []}, ValueError, r"channels\['ssm'\] is empty"),
+        ({"ssm": [1, 1]}, ValueError, r"repeats a channel"),
+        ({"conv": [1]}, ValueError, r"names 'conv', which capture does not record"),
+        ([1, 2], TypeError, r"channels must map a kind .* to channel indices"),
+    ],
+)
+def test_malformed_channels_are_refused_naming_the_fix(channels, error, message):
+    with pytest.raises(error, match=message):
+        capture(_lm(), _ids([4]), kinds=["h", "ssm"], channels=channels, progress=False)
+
+
+# ---------------------------------------------------------------------------------- clamps
+
+
+def test_clamping_a_channel_forces_its_ssm_state_and_matches_the_reference():
+    hf_model = _lm()
+    model = rw.wrap(hf_model)
+    sequences = _ids([25, 8])
+    free = model.run(sequences)
+    clamped = model.run(sequences, clamp={1: {3: 0.5, 10: 0.0}})
+    for index, ids in enumerate(sequences):
+        n = len(ids)
+        reference = reference_states(hf_model, ids, clamp={1: {3: 0.5, 10: 0.0}})
+        for key, expected in reference.items():
+            _close(clamped.states[key][index, :n], expected, 1e-4)
+    ssm = clamped.states[(1, "ssm")][0].reshape(25, 32, 4)
+    assert bool((ssm[:, 3] == 0.5).all()) and bool((ssm[:, 10] == 0).all())
+    torch.testing.assert_close(clamped.states[(0, "ssm")], free.states[(0, "ssm")])
+    assert not torch.allclose(clamped.outputs, free.outputs)
+
+
+def test_ablate_clamps_ssm_channels_of_a_layer():
+    model = rw.wrap(_lm())
+    sequences = _ids([30, 12])
+
+    def mean_logit(run):
+        return float(run.outputs[..., 0].mean())
+
+    result = ablate(model, sequences, mean_logit, [3, 7, 1], layer=1, ks=[1, 3], random_draws=1)
+    assert result.baseline == pytest.approx(mean_logit(model.run(sequences)))
+    expected = mean_logit(model.run(sequences, clamp={1: {3: 0.0, 7: 0.0, 1: 0.0}}))
+    assert result.top["zero"][1] == pytest.approx(expected)
+    assert result.top["zero"][1] != pytest.approx(result.baseline)
+
+
+# ---------------------------------------------------------------------------------- analyses
+
+
+@pytest.fixture(scope="module")
+def mamba_trace():
+    hf_model = _lm()
+    return rw.wrap(hf_model), capture(hf_model, _ids([120, 80, 40]), progress=False)
+
+
+@pytest.mark.parametrize("kind", ["ssm", "delta"])
+def test_select_cells_and_match_read_the_ssm_and_delta_kinds(mamba_trace, kind):
+    _, trace = mamba_trace
+    states = trace.states(layer=1, kind=kind)
+    threshold = float(np.quantile(states, 0.6))
+    bounds = trace.sequence_bounds
+    selected = select_cells(trace, 10, 13, threshold, pad_before=0, layer=1, kind=kind)
+    expected = reference_select_cells(states, bounds, 10, 13, threshold, 0, 0)
+    assert selected.tolist() == list(expected) and len(selected) > 0
+    cells = selected[:3]
+    got = match(trace, cells, threshold, pad_before=0, layer=1, kind=kind, top=10_000)
+    assert (got.layer, got.kind) == (1, kind) and len(got.matches) > 0
+    expected_matches = reference_match(states, bounds, cells, threshold, 0, 0, 10_000, 1, 1, 3)
+    assert_same_matches(plain(got), expected_matches)
+
+
+def test_score_cells_and_probe_find_the_delta_channel_that_carries_a_label(mamba_trace):
+    _, trace = mamba_trace
+    delta = trace.states(layer=1, kind="delta")
+    label = (delta[:, 5] > np.median(delta[:, 5])).astype(float)  # channel 5 carries it exactly
+    scores = score_cells(trace, {"label": label}, layer=1, kind="delta", folds=3, progress=False)
+    assert scores.score.shape == (1, 32) and scores.kind == "delta"
+    assert int(np.argmax(scores.score[0])) == 5
+    result = probe(trace, {"label": label}, k=2, layer=1, kind="delta", folds=3, progress=False)
+    assert result.best_cell == 5
+
+
+def constant_input_fixed_point(hf_model, r):
+    """The one fixed point ``(h, conv, ssm)`` of layer 0 under the constant input ``r``, and
+    the moduli of its Jacobian's eigenvalues.
+
+    Every quantity is constant there: ``v``, ``x``, ``Δ``, ``B``, ``C`` from ``r`` alone, and
+    ``s* = Δ B x / (1 - exp(Δ A))``. The Jacobian is block-triangular (the conv state shifts,
+    ``s`` decays by ``exp(Δ A)``, ``h`` is never read), so its eigenvalues are ``exp(Δ A)`` and
+    zeros.
+    """
+    block = hf_model.backbone.layers[0]
+    mixer = block.mixer
+    normed = _np(block.norm.weight) * r / np.sqrt(np.mean(r**2) + block.norm.variance_epsilon)
+    a = -np.exp(_np(mixer.A_log))
+    channels, n = a.shape
+    v = (_np(mixer.in_proj.weight) @ normed)[:channels]
+    z = (_np(mixer.in_proj.weight) @ normed)[channels:]
+    kernel = mixer.conv1d.weight.shape[-1]
+    u = _silu(_np(mixer.conv1d.weight)[:, 0, :].sum(axis=1) * v + _np(mixer.conv1d.bias))
+    low = _np(mixer.x_proj.weight) @ u
+    rank = mixer.dt_proj.weight.shape[1]
+    delta = _softplus(_np(mixer.dt_proj.weight) @ low[:rank] + _np(mixer.dt_proj.bias))
+    b, c = low[rank : rank + n], low[rank + n :]
+    decay = np.exp(delta[:, None] * a)
+    s = (delta[:, None] * b[None, :]) * u[:, None] / (1 - decay)
+    y = (s @ c + _np(mixer.D) * u) * _silu(z)
+    h = r + _np(mixer.out_proj.weight) @ y
+    conv = np.repeat(v[:, None], kernel - 1, axis=1).reshape(-1)
+    state = np.concatenate([h, conv, s.reshape(-1)])
+    moduli = np.concatenate([decay.reshape(-1), np.zeros(len(h) + len(conv))])
+    return state, np.sort(moduli)
+
+
+def test_find_fixed_points_finds_the_closed_form_fixed_point_of_a_layer():
+    # Δ near 1 (not the default 0.001 .. 0.1): decays exp(Δ A) <= 0.6, so the search converges
+    # to the point itself, not to a slow region around it.
+    small = {"hidden_size": 8, "state_size": 2, "conv_kernel": 3, "num_hidden_layers": 1}
+    hf_model = _lm(time_step_min=0.5, time_step_max=1.0, **small).double()
+    model = RecurrentModel(hf_model)
+    r = _np(hf_model.backbone.embeddings.weight[3])  # the input of token 3, read on and on
+    fixed, moduli = constant_input_fixed_point(hf_model, r)
+    _close(model.step(torch.from_numpy(fixed), torch.from_numpy(r)).detach(), fixed, 1e-12)
+    trace = capture(model, [*_ids([60]), [3] * 500], progress=False)
+    points = find_fixed_points(model, trace, r, n=8, progress=False)
+    assert len(points) == 1 and bool(points.is_fixed[0])
+    _close(points.states[0], fixed, 1e-8)
+    _close(np.sort(np.abs(points.eigenvalues[0])), moduli, 1e-8)
+    assert points.stability[0] == "stable"
+    view = rw.StateSpaceView(
+        trace, fixed_points=points, model=model, layer=0, kinds=("h", "conv", "ssm")
+    )
+    assert view.error == "" and view._fixed is not None
+
+
+@pytest.mark.xfail(
+    raises=TypeError,
+    strict=True,
+    reason="analysis/_response.py: isolate() cuts cells out by nn.LSTM/GRU/RNN gate weights "
+    "and refuses every core without them (has_gate_weights False)",
+)
+def test_characterize_reads_a_mamba_layer():
+    model = rw.wrap(_lm())
+    characterize(model, layer=0, sequences=_ids([50]))
+
+
+def test_the_views_show_every_kind_of_a_mamba_trace(mamba_trace):
+    _, trace = mamba_trace
+    for kind in KINDS:
+        explorer = rw.Explorer(trace, layer=1, kind=kind, progress=False)
+        assert explorer.selection.kind == kind
+        assert explorer.select_view.selection is explorer.selection
+        assert explorer.match_view.selection is explorer.selection
+
+
+def test_the_explorer_keeps_a_mamba_model_whose_cells_are_wider_than_its_output(mamba_trace):
+    model, trace = mamba_trace
+    assert model.n_cells(layer=0) != trace.n_cells(layer=0, kind="h")  # channels vs d_model
+    explorer = rw.Explorer(trace, model, layer=0, response=False, progress=False)
+    assert explorer.model is model
+    assert not any("set aside" in notice for notice in explorer.notices)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_a_model_on_a_gpu_captures_there_as_on_the_cpu():
+    hf_model = _lm()
+    sequences = _ids([300, 7])
+    on_cpu = capture(hf_model, sequences, progress=False)
+    on_gpu = capture(_lm().cuda(), sequences, progress=False)
+    for layer in range(3):
+        for kind in KINDS:
+            expected = on_cpu.states(layer=layer, kind=kind)
+            _close(on_gpu.states(layer=layer, kind=kind), expected, 1e-4)
