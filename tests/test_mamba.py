@@ -555,3 +555,23 @@ def test_a_model_on_a_gpu_captures_there_as_on_the_cpu():
         for kind in KINDS:
             expected = on_cpu.states(layer=layer, kind=kind)
             _close(on_gpu.states(layer=layer, kind=kind), expected, 1e-4)
+
+
+def test_memory_timescales_read_a_mamba_layer_from_delta_and_its_state_matrix(mamba_trace):
+    model, trace = mamba_trace
+    a = model.ssm_matrix(layer=1)
+    assert a.shape == (model.n_cells(layer=1), model.values_per_channel(layer=1)["ssm"])
+    assert (a < 0).all()
+    timescales = rw.analysis.memory_timescales(trace, model, layer=1, progress=False)
+    delta = trace.states(layer=1, kind="delta").astype(np.float64)
+    slowest = a.max(axis=1)  # the mode closest to no decay
+    expected = -1.0 / (delta * slowest[None])
+    np.testing.assert_allclose(timescales.tau, expected, rtol=1e-4)
+    name, values = timescales.to_track(cell=3)
+    assert name == "log10 tau, layer 1, cell 3"
+    assert values.shape == (trace.n_steps,) and np.isfinite(values).all()
+
+
+def test_ssm_matrix_is_refused_for_a_family_without_one():
+    with pytest.raises(TypeError, match="ssm_matrix is a Mamba layer's state matrix"):
+        rw.wrap(torch.nn.GRU(3, 4)).ssm_matrix()

@@ -174,6 +174,20 @@ def _min_gru_log_decay(
         return np.log1p(-_gates(values)["z"])[:, :, None]
 
 
+def _mamba_log_decay(
+    values: Mapping[str, np.ndarray], model: RecurrentModel | None, layer: int
+) -> np.ndarray:
+    """``delta_t[d] * A[d, n]``: the log decay of every channel's state dimensions per step.
+
+    Mamba's discretised state matrix is ``exp(delta A)`` (Gu & Dao 2023, section 3.2); the
+    slowest of a channel's modes is its largest ``|a|`` (``memory_timescales`` reads it).
+    """
+    if model is None:
+        raise TypeError("Mamba's decay needs the model's state matrix A: pass model=")
+    a = model.ssm_matrix(layer=layer)  # (channels, state_size), negative
+    return values["delta"][:, :, None] * a[None]
+
+
 def _min_lstm_log_decay(
     values: Mapping[str, np.ndarray], model: RecurrentModel | None, layer: int
 ) -> np.ndarray:
@@ -195,6 +209,11 @@ LINEAR_FAMILIES: Mapping[str, LinearFamily] = MappingProxyType(
     {
         "min_gru": LinearFamily(_min_rnn_recurrence, ("z",), _min_gru_log_decay),
         "min_lstm": LinearFamily(_min_rnn_recurrence, ("i", "f"), _min_lstm_log_decay),
+        # The SSM state is linear in itself, but the layer's state also holds the convolution's
+        # inputs, which feed delta, B and x: no closed-form recurrence, a decay per step.
+        "mamba": LinearFamily(
+            None, ("delta",), _mamba_log_decay, needs_model=True, reads_step_input=False
+        ),
     }
 )
 

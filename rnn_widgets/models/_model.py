@@ -412,6 +412,30 @@ class RecurrentModel:
         layer = self.check_layer(layer=layer)
         return self._core.cell_group(layer, self._check_kind(kind))
 
+    def ssm_matrix(self, *, layer: int = 0) -> np.ndarray:
+        """A Mamba layer's diagonal state matrix ``A = -exp(A_log)``, a float64 copy.
+
+        Each channel ``d`` and state dimension ``n`` decays by ``exp(delta_t[d] * A[d, n])``
+        per step (Gu & Dao 2023, section 3.2), the time constants of the layer's memory.
+
+        Returns
+        -------
+        ndarray, shape (n_channels, state_size)
+
+        Raises
+        ------
+        TypeError
+            For a family without a selective state space (every one but Mamba).
+
+        """
+        layer = self.check_layer(layer=layer)
+        weights = getattr(self._core, "weights", None)
+        if self.family != "mamba" or weights is None:
+            raise TypeError(
+                f"ssm_matrix is a Mamba layer's state matrix; this model is a {self.family}"
+            )
+        return weights(layer).a.detach().to("cpu", torch.float64).numpy().copy()
+
     def values_per_channel(self, *, layer: int = 0) -> Mapping[str, int]:
         """The kinds that hold several values per cell, and how many; empty for most families.
 
