@@ -87,9 +87,7 @@ def demo(
         trace = trace.with_track(*timescales.to_track())
     search = name in _DYNAMICS_MODELS if fixed_points is None else bool(fixed_points)
     # A float-input model's stimuli are designed from its inputs, which a trace does not hold.
-    # A core without standard gates (minGRU) cannot be characterized: the Explorer says so.
-    stimuli_from_trace = model.vocab is not None or not model.has_gate_weights
-    response = True if stimuli_from_trace else characterize(model, sequences=data)
+    response = True if model.vocab is not None else characterize(model, sequences=data)
     kwargs.setdefault("response", response)
     return Explorer(
         trace,

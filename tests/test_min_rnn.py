@@ -12,13 +12,23 @@ References
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
 from torch.func import jacrev
 
 import rnn_widgets as rw
-from rnn_widgets.analysis import find_fixed_points, score_cells, select_cells
+from rnn_widgets.analysis import (
+    characterize,
+    design_stimuli,
+    find_fixed_points,
+    isolate,
+    score_cells,
+    select_cells,
+)
+from rnn_widgets.analysis._response import simulate
 from rnn_widgets.models import MinGRU, MinLSTM, RecurrentModel, _min_rnn, capture
 
 FAMILIES = {"min_gru": MinGRU, "min_lstm": MinLSTM}
@@ -350,3 +360,22 @@ def test_half_precision_is_refused_with_the_fix(dtype):
 def test_input_of_another_dtype_is_refused_with_the_conversion():
     with pytest.raises(TypeError, match=r"x must have the module's dtype torch.float32"):
         MinGRU(3, 4)(torch.zeros(2, 1, 3, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_response_characterization_isolates_each_cell_as_the_layer_itself(family):
+    """No gate reads h, so an isolated cell is the cell: simulate equals the model's run."""
+    module = _module(family, input_size=3, hidden=6, layers=2)
+    model = RecurrentModel(module)
+    data = [torch.randn(300, 3, generator=torch.Generator().manual_seed(5)).double().float()]
+    design = design_stimuli(model, data, steps=120)
+    outputs = simulate(isolate(model, layer=0), design.stimuli)
+    inputs = np.stack(
+        [s.base[None] + s.signal[:, None] * s.direction[None] for s in design.stimuli]
+    )
+    double = RecurrentModel(copy.deepcopy(module).double())
+    run = double.run(torch.from_numpy(inputs))
+    expected = run.states[(0, "h")].numpy()
+    np.testing.assert_allclose(outputs, expected, rtol=1e-9, atol=1e-12)
+    response = characterize(model, layer=1, sequences=data, steps=120)
+    assert response.values.shape[0] == 6 and np.isfinite(response.values).any()

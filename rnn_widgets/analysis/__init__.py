@@ -62,6 +62,7 @@ from ._linear_recurrence import LINEAR_FAMILIES, LinearFamily, LinearRecurrence,
 from ._relevance import CellScores, ProbeResult, probe, score_cells
 from ._response import (
     CapacitySweep,
+    IsolatedCells,
     RankingValidation,
     Response,
     ResponseSummary,
@@ -70,6 +71,7 @@ from ._response import (
     capacity_sweep,
     characterize,
     design_stimuli,
+    isolate,
     validate_ranking,
 )
 from ._selection import Match, MatchResult, match, select_cells
@@ -83,6 +85,7 @@ __all__ = [
     "CellScores",
     "Eigenmodes",
     "FixedPoints",
+    "IsolatedCells",
     "LimitCycles",
     "LineAttractor",
     "LinearFamily",
@@ -111,6 +114,7 @@ __all__ = [
     "digit_accuracy",
     "find_fixed_points",
     "find_limit_cycles",
+    "isolate",
     "line_attractor",
     "linear_recurrence",
     "linearization_error",

@@ -469,11 +469,13 @@ def isolate(model: RecurrentModel, *, layer: int = 0) -> IsolatedCells:
             "characterization needs each cell's own input and recurrent weights per gate, "
             "which only nn.LSTM, nn.GRU and nn.RNN cores expose (RecurrentModel.gate_weights)"
         )
+    if model.family in _MIN_GATES:
+        return _isolated_min_cells(model, layer)
     if not model.has_gate_weights:
         raise TypeError(
-            f"model: response characterization follows the gate equations of nn.LSTM, nn.GRU "
-            f"and nn.RNN, and a {model.family} core has other ones; its cells are already "
-            "independent given the input, so drive it with RecurrentModel.run instead"
+            f"model: response characterization follows the gate equations of nn.LSTM, nn.GRU, "
+            f"nn.RNN, MinGRU and MinLSTM, and a {model.family} core has other ones (its cells "
+            "are not independent given the layer's input); drive it with RecurrentModel.run"
         )
     gates = model.gate_weights(layer=layer)
     names = tuple(gates)
@@ -492,6 +494,41 @@ def isolate(model: RecurrentModel, *, layer: int = 0) -> IsolatedCells:
         np.ascontiguousarray(stack("input_bias")),
         np.ascontiguousarray(stack("recurrent_bias")),
         np.arange(model.n_cells(layer=layer), dtype=np.int64),
+    )
+
+
+#: The gate rows of ``weight_ih_l{k}`` of a MinGRU and a MinLSTM.
+_MIN_GATES = {"min_gru": ("z", "h_tilde"), "min_lstm": ("i", "f", "h_tilde")}
+
+
+def _isolated_min_cells(model: RecurrentModel, layer: int) -> IsolatedCells:
+    """A minGRU or minLSTM layer as one-cell systems: exactly the layer, as no gate reads h.
+
+    Each cell's gates read only the layer's input (Feng et al. 2024 [1]_), so cutting a cell
+    out drops nothing: the recurrent weights are zero and the isolated cell is the cell.
+
+    References
+    ----------
+    .. [1] Feng, L., Tung, F., Ahmed, M. O., Bengio, Y., & Hajimirsadeghi, H. (2024). Were
+       RNNs all we needed? arXiv:2410.01201.
+    """
+    weight, bias = model.core.weights(layer)
+    n_cells, names = model.n_cells(layer=layer), _MIN_GATES[model.family]
+    weights = weight.detach().to("cpu", torch.float64).numpy().reshape(len(names), n_cells, -1)
+    biases = (
+        np.zeros((len(names), n_cells))
+        if bias is None
+        else bias.detach().to("cpu", torch.float64).numpy().reshape(len(names), n_cells)
+    )
+    zeros = np.zeros((len(names), n_cells))
+    return IsolatedCells(
+        model.family,
+        names,
+        np.ascontiguousarray(weights),
+        zeros,
+        np.ascontiguousarray(biases),
+        zeros.copy(),
+        np.arange(n_cells, dtype=np.int64),
     )
 
 
@@ -574,11 +611,32 @@ def _rnn_relu_step(
     return np.maximum(drive[:, 0] + cells.recurrent_bias[0] + cells.recurrent[0] * h, 0.0), c
 
 
+def _min_candidate(p: np.ndarray) -> np.ndarray:
+    """The candidate activation ``g`` of the log-space min-RNNs: ``p + 1/2`` or ``sigmoid(p)``."""
+    return np.where(p >= 0, p + 0.5, _sigmoid(np.minimum(p, 0.0)))
+
+
+def _min_gru_step(
+    cells: IsolatedCells, drive: np.ndarray, h: np.ndarray, c: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    z = _sigmoid(drive[:, 0])
+    return (1 - z) * h + z * _min_candidate(drive[:, 1]), c
+
+
+def _min_lstm_step(
+    cells: IsolatedCells, drive: np.ndarray, h: np.ndarray, c: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    i, f = _sigmoid(drive[:, 0]), _sigmoid(drive[:, 1])
+    return (f * h + i * _min_candidate(drive[:, 2])) / (f + i), c
+
+
 _STEPPERS: dict[str, Callable[..., tuple[np.ndarray, np.ndarray]]] = {
     "lstm": _lstm_step,
     "gru": _gru_step,
     "rnn_tanh": _rnn_tanh_step,
     "rnn_relu": _rnn_relu_step,
+    "min_gru": _min_gru_step,
+    "min_lstm": _min_lstm_step,
 }
 
 

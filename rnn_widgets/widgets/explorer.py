@@ -576,12 +576,10 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
             return response
         if self._model is None:
             return None  # the model's notice says why
-        if not self._model.has_gate_weights:
-            self._note(
-                f"response_view is left out: response characterization isolates cells by the "
-                f"gate equations of nn.LSTM, nn.GRU and nn.RNN, and a {self._model.family} core "
-                "has other ones"
-            )
+        try:
+            analysis.isolate(self._model, layer=self._layer)
+        except TypeError as error:
+            self._note(f"response_view is left out: {_one_line(error)}")
             return None
         if self._model.vocab is None:
             self._note(
