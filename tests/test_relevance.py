@@ -110,17 +110,18 @@ def _sklearn_scores(states, label, level, bounds):
     x_all = states.astype(np.float32).astype(np.float64)
     for cell in range(n_cells):
         x = x_all[:, [cell]]
+        scaled = x / x.std()  # score_cells fits the cell's values in units of their spread
         for fold in range(n_folds):
             test = np.zeros(len(label), dtype=bool)
             test[bounds[fold] : bounds[fold + 1]] = True
-            model = LogisticRegression().fit(x[~test], label[~test])
-            predicted = model.predict(x[test])
+            model = LogisticRegression().fit(scaled[~test], label[~test])
+            predicted = model.predict(scaled[test])
             out["acc"][cell, fold] = accuracy_score(label[test], predicted)
             # A fold holding one class says nothing about separating them: undefined, as AUC.
             if len(np.unique(label[test])) == 2:
                 out["bal"][cell, fold] = balanced_accuracy_score(label[test], predicted)
                 out["auc"][cell, fold] = roc_auc_score(
-                    label[test], model.decision_function(x[test])
+                    label[test], model.decision_function(scaled[test])
                 )
             fitted = LinearRegression().fit(x[~test], level[~test])
             out["r2"][cell, fold] = r2_score(level[test], fitted.predict(x[test]))

@@ -5,7 +5,11 @@ For every cell and every hypothesis, :func:`score_cells` fits a one-input model 
 the hypothesis's label from that cell's value and scores it on held-out folds:
 
 * **binary** labels: logistic regression with an L2 penalty on the weight, C = 1 and an
-  unpenalised intercept (scikit-learn's ``LogisticRegression()`` defaults, lbfgs solver);
+  unpenalised intercept (scikit-learn's ``LogisticRegression()`` defaults, lbfgs solver),
+  on the cell's values divided by their standard deviation over the trace, so that the
+  penalty and the scores do not depend on a kind's units (a Mamba SSM state of 1e-2 is scored
+  as a gate of 1; on raw values the penalty pins such a cell's weight near 0 and every
+  score at chance);
   scores: accuracy, balanced accuracy and ROC AUC; cells are ranked by **balanced
   accuracy**. Lin & Wu used a linear SVM scored by plain accuracy; plain accuracy rewards a
   model that always predicts the majority label (a feature on at 5 % of the steps gives every
@@ -469,7 +473,7 @@ def score_cells(
                 states, columns, labels.values[chosen], blocks, n_folds,
                 moments.shift, moments.binning(bins), bar,
             )  # fmt: skip
-            weight, intercept = histogram.fit_logistic()
+            weight, intercept = histogram.fit_logistic(moments.spread())
             accuracy, balanced = _held_out_accuracy(
                 states, columns, labels.values[chosen], blocks, moments, chosen, weight,
                 intercept, bar,
@@ -604,6 +608,14 @@ class _Moments:
         return _Binning(
             mean, np.where(scale > 0, scale, 1.0), self.low, np.where(width > 0, width, 1.0), bins
         )
+
+    def spread(self) -> np.ndarray:
+        """Each cell's standard deviation over all steps (C,); 1 where a cell is constant."""
+        n = self.n.sum()
+        mean = self.sx.sum(axis=0) / n
+        variance = np.maximum(self.sxx.sum(axis=0) / n - mean**2, 0.0)
+        scale = np.sqrt(variance)
+        return np.where(scale > np.sqrt(_tiny(variance + mean**2)), scale, 1.0)
 
     def correlation(self) -> np.ndarray:
         """Pearson's correlation of every hypothesis with every cell, (H, C); NaN if constant."""
@@ -746,8 +758,12 @@ class _Histogram:
         hist.s1 = hist.s1.reshape(n_folds, n_hyp, n_cells, bins)
         return hist
 
-    def fit_logistic(self) -> tuple[np.ndarray, np.ndarray]:
-        """Weight and intercept (F, H, C) of the L2 logistic fit on each training fold."""
+    def fit_logistic(self, spread: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Weight and intercept (F, H, C) of the L2 logistic fit on each training fold.
+
+        The fit reads each cell's values divided by its ``spread`` (C,), so the penalty on
+        the weight does not depend on the cell's units; the weight returned is per raw unit.
+        """
         n1 = self.n1.sum(axis=0)[None] - self.n1  # training counts: all folds but this one
         s1 = self.s1.sum(axis=0)[None] - self.s1
         n0 = (self.n.sum(axis=0)[None] - self.n)[:, None] - n1
@@ -755,7 +771,9 @@ class _Histogram:
         np.maximum(n0, 0.0, out=n0)
         m1 = np.divide(s1, n1, out=np.zeros_like(s1), where=n1 > 0)
         m0 = np.divide(s0, n0, out=np.zeros_like(s0), where=n0 > 0)
-        return _newton_binned(n1, m1, n0, m0)
+        per_unit = spread[None, None, :, None]
+        weight, intercept = _newton_binned(n1, m1 / per_unit, n0, m0 / per_unit)
+        return weight / spread[None, None, :], intercept
 
     def held_out_auc(self, direction: np.ndarray) -> np.ndarray:
         """AUC (F, H, C) of each fitted model on its held-out fold, from the fold's histogram.
@@ -1134,6 +1152,15 @@ class _FoldGram:
             gram.xy[fold] += x.T @ yy
         return gram
 
+    def spread(self) -> np.ndarray:
+        """Each cell's standard deviation over all steps (C,); 1 where a cell is constant."""
+        n = self.n.sum()
+        mean = self.sx.sum(axis=0) / n
+        second = np.einsum("fcc->c", self.xx) / n
+        variance = np.maximum(second - mean**2, 0.0)
+        scale = np.sqrt(variance)
+        return np.where(scale > np.sqrt(_tiny(second)), scale, 1.0)
+
     def training(self) -> tuple[np.ndarray, ...]:
         """Centred covariances per training fold (F, ...) and over all steps (index F)."""
         parts = []
@@ -1226,10 +1253,12 @@ def _probe_logistic(
     """L2 logistic regression (C = 1) of each fold on its chosen cells, by batched Newton.
 
     ``held_out``: fold ``f``'s model trains on every fold but ``f``; else on all steps
-    (``cells`` then has one row).
+    (``cells`` then has one row). The fit reads each cell in units of its spread (as
+    ``score_cells`` does), and the weights returned are per raw unit.
     """
     n_models, size = cells.shape
     needed, local = _needed_columns(cells)
+    spread = gram.spread()[needed]
     theta = np.zeros((n_models, size + 1))  # weights, then the intercept
     rate = np.clip(gram.sy.sum() / gram.n.sum(), 1e-6, 1 - 1e-6)
     theta[:, -1] = np.log(rate / (1 - rate))
@@ -1238,7 +1267,7 @@ def _probe_logistic(
         gradient = np.zeros((n_models, size + 1))
         hessian = np.zeros((n_models, size + 1, size + 1))
         for fold, start, stop in blocks:
-            x = _read(states, columns[needed], start, stop) - gram.shift[needed]
+            x = (_read(states, columns[needed], start, stop) - gram.shift[needed]) / spread
             features = np.concatenate([x[:, local], np.ones((stop - start, n_models, 1))], axis=2)
             features = features.transpose(1, 0, 2)  # (models, n, size + 1)
             z = np.einsum("mns,ms->mn", features, theta)
@@ -1253,7 +1282,7 @@ def _probe_logistic(
         theta = theta - step
         if np.abs(step).max() < 1e-9 * (1.0 + np.abs(theta).max()):
             break
-    return theta[:, :-1], theta[:, -1]
+    return theta[:, :-1] / spread[local], theta[:, -1]
 
 
 def _needed_columns(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
