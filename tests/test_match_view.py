@@ -254,15 +254,21 @@ def test_the_users_cells_are_not_modified(trace):
 # ---------------------------------------------------------------------------------- errors
 
 
-def test_an_empty_selection_is_reported_in_place(trace):
+def test_an_empty_selection_shows_a_hint_not_an_error(trace):
     view = MatchView(trace)
-    assert view.error == EMPTY_SELECTION
-    assert "Select cells to match" in view.error
+    assert view.hint == EMPTY_SELECTION and view.error == ""
+    assert "Select cells to match" in view.hint
     assert view._rows is None and view.result is None
     view.selection.cells = [1]
-    assert view.error == "" and view._rows is not None
+    assert view.hint == "" and view.error == "" and view._rows is not None
     view.selection.cells = []
-    assert view.error == EMPTY_SELECTION and view._rows is None
+    assert view.hint == EMPTY_SELECTION and view.error == "" and view._rows is None
+
+
+def test_an_error_replaces_the_hint(trace):
+    view = MatchView(trace)
+    view.selection.update({"cells": [1], "threshold": 7.0})
+    assert "threshold" in view.error and view.hint == ""
 
 
 def test_a_threshold_outside_the_data_is_reported_in_place(trace):

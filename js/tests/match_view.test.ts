@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from "vitest";
 import { FakeModel, FakeWidgetManager } from "../src/lib/fake_model";
 import view, {
   categoryColor,
+  contextColor,
   decodeRows,
   heatColor,
   HOVER_SAVE_MS,
@@ -122,16 +123,31 @@ describe("MatchView rows", () => {
     expect(tokens(rows()[2]!).filter((w) => w.classList.contains("rnnw-match-in")).map((w) => w.textContent)).toEqual(["x", "y", "z"]);
   });
 
-  it("colours each word by the share of selected cells on, light to dark", async () => {
+  it("colours each word by the share of selected cells on, light to dark, the context faded", async () => {
     const { rows, tokens } = await setup();
     const words = tokens(rows()[0]!);
     expect(words.map((w) => w.dataset.count)).toEqual(["0", "1", "2", "2", "1", "0"]);
     expect(words.map((w) => w.dataset.heat)).toEqual(["0.000", "0.500", "1.000", "1.000", "0.500", "0.000"]);
     expect(words[0]!.style.backgroundColor).toBe("");
-    expect(words[1]!.style.backgroundColor).toBe(heatColor(0.5));
-    expect(words[2]!.style.backgroundColor).toBe(heatColor(1));
+    expect(words[1]!.style.backgroundColor).toBe(contextColor(heatColor(0.5))); // context
+    expect(words[2]!.style.backgroundColor).toBe(heatColor(1)); // the match, at full strength
     expect(words[2]!.classList.contains("rnnw-match-dark")).toBe(true);
     expect(words[1]!.classList.contains("rnnw-match-dark")).toBe(false);
+  });
+
+  it("writes black or white on a coloured word, whichever contrasts more", async () => {
+    const { rows, tokens } = await setup();
+    const words = tokens(rows()[0]!);
+    expect(words[2]!.style.color).toBe("rgb(255, 255, 255)"); // on dark blue
+    expect(words[1]!.style.color).toBe("rgb(0, 0, 0)"); // on faded light blue
+    expect(words[0]!.style.color).toBe(""); // no colour: the theme's text colour
+  });
+
+  it("marks the match and its context apart: a frame from the first to the last match word", async () => {
+    const { rows, tokens } = await setup();
+    const words = tokens(rows()[0]!);
+    expect(words.map((w) => (w.classList.contains("rnnw-match-in") ? "in" : w.classList.contains("rnnw-match-context") ? "ctx" : "?"))).toEqual(["ctx", "ctx", "in", "in", "ctx", "ctx"]);
+    expect(words.map((w) => w.classList.contains("rnnw-match-last"))).toEqual([false, false, false, true, false, false]);
   });
 
   it("heatColor goes from light to dark", () => {
@@ -147,7 +163,11 @@ describe("MatchView rows", () => {
     const track: TrackPayload = { name: "pos", label_type: "categorical", values: u32(codes), categories: ["D", "N", "V"] };
     const { rows, tokens, root } = await setup({ _rows: makeRows(ROWS, track), track: "pos" });
     const words = rows().flatMap(tokens);
-    expect(words.map((w) => w.style.backgroundColor)).toEqual(codes.map((c) => hexToRgb(categoryColor(c))));
+    const expected = words.map((w, i) => {
+      const color = hexToRgb(categoryColor(codes[i]!));
+      return w.classList.contains("rnnw-match-in") ? color : contextColor(color);
+    });
+    expect(words.map((w) => w.style.backgroundColor)).toEqual(expected);
     expect(words[1]!.title).toContain("pos: N");
     expect([...root.querySelectorAll(".rnnw-match-legend-item")].map((i) => i.textContent)).toEqual(["D", "N", "V"]);
   });
@@ -157,8 +177,9 @@ describe("MatchView rows", () => {
     const track: TrackPayload = { name: "surprise", label_type: "numeric", values: f32(values), value_range: [0, 13] };
     const { rows, tokens } = await setup({ _rows: makeRows(ROWS, track), track: "surprise" });
     const words = rows().flatMap(tokens);
-    expect(words[0]!.style.backgroundColor).toBe(heatColor(0));
-    expect(words[13]!.style.backgroundColor).toBe(heatColor(1));
+    expect(words[0]!.style.backgroundColor).toBe(contextColor(heatColor(0))); // context: faded
+    expect(words[2]!.style.backgroundColor).toBe(heatColor(2 / 13)); // the first match word
+    expect(words[12]!.style.backgroundColor).toBe(heatColor(12 / 13));
   });
 
   it("redraws on new rows from the kernel without writing anything back", async () => {
@@ -243,6 +264,49 @@ describe("MatchView gestures", () => {
     expect(model.saves).toBe(2);
     expect(model.lastSave()).toEqual({ navigate_to: 4 });
     expect(model.setsOf("navigate_to")).toEqual([4, null, 4]);
+  });
+});
+
+describe("MatchView empty state, legend and help", () => {
+  it("shows the kernel's hint in the neutral hint box, not the error box", async () => {
+    const { model, root } = await setup({ _rows: null, hint: `Select cells to match ${XSS}` });
+    const hint = root.querySelector<HTMLElement>(".rnnw-hint")!;
+    expect(hint.hidden).toBe(false);
+    expect(hint.textContent).toBe(`Select cells to match ${XSS}`);
+    expect(hint.getAttribute("role")).toBe("status");
+    expect(root.querySelector("img")).toBeNull();
+    expect(root.querySelector<HTMLElement>(".rnnw-error")!.hidden).toBe(true);
+    expect(root.querySelector<HTMLElement>(".rnnw-match-list")!.hidden).toBe(true);
+    model.receive("hint", "");
+    model.receive("_rows", makeRows());
+    expect(hint.hidden).toBe(true);
+    expect(root.querySelectorAll(".rnnw-match-row").length).toBe(3);
+  });
+
+  it("shows an error over a hint", async () => {
+    const { root } = await setup({ _rows: null, hint: "select cells", error: "bad threshold" });
+    expect(root.querySelector<HTMLElement>(".rnnw-error")!.hidden).toBe(false);
+    expect(root.querySelector<HTMLElement>(".rnnw-hint")!.hidden).toBe(true);
+  });
+
+  it("names every colour: the count ramp, the match's frame, the faded context, the hovered step", async () => {
+    const { root } = await setup();
+    const items = [...root.querySelectorAll<HTMLElement>(".rnnw-match-legend .rnnw-legend-item")];
+    expect(items.map((i) => i.textContent)).toEqual(["selected cells on: 1 … 2 of 2", "match: framed, bold", "context: faded", "hovered step"]);
+    expect(items[0]!.style.getPropertyValue("--rnnw-ramp")).toBe(`linear-gradient(to right, ${heatColor(0.5)}, ${heatColor(1)})`);
+    expect(items[1]!.style.getPropertyValue("--rnnw-swatch")).toBe("var(--rnnw-accent)");
+  });
+
+  it("has a ? button that shows and hides the list of gestures", async () => {
+    const { root } = await setup();
+    const button = root.querySelector<HTMLButtonElement>(".rnnw-match-header .rnnw-help-button")!;
+    const panel = root.querySelector<HTMLElement>(".rnnw-help")!;
+    expect([button.textContent, button.getAttribute("aria-expanded"), panel.hidden]).toEqual(["?", "false", true]);
+    button.click();
+    expect([button.getAttribute("aria-expanded"), panel.hidden]).toEqual(["true", false]);
+    expect([...panel.querySelectorAll(".rnnw-help-gesture")].map((d) => d.textContent)).toContain("click a row");
+    button.click();
+    expect(panel.hidden).toBe(true);
   });
 });
 

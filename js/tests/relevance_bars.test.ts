@@ -353,3 +353,29 @@ describe("RelevanceBars cleanup", () => {
     expect(selection.calls).toEqual([]);
   });
 });
+
+describe("RelevanceBars legend and help", () => {
+  const names = (root: Element) => [...root.querySelectorAll(".rnnw-bars-legend .rnnw-legend-item")].map((i) => i.textContent);
+
+  it("names the colour of each sign drawn, the selected cells' outline and the threshold", async () => {
+    const { root, rects } = await setup();
+    expect(names(root)).toEqual(["positive relation", "negative relation", "no relation (0)", "selected cell", "threshold"]);
+    const swatch = (text: string) => [...root.querySelectorAll<HTMLElement>(".rnnw-legend-item")].find((i) => i.textContent === text)!.style.getPropertyValue("--rnnw-swatch");
+    expect(swatch("positive relation")).toBe("var(--rnnw-bar-positive)");
+    expect(rects().filter((r) => r.classList.contains("rnnw-bar-positive")).length).toBe(3);
+  });
+
+  it("names one colour without signs, and no threshold when none is drawn", async () => {
+    const { root } = await setup({ _bars: bars("depth", SCORES), threshold: null });
+    expect(names(root)).toEqual(["relevance", "selected cell"]);
+  });
+
+  it("lists its gestures behind the ? button instead of under the plot", async () => {
+    const { root } = await setup();
+    const panel = root.querySelector<HTMLElement>(".rnnw-help")!;
+    expect(panel.hidden).toBe(true);
+    root.querySelector<HTMLButtonElement>(".rnnw-help-button")!.click();
+    expect(panel.hidden).toBe(false);
+    expect([...panel.querySelectorAll(".rnnw-help-gesture")].map((g) => g.textContent)).toContain("shift-drag across bars");
+  });
+});

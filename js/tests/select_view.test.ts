@@ -505,7 +505,8 @@ describe("SelectView tracks and predictions", () => {
     const preds = [...predicted.querySelectorAll<HTMLElement>(".rnnw-prediction")];
     expect(preds.map((p) => p.textContent)).toEqual(["x", XSS, "⏎"]);
     expect(preds.map((p) => p.dataset.probability)).toEqual(["0.750", "0.500", "0.100"]);
-    expect(preds[0]!.style.opacity).toBe("0.75");
+    expect(preds[0]!.style.getPropertyValue("--rnnw-p")).toBe("0.75"); // the background's strength; the text stays opaque
+    expect(preds[0]!.style.opacity).toBe("");
     expect(preds[1]!.title).toBe(`${JSON.stringify(XSS)} 0.500\n"z" 0.500`);
     expect(el.querySelector("img")).toBeNull();
   });
@@ -575,5 +576,37 @@ describe("SelectView pinned to a layer", () => {
     selection.receive("kind", "c");
     await nextFrame();
     expect(root.dataset.highlighted).toBe("2");
+  });
+});
+
+describe("SelectView hint, legend and help", () => {
+  it("shows a neutral hint until something is selected", async () => {
+    const { q, selection } = await setup();
+    expect(q(".rnnw-select-hint").hidden).toBe(false);
+    expect(q(".rnnw-error").hidden).toBe(true);
+    selection.receive("cells", new DataView(new Uint32Array([1]).buffer));
+    await nextFrame();
+    expect(q(".rnnw-select-hint").hidden).toBe(true);
+  });
+
+  it("names the plot's colours in a legend, and the tracks' from the palette every view uses", async () => {
+    const u32 = (xs: number[]) => ({ dtype: "uint32", shape: [xs.length], data: new DataView(new Uint32Array(xs).buffer) });
+    const annotated: WindowPayload = {
+      ...makeWindow(0, ["a", "b", "c"], []),
+      tracks: [{ name: "pos", label_type: "categorical", codes: u32([0, 2, 0]), categories: ["NN", "VB", "JJ"] }],
+    };
+    const { root } = await setup({ _window: annotated });
+    const names = [...root.querySelectorAll(".rnnw-select-legend .rnnw-legend-item")].map((i) => i.textContent);
+    expect(names).toEqual(expect.arrayContaining(["cells", "selected cells", "threshold", "brushed range", "pos: NN", "pos: JJ"]));
+    expect(names).not.toContain("pos: VB");
+    const cell = root.querySelector<HTMLElement>(".rnnw-track-cell")!;
+    expect(cell.style.backgroundColor).toBe("rgb(78, 121, 167)"); // categoryColor(0)
+  });
+
+  it("lists its gestures behind the ? button", async () => {
+    const { q } = await setup();
+    q<HTMLButtonElement>(".rnnw-help-button").click();
+    expect(q(".rnnw-help").hidden).toBe(false);
+    expect(q(".rnnw-help").textContent).toContain("drag across the tokens");
   });
 });

@@ -37,7 +37,7 @@ from .selection import Selection, Subscriptions, unsubscribe
 
 __all__ = ["MAX_CONTEXT", "MAX_TOP", "MatchView"]
 
-#: What the view shows when no cell is selected yet.
+#: What the view shows when no cell is selected yet: a hint (``hint``), not an error.
 EMPTY_SELECTION = "Select cells to match: click lines in the SelectView or brush a range."
 
 _SELECTION_FIELDS = ["cells", "threshold", "pad_before", "pad_after", "layer", "kind"]
@@ -60,7 +60,9 @@ class MatchView(ImageExport, anywidget.AnyWidget):
     word's background shows how many of the selected cells are on at that step, or the
     value of an annotation track chosen in the drop-down. Hovering a word sets
     ``selection.hovered_step``; clicking a row focuses its sequence (``selection.sequence``)
-    and scrolls a linked :class:`SelectView` to it. It reproduces the Match View of LSTMVis
+    and scrolls a linked :class:`SelectView` to it. Before any cell is selected the view shows
+    a neutral hint (``hint``) saying how to select some; ``error`` is kept for what went
+    wrong. It reproduces the Match View of LSTMVis
     (Strobelt et al. 2018 [1]_, section 5.3).
 
     Parameters
@@ -109,6 +111,9 @@ class MatchView(ImageExport, anywidget.AnyWidget):
     track = traitlets.Unicode(None, allow_none=True).tag(sync=True)
     navigate_to = traitlets.Int(None, allow_none=True).tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
+    #: What the view shows in place of rows while there is nothing to match (no cell selected):
+    #: a neutral hint, not an error.
+    hint = traitlets.Unicode("").tag(sync=True)
     #: A notice that is not an error, shown above the rows (a size clamped to its bound).
     message = traitlets.Unicode("").tag(sync=True)
     _rows = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
@@ -283,22 +288,29 @@ class MatchView(ImageExport, anywidget.AnyWidget):
         if inputs == self._computed and not force:
             return  # e.g. Selection.update fires once per field changed, all after the last
         self._computed = inputs
+        if not self.selection.cells:  # nothing to match yet: say how, without an error
+            self._result = None
+            with self.hold_sync():
+                self.error = ""
+                self.hint = EMPTY_SELECTION
+                self._rows = None
+            return
         try:
             rows = self._payload()
         except (ValueError, TypeError) as exc:
             self._result = None
             with self.hold_sync():
                 self.error = str(exc)
+                self.hint = ""
                 self._rows = None
             return
         with self.hold_sync():
             self.error = ""
+            self.hint = ""
             self._rows = rows
 
     def _payload(self) -> dict[str, Any]:
         selection, trace = self.selection, self._trace
-        if not selection.cells:
-            raise ValueError(EMPTY_SELECTION)
         # raises naming the layer or kind when unknown
         n_cells = trace.n_cells(layer=selection.layer, kind=selection.kind)
         if max(selection.cells) >= n_cells:

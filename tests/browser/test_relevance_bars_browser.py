@@ -109,6 +109,7 @@ def test_clicking_a_bar_selects_its_cell_in_the_kernel_and_the_select_view(lab_s
 
     # Dragging the threshold line up raises the threshold in the kernel.
     line = bars.locator(".rnnw-bars-threshold")
+    bars.locator("svg.rnnw-bars-svg").scroll_into_view_if_needed()  # the whole plot on screen
     lx, ly = _center(line)
     p.mouse.move(lx - 100, ly)
     p.mouse.down()

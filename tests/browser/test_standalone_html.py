@@ -197,6 +197,9 @@ def expect_views_drew(page: Page, task: Any, trace: Any) -> Views:
         assert canvas.evaluate(CANVAS_INK_JS) > 0.005
     for error in page.locator(".rnnw-error").all():
         expect(error).to_be_hidden()
+    # No JupyterLab theme switched on here: every view uses the light palette.
+    for view in (views.select, views.matches, views.bars, views.space):
+        expect(view).to_have_css("background-color", "rgb(255, 255, 255)")
     return views
 
 

@@ -27,42 +27,5 @@ export function sizeCanvas(
   return ctx;
 }
 
-export interface Theme {
-  foreground: string;
-  muted: string;
-  grid: string;
-  accent: string;
-  hover: string;
-  threshold: string;
-  band: string;
-  font: string;
-}
-
-// JupyterLab variables, with the light-theme values as fallbacks outside JupyterLab. Lines use
-// the font colours, so they flip with a dark theme.
-const VARIABLES: Record<keyof Theme, [string, string]> = {
-  foreground: ["--jp-ui-font-color1", "#222"],
-  muted: ["--jp-ui-font-color2", "#616161"],
-  grid: ["--jp-border-color2", "#e0e0e0"],
-  accent: ["--jp-brand-color1", "#1976d2"],
-  hover: ["--jp-warn-color1", "#f57c00"],
-  threshold: ["--jp-error-color1", "#d32f2f"],
-  band: ["--jp-brand-color3", "#bbdefb"],
-  font: ["--jp-code-font-family", "monospace"],
-};
-
-/** Theme colours from the CSS variables in effect at `el`, with fallbacks. */
-export function themeColors(el: Element): Theme {
-  let style: CSSStyleDeclaration | null = null;
-  try {
-    style = el.ownerDocument.defaultView?.getComputedStyle(el) ?? null;
-  } catch {
-    style = null;
-  }
-  const theme = {} as Theme;
-  for (const key of Object.keys(VARIABLES) as (keyof Theme)[]) {
-    const [variable, fallback] = VARIABLES[key];
-    theme[key] = style?.getPropertyValue(variable).trim() || fallback;
-  }
-  return theme;
-}
+// The palette moved to lib/theme.ts (read from CSS variables at draw time, light fallbacks).
+export { themeColors, type Theme } from "./theme";

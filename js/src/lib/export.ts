@@ -313,6 +313,8 @@ const SVG_STYLE_PROPERTIES = [
 
 /** Controls are not part of a figure: never exported. */
 const FORM_CONTROLS = new Set(["BUTTON", "SELECT", "INPUT", "TEXTAREA"]);
+/** Nor is a view's help panel (the gestures its `?` button shows, lib/view.ts). */
+const HELP_CLASS = "rnnw-help";
 
 export interface SnapshotOptions {
   /** Painters of the view's canvases: each canvas is re-drawn through its painter as vectors. */
@@ -324,7 +326,7 @@ export interface SnapshotOptions {
 /** The view under `root` as one standalone SVG element, sized as it is laid out. */
 export function snapshotSvg(root: HTMLElement, options: SnapshotOptions = {}): SVGSVGElement {
   const doc = root.ownerDocument;
-  const skip = (node: Element) => FORM_CONTROLS.has(node.tagName) || (options.skip?.(node) ?? false);
+  const skip = (node: Element) => FORM_CONTROLS.has(node.tagName) || node.classList.contains(HELP_CLASS) || (options.skip?.(node) ?? false);
   const origin = keptBox(root, skip); // a skipped toolbar leaves no empty band
   const width = Math.max(1, Math.ceil(origin.width));
   const height = Math.max(1, Math.ceil(origin.height));

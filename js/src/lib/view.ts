@@ -1,6 +1,7 @@
 // The scaffolding every view shares: the render wrapper that turns a failed mount into an error
-// box, DOM listeners dropped together on cleanup, the view's error box, width tracking and the
-// model listeners removed together on cleanup.
+// box, DOM listeners dropped together on cleanup, the view's error box and its neutral hint box,
+// the `?` button listing the view's gestures, legend items, width tracking and the model
+// listeners removed together on cleanup.
 import { el, message } from "./dom";
 
 /** What a mounted view returns: undoes everything the mount did. */
@@ -68,6 +69,81 @@ export function createNoticeBox(): HTMLDivElement {
   box.setAttribute("role", "status");
   box.hidden = true;
   return box;
+}
+
+/**
+ * The view's hidden hint box (`.rnnw-hint`, role status): what an empty view shows in place of
+ * its content (nothing selected yet, say) and what to do about it. Neutral, in the view's own
+ * style: an empty state is not a failure, so it never uses the red error box. `showErrorText`
+ * fills it too.
+ */
+export function createHintBox(): HTMLDivElement {
+  const box = el("div", "rnnw-hint");
+  box.setAttribute("role", "status");
+  box.hidden = true;
+  return box;
+}
+
+/** One line of a view's help: the gesture ("click a bar") and what it does. */
+export type Gesture = readonly [gesture: string, effect: string];
+
+let helpIds = 0;
+
+/**
+ * Adds a `?` button at the end of `toolbar` that shows or hides a panel listing `gestures`, put
+ * right after the toolbar (`.rnnw-help`; exports leave it out). Escape closes it. Listeners are
+ * added with `on`, so the view's cleanup removes them. Returns the panel.
+ */
+export function attachHelp(toolbar: HTMLElement, viewName: string, gestures: readonly Gesture[], on: Listen): HTMLElement {
+  const id = `rnnw-help-${++helpIds}`;
+  const button = el("button", "rnnw-help-button rnnw-control", "?");
+  button.type = "button";
+  button.title = `what you can do in the ${viewName}`;
+  button.setAttribute("aria-label", `${viewName}: gestures`);
+  button.setAttribute("aria-expanded", "false");
+  button.setAttribute("aria-controls", id);
+  const panel = el("div", "rnnw-help");
+  panel.id = id;
+  panel.hidden = true;
+  panel.setAttribute("role", "region");
+  panel.setAttribute("aria-label", `${viewName}: gestures`);
+  // Plain elements in a grid, not <dl>: JupyterLab's output area restyles dl, dt and dd.
+  const list = el("div", "rnnw-help-list");
+  for (const [gesture, effect] of gestures) list.append(el("span", "rnnw-help-gesture", gesture), el("span", "rnnw-help-effect", effect));
+  panel.append(list);
+  const show = (open: boolean) => {
+    panel.hidden = !open;
+    button.setAttribute("aria-expanded", String(open));
+    button.classList.toggle("rnnw-help-open", open);
+  };
+  on(button, "click", () => show(panel.hidden !== false));
+  const onKey = (e: KeyboardEvent) => {
+    if (e.key === "Escape" && !panel.hidden) {
+      e.stopPropagation();
+      show(false);
+      button.focus();
+    }
+  };
+  on(button, "keydown", onKey);
+  on(panel, "keydown", onKey);
+  toolbar.append(button);
+  toolbar.after(panel);
+  return panel;
+}
+
+/** How a legend item's swatch looks (lib/view.css draws each from `--rnnw-swatch`). */
+export type Swatch = "box" | "dot" | "line" | "dashed" | "dotted" | "frame" | "ramp" | "text";
+
+/**
+ * A legend item (`.rnnw-legend-item .rnnw-legend-<swatch>`): a swatch in `color` (any CSS colour,
+ * `var(...)` included, so it follows the theme; for "ramp", a CSS gradient's colour list) and
+ * its name as text. `className` adds the view's own classes.
+ */
+export function legendItem(text: string, swatch: Swatch, color: string, className = ""): HTMLSpanElement {
+  const item = el("span", `rnnw-legend-item rnnw-legend-${swatch}${className ? ` ${className}` : ""}`, text);
+  if (swatch === "ramp") item.style.setProperty("--rnnw-ramp", `linear-gradient(to right, ${color})`);
+  else item.style.setProperty("--rnnw-swatch", color);
+  return item;
 }
 
 /**

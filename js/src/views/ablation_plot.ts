@@ -3,7 +3,7 @@
 // The kernel <-> browser contract is docs/relevance_bars_contract.md. Labels are text only.
 import type { AnyWidget, RenderProps } from "@anywidget/types";
 import { el, message } from "../lib/dom";
-import { createErrorBox, createNoticeBox, domListeners, guardedRender, modelListeners, showErrorText, watchWidth } from "../lib/view";
+import { attachHelp, createErrorBox, createNoticeBox, domListeners, guardedRender, modelListeners, showErrorText, watchWidth, type Gesture } from "../lib/view";
 import { bandText, decodeAblation, metricDomain, modeColor, randomPointText, topPointText, type AblationPayload, type DecodedAblation } from "../lib/ablation";
 import { formatTick, linearScale, tickStep, type LinearScale } from "../lib/scale";
 import { bandPath, formatValue, linePath, svgEl } from "../lib/svg";
@@ -22,6 +22,12 @@ export const MARGIN = { top: 12, right: 16, bottom: 36, left: 56 } as const;
 export const FALLBACK_WIDTH = 640;
 const POINT_RADIUS = 3.5;
 
+/** The gestures the `?` button lists. */
+export const GESTURES: readonly Gesture[] = [
+  ["hover a point", "shows its k and metric (for random cells, the band too)"],
+  ["PNG / SVG", "download the plot as drawn"],
+];
+
 type Props = Pick<RenderProps<AblationPlotState>, "model" | "el">;
 
 const render = guardedRender<Props>("AblationPlot", mount);
@@ -30,14 +36,14 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   const listeners = domListeners(); // every DOM listener is added with its signal
   const { on } = listeners;
 
-  const root = el("div", "rnnw-ablation-plot");
+  const root = el("div", "rnnw-ablation-plot rnnw-view");
   const hoverBox = el("div", "rnnw-ablation-hover");
   const errorBox = createErrorBox();
   const notice = createNoticeBox();
   const plot = el("div", "rnnw-ablation-area");
   const svg = svgEl("svg", { class: "rnnw-ablation-svg" });
   plot.append(svg);
-  const legend = el("div", "rnnw-ablation-legend");
+  const legend = el("div", "rnnw-ablation-legend rnnw-legend");
   const tools = el("div", "rnnw-export-bar");
   root.append(tools, hoverBox, errorBox, notice, plot, legend);
   host.append(root);
@@ -101,7 +107,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
       item("rnnw-ablation-legend-top", modeColor(i), `${c.label}: top-k cells`);
       item("rnnw-ablation-legend-random", modeColor(i), `${c.label}: k random cells, ${bandText(plotData.band, c.nDraws)}`);
     });
-    if (plotData.baseline !== null) item("rnnw-ablation-legend-baseline", "#757575", `baseline (nothing ablated): ${formatValue(plotData.baseline)}`);
+    if (plotData.baseline !== null) item("rnnw-ablation-legend-baseline", "var(--rnnw-muted)", `baseline (nothing ablated): ${formatValue(plotData.baseline)}`);
   }
 
   function draw(): void {
@@ -181,6 +187,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     name: "AblationPlot",
     svg: () => snapshotSvg(root, { skip: (node) => node === tools || node === hoverBox }),
   });
+  attachHelp(tools, "AblationPlot", GESTURES, on);
 
   return () => {
     disposed = true;

@@ -2,9 +2,15 @@
 // words aligned at each match's first word. The kernel <-> browser contract is
 // docs/match_view_contract.md. Words are text only (textContent, never HTML); their background
 // is the share of selected cells on at that step, or the value of a chosen annotation track.
+// As in LSTMVis, the matched steps stand out from their context: framed in the accent colour and
+// bold at full strength, while the context around them is faded towards the background. Colours
+// come from the theme (lib/theme.ts) and are re-read when JupyterLab's theme changes; the text
+// on a coloured word is black or white, whichever reads better (at least 4.5:1).
 import type { AnyWidget, RenderProps } from "@anywidget/types";
 import { el, fmt, message } from "../lib/dom";
-import { createErrorBox, createNoticeBox, domListeners, guardedRender, modelListeners, showErrorText } from "../lib/view";
+import { attachHelp, createErrorBox, createHintBox, createNoticeBox, domListeners, guardedRender, legendItem, modelListeners, showErrorText, type Gesture } from "../lib/view";
+import { categoryColor } from "../lib/colormap";
+import { cssVariable, mix, parseRgba, rgbText, textOn, themeColors, watchTheme } from "../lib/theme";
 import { decode, type PackedArray } from "../lib/binary";
 import { followSelection, throttle, type SelectionModel } from "../lib/selection";
 import { attachExport, snapshotSvg, type ExportModel } from "../lib/export";
@@ -45,6 +51,8 @@ export type MatchViewState = {
   track: string | null;
   navigate_to: number | null;
   error: string;
+  /** What the view shows in place of rows when there is nothing to match yet: a neutral hint. */
+  hint?: string;
   /** A notice that is not an error (a size clamped to its bound), shown above the rows. */
   message?: string;
   _rows: RowsPayload | null;
@@ -55,23 +63,35 @@ export const HOVER_SAVE_MS = 150;
 /** The drop-down option that colours words by the count of selected cells on. */
 export const COUNT_OPTION = "match count";
 
-/** A fixed categorical palette (Tableau 10), indexed by category code modulo its length. */
-export const PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"];
+/** The categorical palette: the one every view uses (lib/colormap.ts), so a track's colours agree. */
+export { categoryColor };
 
-const LIGHT: [number, number, number] = [247, 251, 255];
-const DARK: [number, number, number] = [8, 48, 107];
+/** The heat ramp of the light theme (`--rnnw-heat-low` .. `--rnnw-heat-high` in lib/view.css). */
+export const HEAT_LOW: readonly [number, number, number] = [247, 251, 255];
+export const HEAT_HIGH: readonly [number, number, number] = [8, 48, 107];
+/** How much of its colour a context word keeps (the rest is the background): context is faded. */
+export const CONTEXT_STRENGTH = 0.4;
 
-/** Light (0) to dark (1) blue, as "rgb(r, g, b)"; the fraction is clamped to [0, 1]. */
-export function heatColor(fraction: number): string {
+/** `low` (0) to `high` (1), light to dark blue by default, as "rgb(r, g, b)"; the fraction is clamped to [0, 1]. */
+export function heatColor(fraction: number, low: readonly number[] = HEAT_LOW, high: readonly number[] = HEAT_HIGH): string {
   const t = Number.isFinite(fraction) ? Math.min(1, Math.max(0, fraction)) : 0;
-  const [r, g, b] = LIGHT.map((l, i) => Math.round(l + (DARK[i]! - l) * t));
-  return `rgb(${r}, ${g}, ${b})`;
+  return rgbText(mix(high, low, t));
 }
 
-/** The palette colour of a category code. */
-export function categoryColor(code: number): string {
-  return PALETTE[((code % PALETTE.length) + PALETTE.length) % PALETTE.length]!;
+/** The colour a context word shows for data colour `color`: faded towards the background. */
+export function contextColor(color: string, background: string = "#ffffff"): string {
+  const rgb = parseRgba(color) ?? [0, 0, 0, 1];
+  const bg = parseRgba(background) ?? [255, 255, 255, 1];
+  return rgbText(mix(rgb, bg, CONTEXT_STRENGTH));
 }
+
+/** The gestures the `?` button lists. */
+export const GESTURES: readonly Gesture[] = [
+  ["hover a word", "marks its step in every linked view"],
+  ["click a row", "shows that match in the SelectView (scrolls there, focuses its sequence)"],
+  ["colour: …", "colours the words by the count of selected cells on, or by an annotation track"],
+  ["PNG / SVG", "download the view as drawn"],
+];
 
 const WHITESPACE_GLYPHS: Record<string, string> = { "\n": "⏎", "\r": "␍", "\t": "⇥", " ": "␣" };
 
@@ -148,7 +168,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   const { on } = listeners;
 
   // ---------------------------------------------------------------- DOM
-  const root = el("div", "rnnw-match-view");
+  const root = el("div", "rnnw-match-view rnnw-view");
   const header = el("div", "rnnw-match-header");
   const summary = el("span", "rnnw-match-summary");
   const trackLabel = el("label", "rnnw-match-track-label", "colour: ");
@@ -157,10 +177,11 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   trackLabel.append(trackSelect);
   header.append(summary, trackLabel);
   const errorBox = createErrorBox();
+  const hintBox = createHintBox();
   const notice = createNoticeBox();
   const list = el("div", "rnnw-match-list");
-  const legend = el("div", "rnnw-match-legend");
-  root.append(header, errorBox, notice, list, legend);
+  const legend = el("div", "rnnw-match-legend rnnw-legend");
+  root.append(header, errorBox, hintBox, notice, list, legend);
   host.append(root);
 
   // ---------------------------------------------------------------- state
@@ -176,10 +197,12 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   // ---------------------------------------------------------------- drawing
   function showError(): void {
     const text = String(model.get("error") ?? "") || rowsError || selectionError;
+    const hint = text === "" ? String(model.get("hint") ?? "") : "";
     showErrorText(errorBox, text);
+    showErrorText(hintBox, hint);
     showErrorText(notice, String(model.get("message") ?? ""));
-    list.hidden = text !== "";
-    legend.hidden = text !== "" || legend.childElementCount === 0;
+    list.hidden = text !== "" || hint !== "";
+    legend.hidden = list.hidden || legend.childElementCount === 0;
   }
 
   function updateTrackSelect(): void {
@@ -207,6 +230,11 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
       return;
     }
     const { rows, nSelected, nCandidates, track } = data;
+    // The palette now (the theme may have changed since the last draw).
+    const background = themeColors(root).background;
+    const low = parseRgba(cssVariable(root, "--rnnw-heat-low", "")) ?? HEAT_LOW;
+    const high = parseRgba(cssVariable(root, "--rnnw-heat-high", "")) ?? HEAT_HIGH;
+    const heat = (fraction: number) => heatColor(fraction, low, high);
     summary.textContent = `${fmt(rows.length)} of ${fmt(nCandidates)} candidates · ${fmt(nSelected)} cell${nSelected === 1 ? "" : "s"} selected`;
     // Columns before the match start: the same for every row, so the first words line up.
     const before = Math.max(Number(model.get("context")) || 0, ...rows.map((r) => r.start - r.context_start));
@@ -229,33 +257,38 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
         word.dataset.column = String(column);
         word.style.gridColumn = String(column + 1);
         const inMatch = step >= row.start && step < row.stop;
-        if (inMatch) word.classList.add("rnnw-match-in");
+        word.classList.add(inMatch ? "rnnw-match-in" : "rnnw-match-context");
         if (step === row.start) word.classList.add("rnnw-match-first");
+        if (step === row.stop - 1) word.classList.add("rnnw-match-last");
         const count = row.counts[i] ?? 0;
         word.dataset.count = String(count);
         let detail: string;
+        let color: string | null = null;
         if (track && row.track) {
           const v = row.track[i] ?? 0;
           if (track.labelType === "categorical") {
-            word.style.backgroundColor = categoryColor(v);
-            word.classList.add("rnnw-match-dark");
+            color = categoryColor(v);
             detail = `${track.name}: ${track.categories[v] ?? v}`;
             seen.add(v);
           } else {
             const [lo, hi] = track.range;
-            const fraction = hi > lo ? (v - lo) / (hi - lo) : 0;
-            word.style.backgroundColor = heatColor(fraction);
-            word.classList.toggle("rnnw-match-dark", fraction > 0.55);
+            color = heat(hi > lo ? (v - lo) / (hi - lo) : 0);
             detail = `${track.name}: ${v.toPrecision(3)}`;
           }
         } else {
           const fraction = nSelected > 0 ? count / nSelected : 0;
           word.dataset.heat = fraction.toFixed(3);
-          if (count > 0) word.style.backgroundColor = heatColor(fraction);
-          word.classList.toggle("rnnw-match-dark", fraction > 0.55);
+          if (count > 0) color = heat(fraction);
           detail = `${count} of ${nSelected} selected cells on`;
         }
-        word.title = `${token}\nstep ${fmt(step)} · ${detail}`;
+        if (color !== null) {
+          const shown = inMatch ? color : contextColor(color, background);
+          const ink = textOn(parseRgba(shown) ?? [255, 255, 255]);
+          word.style.backgroundColor = shown;
+          word.style.color = ink;
+          word.classList.toggle("rnnw-match-dark", ink === "#ffffff");
+        }
+        word.title = `${token}\nstep ${fmt(step)} · ${inMatch ? "match" : "context"} · ${detail}`;
         const same = tokensByStep.get(step);
         if (same) same.push(word);
         else tokensByStep.set(step, [word]);
@@ -264,15 +297,30 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
       line.append(el("span", "rnnw-match-rank", String(rank + 1)), score, words);
       list.append(line);
     });
-    if (track?.labelType === "categorical") {
-      for (const code of [...seen].sort((a, b) => a - b)) {
-        const item = el("span", "rnnw-match-legend-item", track.categories[code] ?? String(code));
-        item.style.setProperty("--rnnw-swatch", categoryColor(code));
-        legend.append(item);
-      }
-    }
+    drawLegend(data, seen, heat);
     markHovered();
     showError();
+  }
+
+  /** Names every colour the rows use: the data colours, the match's frame, the faded context, the hovered step. */
+  function drawLegend({ rows, nSelected, track }: DecodedRows, seen: Set<number>, heat: (fraction: number) => string): void {
+    if (rows.length === 0) return;
+    if (track?.labelType === "categorical") {
+      for (const code of [...seen].sort((a, b) => a - b)) {
+        legend.append(legendItem(track.categories[code] ?? String(code), "box", categoryColor(code), "rnnw-match-legend-item"));
+      }
+    } else if (track) {
+      const [lo, hi] = track.range;
+      legend.append(legendItem(`${track.name}: ${lo.toPrecision(3)} … ${hi.toPrecision(3)}`, "ramp", `${heat(0)}, ${heat(1)}`, "rnnw-match-legend-key rnnw-match-legend-heat"));
+    } else if (nSelected > 0) {
+      const text = nSelected === 1 ? "the selected cell on" : `selected cells on: 1 … ${fmt(nSelected)} of ${fmt(nSelected)}`;
+      legend.append(legendItem(text, "ramp", `${heat(1 / nSelected)}, ${heat(1)}`, "rnnw-match-legend-key rnnw-match-legend-heat"));
+    }
+    legend.append(
+      legendItem("match: framed, bold", "frame", "var(--rnnw-accent)", "rnnw-match-legend-key rnnw-match-legend-match"),
+      legendItem("context: faded", "text", "", "rnnw-match-legend-key rnnw-match-legend-context"),
+      legendItem("hovered step", "frame", "var(--rnnw-hover)", "rnnw-match-legend-key rnnw-match-legend-hovered"),
+    );
   }
 
   function markHovered(): void {
@@ -324,6 +372,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   };
   const onTracks = () => updateTrackSelect();
   const onError = () => showError();
+  const unwatchTheme = watchTheme(root, () => drawRows()); // heat and faded colours are computed here
   const onHovered = () => markHovered();
   const selection = followSelection({
     model,
@@ -344,7 +393,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   modelEvents.on("_rows", onRows);
   modelEvents.on("_tracks", onTracks);
   modelEvents.on("track", onTracks);
-  modelEvents.on(["error", "message"], onError);
+  modelEvents.on(["error", "hint", "message"], onError);
   modelEvents.on("selection", onSelectionRef);
   on(list, "pointerover", onPointerOver);
   on(list, "pointerleave", () => setHovered(null));
@@ -358,8 +407,10 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     name: "MatchView",
     svg: () => snapshotSvg(root, { skip: (node) => node === header }),
   });
+  attachHelp(header, "MatchView", GESTURES, on);
 
   return () => {
+    unwatchTheme();
     selection.dispose();
     listeners.abort();
     hoverSave.cancel();

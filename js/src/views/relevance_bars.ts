@@ -4,7 +4,7 @@
 // contract is docs/relevance_bars_contract.md. Names and labels are text only (textContent).
 import type { AnyWidget, RenderProps } from "@anywidget/types";
 import { el, fmt, message } from "../lib/dom";
-import { createErrorBox, createNoticeBox, domListeners, guardedRender, modelListeners, showErrorText, watchWidth } from "../lib/view";
+import { attachHelp, createErrorBox, createNoticeBox, domListeners, guardedRender, legendItem, modelListeners, showErrorText, watchWidth, type Gesture } from "../lib/view";
 import { cellsToSave, decodeCells } from "../lib/binary";
 import { barAt, barNear, cellsBetween, decodeBars, hoverText, scoreDomain, toggleCell, unionCells, type Bands, type BarsPayload, type DecodedBars } from "../lib/bars";
 import { hitsThreshold } from "../lib/hit";
@@ -35,6 +35,23 @@ export const FALLBACK_WIDTH = 640;
 export const LABEL_MIN_WIDTH = 16;
 const THRESHOLD_GRAB_PX = 5;
 
+/** The gestures the `?` button lists. */
+export const GESTURES: readonly Gesture[] = [
+  ["click a bar", "selects its cell, or unselects it (in every linked view)"],
+  ["shift-drag across bars", "adds every bar passed over to the selection"],
+  ["drag the dashed line", "moves the threshold"],
+  ["hover a bar", "shows its cell and score"],
+  ["scores: …", "switches to another score vector"],
+  ["PNG / SVG", "download the view as drawn"],
+];
+
+/** What each bar colour means, in the order the legend names them (lib/view.css draws the swatches). */
+const SIGN_NAMES: [sign: number, name: string, variable: string][] = [
+  [1, "positive relation", "var(--rnnw-bar-positive)"],
+  [-1, "negative relation", "var(--rnnw-bar-negative)"],
+  [0, "no relation (0)", "var(--rnnw-bar-neutral)"],
+];
+
 type Props = Pick<RenderProps<RelevanceBarsState>, "model" | "el">;
 
 const render = guardedRender<Props>("RelevanceBars", mount);
@@ -44,7 +61,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   const { on } = listeners;
 
   // ---------------------------------------------------------------- DOM
-  const root = el("div", "rnnw-relevance-bars");
+  const root = el("div", "rnnw-relevance-bars rnnw-view");
   const header = el("div", "rnnw-bars-header");
   const pickerLabel = el("label", "rnnw-bars-picker-label", "scores: ");
   const picker = el("select", "rnnw-bars-picker rnnw-control");
@@ -58,8 +75,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   const plot = el("div", "rnnw-bars-plot");
   const svg = svgEl("svg", { class: "rnnw-bars-svg" });
   plot.append(svg);
-  const legend = el("div", "rnnw-bars-legend");
-  legend.textContent = "click a bar: toggle its cell · shift-drag: add the bars passed over · drag the dashed line: threshold";
+  const legend = el("div", "rnnw-bars-legend rnnw-legend");
   root.append(header, errorBox, notice, plot, legend);
   host.append(root);
 
@@ -141,10 +157,12 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     root.dataset.order = data ? Array.from(data.order).join(",") : "";
     if (!data) {
       summary.textContent = "";
+      legend.replaceChildren();
       showError();
       return;
     }
     const { scores, order, signs, nCells } = data;
+    drawLegend(signs);
     bands = { left: MARGIN.left, width: Math.max(1, w - MARGIN.left - MARGIN.right), count: nCells };
     yScale = linearScale(scoreDomain(scores, threshold()), [h - MARGIN.bottom, MARGIN.top]);
     drawAxes(w, h);
@@ -180,6 +198,20 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     markSelection();
     markHover();
     showError();
+  }
+
+  /** Names the colours drawn: each sign present (or the one colour), the selected cells' outline, the threshold. */
+  function drawLegend(signs: Int8Array | null): void {
+    const items: HTMLElement[] = [];
+    if (signs) {
+      const present = new Set(Array.from(signs, Math.sign));
+      for (const [sign, name, color] of SIGN_NAMES) if (present.has(sign)) items.push(legendItem(name, "box", color, "rnnw-bars-legend-sign"));
+    } else {
+      items.push(legendItem(String(model.get("score_name") ?? "score"), "box", "var(--rnnw-bar-plain)", "rnnw-bars-legend-sign"));
+    }
+    items.push(legendItem("selected cell", "frame", "var(--rnnw-foreground)", "rnnw-bars-legend-selected"));
+    if (threshold() !== null) items.push(legendItem("threshold", "dashed", "var(--rnnw-threshold)", "rnnw-bars-legend-threshold"));
+    legend.replaceChildren(...items);
   }
 
   function drawAxes(w: number, h: number): void {
@@ -408,6 +440,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     name: "RelevanceBars",
     svg: () => snapshotSvg(root, { skip: (node) => node === header }),
   });
+  attachHelp(header, "RelevanceBars", GESTURES, on);
 
   return () => {
     disposed = true;

@@ -5,7 +5,7 @@
 // shared RelevanceBars, next to this view. Contract: docs/response_view_contract.md.
 import type { AnyWidget, RenderProps } from "@anywidget/types";
 import { el, fmt, message } from "../lib/dom";
-import { createErrorBox, createNoticeBox, domListeners, guardedRender, modelListeners, showErrorText, watchWidth } from "../lib/view";
+import { attachHelp, createErrorBox, createNoticeBox, domListeners, guardedRender, legendItem, modelListeners, showErrorText, watchWidth, type Gesture } from "../lib/view";
 import { cellsToSave, decodeCells } from "../lib/binary";
 import {
   cellSummary,
@@ -47,6 +47,14 @@ export const MARGIN = { top: 22, right: 44, bottom: 30, left: 48 } as const;
 export const FALLBACK_WIDTH = 640;
 /** The metrics printed for the shown cell, when the response has them. */
 export const SUMMARY_METRICS = ["settling_time", "delta", "amplitude", "frequency", "pearson"] as const;
+/** The gestures the `?` button lists (the ranking bars under the curves have their own). */
+export const GESTURES: readonly Gesture[] = [
+  ["click the sorted curve", "shows that cell's responses and selects it (in every linked view)"],
+  ["shift-click the sorted curve", "adds the cell to the selection, or removes it"],
+  ["hover the sorted curve", "shows the cell, its value and its rank"],
+  ["metric: …", "sorts the cells by another metric (the bars below follow)"],
+  ["PNG / SVG", "download the view as drawn"],
+];
 const SELECTED_RADIUS = 3;
 const SHOWN_RADIUS = 5;
 
@@ -59,7 +67,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   const { on } = listeners;
 
   // ---------------------------------------------------------------- DOM
-  const root = el("div", "rnnw-response-view");
+  const root = el("div", "rnnw-response-view rnnw-view");
   const header = el("div", "rnnw-response-header");
   const pickerLabel = el("label", "rnnw-response-picker-label", "metric: ");
   const picker = el("select", "rnnw-response-picker rnnw-control");
@@ -74,8 +82,14 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   const distArea = el("div", "rnnw-response-dist");
   const distSvg = svgEl("svg", { class: "rnnw-response-dist-svg" });
   distArea.append(distSvg);
-  const legend = el("div", "rnnw-response-legend");
-  legend.textContent = "solid: the cell's output · dashed: the input (right axis) · click the sorted curve: show and select a cell · shift-click: add or remove it";
+  const legend = el("div", "rnnw-response-legend rnnw-legend");
+  legend.append(
+    legendItem("the cell's output", "line", "var(--rnnw-response-output)"),
+    legendItem("the input (right axis)", "dashed", "var(--rnnw-response-input)"),
+    legendItem("where the input changes · the cell shown", "dotted", "var(--rnnw-response-shown)"),
+    legendItem("the cell shown", "dot", "var(--rnnw-response-shown)"),
+    legendItem("selected cells", "frame", "var(--rnnw-foreground)"),
+  );
   root.append(header, errorBox, notice, panels, distArea, legend);
   host.append(root);
 
@@ -334,6 +348,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     name: "ResponseCurves",
     svg: () => snapshotSvg(root, { skip: (node) => node === header }),
   });
+  attachHelp(header, "ResponseView", GESTURES, on);
 
   return () => {
     disposed = true;

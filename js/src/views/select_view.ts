@@ -4,7 +4,9 @@
 // at once) plus `save_changes` (to the kernel) at the moments the contract gives.
 import type { AnyWidget, RenderProps } from "@anywidget/types";
 import { el, fmt, message } from "../lib/dom";
-import { createErrorBox, domListeners, guardedRender, modelListeners, showErrorText, watchWidth } from "../lib/view";
+import { attachHelp, createErrorBox, domListeners, guardedRender, legendItem, modelListeners, showErrorText, watchWidth, type Gesture } from "../lib/view";
+import { categoryColor } from "../lib/colormap";
+import { watchTheme } from "../lib/theme";
 import { cellsToSave, decode, decodeCells, type PackedArray } from "../lib/binary";
 import { sizeCanvas, themeColors, type Theme } from "../lib/canvas";
 import { attachExport, snapshotSvg, type DrawContext, type ExportModel } from "../lib/export";
@@ -89,6 +91,39 @@ export const MAX_COLUMN_WIDTH = 200;
 /** After a drag is released, the preview stays until the kernel's cells arrive or this passes. */
 export const PREVIEW_HOLD_MS = 1500;
 const PLOT_WIDTH_SAVE_MS = 200;
+/** A numeric track's colour at full strength (its cells go from faint to this). */
+const TRACK_RGB = "25, 118, 210";
+
+/** The gestures the `?` button lists. */
+export const GESTURES: readonly Gesture[] = [
+  ["drag across the tokens", "brushes a range: selects the cells on over it (and off around it, see pattern)"],
+  ["click a line", "selects its cell, or unselects it (in every linked view)"],
+  ["drag the red handle or dashed line", "moves the threshold a cell must pass to count as on"],
+  ["hover the plot", "shows the token, step and the cell under the pointer; marks the step in every view"],
+  ["wheel or trackpad over the plot", "scrolls through the steps"],
+  ["← → · PageUp PageDown (view focused)", "scroll one step · one window"],
+  ["‹ seq · seq ›", "previous or next sequence"],
+  ["← → · − + buttons", "scroll half a window · zoom the columns out or in"],
+  ["pattern ◂+ − · − +▸", "more or fewer steps before or after the range where the cells must be off"],
+  ["go to: 120 or 3:45, Enter", "jumps to a step, or to sequence:position"],
+  ["find: phrase or /regex/, Enter", "jumps to the next hit (underlined)"],
+  ["PNG / SVG", "download the view as drawn"],
+];
+
+/** What the plot's colours mean, as legend items (lib/view.css draws the swatches from the palette). */
+function plotLegend(): HTMLElement[] {
+  return [
+    legendItem("cells", "line", "var(--rnnw-muted)"),
+    legendItem("selected cells", "line", "var(--rnnw-accent)"),
+    legendItem("cell under the pointer", "line", "var(--rnnw-hover)"),
+    legendItem("threshold", "dashed", "var(--rnnw-threshold)"),
+    legendItem("brushed range", "box", "var(--rnnw-band)"),
+    legendItem("must be off (pattern)", "box", "color-mix(in srgb, var(--rnnw-muted) 30%, transparent)"),
+    legendItem("share of selected cells on", "ramp", "transparent, color-mix(in srgb, var(--rnnw-accent) 25%, transparent)"),
+    legendItem("sequence start", "line", "color-mix(in srgb, var(--rnnw-muted) 60%, transparent)"),
+    legendItem("search hit", "line", "var(--rnnw-hover)"),
+  ];
+}
 
 const KIND_NAMES: Record<string, string> = {
   h: "hidden",
@@ -208,7 +243,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   const windowSize = () => Math.max(1, Number(model.get("window_size")) || 1);
 
   // ---------------------------------------------------------------- DOM
-  const root = el("div", "rnnw-select-view");
+  const root = el("div", "rnnw-select-view rnnw-view");
   root.tabIndex = 0;
   root.setAttribute("data-lm-suppress-shortcuts", "true"); // JupyterLab: notebook shortcuts off while focused
   root.dataset.renderCount = "0";
@@ -267,8 +302,13 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   padAfterMore.title = "one more off step after the range";
   for (const b of [padBeforeMore, padBeforeLess, padAfterLess, padAfterMore]) b.type = "button";
   const patternBoxes = el("span", "rnnw-pattern-boxes");
-  pattern.append(el("span", "rnnw-pattern-label", "pattern"), padBeforeMore, padBeforeLess, patternBoxes, padAfterLess, padAfterMore);
-  body.append(plotArea, tokensBox, rowsBox, pattern);
+  // Before any selection: what to do, as a neutral hint beside the pattern (never an error).
+  const hint = el("span", "rnnw-select-hint", "drag across the tokens to select the cells on there, or click a line");
+  pattern.append(el("span", "rnnw-pattern-label", "pattern"), padBeforeMore, padBeforeLess, patternBoxes, padAfterLess, padAfterMore, hint);
+  const legend = el("div", "rnnw-select-legend rnnw-legend");
+  const tracksLegend = el("span", "rnnw-select-legend-tracks");
+  legend.append(...plotLegend(), tracksLegend);
+  body.append(plotArea, tokensBox, rowsBox, pattern, legend);
   root.append(toolbar, errorBox, selectErrorBox, body);
   host.append(root);
 
@@ -376,8 +416,12 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     if (snap) handle.style.top = `${yScale(snap.threshold)}px`;
     updateTooltip();
 
+    hint.hidden = !!snap && (snap.stop > snap.start || snap.cells.length > 0);
+    const theme = themeColors(root); // read now: the theme may have changed
+    canvas.dataset.background = theme.background; // what the canvas is painted with (browser tests)
+    canvas.dataset.ink = theme.muted; // its text: the tick labels
     const ctx = sizeCanvas(canvas, w, h);
-    if (ctx) paint(ctx, themeColors(root), snap, plotWidth, h);
+    if (ctx) paint(ctx, theme, snap, plotWidth, h);
   }
 
   // ---------------------------------------------------------------- selected cells, preview, pattern
@@ -649,6 +693,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     if (rowsFor === win) return;
     rowsFor = win;
     const rows: HTMLElement[] = [];
+    const keys: HTMLElement[] = []; // the tracks' and predictions' colours, for the legend
     const row = (className: string, name: string, cells: HTMLElement[]) => {
       const node = el("div", `rnnw-row ${className}`);
       node.style.paddingLeft = `${MARGIN.left}px`;
@@ -661,22 +706,30 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
       return node;
     };
     for (const track of win?.tracks ?? []) {
+      const seen = new Set<number>();
       const cells = Array.from(track.values, (v) => {
         const cell = el("span", "rnnw-track-cell");
         if (track.labelType === "categorical") {
           const label = track.categories[v] ?? String(v);
           cell.title = `${track.name}: ${label}`;
           cell.dataset.label = label;
-          cell.style.backgroundColor = `hsl(${Math.round((v * 137.508) % 360)}, 55%, 72%)`;
+          cell.style.backgroundColor = categoryColor(v); // the colours the other views give the same track
+          seen.add(v);
         } else {
           const span = track.max - track.min;
           const t = span > 0 ? Math.min(1, Math.max(0, (v - track.min) / span)) : 0.5;
           cell.title = `${track.name}: ${v.toPrecision(3)}`;
           cell.dataset.value = String(v);
-          cell.style.backgroundColor = `rgba(25, 118, 210, ${(0.05 + 0.9 * t).toFixed(3)})`;
+          cell.style.backgroundColor = `rgba(${TRACK_RGB}, ${(0.05 + 0.9 * t).toFixed(3)})`;
         }
         return cell;
       });
+      if (track.labelType === "categorical") {
+        for (const code of [...seen].sort((a, b) => a - b)) keys.push(legendItem(`${track.name}: ${track.categories[code] ?? code}`, "box", categoryColor(code), "rnnw-select-legend-track"));
+      } else {
+        const range = `${track.min.toPrecision(3)} … ${track.max.toPrecision(3)}`;
+        keys.push(legendItem(`${track.name}: ${range}`, "ramp", `rgba(${TRACK_RGB}, 0.05), rgba(${TRACK_RGB}, 0.95)`, "rnnw-select-legend-track"));
+      }
       const node = row(`rnnw-track rnnw-track-${track.labelType}`, track.name, cells);
       node.dataset.track = track.name;
       rows.push(node);
@@ -689,13 +742,16 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
         const cell = el("span", "rnnw-prediction", visibleToken(labels[0] ?? ""));
         const p = probs[0] ?? 0;
         cell.dataset.probability = p.toFixed(3);
-        cell.style.opacity = String(Math.max(0.15, Math.min(1, p)));
+        // The probability as the strength of the background, so the text stays readable.
+        cell.style.setProperty("--rnnw-p", String(Math.max(0, Math.min(1, p))));
         cell.title = labels.map((label, i) => `${JSON.stringify(label)} ${(probs[i] ?? 0).toFixed(3)}`).join("\n");
         return cell;
       });
       rows.push(row("rnnw-predictions", "predicted", cells));
+      keys.push(legendItem("predicted token: probability 0 … 1", "ramp", "transparent, color-mix(in srgb, var(--rnnw-accent) 45%, transparent)", "rnnw-select-legend-track"));
     }
     rowsBox.replaceChildren(...rows);
+    tracksLegend.replaceChildren(...keys);
     rowsBox.hidden = rows.length === 0;
   }
 
@@ -1128,14 +1184,17 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     schedule();
   });
 
+  const unwatchTheme = watchTheme(root, () => schedule());
+
   const dropExport = attachExport(model as unknown as ExportModel, toolbar, {
     name: "SelectView",
     svg: () =>
       snapshotSvg(root, {
         painters: new Map([[canvas, (ctx: DrawContext) => paint(ctx, themeColors(root), sel ? readSelection(sel) : null, cols.width, canvas.clientHeight || Number(model.get("height")) || 300)]]),
-        skip: (node) => node === toolbar || node === handle || node === tooltip,
+        skip: (node) => node === toolbar || node === handle || node === tooltip || node === hint,
       }),
   });
+  attachHelp(toolbar, "SelectView", GESTURES, on);
 
   onWindow();
   await selection.rebind();
@@ -1143,6 +1202,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
 
   return () => {
     disposed = true;
+    unwatchTheme();
     selection.dispose();
     if (frame !== null) cancelRaf(frame);
     frame = null;

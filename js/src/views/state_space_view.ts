@@ -8,7 +8,8 @@ import { decode, type PackedArray } from "../lib/binary";
 import { sizeCanvas, themeColors, type Theme } from "../lib/canvas";
 import { binColor, binOf, categoryColor, NUMERIC_BINS, STABILITY, STABILITY_COLORS } from "../lib/colormap";
 import { el, fmt, message } from "../lib/dom";
-import { createErrorBox, createNoticeBox, domListeners, guardedRender, modelListeners, showErrorText, watchWidth } from "../lib/view";
+import { attachHelp, createErrorBox, createNoticeBox, domListeners, guardedRender, legendItem, modelListeners, showErrorText, watchWidth, type Gesture } from "../lib/view";
+import { watchTheme } from "../lib/theme";
 import { bounds, fitBounds, pixelOf, toPixels, toPlane, type Bounds, type Fit } from "../lib/projection";
 import { indexOfSteps, nearestPoint, radiusForLogQ } from "../lib/points";
 import { followSelection, throttle, type SelectionModel } from "../lib/selection";
@@ -80,6 +81,21 @@ const DRAG_RADIANS_PER_PX = 0.01;
 const CLOUD_ALPHA = 0.35;
 const CLOUD_POINT_PX = 2;
 const SPECTRUM_SIZE = 220;
+/** The colour of the visited states when they have no label. */
+export const UNLABELLED = "#7a8ca3";
+/** Eigenvalues inside the unit circle (decaying modes) and outside it (growing), in the spectrum. */
+export const EIGEN_INSIDE = "#1565c0";
+export const EIGEN_OUTSIDE = "#c62828";
+
+/** The gestures the `?` button lists. */
+export const GESTURES: readonly Gesture[] = [
+  ["hover a point", "shows its step and label, and marks the step in every linked view"],
+  ["click a fixed point", "shows its eigenvalue spectrum (× closes it)"],
+  ["drag (3-D view)", "rotates the view"],
+  ["input: …", "the input condition whose fixed points and grid trajectories are drawn"],
+  ["view: …", "2-D or 3-D (the first two or three principal components)"],
+  ["PNG / SVG", "download the view as drawn"],
+];
 
 /** Points with a colour group each, and an order that lists them group by group. */
 interface Labelled {
@@ -191,7 +207,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   const { on } = listeners;
 
   // ---------------------------------------------------------------- DOM
-  const root = el("div", "rnnw-state-space-view");
+  const root = el("div", "rnnw-state-space-view rnnw-view");
   root.dataset.renderCount = "0";
   root.dataset.hoveredStep = "";
   const header = el("div", "rnnw-ssv-header");
@@ -217,7 +233,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   const panel = el("div", "rnnw-ssv-spectrum");
   panel.hidden = true;
   body.append(plot, panel);
-  const legend = el("div", "rnnw-ssv-legend");
+  const legend = el("div", "rnnw-ssv-legend rnnw-legend");
   root.append(header, errorBox, notice, body, legend);
   host.append(root);
 
@@ -316,28 +332,36 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     updateLegend();
   }
 
+  /** Names every colour drawn: the labels, the lines, the brushed range, the hovered step, fixed points by class. */
   function updateLegend(): void {
-    const cloud = data?.cloud;
-    const key = JSON.stringify([cloud?.categories, cloud?.numeric, model.get("_cloud")?.range ?? null, !!data?.fixed]);
+    const d = data;
+    const cloud = d?.cloud;
+    const key = JSON.stringify([cloud?.categories, cloud?.numeric, model.get("_cloud")?.range ?? null, !!cloud, !!d?.traj, !!d?.fixed, !!d?.fixed?.modes, !!d?.readout, !!d?.portrait]);
     if (key === legendKey) return;
     legendKey = key;
     legend.replaceChildren();
-    if (cloud && !cloud.numeric) {
-      cloud.categories.forEach((name, code) => {
-        const item = el("span", "rnnw-ssv-legend-item", name);
-        item.style.setProperty("--rnnw-swatch", categoryColor(code));
-        legend.append(item);
-      });
+    if (!d) return;
+    const add = (text: string, swatch: Parameters<typeof legendItem>[1], color: string, className: string) => legend.append(legendItem(text, swatch, color, className));
+    if (cloud && !cloud.numeric && cloud.categories.length > 0) {
+      cloud.categories.forEach((name, code) => add(name, "dot", categoryColor(code), "rnnw-ssv-legend-item rnnw-ssv-legend-label"));
     } else if (cloud?.numeric) {
       const range = (model.get("_cloud")?.range ?? [0, 1]) as [number, number];
-      legend.append(el("span", "rnnw-ssv-legend-item rnnw-ssv-legend-ramp", `${range[0].toPrecision(3)} … ${range[1].toPrecision(3)}`));
+      const ramp = [0, NUMERIC_BINS >> 1, NUMERIC_BINS - 1].map(binColor).join(", ");
+      add(`${range[0].toPrecision(3)} … ${range[1].toPrecision(3)}`, "ramp", ramp, "rnnw-ssv-legend-item rnnw-ssv-legend-ramp");
+    } else if (cloud) {
+      add("visited states", "dot", UNLABELLED, "rnnw-ssv-legend-item rnnw-ssv-legend-label");
     }
-    if (data?.fixed) {
-      STABILITY.forEach((name, code) => {
-        const item = el("span", "rnnw-ssv-legend-item rnnw-ssv-legend-fixed", name);
-        item.style.setProperty("--rnnw-swatch", STABILITY_COLORS[code]!);
-        legend.append(item);
-      });
+    if (d.traj) {
+      add("trajectory", "line", "var(--rnnw-foreground)", "rnnw-ssv-legend-key");
+      add("brushed range", "line", "var(--rnnw-accent)", "rnnw-ssv-legend-key");
+    }
+    add("hovered step", "frame", "var(--rnnw-hover)", "rnnw-ssv-legend-key rnnw-legend-dot");
+    if (d.readout) add("readout direction", "line", "var(--rnnw-threshold)", "rnnw-ssv-legend-key");
+    if (d.portrait) add("grid trajectories", "line", "var(--rnnw-grid-trajectory)", "rnnw-ssv-legend-key");
+    if (d.fixed) {
+      // Attractors (stable, marginal) are drawn filled, the others as rings.
+      STABILITY.forEach((name, code) => add(name, code <= 1 ? "dot" : "frame", STABILITY_COLORS[code]!, `rnnw-ssv-legend-item rnnw-ssv-legend-fixed${code <= 1 ? "" : " rnnw-legend-dot"}`));
+      if (d.fixed.modes) add("top eigenvectors", "line", "var(--rnnw-foreground)", "rnnw-ssv-legend-key");
     }
   }
 
@@ -345,6 +369,9 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     updateHeader();
     showError();
     theme = themeColors(root);
+    // What the canvas is painted with, for checks of the theme (tests/browser/test_themes_browser.py).
+    canvas.dataset.background = theme.background;
+    canvas.dataset.ink = theme.foreground;
     drawCanvas();
   }
 
@@ -378,7 +405,8 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   function drawPortrait(ctx: DrawContext, d: Decoded): void {
     const p = d.portrait;
     if (!p || p.length < 2) return;
-    ctx.strokeStyle = "rgba(120, 120, 120, 0.25)";
+    ctx.strokeStyle = theme.muted;
+    ctx.globalAlpha = 0.3;
     ctx.lineWidth = 1;
     ctx.beginPath();
     const pixels = toPixels(toPlane(p.lines, d.dims, yaw, pitch), fit);
@@ -390,11 +418,12 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
       }
     }
     ctx.stroke();
+    ctx.globalAlpha = 1;
   }
 
   function groupColor(points: Labelled, g: number): string {
     if (points.numeric) return binColor(g);
-    return points.categories.length ? categoryColor(g) : "#7a8ca3";
+    return points.categories.length ? categoryColor(g) : UNLABELLED;
   }
 
   /** The visited states, written into the canvas's pixels (the bottom layer). */
@@ -496,7 +525,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
       if (code <= 1) {
         ctx.fillStyle = color;
         ctx.fill();
-        ctx.strokeStyle = "#fff";
+        ctx.strokeStyle = theme.background; // a ring of the backdrop sets the dot apart
         ctx.lineWidth = 1;
       } else {
         ctx.strokeStyle = color;
@@ -644,7 +673,9 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     const top = Array.from(tau.slice(0, 5), formatTau).join(", ");
     const taus = el("div", "rnnw-ssv-tau", `τ (steps) of the top modes: ${top}`);
     const caption = el("div", "rnnw-ssv-spectrum-caption", `${real.length} eigenvalues of J_rec, unit circle dashed`);
-    panel.append(close, title, svg, taus, caption);
+    const key = el("div", "rnnw-legend rnnw-ssv-spectrum-legend");
+    key.append(legendItem("|λ| ≤ 1: decays", "dot", EIGEN_INSIDE), legendItem("|λ| > 1: grows", "dot", EIGEN_OUTSIDE));
+    panel.append(close, title, svg, taus, caption, key);
   }
 
   function formatTau(t: number): string {
@@ -761,6 +792,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   const onRedraw = () => draw();
   const onSpectrum = () => drawSpectrum();
   const onHovered = () => drawOverlay();
+  const unwatchTheme = watchTheme(root, () => draw()); // the canvases read the palette when drawn
   const selection = followSelection({
     model,
     view: "StateSpaceView",
@@ -807,6 +839,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
         skip: (node) => node === header || node === overlay,
       }),
   });
+  attachHelp(header, "StateSpaceView", GESTURES, on);
 
   onData();
   drawSpectrum();
@@ -814,6 +847,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
 
   return () => {
     disposed = true;
+    unwatchTheme();
     selection.dispose();
     if (frame) cancelAnimationFrame(frame);
     hoverSave.cancel();
