@@ -84,9 +84,7 @@ class Network(nn.Module):
         width = spec.embedding_dim or spec.n_inputs
         core_class = _CORES.get(spec.family)
         if core_class is None:
-            raise ValueError(
-                f"spec.family must be one of {sorted(_CORES)}, got {spec.family!r}"
-            )
+            raise ValueError(f"spec.family must be one of {sorted(_CORES)}, got {spec.family!r}")
         self.core = core_class(width, spec.hidden, num_layers=spec.layers, batch_first=True)
         self.readout = nn.Linear(spec.hidden, spec.n_outputs)
 
