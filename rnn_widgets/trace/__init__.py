@@ -1,11 +1,13 @@
 """Recorded states of recurrent networks: the `Trace` and its annotation tracks."""
 
+from ._chunked import STATES_BUDGET
 from ._tokens import Tokens
 from ._trace import KNOWN_KINDS, SEARCH_TIMEOUT, Predictions, Trace, Track, as_trace
 
 __all__ = [
     "KNOWN_KINDS",
     "SEARCH_TIMEOUT",
+    "STATES_BUDGET",
     "Predictions",
     "Tokens",
     "Trace",

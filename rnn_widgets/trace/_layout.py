@@ -2,13 +2,14 @@
 
 A saved trace is untrusted input: a file copied half-way, written by another tool, edited by
 hand. :func:`read_trace` opens one through a small :class:`StoreReader` (the HDF5 file of
-``_storage`` now; a chunked Zarr store later), checks its whole layout and returns a
+``_storage``, the Zarr store of ``_zarr``), checks its whole layout and returns a
 :class:`~rnn_widgets.trace.Trace`, or raises one :class:`TraceFileError` (a ``ValueError``)
 naming the file, the dataset and the problem. Nothing is returned half-checked, and no
 ``KeyError``, ``IndexError``, ``JSONDecodeError`` or store error escapes: whatever a reader
 raises on a damaged store is reported as that dataset being unreadable.
 
-Layout (format ``rnn_widgets.trace``, version 2)::
+Layout (format ``rnn_widgets.trace``, version 2), the same groups, arrays and attributes in
+both stores::
 
     /                        attrs: format, version
     /tokens/data             uint8    UTF-8 bytes of all tokens
@@ -17,6 +18,17 @@ Layout (format ``rnn_widgets.trace``, version 2)::
     /states/<layer>/<kind>   float32  (n_steps, n_cells); attrs min, max, cell_group
     /tracks/<i>              float32 or int32 (n_steps,); attrs name, kind, categories (JSON)
     /predictions/labels/data, /predictions/labels/offsets, /predictions/probabilities
+
+Storage, per store:
+
+* HDF5 (one file, ``rnn_widgets.trace._storage``): every dataset contiguous and
+  uncompressed, so it is memory-mapped on load.
+* Zarr (one group, a folder or any URL the user's zarr opens; ``rnn_widgets.trace._zarr``):
+  Zarr format 3, one array per path above, attributes in its ``zarr.json``; uncompressed.
+  State arrays are chunked by whole rows, a power of two of steps of at most 4 MiB
+  (``_chunked.chunk_steps``: 2,048 steps of 512 cells), their fill value NaN; other arrays
+  by up to 4 MiB of values. Every chunk is stored (``write_empty_chunks``). Stores that
+  other tools wrote with other chunks, codecs or as Zarr format 2 open too.
 
 Checked when the trace is opened (metadata and the small arrays; the states' values are never
 read, so a million-step trace of 512 cells still opens in milliseconds):
@@ -44,10 +56,16 @@ read, so a million-step trace of 512 cells still opens in milliseconds):
   "missing" code). Track values are one number per step, so they are read and checked.
 * Predictions (optional): ``probabilities`` floats of shape (n_steps, k), k >= 1, finite and in
   [0, 1]; ``labels`` tokens as above, n_steps * k of them.
+* The store itself: an HDF5 file not cut short (no dataset's bytes past its end); in a Zarr
+  store every chunk of every array present (a missing chunk would read as the fill value),
+  and, where the store is a local folder and the array uncompressed, each chunk file exactly
+  as long as its chunk shape needs (a chunk written with another width or cut short).
 
 Checked lazily, by the analyses that read whole state arrays (one pass, cached per trace):
 
 * NaN or infinite states: :meth:`Trace.check_finite` raises naming the file and dataset.
+* A chunk of a remote Zarr store that fails while read (cut short, gone): the read raises a
+  :class:`TraceFileError` naming the store and the array.
 * The stored ``min`` / ``max`` are a hint, used for display. Before a value is refused for lying
   outside them, the range is computed from the states (``Trace.value_range(exact=True)``).
 
@@ -69,6 +87,7 @@ from .._validation import as_kind
 from ._tokens import Tokens
 
 if TYPE_CHECKING:
+    from ._chunked import ChunkedStates
     from ._trace import Predictions, Trace, Track
 
 __all__ = ["FORMAT", "LABEL_TYPES", "VERSION", "StoreReader", "TraceFileError", "read_trace"]
@@ -133,9 +152,14 @@ class StoreReader(Protocol):
     def array(self, path: str) -> np.ndarray:
         """The array at ``path``, read-only, without reading it where the store can."""
 
+    def states(self, path: str) -> np.ndarray | ChunkedStates:
+        """The state array at ``path``: an ndarray as :meth:`array`, or one read by window."""
 
-def read_trace(reader: StoreReader) -> Trace:
+
+def read_trace(reader: StoreReader, *, states_budget: int | None = None) -> Trace:
     """Check the layout of the trace ``reader`` holds and open it (see the module docstring).
+
+    ``states_budget`` bounds what ``trace.states()`` reads whole from a chunked store.
 
     Raises
     ------
@@ -162,6 +186,7 @@ def read_trace(reader: StoreReader) -> Trace:
         value_ranges=ranges,
         source=reader.source,
         cell_groups=groups,
+        **({} if states_budget is None else {"states_budget": states_budget}),
     )
 
 
@@ -181,7 +206,7 @@ class _Checker:
         """``function(where)``, any store error reported as ``where`` being unreadable."""
         try:
             return function(where)
-        except TraceFileError:
+        except (TraceFileError, MemoryError):
             raise
         except Exception as error:  # a damaged store may raise anything: name where it did
             raise self.fail(where, f"cannot be read ({type(error).__name__}: {error})") from error
@@ -408,7 +433,7 @@ class _Checker:
                 low, high = self.number(path, "min"), self.number(path, "max")
                 if low > high:
                     raise self.fail(path, f"has a 'min' attribute ({low}) above its 'max' ({high})")
-                values = self.array(path)
+                values = self.call(path, self.reader.states)
                 if values.dtype != np.float32:  # the other byte order: convert, read whole
                     values = self.converted(path, values, np.float32)
                 states[(layer, kind)] = values

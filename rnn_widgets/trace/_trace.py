@@ -9,7 +9,10 @@ Contracts every other module relies on
   and the gates ``"i" "f" "g" "o"``; for GRUs ``"r" "z" "n"``).
   ``trace.states(layer=layer, kind=kind)`` (keyword-only, as ``layer`` is everywhere) is a
   read-only float32 array of shape ``(n_steps, n_cells)``, ``n_cells`` being
-  ``trace.n_cells(layer=layer, kind=kind)``.
+  ``trace.n_cells(layer=layer, kind=kind)``. A trace opened from a Zarr store keeps its
+  states in the store: ``states()`` reads a whole array only up to a budget
+  (:data:`~rnn_widgets.trace.STATES_BUDGET`), ``states_in(start, stop)`` reads a window of
+  rows from any trace, and ``lazy_states()`` is a dask array over the store's chunks.
 * **Cell groups.** Kinds of one layer that have the same width and the same units share cell
   identity: an LSTM's h, c and gates, a GRU's h and gates, so a cell index means the same unit
   whichever of them is shown. Each kind belongs to one cell group of its layer
@@ -38,6 +41,7 @@ import numpy as np
 import regex as regex_engine
 
 from .._validation import as_int, as_kind, as_layer, as_state_array, encodable_text, to_numpy
+from ._chunked import STATES_BUDGET, ChunkedStates, block_steps, describe_bytes, lazy_array
 from ._layout import TraceFileError
 from ._tokens import Tokens
 
@@ -133,7 +137,9 @@ class Trace:
     # __weakref__: analyses cache derived data (packed on/off bits) per trace, weakly.
     __slots__ = (
         "__weakref__",
+        "_budget",
         "_groups",
+        "_loaded",
         "_predictions",
         "_source",
         "_starts",
@@ -154,13 +160,15 @@ class Trace:
         value_ranges: Mapping[tuple[int, str], tuple[float, float]] | None = None,
         source: str | None = None,
         cell_groups: Mapping[tuple[int, str], str] | None = None,
+        states_budget: int = STATES_BUDGET,
     ) -> None:
         # The constructor of the loaders: arguments are already validated and read-only.
         # ``value_ranges`` (a saved file's) are the states' ``(min, max)`` as stored: a hint,
         # verified from the states before a value is refused for lying outside them.
         # ``source`` names the file in the messages of the lazy checks (check_finite).
         # ``cell_groups`` declares the groups of some kinds (see the module docstring); the
-        # others are grouped by width.
+        # others are grouped by width. ``states`` may hold ChunkedStates (a Zarr store's):
+        # ``states()`` reads one whole only up to ``states_budget`` bytes, once (``_loaded``).
         # Users call Trace.from_arrays (or Trace.from_owned_arrays).
         self._groups = _cell_groups(states, cell_groups or {})
         self._tokens = tokens
@@ -172,6 +180,9 @@ class Trace:
         self._source = source
         # (layer, kind) -> (min, max) computed from the states, which were found finite.
         self._verified: dict[tuple[int, str], tuple[float, float]] = {}
+        self._budget = states_budget
+        # (layer, kind) -> a chunked array read whole by states(), shared by derived traces.
+        self._loaded: dict[tuple[int, str], np.ndarray] = {}
 
     # ------------------------------------------------------------------ construction
 
@@ -313,15 +324,44 @@ class Trace:
         )
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> Trace:
-        """Open a trace saved with :meth:`save`; its arrays are memory-mapped, not read.
+    def load(cls, path: str | os.PathLike[str], *, states_budget: int | None = None) -> Trace:
+        """Open a trace saved with :meth:`save`, from an HDF5 file or a Zarr store.
 
-        Opening reads only the metadata, so a million-step trace opens at once; a view or an
-        analysis then reads the rows it touches. See ``rnn_widgets.trace._storage``.
+        The format is told by the content: a file is HDF5 (its arrays memory-mapped), a folder
+        holding ``zarr.json`` (or a Zarr 2 ``.zgroup``) or a URL (``s3://bucket/run.zarr``,
+        anything the installed zarr and fsspec open) is a Zarr store, whose state arrays stay
+        in the store and are read by window. Opening reads only the metadata and the small
+        arrays, checking the whole layout, so a million-step trace opens at once. See
+        ``docs/scale.md`` and ``rnn_widgets.trace._layout``.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The ``.h5`` file, the ``.zarr`` folder, or a Zarr URL.
+        states_budget : int, optional
+            The most bytes :meth:`states` reads into memory for one state array of a Zarr
+            store (default :data:`~rnn_widgets.trace.STATES_BUDGET`, 1 GiB); larger arrays
+            are read with :meth:`states_in` or :meth:`lazy_states`.
+
+        Returns
+        -------
+        Trace
+
+        Raises
+        ------
+        FileNotFoundError
+            Nothing at ``path``.
+        ValueError
+            A damaged or foreign file or store (a ``TraceFileError`` naming it and the
+            dataset), or a folder that is not a Zarr store.
+        ImportError
+            A Zarr store without zarr installed: ``pip install "rnn_widgets[scale]"``.
+
         """
         from ._storage import load_trace
 
-        return load_trace(path)
+        budget = STATES_BUDGET if states_budget is None else states_budget
+        return load_trace(path, states_budget=as_int(budget, "states_budget", minimum=0))
 
     @classmethod
     def from_lstmvis(cls, path: str | os.PathLike[str], *, allow_outside: bool = False) -> Trace:
@@ -344,15 +384,56 @@ class Trace:
 
         return load_lstmvis(path, allow_outside=allow_outside)
 
-    def save(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
-        """Write this trace to one HDF5 file of contiguous datasets; returns the path.
+    def save(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        overwrite: bool = False,
+        format: Literal["hdf5", "zarr"] | None = None,
+    ) -> Path | str:
+        """Write this trace to an HDF5 file or a Zarr store; returns where.
 
-        Refuses to replace an existing file unless ``overwrite=True``. The file appears only
-        when complete.
+        Either store holds the layout of ``rnn_widgets.trace._layout``, uncompressed: one HDF5
+        file of contiguous datasets (memory-mapped when loaded), or one Zarr group whose
+        state arrays are chunked by whole rows of about 4 MiB (for traces larger than
+        memory, read by window and by dask; see ``docs/scale.md``). States are copied block
+        by block, so saving a trace opened from the other store never holds a whole state
+        array in memory.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write. A path ending in ``.zarr``, or a URL (``s3://bucket/run.zarr``),
+            is saved as Zarr, any other as HDF5 (``.h5`` is customary).
+        overwrite : bool
+            Replace what is there (default: refuse). A folder that is not a Zarr store is
+            never replaced.
+        format : {"hdf5", "zarr"}, optional
+            The store, overriding the one the path implies.
+
+        Returns
+        -------
+        Path or str
+            The path written (a URL as given).
+
+        Raises
+        ------
+        FileExistsError
+            ``path`` exists and ``overwrite`` is False.
+        ImportError
+            Zarr without zarr installed: ``pip install "rnn_widgets[scale]"``.
+
+        Notes
+        -----
+        A local file or folder appears only when complete (written beside it, then renamed);
+        a URL's store is written in place.
+
         """
         from ._storage import save_trace
 
-        return save_trace(self, path, overwrite=overwrite)
+        if not isinstance(overwrite, bool):
+            raise TypeError(f"overwrite must be True or False, got {type(overwrite).__name__}")
+        return save_trace(self, path, overwrite=overwrite, format=format)
 
     # ------------------------------------------------------------------ sizes and names
 
@@ -438,13 +519,100 @@ class Trace:
         -------
         ndarray, shape (n_steps, n_cells)
             Read-only float32 array; row ``step`` is the state after reading token ``step``.
+            Memory-mapped for a trace loaded from HDF5; read whole (once) from a Zarr store.
+
+        Raises
+        ------
+        ValueError
+            For a Zarr store's array larger than the trace's states budget
+            (:data:`~rnn_widgets.trace.STATES_BUDGET` unless ``Trace.load`` set another):
+            the message names :meth:`lazy_states` and :meth:`states_in`, which read it by
+            chunk or by window.
 
         """
+        key = self._state_key(layer, kind)
+        values = self._states[key]
+        if isinstance(values, np.ndarray):
+            return values
+        if key not in self._loaded:
+            if values.nbytes > self._budget:
+                raise ValueError(
+                    f"layer {key[0]} kind {key[1]!r} of {values.source} holds "
+                    f"{describe_bytes(values.nbytes)} of states, more than the "
+                    f"{describe_bytes(self._budget)} that states() reads into memory "
+                    f"(STATES_BUDGET); use trace.lazy_states(layer={key[0]}, kind={key[1]!r}) "
+                    "for a dask array over the store's chunks, or trace.states_in(start, stop, "
+                    f"layer={key[0]}, kind={key[1]!r}) for a window of steps (or load the "
+                    "trace with Trace.load(path, states_budget=...))"
+                )
+            self._loaded[key] = values.read()
+        return self._loaded[key]
+
+    def states_in(self, start: int, stop: int, *, layer: int = 0, kind: str = "h") -> np.ndarray:
+        """The states of steps ``start:stop`` of one layer and kind, reading only those rows.
+
+        What a view shows: from a Zarr store only the chunks the window touches are read, from
+        HDF5 only its pages, whatever the trace's size.
+
+        Parameters
+        ----------
+        start, stop : int
+            The steps, ``0 <= start <= stop <= n_steps``, stop exclusive.
+        layer : int
+            0-based layer index.
+        kind : str
+            ``"h"``, ``"c"``, a gate name, ... (see :attr:`kinds`).
+
+        Returns
+        -------
+        ndarray, shape (stop - start, n_cells)
+            Read-only float32 rows.
+
+        """
+        key = self._state_key(layer, kind)
+        start = as_int(start, "start", minimum=0, maximum=self.n_steps)
+        stop = as_int(stop, "stop", minimum=start, maximum=self.n_steps)
+        values = self._loaded.get(key, self._states[key])
+        return values[start:stop]
+
+    def lazy_states(self, *, layer: int = 0, kind: str = "h") -> Any:
+        """The states of one layer and kind as a dask array, read chunk by chunk when computed.
+
+        One task per block of whole rows, about 32 MiB: whole chunks of a Zarr store (a chunk
+        is read by one task only); for a trace in memory or in HDF5, rows of the same size.
+        Needs dask (``pip install "rnn_widgets[scale]"``).
+
+        Returns
+        -------
+        dask.array.Array, shape (n_steps, n_cells)
+            float32; computing a chunk of a damaged store raises a ``TraceFileError``.
+
+        """
+        key = self._state_key(layer, kind)
+        return lazy_array(self._states[key])
+
+    def block_steps(self, *, layer: int = 0, kind: str = "h") -> int:
+        """How many steps of one layer and kind to read at once when reading them all.
+
+        Whole chunks of a Zarr store, about 32 MiB of rows (a power of two of steps for
+        the stores ``save`` writes); for a trace in memory or in HDF5, rows of about the
+        same size. The blocks of :meth:`lazy_states`; what a copy between stores reads at once.
+
+        Returns
+        -------
+        int
+            Steps, at least 1.
+
+        """
+        return block_steps(self._states[self._state_key(layer, kind)])
+
+    def _state_key(self, layer: int, kind: str) -> tuple[int, str]:
+        """``(layer, kind)`` checked against the recorded states."""
         layer = self._check_layer(layer)
         if not isinstance(kind, str):
             raise TypeError(f"kind must be a str such as 'h', got {type(kind).__name__}")
         as_kind(kind, kinds=self.kinds(layer=layer), of=f"layer {layer} of the trace")
-        return self._states[(layer, kind)]
+        return layer, kind
 
     def value_range(
         self, *, layer: int = 0, kind: str = "h", exact: bool = False
@@ -457,8 +625,7 @@ class Trace:
         them, cached, which also runs :meth:`check_finite`); do so before refusing a value for
         lying outside the range.
         """
-        key = (self._check_layer(layer), kind)
-        self.states(layer=key[0], kind=kind)  # checks the kind
+        key = self._state_key(layer, kind)
         if key in self._verified or exact or key not in self._value_ranges:
             return self._verify(key)
         return self._value_ranges[key]
@@ -479,16 +646,17 @@ class Trace:
             step 4, cell 2); ...``, naming the layer and kind for a trace not read from a file.
 
         """
-        layer = self._check_layer(layer)
-        self.states(layer=layer, kind=kind)
-        self._verify((layer, kind))
+        self._verify(self._state_key(layer, kind))
 
     def _verify(self, key: tuple[int, str]) -> tuple[float, float]:
         """The exact ``(min, max)`` of one state array, checking it is finite (cached)."""
         if key in self._verified:
             return self._verified[key]
-        values = self._states[key]
-        block = max(1, (1 << 20) // max(1, values.shape[1]))  # ~4 MB of float32 per block
+        values = self._loaded.get(key, self._states[key])
+        if isinstance(values, ChunkedStates):  # whole chunks, each read once
+            block = block_steps(values)
+        else:
+            block = max(1, (1 << 20) // max(1, values.shape[1]))  # ~4 MB of float32 per block
         low, high = np.inf, -np.inf
         for start in range(0, values.shape[0], block):
             part = values[start : start + block]
@@ -713,8 +881,10 @@ class Trace:
             value_ranges=self._value_ranges,
             source=self._source,
             cell_groups=self._groups,
+            states_budget=self._budget,
         )
         trace._verified = self._verified  # the same arrays: share the checks made on them
+        trace._loaded = self._loaded  # and what was read of them
         return trace
 
     def _sequence_lengths(self) -> np.ndarray:

@@ -534,7 +534,6 @@ class SelectView(ImageExport, anywidget.AnyWidget):
                 f"0 .. {trace.n_sequences - 1}"
             )
         layer, kind = self._shown()
-        states = trace.states(layer=layer, kind=kind)
         start, stop = self.window
         steps = np.arange(start, stop)
         sequences = trace.sequence_of(steps)
@@ -542,7 +541,7 @@ class SelectView(ImageExport, anywidget.AnyWidget):
         return {
             "start": start,
             "tokens": trace.tokens[start:stop],
-            "values": packed(states[start:stop]),
+            "values": packed(trace.states_in(start, stop, layer=layer, kind=kind)),
             "sequence_starts": packed(trace.sequence_starts_in(start, stop), "uint32"),
             "sequence": int(sequences[0]),
             "positions": packed(positions, "uint32"),
