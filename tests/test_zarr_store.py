@@ -23,7 +23,7 @@ dask_array = pytest.importorskip("dask.array", reason="dask is not installed: ./
 import h5py  # noqa: E402
 
 from rnn_widgets import SelectView, Trace  # noqa: E402
-from rnn_widgets.analysis import match, score_cells  # noqa: E402
+from rnn_widgets.analysis import match, score_cells, select_cells  # noqa: E402
 from rnn_widgets.trace import STATES_BUDGET  # noqa: E402
 from rnn_widgets.trace._chunked import CHUNK_BYTES, chunk_steps  # noqa: E402
 from rnn_widgets.trace._layout import TraceFileError  # noqa: E402
@@ -413,6 +413,21 @@ def test_a_view_shows_its_window_of_a_store_past_the_budget(valid, valid_store):
     payload = view._window["values"]
     values = np.frombuffer(bytes(payload["data"]), dtype=payload["dtype"])
     np.testing.assert_array_equal(values.reshape(payload["shape"]), valid.states()[:4])
+
+
+def test_brushing_selects_cells_of_a_store_past_the_budget(valid, valid_store):
+    trace = Trace.load(valid_store, states_budget=0)
+    with pytest.raises(ValueError, match="lazy_states"):
+        trace.states()  # the whole array is refused, yet a brushed range reads its rows only
+    low, high = valid.value_range()
+    selected = 0
+    for start, stop, pad in ((0, 2, 0), (1, 3, 1), (5, 7, 2)):
+        threshold = (low + high) / 2
+        expected = select_cells(valid, start, stop, threshold, pad, pad)
+        got = select_cells(trace, start, stop, threshold, pad, pad)
+        np.testing.assert_array_equal(got, expected)
+        selected += len(expected)
+    assert selected > 0  # the ranges select cells: the comparison is not of empty sets
 
 
 def test_analyses_read_a_small_store_as_they_read_memory(valid, valid_store):

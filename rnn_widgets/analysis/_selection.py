@@ -185,17 +185,18 @@ def select_cells(
        on Visualization and Computer Graphics, 24(1), 667-676. arXiv:1606.07461.
 
     """
-    states, threshold = _checked(trace, layer, kind, threshold)
+    trace, layer, threshold = _checked_threshold(trace, layer, kind, threshold)
     pad_before, pad_after = _padding(pad_before, pad_after)
     start, stop = as_int(start, "start"), as_int(stop, "stop")
     first, last = _sequence_span(trace, start, stop)
-    window = states[max(first, start - pad_before) : min(last, stop + pad_after)]
+    # Only the padded range's rows are read: a Zarr store past its budget selects too.
+    low, high = max(first, start - pad_before), min(last, stop + pad_after)
+    window = trace.states_in(low, high, layer=layer, kind=kind)
     if not np.isfinite(window).all():
         trace.check_finite(layer=layer, kind=kind)  # raises, naming the file and dataset
-    bound = _float32_threshold(threshold) if states.dtype == np.float32 else threshold
-    on = (states[start:stop] >= bound).all(axis=0)
-    before = states[max(first, start - pad_before) : start]
-    after = states[stop : min(last, stop + pad_after)]
+    bound = _float32_threshold(threshold) if window.dtype == np.float32 else threshold
+    on = (window[start - low : stop - low] >= bound).all(axis=0)
+    before, after = window[: start - low], window[stop - low :]
     off = ~((before >= bound).any(axis=0) | (after >= bound).any(axis=0))
     return np.flatnonzero(on & off).astype(np.int64)
 
@@ -305,11 +306,19 @@ def match(
 
 
 def _checked(trace: Any, layer: Any, kind: Any, threshold: Any) -> tuple[np.ndarray, float]:
+    trace, layer, threshold = _checked_threshold(trace, layer, kind, threshold)
+    return trace.states(layer=layer, kind=kind), threshold
+
+
+def _checked_threshold(
+    trace: Any, layer: Any, kind: Any, threshold: Any
+) -> tuple[Trace, int, float]:
+    """The trace, the layer and the threshold, checked against the kind's values."""
     trace = as_trace(trace)
     layer = as_layer(layer, trace.layers)
     if not isinstance(kind, str):
         raise TypeError(f"kind must be a str such as 'h', got {kind!r}")
-    states = trace.states(layer=layer, kind=kind)
+    trace.n_cells(layer=layer, kind=kind)  # raises, naming a kind the layer lacks
     threshold = as_float(threshold, "threshold")
     low, high = trace.value_range(layer=layer, kind=kind)
     if not low <= threshold <= high:  # a saved file's range is a hint: verify it first
@@ -319,7 +328,7 @@ def _checked(trace: Any, layer: Any, kind: Any, threshold: Any) -> tuple[np.ndar
             f"threshold {threshold:g} is outside the values of layer {layer} kind {kind!r} "
             f"({low:g} to {high:g}); choose a threshold within them"
         )
-    return states, threshold
+    return trace, layer, threshold
 
 
 def _padding(pad_before: Any, pad_after: Any) -> tuple[int, int]:
