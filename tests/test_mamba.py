@@ -520,8 +520,8 @@ def test_find_fixed_points_finds_the_closed_form_fixed_point_of_a_layer():
 @pytest.mark.xfail(
     raises=TypeError,
     strict=True,
-    reason="analysis/_response.py: isolate() cuts cells out by nn.LSTM/GRU/RNN gate weights "
-    "and refuses every core without them (has_gate_weights False)",
+    reason="response characterization isolates cells one by one; a Mamba layer's channels "
+    "are coupled through x_proj (delta, B and C read every channel), so isolate() refuses it",
 )
 def test_characterize_reads_a_mamba_layer():
     model = rw.wrap(_lm())
@@ -575,3 +575,18 @@ def test_memory_timescales_read_a_mamba_layer_from_delta_and_its_state_matrix(ma
 def test_ssm_matrix_is_refused_for_a_family_without_one():
     with pytest.raises(TypeError, match="ssm_matrix is a Mamba layer's state matrix"):
         rw.wrap(torch.nn.GRU(3, 4)).ssm_matrix()
+
+
+def test_run_returns_the_kinds_asked_for_and_refuses_past_its_state_budget():
+    model = rw.wrap(_lm())
+    ids = _ids([30, 20])
+    full = model.run(ids)
+    light = model.run(ids, kinds=["h", "delta"])
+    assert {kind for _, kind in light.states} == {"h", "delta"}
+    torch.testing.assert_close(light.outputs, full.outputs)
+    torch.testing.assert_close(light.states[(1, "delta")], full.states[(1, "delta")])
+    with pytest.raises(ValueError, match=r"past state_budget=1,000 bytes; pass kinds=\['h'"):
+        model.run(ids, state_budget=1000)
+    assert {k for _, k in model.run(ids, kinds=["h"], state_budget=0).states} == {"h"}
+    with pytest.raises(ValueError, match="is not a kind"):
+        model.run(ids, kinds=["c"])

@@ -68,6 +68,10 @@ __all__ = [
     "wrap",
 ]
 
+#: The bytes ``RecurrentModel.run`` may spend on kinds holding several values per cell
+#: (Mamba's ``conv`` and ``ssm``), as ``capture``'s default ``state_budget``.
+RUN_STATE_BUDGET = 1 << 30
+
 
 @runtime_checkable
 class RecurrentCell(Protocol):
@@ -600,7 +604,12 @@ class RecurrentModel:
         return MappingProxyType(gates)
 
     def run(
-        self, sequences: Any, clamp: Mapping[int, Mapping[int, Any]] | None = None
+        self,
+        sequences: Any,
+        clamp: Mapping[int, Mapping[int, Any]] | None = None,
+        *,
+        kinds: Sequence[str] | None = None,
+        state_budget: int = RUN_STATE_BUDGET,
     ) -> RunResult:
         """A full forward pass over a batch (or one sequence), optionally clamping cells.
 
@@ -621,11 +630,18 @@ class RecurrentModel:
             steps) for a batch (``steps`` the longest length; values past a sequence's end
             are ignored). With per-step values, the initial state takes the value of the
             first step the layer reads (a reverse direction: each sequence's last step).
+        kinds : sequence of str, optional
+            The kinds whose states to return (default: every kind of :attr:`kinds`).
+        state_budget : int
+            Bytes the kinds holding several values per cell (:meth:`values_per_channel`:
+            Mamba's ``conv`` and ``ssm``) may take over the batch, 1 GiB by default; past it
+            ``run`` refuses before computing, naming ``kinds=``.
 
         Returns
         -------
         RunResult
-            Outputs and every layer's states; batched unless ``sequences`` was one sequence.
+            Outputs and the chosen kinds' states of every layer; batched unless
+            ``sequences`` was one sequence.
 
         Notes
         -----
@@ -639,7 +655,9 @@ class RecurrentModel:
         lengths = np.array([len(p) for p in prepared], dtype=np.int64)
         clamps = self._parse_clamp(clamp, lengths, single)
         steps, batch = int(lengths.max()), len(prepared)
-        wanted = {layer: self.kinds for layer in self.layers}
+        chosen = self._run_kinds(kinds)
+        self._check_run_budget(chosen, steps * batch, state_budget)
+        wanted = {layer: chosen for layer in self.layers}
         collected: dict[Any, torch.Tensor] = {}
         with self.eval_mode(), torch.no_grad():
             forward = Forward(self._core, wanted, self._readout, clamps)
@@ -662,6 +680,34 @@ class RecurrentModel:
         outputs = finish(collected.pop("out"))
         states = {key: finish(collected[key]) for key in sorted(collected, key=_state_order)}
         return RunResult(outputs, MappingProxyType(states), lengths)
+
+    def _run_kinds(self, kinds: Any) -> tuple[str, ...]:
+        if kinds is None:
+            return self.kinds
+        if isinstance(kinds, str) or not isinstance(kinds, Sequence) or not kinds:
+            raise TypeError(f"kinds must be a non-empty list of kind names, got {kinds!r}")
+        for kind in kinds:
+            self._check_kind(kind)
+        return tuple(kind for kind in self.kinds if kind in kinds)
+
+    def _check_run_budget(self, kinds: tuple[str, ...], rows: int, budget: Any) -> None:
+        budget = as_int(budget, "state_budget", minimum=0)
+        size = torch.finfo(self.dtype).bits // 8 if self.dtype.is_floating_point else 4
+        heavy = [
+            (layer, kind)
+            for layer in self.layers
+            for kind in kinds
+            if kind in self.values_per_channel(layer=layer)
+        ]
+        need = size * rows * sum(self.n_cells(layer=lay, kind=k) for lay, k in heavy)
+        if need > budget:
+            light = [k for k in kinds if all(k != kind for _, kind in heavy)]
+            raise ValueError(
+                f"run would need {need / (1 << 30):.1f} GiB for "
+                f"{sorted({k for _, k in heavy})} over {rows:,} steps, past "
+                f"state_budget={budget:,} bytes; pass kinds={light or ['h']!r} (or fewer "
+                "sequences, or a larger state_budget)"
+            )
 
     def readout(self, h: torch.Tensor) -> torch.Tensor:
         """The model's outputs from the last layer's h.
