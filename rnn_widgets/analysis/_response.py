@@ -769,7 +769,7 @@ def _layer_inputs(model: RecurrentModel, sequences: Any, layer: int) -> _LayerIn
             counts = Counter(_token_key(t) for sequence in raw for t in _tokens_of(sequence))
         return _LayerInputs(encoded, counts)
     below = _input_layers(model, layer)
-    run = model.run(raw)
+    run = model.run(raw, kinds=["h"])  # the layers below: only their h is read
     sequences = []
     for b, length in enumerate(run.lengths):
         parts = [run.states[(lower, "h")][b, :length] for lower in below]
