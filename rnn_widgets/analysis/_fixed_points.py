@@ -58,6 +58,7 @@ __all__ = [
     "Eigenmodes",
     "FixedPoints",
     "Linearization",
+    "constant_inputs",
     "find_fixed_points",
     "stability_classes",
     "time_constants_of",
@@ -507,7 +508,7 @@ def find_fixed_points(
         "find_fixed_points's Jacobians", {"n": n, "state_size**2": size * size}, fix="lower n"
     )
     visited = _visited_states(model, initial_states, layer)
-    conditions = _conditions(model, inputs, layer)
+    conditions = constant_inputs(model, inputs, layer)
     recurrence = recurrence_of(model, layer)
     if recurrence is not None:
         return _closed_form(
@@ -737,7 +738,8 @@ def _visited_states(model: RecurrentModel, initial: Any, layer: int) -> np.ndarr
     return values
 
 
-def _conditions(model: RecurrentModel, inputs: Any, layer: int) -> np.ndarray:
+def constant_inputs(model: RecurrentModel, inputs: Any, layer: int) -> np.ndarray:
+    """The constant inputs ``x*`` of a search, (n_conditions, input_size): zero by default."""
     width = model.input_size(layer=layer)
     if inputs is None:
         return np.zeros((1, width))

@@ -24,10 +24,15 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import as_finite_array
 from ..models import as_model
 from ..trace import Trace
-from ._fixed_points import FixedPoints, find_fixed_points, stability_classes, time_constants_of
+from ._fixed_points import (
+    FixedPoints,
+    constant_inputs,
+    find_fixed_points,
+    stability_classes,
+    time_constants_of,
+)
 from ._linear_recurrence import not_linear_message, recurrence_of
 
 __all__ = ["StackFixedPoints", "stack_fixed_points"]
@@ -140,7 +145,7 @@ def stack_fixed_points(
             "initial_states must be a Trace of the model (each layer's visited states) or "
             f"None for the zero state, got {type(initial_states).__name__}"
         )
-    conditions = _bottom_inputs(model, inputs)
+    conditions = constant_inputs(model, inputs, 0)  # the bottom layer's inputs
     present = np.arange(len(conditions))
     layer_inputs = conditions
     per_layer = []
@@ -164,20 +169,6 @@ def stack_fixed_points(
         per_layer.append(dataclasses.replace(points, condition=present, conditions=read))
         layer_inputs = points.states[:, model.state_layout(layer=layer)["h"]]
     return _joined(tuple(per_layer), conditions, present, float(eps))
-
-
-def _bottom_inputs(model: Any, inputs: Any) -> np.ndarray:
-    width = model.input_size(layer=0)
-    if inputs is None:
-        return np.zeros((1, width))
-    values = as_finite_array(inputs, "inputs")
-    values = values[None] if values.ndim == 1 else values
-    if values.ndim != 2 or values.shape[1] != width:
-        raise ValueError(
-            f"inputs must have shape (input_size={width},) or (n_conditions, {width}), got "
-            f"{np.shape(inputs)}"
-        )
-    return values
 
 
 def _joined(
