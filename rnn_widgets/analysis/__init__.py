@@ -59,7 +59,7 @@ from ._dynamics import (
 )
 from ._fixed_points import Eigenmodes, FixedPoints, Linearization, find_fixed_points
 from ._linear_recurrence import LINEAR_FAMILIES, LinearFamily, LinearRecurrence, linear_recurrence
-from ._relevance import CellScores, ProbeResult, probe, score_cells
+from ._relevance import CellScorer, CellScores, ProbeResult, probe, score_cells
 from ._response import (
     CapacitySweep,
     IsolatedCells,
@@ -82,6 +82,7 @@ __all__ = [
     "LINEAR_FAMILIES",
     "Ablation",
     "CapacitySweep",
+    "CellScorer",
     "CellScores",
     "Eigenmodes",
     "FixedPoints",

@@ -26,16 +26,25 @@ class, is left out of the average).
 
 How it is fast (no Python loop over cells or folds)
 ---------------------------------------------------
-The states are read block by block (each block inside one fold), three times:
+The states are read block by block (each block inside one fold). What does not depend on a
+hypothesis is read once per trace (:class:`CellScorer`; :func:`score_cells` makes one):
 
-1. moments per fold: counts, sums of x, x², y, y² and every x·y (one matrix product per block);
-   OLS on the training folds and the held-out R² follow in closed form from them;
-2. for binary hypotheses, per fold and cell, a histogram of the cell's values (``bins``
-   bins, uniform in ``tanh`` of the standardised value) with the count and sum of x of each
-   class. The logistic loss over a bin is evaluated at the bin's class mean, so the first-order
-   error of binning vanishes; a batched 2x2 Newton solve with backtracking then fits every
-   (fold, hypothesis, cell) at once on these summaries;
-3. the held-out predictions of every fitted model, on the raw values (accuracy and balanced
+1. moments per fold: counts, sums of x and x², each cell's range; then per fold and cell a
+   histogram of the cell's values (``bins`` bins, uniform in ``tanh`` of the standardised
+   value, see ``_Binning``) with the count and sum of x per bin, and each step's bin (kept
+   within :data:`INDEX_CACHE_BYTES`).
+
+Then per hypothesis:
+
+2. the label's sums per fold (y, y²) and its products with every cell (x·y: one matrix product
+   per block for continuous labels); OLS on the training folds and the held-out R² follow in
+   closed form from them;
+3. for binary hypotheses, the count and sum of x of class 1 per fold, cell and bin, read from
+   the steps of the rarer class only (the other class is the fold's histogram less it). The
+   logistic loss over a bin is evaluated at the bin's class mean, so the first-order error of
+   binning vanishes; a batched 2x2 Newton solve with backtracking then fits every (fold,
+   hypothesis, cell) at once on these summaries, in threads over chunks;
+4. the held-out predictions of every fitted model, on the raw values (accuracy and balanced
    accuracy are exact for the fitted weights). The AUC of a one-input model is the AUC of the
    cell's value (or its negation), computed from the held-out fold's histogram, ties within a
    bin counted half.
@@ -52,7 +61,9 @@ References
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
@@ -63,7 +74,7 @@ from tqdm.auto import tqdm
 from .._validation import as_allocation, as_int, to_numpy
 from ..hypotheses import Hypothesis, LabelSet, evaluate
 
-__all__ = ["CellScores", "ProbeResult", "fold_bounds", "probe", "score_cells"]
+__all__ = ["CellScorer", "CellScores", "ProbeResult", "fold_bounds", "probe", "score_cells"]
 
 FoldBy = Literal["auto", "sequences", "blocks"]
 
@@ -71,6 +82,7 @@ FoldBy = Literal["auto", "sequences", "blocks"]
 _C = 1.0
 _NEWTON_ITERATIONS = 100
 _NEWTON_TOLERANCE = 1e-10
+_NEWTON_FULL_STEP_TOLERANCE = math.sqrt(_NEWTON_TOLERANCE)
 _BACKTRACKS = 30
 # An intercept standing in for +-infinity when a training fold holds one class only.
 _ONE_CLASS_INTERCEPT = 30.0
@@ -443,66 +455,191 @@ def score_cells(
     ([0, 1], True)
 
     """
-    layer = as_int(layer, "layer")
-    bins = as_int(bins, "bins", minimum=2, maximum=MAX_BINS, why=_BINS_WHY)
-    block_size = as_int(block_size, "block_size", minimum=1)
-    states, columns = _cell_columns(trace, layer, kind, cells)
     labels = _label_set(trace, hypotheses, progress)
     _check_not_constant(labels)
-    bounds, how = fold_bounds(trace, folds, fold_by)
-    blocks = list(_blocks(bounds, block_size))
-    binary = np.array([t == "binary" for t in labels.label_types])
-    groups = _hypothesis_groups(np.flatnonzero(binary), len(bounds) - 1, len(columns), bins)
-    n_passes = 1 + 2 * len(groups)
+    scorer = CellScorer(
+        trace, layer=layer, kind=kind, cells=cells, folds=folds, fold_by=fold_by, bins=bins,
+        block_size=block_size, progress=progress,
+    )  # fmt: skip
+    return scorer.score(labels, progress=progress)
 
-    with tqdm(
-        total=n_passes * len(blocks), desc="score cells", unit="block", disable=not progress
-    ) as bar:
-        moments = _Moments.collect(states, columns, labels.values, bounds, blocks, bar)
-        shape = (len(labels.names), len(columns))
-        results = {name: np.full(shape, np.nan) for name in _SCORE_NAMES}
-        fold_scores = np.full((*shape, len(bounds) - 1), np.nan)
+
+class CellScorer:
+    """:func:`score_cells` for one trace, layer and kind, prepared once for many hypotheses.
+
+    Everything that does not depend on a hypothesis is computed once here: the folds, each
+    cell's moments and histogram bins, the per-fold histograms of every cell and, within
+    :data:`INDEX_CACHE_BYTES`, each step's bin per cell. :meth:`score` then reads only what a
+    hypothesis adds: the steps of its rarer class for the class histograms and one comparison
+    per step and cell for the held-out accuracy. This is what lets a widget score a typed
+    hypothesis while the user waits (Lin & Wu 2017 [1]_'s guess, look, refine loop).
+
+    Parameters
+    ----------
+    trace : Trace
+        The recorded states.
+    layer, kind, cells, folds, fold_by, bins, block_size
+        As in :func:`score_cells`; ``block_size`` changes nothing but the memory in use.
+    progress : bool
+        Show a progress bar over the two preparing passes (``tqdm.auto``); Ctrl+C stops it.
+
+    Examples
+    --------
+    >>> import numpy as np, rnn_widgets as rw
+    >>> rng = np.random.default_rng(0)
+    >>> label = (rng.random(400) < 0.3).astype(float)
+    >>> states = np.stack([rng.normal(size=400), label + 0.3 * rng.normal(size=400)], 1)
+    >>> trace = rw.Trace.from_arrays([["x"] * 400], {"h": states})
+    >>> scorer = CellScorer(trace, folds=5, progress=False)
+    >>> scorer.score({"on": label}).ranking("on").tolist()
+    [1, 0]
+
+    References
+    ----------
+    .. [1] Lin, K., & Wu, E. (2017). Searching for meaning in RNNs using Deep Neural
+       Inspection. Columbia University Computer Science Technical Report 003-17.
+
+    """
+
+    def __init__(
+        self,
+        trace: Any,
+        *,
+        layer: int = 0,
+        kind: str = "h",
+        cells: Sequence[int] | None = None,
+        folds: int = 20,
+        fold_by: FoldBy = "auto",
+        bins: int = 128,
+        block_size: int = 16384,
+        progress: bool = True,
+    ) -> None:
+        layer = as_int(layer, "layer")
+        bins = as_int(bins, "bins", minimum=2, maximum=MAX_BINS, why=_BINS_WHY)
+        block_size = as_int(block_size, "block_size", minimum=1)
+        self._trace = trace
+        self._layer, self._kind = layer, kind
+        self._states, self._columns = _cell_columns(trace, layer, kind, cells)
+        self._bounds, self._fold_by = fold_bounds(trace, folds, fold_by)
+        self._blocks = list(_blocks(self._bounds, block_size))
+        with tqdm(
+            total=2 * len(self._blocks), desc="prepare scoring", unit="block",
+            disable=not progress,
+        ) as bar:  # fmt: skip
+            self._sums = _CellSums.collect(self._states, self._columns, self._bounds,
+                                           self._blocks, bar)  # fmt: skip
+            self._binned = _BinnedCells.collect(
+                self._states, self._columns, self._blocks, len(self._bounds) - 1,
+                self._sums.shift, self._sums.binning(bins), bar,
+            )  # fmt: skip
+
+    @property
+    def trace(self) -> Any:
+        """The trace scored."""
+        return self._trace
+
+    @property
+    def layer(self) -> int:
+        """The layer scored."""
+        return self._layer
+
+    @property
+    def kind(self) -> str:
+        """The state kind scored."""
+        return self._kind
+
+    @property
+    def cells(self) -> np.ndarray:
+        """The cells scored (cell indices of :attr:`layer`)."""
+        return _readonly(self._columns)
+
+    def score(self, hypotheses: Any, *, progress: bool = False) -> CellScores:
+        """Score every cell for ``hypotheses``: the same as :func:`score_cells` on this trace.
+
+        Parameters
+        ----------
+        hypotheses : Hypothesis, sequence or mapping of Hypothesis, LabelSet, or mapping
+            As in :func:`score_cells` (a mapping of names to label arrays, too).
+        progress : bool
+            Show progress bars while labelling and scoring; Ctrl+C stops them.
+
+        Returns
+        -------
+        CellScores
+
+        Raises
+        ------
+        TypeError, ValueError
+            On a bad hypothesis (wrong length, NaN, strings, constant over the trace).
+
+        """
+        labels = _label_set(self._trace, hypotheses, progress)
+        _check_not_constant(labels)
+        binary = np.array([t == "binary" for t in labels.label_types])
+        n_folds = len(self._bounds) - 1
+        groups = _hypothesis_groups(
+            np.flatnonzero(binary), n_folds, len(self._columns), self._binned.bins
+        )
         continuous = np.flatnonzero(~binary)
-        if continuous.size:
-            r2_folds = moments.held_out_r2(continuous)  # (F, H, C)
-            fold_scores[continuous] = r2_folds.transpose(1, 2, 0)
-            results["r2"][continuous] = _mean_over_folds(r2_folds)
-        n_folds = len(bounds) - 1
-        for chosen in _hypothesis_groups(np.flatnonzero(binary), n_folds, len(columns), bins):
-            histogram = _Histogram.collect(
-                states, columns, labels.values[chosen], blocks, n_folds,
-                moments.shift, moments.binning(bins), bar,
-            )  # fmt: skip
-            weight, intercept = histogram.fit_logistic(moments.spread())
-            accuracy, balanced = _held_out_accuracy(
-                states, columns, labels.values[chosen], blocks, moments, chosen, weight,
-                intercept, bar,
-            )  # fmt: skip
-            auc = histogram.held_out_auc(np.sign(weight))
-            fold_scores[chosen] = balanced.transpose(1, 2, 0)
-            results["accuracy"][chosen] = _mean_over_folds(accuracy)
-            results["balanced_accuracy"][chosen] = _mean_over_folds(balanced)
-            results["roc_auc"][chosen] = _mean_over_folds(auc)
-    correlation = moments.correlation()
-    score = np.where(binary[:, None], results["balanced_accuracy"], results["r2"])
-    return CellScores(
-        hypotheses=labels.names,
-        label_types=labels.label_types,
-        cells=_readonly(columns),
-        layer=layer,
-        kind=kind,
-        score=_readonly(score),
-        accuracy=_readonly(results["accuracy"]),
-        balanced_accuracy=_readonly(results["balanced_accuracy"]),
-        roc_auc=_readonly(results["roc_auc"]),
-        r2=_readonly(results["r2"]),
-        sign=_readonly(np.sign(np.nan_to_num(correlation)).astype(np.int8)),
-        correlation=_readonly(correlation),
-        fold_scores=_readonly(fold_scores),
-        fold_bounds=_readonly(bounds),
-        fold_by=how,
-        chance=_readonly(np.where(binary, 0.5, 0.0)),
-    )
+        n_passes = 2 * len(groups) + (1 if continuous.size else 0)
+        shape = (len(labels.names), len(self._columns))
+        results = {name: np.full(shape, np.nan) for name in _SCORE_NAMES}
+        fold_scores = np.full((*shape, n_folds), np.nan)
+        with tqdm(
+            total=n_passes * len(self._blocks), desc="score cells", unit="block",
+            disable=not progress,
+        ) as bar:  # fmt: skip
+            moments = self._sums.with_labels(labels.values, self._bounds)
+            if continuous.size:
+                moments.sxy[:, :, continuous] = self._products(labels.values[continuous], bar)
+                r2_folds = moments.held_out_r2(continuous)  # (F, H, C)
+                fold_scores[continuous] = r2_folds.transpose(1, 2, 0)
+                results["r2"][continuous] = _mean_over_folds(r2_folds)
+            for chosen in groups:
+                histogram, on_sums = _Histogram.collect(
+                    self._states, self._columns, labels.values[chosen], self._blocks,
+                    self._bounds, self._binned, self._sums.shift, bar,
+                )  # fmt: skip
+                moments.sxy[:, :, chosen] = on_sums - 0.5 * moments.sx[:, :, None]
+                weight, intercept = histogram.fit_logistic(moments.spread())
+                accuracy, balanced = _held_out_accuracy(
+                    self._states, self._columns, labels.values[chosen], self._blocks,
+                    moments, chosen, weight, intercept, bar,
+                )  # fmt: skip
+                auc = histogram.held_out_auc(np.sign(weight))
+                fold_scores[chosen] = balanced.transpose(1, 2, 0)
+                results["accuracy"][chosen] = _mean_over_folds(accuracy)
+                results["balanced_accuracy"][chosen] = _mean_over_folds(balanced)
+                results["roc_auc"][chosen] = _mean_over_folds(auc)
+        correlation = moments.correlation()
+        score = np.where(binary[:, None], results["balanced_accuracy"], results["r2"])
+        return CellScores(
+            hypotheses=labels.names,
+            label_types=labels.label_types,
+            cells=_readonly(self._columns),
+            layer=self._layer,
+            kind=self._kind,
+            score=_readonly(score),
+            accuracy=_readonly(results["accuracy"]),
+            balanced_accuracy=_readonly(results["balanced_accuracy"]),
+            roc_auc=_readonly(results["roc_auc"]),
+            r2=_readonly(results["r2"]),
+            sign=_readonly(np.sign(np.nan_to_num(correlation)).astype(np.int8)),
+            correlation=_readonly(correlation),
+            fold_scores=_readonly(fold_scores),
+            fold_bounds=_readonly(self._bounds),
+            fold_by=self._fold_by,
+            chance=_readonly(np.where(binary, 0.5, 0.0)),
+        )
+
+    def _products(self, labels: np.ndarray, bar: Any) -> np.ndarray:
+        """Per fold, the sums of (x - shift) * (y - 1/2) of every cell and label, (F, C, H)."""
+        sxy = np.zeros((len(self._bounds) - 1, len(self._columns), len(labels)))
+        for fold, start, stop in self._blocks:
+            x = _read(self._states, self._columns, start, stop) - self._sums.shift
+            sxy[fold] += x.T @ (labels[:, start:stop].T.astype(np.float64) - 0.5)
+            bar.update(1)
+        return sxy
 
 
 _SCORE_NAMES = ("accuracy", "balanced_accuracy", "roc_auc", "r2")
@@ -544,57 +681,45 @@ def _mean_over_folds(per_fold: np.ndarray) -> np.ndarray:
 
 
 @dataclass
-class _Moments:
-    """Per-fold sums over the steps: counts, x, x², y, y², x·y (x shifted, y shifted by 1/2).
+class _CellSums:
+    """Per-fold sums over the steps of each cell, which no hypothesis changes (x shifted).
 
-    Shapes: ``n`` (F,), ``sx``/``sxx`` (F, C), ``sy``/``syy`` (F, H), ``sxy`` (F, C, H).
+    Shapes: ``n`` (F,), ``sx``/``sxx`` (F, C); ``shift``, ``low``, ``high`` (C,).
     """
 
     n: np.ndarray
     sx: np.ndarray
     sxx: np.ndarray
-    sy: np.ndarray
-    syy: np.ndarray
-    sxy: np.ndarray
-    shift: np.ndarray  # (C,): subtracted from x before summing, for precision
-    low: np.ndarray  # (C,): each cell's minimum (shifted)
-    high: np.ndarray  # (C,): each cell's maximum (shifted)
+    shift: np.ndarray  # subtracted from x before summing, for precision
+    low: np.ndarray  # each cell's minimum (shifted)
+    high: np.ndarray  # each cell's maximum (shifted)
 
     @classmethod
     def collect(
         cls,
         states: np.ndarray,
         columns: np.ndarray,
-        labels: np.ndarray,
         bounds: np.ndarray,
         blocks: list[tuple[int, int, int]],
         bar: Any,
-    ) -> _Moments:
-        n_folds, n_cells, n_hyp = len(bounds) - 1, len(columns), len(labels)
+    ) -> _CellSums:
+        n_folds, n_cells = len(bounds) - 1, len(columns)
         first = _read(states, columns, 0, min(len(states), 4096))
-        shift = first.mean(axis=0)
         sums = cls(
             n=np.zeros(n_folds),
             sx=np.zeros((n_folds, n_cells)),
             sxx=np.zeros((n_folds, n_cells)),
-            sy=np.zeros((n_folds, n_hyp)),
-            syy=np.zeros((n_folds, n_hyp)),
-            sxy=np.zeros((n_folds, n_cells, n_hyp)),
-            shift=shift,
+            shift=first.mean(axis=0),
             low=np.full(n_cells, np.inf),
             high=np.full(n_cells, -np.inf),
         )
         for fold, start, stop in blocks:
-            x = _read(states, columns, start, stop) - shift
-            y = labels[:, start:stop].T.astype(np.float64) - 0.5
+            x = _read(states, columns, start, stop) - sums.shift
             np.minimum(sums.low, x.min(axis=0), out=sums.low)
             np.maximum(sums.high, x.max(axis=0), out=sums.high)
             sums.n[fold] += stop - start
             sums.sx[fold] += x.sum(axis=0)
             sums.sxx[fold] += np.einsum("nc,nc->c", x, x)
-            sums.sy[fold] += y.sum(axis=0)
-            sums.syy[fold] += np.einsum("nh,nh->h", y, y)
-            sums.sxy[fold] += x.T @ y
             bar.update(1)
         return sums
 
@@ -608,6 +733,29 @@ class _Moments:
         return _Binning(
             mean, np.where(scale > 0, scale, 1.0), self.low, np.where(width > 0, width, 1.0), bins
         )
+
+    def with_labels(self, labels: np.ndarray, bounds: np.ndarray) -> _Moments:
+        """These sums with the labels' own per-fold sums; ``sxy`` is left for the caller."""
+        y = labels.astype(np.float64) - 0.5  # (H, N)
+        starts = bounds[:-1]
+        return _Moments(
+            n=self.n, sx=self.sx, sxx=self.sxx, shift=self.shift, low=self.low, high=self.high,
+            sy=np.add.reduceat(y, starts, axis=1).T,
+            syy=np.add.reduceat(y * y, starts, axis=1).T,
+            sxy=np.zeros((len(starts), self.sx.shape[1], len(labels))),
+        )  # fmt: skip
+
+
+@dataclass
+class _Moments(_CellSums):
+    """The cells' sums with the labels': y, y², x·y (y shifted by 1/2).
+
+    Shapes: ``sy``/``syy`` (F, H), ``sxy`` (F, C, H).
+    """
+
+    sy: np.ndarray = field(default_factory=lambda: np.empty(0))
+    syy: np.ndarray = field(default_factory=lambda: np.empty(0))
+    sxy: np.ndarray = field(default_factory=lambda: np.empty(0))
 
     def spread(self) -> np.ndarray:
         """Each cell's standard deviation over all steps (C,); 1 where a cell is constant."""
@@ -705,6 +853,71 @@ def _read(
     return np.asarray(block, dtype=dtype)
 
 
+#: The most bytes :class:`CellScorer` keeps for each step's bin per cell (one byte per step
+#: and cell for up to 256 bins): 256 MiB holds a 1,000,000-step x 256-cell trace. Past it each
+#: score recomputes the bins from the states (slower, the same result).
+INDEX_CACHE_BYTES = 1 << 28
+
+
+@dataclass
+class _BinnedCells:
+    """Per fold, each cell's histogram (count, sum of shifted x), and each step's bins.
+
+    ``n``, ``s`` have shape (F, C * B); ``index`` (steps, C) holds the bin of every step and
+    cell, or is None past :data:`INDEX_CACHE_BYTES`.
+    """
+
+    binning: _Binning
+    n: np.ndarray
+    s: np.ndarray
+    index: np.ndarray | None
+
+    @property
+    def bins(self) -> int:
+        return self.binning.bins
+
+    @classmethod
+    def collect(
+        cls,
+        states: np.ndarray,
+        columns: np.ndarray,
+        blocks: list[tuple[int, int, int]],
+        n_folds: int,
+        shift: np.ndarray,
+        binning: _Binning,
+        bar: Any,
+    ) -> _BinnedCells:
+        n_cells, bins = len(columns), binning.bins
+        size = n_cells * bins
+        dtype = np.dtype(np.uint8 if bins <= 256 else np.uint16)
+        keep = len(states) * n_cells * dtype.itemsize <= INDEX_CACHE_BYTES
+        binned = cls(
+            binning=binning,
+            n=np.zeros((n_folds, size)),
+            s=np.zeros((n_folds, size)),
+            index=np.empty((len(states), n_cells), dtype) if keep else None,
+        )
+        offsets = np.arange(n_cells) * bins
+        for fold, start, stop in blocks:
+            x = _read(states, columns, start, stop) - shift
+            index = binning.index(x)
+            if binned.index is not None:
+                binned.index[start:stop] = index
+            flat = (index + offsets).ravel()
+            binned.n[fold] += np.bincount(flat, minlength=size)
+            binned.s[fold] += np.bincount(flat, weights=x.ravel(), minlength=size)
+            bar.update(1)
+        return binned
+
+
+def _read_rows(states: np.ndarray, columns: np.ndarray, start: int, rows: np.ndarray) -> np.ndarray:
+    """The rows ``start + rows`` (sorted) of the chosen columns, as float64."""
+    block = states[start + int(rows[0]) : start + int(rows[-1]) + 1][rows - rows[0]]
+    if len(columns) != states.shape[1] or not np.array_equal(columns, np.arange(len(columns))):
+        block = block[:, columns]
+    return np.asarray(block, dtype=np.float64)
+
+
 @dataclass
 class _Histogram:
     """Per fold, hypothesis, cell and bin: count and sum of x of each class (x shifted).
@@ -724,39 +937,59 @@ class _Histogram:
         columns: np.ndarray,
         labels: np.ndarray,
         blocks: list[tuple[int, int, int]],
-        n_folds: int,
+        bounds: np.ndarray,
+        binned: _BinnedCells,
         shift: np.ndarray,
-        binning: _Binning,
         bar: Any,
-    ) -> _Histogram:
-        n_cells, n_hyp, bins = len(columns), len(labels), binning.bins
+    ) -> tuple[_Histogram, np.ndarray]:
+        """The class histograms of binary ``labels`` (H, steps), and x summed over class 1.
+
+        The sums are per fold, cell and hypothesis (F, C, H). Only one class's steps are
+        read per fold and hypothesis, the rarer one; the other class is the fold's histogram
+        of all steps less it.
+        """
+        n_folds, n_hyp, n_cells, bins = len(bounds) - 1, len(labels), len(columns), binned.bins
         size = n_cells * bins
-        hist = cls(
-            n=np.zeros((n_folds, size)),
-            s=np.zeros((n_folds, size)),
-            n1=np.zeros((n_folds, n_hyp, size)),
-            s1=np.zeros((n_folds, n_hyp, size)),
-        )
-        offsets = (np.arange(n_cells) * bins)[None, :]
+        on = labels > 0.5
+        positives = np.add.reduceat(on, bounds[:-1], axis=1).T  # (F, H)
+        complement = 2 * positives > np.diff(bounds)[:, None]  # read class 0 instead
+        n_read = np.zeros((n_folds, n_hyp, size))
+        s_read = np.zeros((n_folds, n_hyp, size))
+        x_read = np.zeros((n_folds, n_hyp, n_cells))
+        offsets = np.arange(n_cells) * bins
         for fold, start, stop in blocks:
-            x = _read(states, columns, start, stop) - shift
-            index = binning.index(x) + offsets
-            flat_index, flat_x = index.ravel(), x.ravel()
-            hist.n[fold] += np.bincount(flat_index, minlength=size)
-            hist.s[fold] += np.bincount(flat_index, weights=flat_x, minlength=size)
+            x_block, index = None, None
+            if binned.index is None:
+                x_block = _read(states, columns, start, stop) - shift
+                index = binned.binning.index(x_block)
             for h in range(n_hyp):
-                on = labels[h, start:stop] > 0.5
-                if on.any():
-                    hist.n1[fold, h] += np.bincount(index[on].ravel(), minlength=size)
-                    hist.s1[fold, h] += np.bincount(
-                        index[on].ravel(), weights=x[on].ravel(), minlength=size
-                    )
+                rows = np.flatnonzero(on[h, start:stop] != complement[fold, h])
+                if not rows.size:
+                    continue
+                if x_block is None:
+                    x = _read_rows(states, columns, start, rows) - shift
+                    flat = (binned.index[start + rows].astype(np.intp) + offsets).ravel()
+                else:
+                    x = x_block[rows]
+                    flat = (index[rows] + offsets).ravel()
+                n_read[fold, h] += np.bincount(flat, minlength=size)
+                s_read[fold, h] += np.bincount(flat, weights=x.ravel(), minlength=size)
+                x_read[fold, h] += x.sum(axis=0)
             bar.update(1)
-        shape = (n_folds, n_cells, bins)
-        hist.n, hist.s = hist.n.reshape(shape), hist.s.reshape(shape)
-        hist.n1 = hist.n1.reshape(n_folds, n_hyp, n_cells, bins)
-        hist.s1 = hist.s1.reshape(n_folds, n_hyp, n_cells, bins)
-        return hist
+        flip = complement[:, :, None]
+        n_all, s_all = binned.n[:, None], binned.s[:, None]
+        shape = (n_folds, n_hyp, n_cells, bins)
+        n1 = np.where(flip, n_all - n_read, n_read).reshape(shape)
+        s1 = np.where(flip, s_all - s_read, s_read).reshape(shape)
+        sx = binned.s.reshape(n_folds, n_cells, bins).sum(axis=-1)[:, None]
+        on_sums = np.where(flip, sx - x_read, x_read).transpose(0, 2, 1)
+        histogram = cls(
+            n=binned.n.reshape(n_folds, n_cells, bins),
+            s=binned.s.reshape(n_folds, n_cells, bins),
+            n1=n1,
+            s1=s1,
+        )
+        return histogram, on_sums
 
     def fit_logistic(self, spread: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Weight and intercept (F, H, C) of the L2 logistic fit on each training fold.
@@ -814,16 +1047,29 @@ def _newton_binned(
     one_class = (count1 == 0) | (count0 == 0)
     intercept[one_class] = np.sign(count1 - count0)[one_class] * _ONE_CLASS_INTERCEPT
     fit = np.flatnonzero(~one_class)
-    for begin in range(0, len(fit), _NEWTON_CHUNK):
-        rows = fit[begin : begin + _NEWTON_CHUNK]
+    workers = max(1, min(os.cpu_count() or 1, _NEWTON_THREADS))
+    size = max(1, min(_NEWTON_CHUNK, -(-len(fit) // workers)))
+    chunks = [fit[begin : begin + size] for begin in range(0, len(fit), size)]
+
+    def solve(rows: np.ndarray) -> None:
         weight[rows], intercept[rows] = _newton_chunk(
             counts[rows], means[rows], signs, weight[rows], intercept[rows]
         )
+
+    # NumPy's ufuncs release the GIL on arrays this large, so chunks solve in parallel.
+    if len(chunks) > 1 and workers > 1:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(solve, chunks))
+    else:
+        for rows in chunks:
+            solve(rows)
     return weight.reshape(batch), intercept.reshape(batch)
 
 
 # Models fitted together by _newton_binned (bounds its temporaries to a few MB per bin).
 _NEWTON_CHUNK = 4096
+# Threads solving chunks at once: the fits are independent and the work is in NumPy.
+_NEWTON_THREADS = 4
 
 
 def _newton_chunk(
@@ -860,7 +1106,10 @@ def _newton_chunk(
         for part, value in zip(state, trial, strict=True):
             part[active] = value
         size = np.abs(factor * step_w) + np.abs(factor * step_b)
-        active = active[size > _NEWTON_TOLERANCE * (1.0 + np.abs(wa) + np.abs(ba))]
+        # After a full Newton step of size s the error is O(s**2) (quadratic convergence), so
+        # a full step below sqrt(tolerance) already lands within the tolerance.
+        tolerance = np.where(factor == 1.0, _NEWTON_FULL_STEP_TOLERANCE, _NEWTON_TOLERANCE)
+        active = active[size > tolerance * (1.0 + np.abs(wa) + np.abs(ba))]
     return w, b
 
 
@@ -872,17 +1121,28 @@ def _evaluate(
     Each bin's loss is ``softplus(sign * (w * mean + b))`` per point: class 1 has sign -1,
     class 0 sign +1; one ``exp`` and one ``log1p`` per bin.
     """
-    u = signs * (w[:, None] * means + b[:, None])
-    e = np.exp(-np.abs(u))
-    loss = np.maximum(u, 0.0) + np.log1p(e)
-    sigma = np.where(u >= 0, 1.0, e) / (1.0 + e)  # sigmoid(u)
-    curvature = counts * e / (1.0 + e) ** 2
-    slope = counts * signs * sigma
-    objective = _C * (counts * loss).sum(-1) + 0.5 * w**2
-    g_w = _C * (slope * means).sum(-1) + w
+    u = means * w[:, None]
+    u += b[:, None]
+    u *= signs
+    e = np.abs(u)
+    np.negative(e, out=e)
+    np.exp(e, out=e)  # exp(-|u|)
+    loss = np.log1p(e)
+    loss += np.maximum(u, 0.0)
+    inverse = e + 1.0
+    np.reciprocal(inverse, out=inverse)  # 1 / (1 + exp(-|u|))
+    slope = np.where(u >= 0, inverse, e * inverse)  # sigmoid(u)
+    slope *= counts
+    slope *= signs
+    curvature = e * inverse
+    curvature *= inverse
+    curvature *= counts
+    weighted = curvature * means
+    objective = _C * np.einsum("ij,ij->i", counts, loss) + 0.5 * w**2
+    g_w = _C * np.einsum("ij,ij->i", slope, means) + w
     g_b = _C * slope.sum(-1)
-    h_ww = _C * (curvature * means**2).sum(-1) + 1.0
-    h_wb = _C * (curvature * means).sum(-1)
+    h_ww = _C * np.einsum("ij,ij->i", weighted, means) + 1.0
+    h_wb = _C * weighted.sum(-1)
     h_bb = _C * curvature.sum(-1)
     return objective, g_w, g_b, h_ww, h_wb, h_bb
 
