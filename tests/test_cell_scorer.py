@@ -157,3 +157,68 @@ def test_the_trace_is_not_modified() -> None:
     trace = _trace(states, tokens)
     CellScorer(trace, folds=3, progress=False).score({"open": is_open})
     np.testing.assert_array_equal(trace.states(layer=0, kind="h"), original)
+
+
+# ---------------------------------------------------------------------- label by example
+
+
+def test_positive_examples_alone_score_as_their_labels_with_every_other_step_negative() -> None:
+    states, tokens, *_ = _planted(seed=6)
+    scorer = CellScorer(_trace(states, tokens), folds=5, progress=False)
+    examples = [(100, 140, 1), (2000, 2100, 1), (4000, 4010, 1)]
+    label = np.zeros(len(states))
+    for start, stop, _ in examples:
+        label[start:stop] = 1.0
+    _assert_same(scorer.score_examples(examples, name="e"), scorer.score({"e": label}))
+
+
+def test_the_cell_that_separates_brushed_examples_ranks_first() -> None:
+    states, tokens, is_open, _ = _planted(seed=7)
+    scorer = CellScorer(_trace(states, tokens), folds=20, progress=False)
+    opens = np.flatnonzero(is_open)
+    closes = np.flatnonzero(is_open == 0)
+    examples = [(int(s), int(s) + 1, 1) for s in opens[::40][:12]]
+    examples += [(int(s), int(s) + 1, 0) for s in closes[::90][:12]]
+    scores = scorer.score_examples(examples)
+    assert scores.fold_by == "examples"
+    assert scores.ranking("examples")[0] == 2
+    assert scores.score[0, 2] > 0.8
+    assert np.nanmax(np.delete(scores.score[0], 2)) < scores.score[0, 2]
+    assert scores.sign[0, 2] == 1
+    assert scores.fold_scores.shape == (1, 10, 20)
+    assert np.isnan(scores.roc_auc).all()
+
+
+def test_pooled_example_scores_match_a_direct_leave_one_group_out_count() -> None:
+    """On a cell that equals the label, every held-out example is classified right."""
+    rng = np.random.default_rng(8)
+    n = 3000
+    label = (np.arange(n) // 100) % 2 * 1.0
+    states = np.stack([label + 0.01 * rng.normal(size=n), rng.normal(size=n)], 1)
+    scorer = CellScorer(_trace(states, ["x"] * n), folds=4, progress=False)
+    examples = [(a, a + 50, int(label[a])) for a in range(0, 2400, 300)]
+    scores = scorer.score_examples(examples)
+    assert scores.score[0, 0] == 1.0
+    assert scores.accuracy[0, 0] == 1.0
+    assert 0.2 < scores.score[0, 1] < 0.8
+
+
+@pytest.mark.parametrize(
+    ("examples", "error", "match"),
+    [
+        ("0:10", TypeError, "sequence of"),
+        ([], ValueError, "empty"),
+        ([(0, 10)], ValueError, r"\(start, stop, label\)"),
+        ([(5, 5, 1)], ValueError, "stop"),
+        ([(0, 10, 2)], ValueError, "label"),
+        ([(0, 10**9, 1)], ValueError, "stop"),
+        ([(0, 10, 0), (20, 30, 0)], ValueError, "no positive"),
+        ([(0, 10, 1), (5, 15, 0), (40, 50, 1), (60, 70, 0)], ValueError, "overlap"),
+        ([(0, 10, 1), (20, 30, 0)], ValueError, "at least 2"),
+    ],
+)
+def test_bad_examples_say_what_to_fix(examples, error, match) -> None:
+    states, tokens, *_ = _planted(n_steps=600)
+    scorer = CellScorer(_trace(states, tokens), folds=3, progress=False)
+    with pytest.raises(error, match=match):
+        scorer.score_examples(examples)

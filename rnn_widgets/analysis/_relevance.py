@@ -60,6 +60,7 @@ References
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 from collections.abc import Iterator, Mapping, Sequence
@@ -116,11 +117,13 @@ class CellScores:
     correlation : ndarray, shape (n_hypotheses, n_cells)
         Pearson's correlation of cell and label over all steps.
     fold_scores : ndarray, shape (n_hypotheses, n_cells, n_folds)
-        ``score`` on each held-out fold (NaN where undefined).
-    fold_bounds : ndarray of int, shape (n_folds + 1,)
-        Fold ``f`` holds the steps ``fold_bounds[f]:fold_bounds[f + 1]``.
+        ``score`` on each held-out fold (NaN where undefined); for examples, the accuracy on
+        each held-out group of examples.
+    fold_bounds : ndarray of int, shape (n_folds + 1,), or (n_folds, 2) for examples
+        Fold ``f`` holds the steps ``fold_bounds[f]:fold_bounds[f + 1]``; for examples, row
+        ``f`` is the first step and the end of the group's examples.
     fold_by : str
-        ``"sequences"`` or ``"blocks"``.
+        ``"sequences"``, ``"blocks"`` or ``"examples"`` (:meth:`CellScorer.score_examples`).
     chance : ndarray, shape (n_hypotheses,)
         The score of a cell that knows nothing: 0.5 (balanced accuracy) or 0 (R²).
 
@@ -632,6 +635,132 @@ class CellScorer:
             chance=_readonly(np.where(binary, 0.5, 0.0)),
         )
 
+    def score_examples(
+        self, examples: Sequence[tuple[int, int, int]], *, name: str = "examples"
+    ) -> CellScores:
+        """Rank the cells by how well each separates ranges of steps labelled by hand.
+
+        Label by example: ``examples`` are ``(start, stop, label)`` ranges of global steps
+        (``stop`` exclusive), ``label`` 1 (positive) or 0 (negative), as a SelectView's
+        labelling mode brushes them. The same one-input logistic model as :meth:`score`:
+
+        * with positive examples only, every other step is negative and the hypothesis is
+          scored exactly as :meth:`score` scores its labels;
+        * with negative examples too, only the examples' steps count. Examples are held out
+          whole (neighbouring steps are near-copies, see the module docstring): up to
+          ``folds`` groups of consecutive examples, each group scored by a model fitted on
+          all the others; balanced accuracy and accuracy are computed over the pooled
+          held-out predictions (a group usually holds one class, where a per-fold balanced
+          accuracy is undefined). ``roc_auc`` and ``r2`` are NaN.
+
+        Parameters
+        ----------
+        examples : sequence of (int, int, int)
+            ``(start, stop, label)`` per example; ranges of different labels must not
+            overlap. With negatives, at least 2 examples of each label.
+        name : str
+            The hypothesis's name in the result.
+
+        Returns
+        -------
+        CellScores
+            One hypothesis; ``fold_by`` is ``"examples"`` when negatives are given.
+
+        Raises
+        ------
+        TypeError, ValueError
+            On a malformed example, a range outside the trace, overlapping examples of
+            different labels, no positive example, or too few examples to hold any out.
+
+        """
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"name must be a non-empty str, got {name!r}")
+        ranges = _checked_examples(examples, int(self._trace.n_steps))
+        labels = np.full(int(self._trace.n_steps), -1, dtype=np.int8)
+        for label in (1, 0):  # a step brushed both ways is caught below
+            for start, stop, _ in ranges[ranges[:, 2] == label]:
+                if (labels[start:stop] == 1 - label).any():
+                    raise ValueError(
+                        f"the examples overlap at steps {start}..{stop - 1} with opposite "
+                        "labels; remove one of them"
+                    )
+                labels[start:stop] = label
+        if not (ranges[:, 2] == 0).any():
+            return self.score({name: (labels == 1).astype(np.float32)})
+        return self._score_held_out_examples(ranges, labels, name)
+
+    def _score_held_out_examples(
+        self, ranges: np.ndarray, labels: np.ndarray, name: str
+    ) -> CellScores:
+        groups = _example_groups(ranges, len(self._bounds) - 1)
+        steps = [_group_steps(ranges[g], labels) for g in groups]
+        n_cells, bins = len(self._columns), self._binned.bins
+        size = n_cells * bins
+        n_groups = len(groups)
+        histogram = _Histogram(
+            n=np.zeros((n_groups, size)),
+            s=np.zeros((n_groups, size)),
+            n1=np.zeros((n_groups, 1, size)),
+            s1=np.zeros((n_groups, 1, size)),
+        )
+        offsets = np.arange(n_cells) * bins
+        x_groups = []
+        for g, rows in enumerate(steps):
+            x = _read_rows(self._states, self._columns, 0, rows) - self._sums.shift
+            index = (
+                self._binned.binning.index(x)
+                if self._binned.index is None
+                else self._binned.index[rows].astype(np.intp)
+            )
+            flat = index + offsets
+            on = labels[rows] == 1
+            histogram.n[g] = np.bincount(flat.ravel(), minlength=size)
+            histogram.s[g] = np.bincount(flat.ravel(), weights=x.ravel(), minlength=size)
+            histogram.n1[g, 0] = np.bincount(flat[on].ravel(), minlength=size)
+            histogram.s1[g, 0] = np.bincount(
+                flat[on].ravel(), weights=x[on].ravel(), minlength=size
+            )
+            x_groups.append((x, on))
+        histogram.n = histogram.n.reshape(n_groups, n_cells, bins)
+        histogram.s = histogram.s.reshape(n_groups, n_cells, bins)
+        histogram.n1 = histogram.n1.reshape(n_groups, 1, n_cells, bins)
+        histogram.s1 = histogram.s1.reshape(n_groups, 1, n_cells, bins)
+        weight, intercept = histogram.fit_logistic(self._sums.spread())
+        right = np.zeros((2, n_cells))  # held-out steps predicted right, per class (0, 1)
+        fold_scores = np.full((1, n_cells, n_groups), np.nan)
+        for g, (x, on) in enumerate(x_groups):
+            predicted = _predicted_class(x, weight[g, 0], intercept[g, 0])
+            correct = predicted == on[:, None]
+            right[1] += correct[on].sum(axis=0)
+            right[0] += correct[~on].sum(axis=0)
+            fold_scores[0, :, g] = correct.mean(axis=0)
+        every = np.concatenate([rows for rows in steps])
+        counts = np.array([(labels[every] == 0).sum(), (labels[every] == 1).sum()], float)
+        balanced = 0.5 * (right[1] / counts[1] + right[0] / counts[0])
+        accuracy = right.sum(axis=0) / counts.sum()
+        x_all = _read_rows(self._states, self._columns, 0, every)
+        correlation = _pearson(x_all, (labels[every] == 1).astype(np.float64))
+        nan = np.full((1, n_cells), np.nan)
+        spans = np.array([[steps_g[0], steps_g[-1] + 1] for steps_g in steps], dtype=np.int64)
+        return CellScores(
+            hypotheses=(name,),
+            label_types=("binary",),
+            cells=_readonly(self._columns),
+            layer=self._layer,
+            kind=self._kind,
+            score=_readonly(balanced[None]),
+            accuracy=_readonly(accuracy[None]),
+            balanced_accuracy=_readonly(balanced[None]),
+            roc_auc=_readonly(nan),
+            r2=_readonly(nan),
+            sign=_readonly(np.sign(np.nan_to_num(correlation))[None].astype(np.int8)),
+            correlation=_readonly(correlation[None]),
+            fold_scores=_readonly(fold_scores),
+            fold_bounds=_readonly(spans),
+            fold_by="examples",
+            chance=_readonly(np.array([0.5])),
+        )
+
     def _products(self, labels: np.ndarray, bar: Any) -> np.ndarray:
         """Per fold, the sums of (x - shift) * (y - 1/2) of every cell and label, (F, C, H)."""
         sxy = np.zeros((len(self._bounds) - 1, len(self._columns), len(labels)))
@@ -640,6 +769,71 @@ class CellScorer:
             sxy[fold] += x.T @ (labels[:, start:stop].T.astype(np.float64) - 0.5)
             bar.update(1)
         return sxy
+
+
+# ---------------------------------------------------------------------- examples
+
+#: The most examples :meth:`CellScorer.score_examples` takes (a labelling mode's brushes).
+MAX_EXAMPLES = 10_000
+
+
+def _checked_examples(examples: Any, n_steps: int) -> np.ndarray:
+    """``(start, stop, label)`` rows as an int64 array (E, 3), sorted by start, validated."""
+    if isinstance(examples, (str, bytes)) or not isinstance(examples, Sequence):
+        raise TypeError(
+            "examples must be a sequence of (start, stop, label) ranges, got "
+            f"{type(examples).__name__}"
+        )
+    if not examples:
+        raise ValueError("examples is empty; brush at least one positive example")
+    if len(examples) > MAX_EXAMPLES:
+        raise ValueError(f"{len(examples)} examples, more than {MAX_EXAMPLES}; merge some")
+    rows = []
+    for i, example in enumerate(examples):
+        if isinstance(example, (str, bytes)) or not isinstance(example, Sequence):
+            raise TypeError(f"examples[{i}] must be (start, stop, label), got {example!r}")
+        if len(example) != 3:
+            raise ValueError(f"examples[{i}] must be (start, stop, label), got {example!r}")
+        start = as_int(example[0], f"examples[{i}] start", minimum=0, maximum=n_steps - 1)
+        stop = as_int(example[1], f"examples[{i}] stop", minimum=start + 1, maximum=n_steps)
+        label = as_int(example[2], f"examples[{i}] label", minimum=0, maximum=1)
+        rows.append((start, stop, label))
+    ranges = np.array(sorted(rows), dtype=np.int64)
+    n_positive, n_negative = (ranges[:, 2] == 1).sum(), (ranges[:, 2] == 0).sum()
+    if n_positive == 0:
+        raise ValueError("examples has no positive example (label 1); brush one")
+    if n_negative and (n_positive < 2 or n_negative < 2):
+        raise ValueError(
+            f"with negative examples, each label needs at least 2 examples to hold one out "
+            f"(got {n_positive} positive, {n_negative} negative); brush more, or drop the "
+            "negatives to count every other step as negative"
+        )
+    return ranges
+
+
+def _example_groups(ranges: np.ndarray, folds: int) -> list[np.ndarray]:
+    """Up to ``folds`` groups of consecutive examples (indices into ``ranges``)."""
+    cuts = np.linspace(0, len(ranges), min(folds, len(ranges)) + 1).round().astype(int)
+    return [np.arange(a, b) for a, b in itertools.pairwise(cuts) if b > a]
+
+
+def _group_steps(ranges: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """The sorted, distinct labelled steps of some examples."""
+    steps = np.unique(np.concatenate([np.arange(a, b) for a, b, _ in ranges]))
+    return steps[labels[steps] >= 0]
+
+
+def _predicted_class(x: np.ndarray, weight: np.ndarray, intercept: np.ndarray) -> np.ndarray:
+    """``w * x + b > 0`` per step and cell (x shifted), as bool (steps, C)."""
+    return x * weight[None, :] + intercept[None, :] > 0
+
+
+def _pearson(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Pearson's correlation of every column of ``x`` with ``y`` (C,); NaN if constant."""
+    xc, yc = x - x.mean(axis=0), y - y.mean()
+    denominator = np.sqrt((xc * xc).sum(axis=0) * (yc * yc).sum())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denominator > 0, yc @ xc / denominator, np.nan)
 
 
 _SCORE_NAMES = ("accuracy", "balanced_accuracy", "roc_auc", "r2")
@@ -734,6 +928,14 @@ class _CellSums:
             mean, np.where(scale > 0, scale, 1.0), self.low, np.where(width > 0, width, 1.0), bins
         )
 
+    def spread(self) -> np.ndarray:
+        """Each cell's standard deviation over all steps (C,); 1 where a cell is constant."""
+        n = self.n.sum()
+        mean = self.sx.sum(axis=0) / n
+        variance = np.maximum(self.sxx.sum(axis=0) / n - mean**2, 0.0)
+        scale = np.sqrt(variance)
+        return np.where(scale > np.sqrt(_tiny(variance + mean**2)), scale, 1.0)
+
     def with_labels(self, labels: np.ndarray, bounds: np.ndarray) -> _Moments:
         """These sums with the labels' own per-fold sums; ``sxy`` is left for the caller."""
         y = labels.astype(np.float64) - 0.5  # (H, N)
@@ -756,14 +958,6 @@ class _Moments(_CellSums):
     sy: np.ndarray = field(default_factory=lambda: np.empty(0))
     syy: np.ndarray = field(default_factory=lambda: np.empty(0))
     sxy: np.ndarray = field(default_factory=lambda: np.empty(0))
-
-    def spread(self) -> np.ndarray:
-        """Each cell's standard deviation over all steps (C,); 1 where a cell is constant."""
-        n = self.n.sum()
-        mean = self.sx.sum(axis=0) / n
-        variance = np.maximum(self.sxx.sum(axis=0) / n - mean**2, 0.0)
-        scale = np.sqrt(variance)
-        return np.where(scale > np.sqrt(_tiny(variance + mean**2)), scale, 1.0)
 
     def correlation(self) -> np.ndarray:
         """Pearson's correlation of every hypothesis with every cell, (H, C); NaN if constant."""
