@@ -1278,8 +1278,25 @@ def _newton_chunk(
         det = np.maximum(h_ww * h_bb - h_wb**2, 1e-300)
         step_w = (h_bb * g_w - h_wb * g_b) / det
         step_b = (h_ww * g_b - h_wb * g_w) / det
-        factor = np.ones(len(active))
         wa, ba = w[active], b[active]
+        # A Newton step of relative size s lands within O(s**2) of the optimum (quadratic
+        # convergence): one below sqrt(tolerance) is taken without evaluating where it lands.
+        last = np.abs(step_w) + np.abs(step_b) <= _NEWTON_FULL_STEP_TOLERANCE * (
+            1.0 + np.abs(wa) + np.abs(ba)
+        )
+        w[active[last]] = wa[last] - step_w[last]
+        b[active[last]] = ba[last] - step_b[last]
+        keep = ~last
+        active, objective, step_w, step_b = (
+            active[keep],
+            objective[keep],
+            step_w[keep],
+            step_b[keep],
+        )
+        if active.size == 0:
+            break
+        factor = np.ones(len(active))
+        wa, ba = wa[keep], ba[keep]
         trial = _evaluate(wa - step_w, ba - step_b, counts[active], means[active], signs)
         for _ in range(_BACKTRACKS):
             worse = np.flatnonzero(trial[0] > objective + 1e-12 * np.abs(objective))
@@ -1300,8 +1317,6 @@ def _newton_chunk(
         for part, value in zip(state, trial, strict=True):
             part[active] = value
         size = np.abs(factor * step_w) + np.abs(factor * step_b)
-        # After a full Newton step of size s the error is O(s**2) (quadratic convergence), so
-        # a full step below sqrt(tolerance) already lands within the tolerance.
         tolerance = np.where(factor == 1.0, _NEWTON_FULL_STEP_TOLERANCE, _NEWTON_TOLERANCE)
         active = active[size > tolerance * (1.0 + np.abs(wa) + np.abs(ba))]
     return w, b
