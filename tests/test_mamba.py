@@ -428,6 +428,27 @@ def test_ablate_clamps_ssm_channels_of_a_layer():
     assert result.top["zero"][1] != pytest.approx(result.baseline)
 
 
+def test_ablate_reads_only_h_by_default_so_the_ssm_state_is_never_gathered():
+    model = rw.wrap(_lm())
+    sequences = _ids([20, 9])
+    seen = []
+
+    def kinds_seen(run):
+        seen.append(sorted({kind for _, kind in run.states}))
+        return float(run.outputs[..., 0].mean())
+
+    ablate(model, sequences, kinds_seen, [3, 7], layer=1, ks=[2], random_draws=1,
+           progress=False)  # fmt: skip
+    assert seen and all(kinds == ["h"] for kinds in seen)
+    seen.clear()
+    ablate(model, sequences, kinds_seen, [3, 7], layer=1, ks=[2], random_draws=1, kinds=None,
+           progress=False)  # fmt: skip
+    assert all("ssm" in kinds and "delta" in kinds for kinds in seen)
+    with pytest.raises(ValueError, match="kind"):
+        ablate(model, sequences, kinds_seen, [3], layer=1, ks=[1], kinds=["nope"],
+               progress=False)  # fmt: skip
+
+
 # ---------------------------------------------------------------------------------- analyses
 
 

@@ -163,6 +163,7 @@ def ablate(
     random_draws: int = 5,
     seed: int = 0,
     signs: Sequence[float] | None = None,
+    kinds: Sequence[str] | None = ("h",),
     progress: bool = True,
 ) -> Ablation:
     """The metric with the top-k ranked cells clamped, against k random cells, for each k.
@@ -202,6 +203,10 @@ def ablate(
         One sign (+1 or -1) per ranked cell, e.g. ``score_cells``'s ``sign``: in oracle mode a
         ranked cell with sign -1 is clamped to ``1 - 2 * oracle`` (a cell that falls when the
         label rises gets the label upside down). Random cells always get ``2 * oracle - 1``.
+    kinds : sequence of str, optional
+        The state kinds each forward pass returns to ``metric`` besides the outputs (default
+        ``("h",)``: the task metrics read only the outputs); None for every kind, which for
+        a large Mamba includes its SSM state and may exceed ``RecurrentModel.run``'s budget.
     progress : bool
         Show a progress bar (one tick per forward pass).
 
@@ -247,12 +252,12 @@ def ablate(
     bar = tqdm(total=passes, desc="ablation", disable=not progress, leave=False)
 
     def measure(clamp: Mapping[int, Mapping[int, Any]] | None) -> float:
-        value = metric(model.run(sequences, clamp=clamp))
+        value = metric(model.run(sequences, clamp=clamp, kinds=kinds))
         bar.update(1)
         return _metric_value(value, metric_name, clamp)
 
     with bar:
-        free = model.run(sequences)
+        free = model.run(sequences, kinds=kinds)
         baseline = _metric_value(metric(free), metric_name, None)
         bar.update(1)
         single, lengths = free.outputs.ndim == 2, free.lengths
