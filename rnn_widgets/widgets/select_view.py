@@ -6,6 +6,12 @@ sets ``window_start``, the threshold drag, hover, cell clicks and the token brus
 of the shared :class:`Selection`. The wire format is described in
 ``docs/select_view_contract.md``.
 
+Label by example (issue 26): in labelling mode (``labelling``, a toolbar toggle) the token
+brush adds step ranges to ``examples`` instead of selecting cells: positive ranges, and with
+Shift negative ones. :meth:`SelectView.example_labels` turns them into per-step labels and a
+mask for :func:`~rnn_widgets.analysis.score_cells`. The examples are a small JSON list (at most
+:data:`MAX_EXAMPLES`), kept for the whole trace; the browser draws the parts in its window.
+
 The view reproduces the Select View of LSTMVis (Strobelt et al. 2018 [1]_, section 5.2).
 
 References
@@ -17,6 +23,9 @@ References
 
 from __future__ import annotations
 
+import bisect
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import anywidget
@@ -29,12 +38,19 @@ from .._validation import as_int, as_layer, clamp_int
 from ..analysis import select_cells
 from ..trace import Trace, as_trace
 from ._assets import asset, require_bundle
-from ._bounds import bounded_height, bounded_trait, check_height
+from ._bounds import (
+    BoundError,
+    bounded_height,
+    bounded_length,
+    bounded_trait,
+    check_height,
+    from_front_end,
+)
 from ._buffers import packed
 from ._export import ImageExport
 from .selection import Selection, Subscriptions, clear_cells_of_another_group, unsubscribe
 
-__all__ = ["MAX_WINDOW_SIZE", "SelectView"]
+__all__ = ["MAX_EXAMPLES", "MAX_WINDOW_SIZE", "ExampleLabels", "SelectView", "check_examples"]
 
 # The Selection fields that define the selected cells (LSTMVis: range + threshold + pattern).
 _RANGE_FIELDS = ["start", "stop", "threshold", "pad_before", "pad_after", "layer", "kind"]
@@ -45,6 +61,179 @@ _MAX_COLUMN_WIDTH = 200
 #: more is never visible, while 10**9 would send the whole trace (hundreds of MB).
 MAX_WINDOW_SIZE = 2000
 _WINDOW_WHY = "the most steps a view sends at once"
+#: The most labelled examples a view keeps. Each is three ints on the wire (about 40 bytes of
+#: JSON); a thousand brushed ranges is far more than anyone labels by hand, while an unbounded
+#: list would let one stray loop send megabytes with every change.
+MAX_EXAMPLES = 1000
+_EXAMPLES_WHY = "the most examples a view keeps"
+_EXAMPLE_KEYS = ("start", "stop", "label")
+_EXAMPLE_SHAPE = "{'start': int, 'stop': int, 'label': 1 or 0}"
+
+
+class _ExampleTypeError(traitlets.TraitError, TypeError):
+    """An example of the wrong type, set from Python (traitlets rolls it back)."""
+
+
+class _ExampleValueError(traitlets.TraitError, ValueError):
+    """An example out of range, set from Python (traitlets rolls it back)."""
+
+
+class _ExamplesTrait(traitlets.List):
+    """A list trait whose refusal of a non-list names the shape of an example."""
+
+    def validate(self, obj: Any, value: Any) -> Any:
+        if not isinstance(value, (list, tuple)):
+            raise _ExampleTypeError(
+                f"examples must be a list of {_EXAMPLE_SHAPE} dicts, got {type(value).__name__}"
+            )
+        return super().validate(obj, value)
+
+
+def _check_example(item: Any, n_steps: int, where: str) -> dict[str, int]:
+    if not isinstance(item, Mapping):
+        raise TypeError(
+            f"{where} must be a dict {_EXAMPLE_SHAPE}, got {type(item).__name__} {item!r}"
+        )
+    missing = [key for key in _EXAMPLE_KEYS if key not in item]
+    unknown = [key for key in item if key not in _EXAMPLE_KEYS]
+    if missing or unknown:
+        problem = f"missing {missing}" if missing else f"unknown keys {unknown}"
+        raise ValueError(
+            f"{where} must have exactly the keys 'start', 'stop' and 'label'; {problem}"
+        )
+    start = as_int(item["start"], f"{where}['start']", minimum=0)
+    stop = as_int(item["stop"], f"{where}['stop']", minimum=1)
+    label = item["label"]
+    label = int(label) if isinstance(label, bool) else as_int(label, f"{where}['label']")
+    if label not in (0, 1):
+        raise ValueError(f"{where}['label'] must be 1 (positive) or 0 (negative), got {label}")
+    if stop > n_steps:
+        raise ValueError(
+            f"{where}['stop'] must be <= {n_steps} (the trace's n_steps; stop is exclusive), "
+            f"got {stop}"
+        )
+    if start >= stop:
+        raise ValueError(
+            f"{where} is steps {start}:{stop}; start must be < stop (stop is exclusive: "
+            f"one step is {{'start': s, 'stop': s + 1}})"
+        )
+    return {"start": start, "stop": stop, "label": label}
+
+
+def _disjoint(
+    examples: list[dict[str, int]], name: str, *, strict: bool
+) -> tuple[list[dict[str, int]], list[str]]:
+    """The examples that overlap no earlier one, and why the others were left out.
+
+    ``strict``: raise ``ValueError`` at the first overlap instead.
+    """
+    starts: list[int] = []  # the kept examples' starts, sorted (they do not overlap)
+    spans: list[tuple[int, int, int]] = []  # (start, stop, index), in the same order
+    kept: list[dict[str, int]] = []
+    problems: list[str] = []
+    for index, example in enumerate(examples):
+        start, stop = example["start"], example["stop"]
+        k = bisect.bisect_left(starts, start)
+        clash = None
+        if k > 0 and spans[k - 1][1] > start:
+            clash = spans[k - 1]
+        elif k < len(spans) and spans[k][0] < stop:
+            clash = spans[k]
+        if clash is not None:
+            problem = (
+                f"{name}[{index}] (steps {start}:{stop}) overlaps {name}[{clash[2]}] "
+                f"(steps {clash[0]}:{clash[1]}); examples must not overlap: merge them, or "
+                "shorten one (the view's brush does so as it adds one)"
+            )
+            if strict:
+                raise ValueError(problem)
+            problems.append(problem)
+            continue
+        starts.insert(k, start)
+        spans.insert(k, (start, stop, index))
+        kept.append(example)
+    return kept, problems
+
+
+def check_examples(examples: Any, n_steps: int, name: str = "examples") -> list[dict[str, int]]:
+    """Labelled examples, checked against a trace of ``n_steps`` steps, as plain dicts.
+
+    Parameters
+    ----------
+    examples : list of dict
+        Each ``{"start": int, "stop": int, "label": 1 or 0}``: the global steps
+        ``start:stop`` (stop exclusive, ``0 <= start < stop <= n_steps``) labelled positive
+        (1) or negative (0); no two overlap (touching is fine); at most
+        :data:`MAX_EXAMPLES`. A ``bool`` label is read as 1 or 0.
+    n_steps : int
+        The steps of the trace the examples refer to.
+    name : str
+        How to name the argument in messages.
+
+    Returns
+    -------
+    list of dict
+        New dicts with exactly the keys ``start``, ``stop`` and ``label`` (Python ints), in the
+        order given. ``[(e["start"], e["stop"], e["label"]) for e in examples]`` is what
+        :meth:`~rnn_widgets.analysis.CellScorer.score_examples` takes.
+
+    Raises
+    ------
+    TypeError
+        If ``examples`` is not a list or tuple, an example not a dict, or a field not an int.
+    ValueError
+        If an example has other keys, lies outside ``0 .. n_steps``, is empty
+        (``start >= stop``), has a label other than 0 and 1 or overlaps another, or there are
+        more than :data:`MAX_EXAMPLES` (``BoundError``).
+
+    """
+    if not isinstance(examples, (list, tuple)):
+        raise TypeError(
+            f"{name} must be a list of {_EXAMPLE_SHAPE} dicts, got {type(examples).__name__}"
+        )
+    if len(examples) > MAX_EXAMPLES:
+        raise BoundError(
+            f"{name} must have at most {MAX_EXAMPLES} items ({_EXAMPLES_WHY}), got {len(examples)}"
+        )
+    checked = [_check_example(item, n_steps, f"{name}[{i}]") for i, item in enumerate(examples)]
+    return _disjoint(checked, name, strict=True)[0]
+
+
+@dataclass(frozen=True)
+class ExampleLabels:
+    """Per-step labels from a view's labelled examples, for scoring cells.
+
+    Unpacks as ``labels, mask = view.example_labels()``.
+
+    Attributes
+    ----------
+    labels : ndarray, shape (n_steps,), dtype uint8
+        1 on steps labelled positive, 0 elsewhere (negative, or not labelled).
+    mask : ndarray, shape (n_steps,), dtype bool
+        The steps that carry a label: score only ``labels[mask]`` (and the states of those
+        steps). All True when ``implicit_negatives``.
+    implicit_negatives : bool
+        True when there are positive examples and no negative one: every step outside the
+        positive ranges then counts as negative.
+
+    """
+
+    labels: np.ndarray
+    mask: np.ndarray
+    implicit_negatives: bool
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        return iter((self.labels, self.mask))
+
+    @property
+    def n_positive(self) -> int:
+        """The steps labelled positive."""
+        return int(self.labels.sum())
+
+    @property
+    def n_negative(self) -> int:
+        """The steps labelled negative (explicitly, or implicitly)."""
+        return int(self.mask.sum()) - self.n_positive
 
 
 class SelectView(ImageExport, anywidget.AnyWidget):
@@ -59,6 +248,11 @@ class SelectView(ImageExport, anywidget.AnyWidget):
     Clicking a line toggles its cell. Annotation tracks and predictions of the trace are
     drawn as rows under the tokens; the toolbar searches phrases, goes to a step and zooms.
     It reproduces the Select View of LSTMVis (Strobelt et al. 2018 [1]_, sections 5.1-5.2).
+
+    Label by example: with ``labelling`` on (the toolbar's "label by example" toggle, or the
+    L key) a brush across the tokens adds a positive example to ``examples`` and leaves the
+    selection alone; Shift + brush adds a negative one. Clicking an example removes it. The
+    labels for scoring cells come from :meth:`example_labels`.
 
     Parameters
     ----------
@@ -76,6 +270,19 @@ class SelectView(ImageExport, anywidget.AnyWidget):
     layer : int, optional
         Pin the view to this layer; by default it follows ``selection.layer``. See
         :meth:`side_by_side`.
+
+    Attributes
+    ----------
+    examples : list of dict
+        The labelled examples, ``{"start": int, "stop": int, "label": 1 or 0}`` in global
+        steps (stop exclusive), in the order they were made; no two overlap (a brush over
+        examples merges those of its label and cuts the others); at most
+        :data:`MAX_EXAMPLES`.
+        Set it from Python (a new list: changing the list in place is not seen) to restore
+        examples; a bad value raises a ``TraitError`` naming the fix (see
+        :func:`check_examples`). Replacing the ``trace`` clears it.
+    labelling : bool
+        Labelling mode: the token brush adds examples instead of selecting cells.
 
     References
     ----------
@@ -118,6 +325,10 @@ class SelectView(ImageExport, anywidget.AnyWidget):
     _layers = traitlets.List().tag(sync=True)
     _n_steps = traitlets.Int(0).tag(sync=True)
     _n_sequences = traitlets.Int(0).tag(sync=True)
+    #: Labelling mode: the token brush adds ``examples`` instead of setting the selection.
+    labelling = traitlets.Bool(False).tag(sync=True)
+    #: Labelled step ranges, ``{"start", "stop", "label"}`` dicts (see :func:`check_examples`).
+    examples = _ExamplesTrait().tag(sync=True)
 
     def __init__(
         self,
@@ -180,6 +391,7 @@ class SelectView(ImageExport, anywidget.AnyWidget):
         self._selected_for = None
         self._hits, self._hits_query, self._last_hit = np.zeros((0, 2), np.int64), "", None
         with self.hold_sync():
+            self.examples = []  # steps of the old trace
             self._search_hits = None
             self._describe_trace()
             self._refresh()
@@ -189,6 +401,46 @@ class SelectView(ImageExport, anywidget.AnyWidget):
         """The ``(start, stop)`` steps currently shown."""
         start = self._clamped_start(self.window_start)
         return start, min(start + self.window_size, self._trace.n_steps)
+
+    def example_labels(self) -> ExampleLabels:
+        """Per-step labels and a mask from ``examples``, for scoring cells.
+
+        Every step of a positive example is labelled 1 and every step of a negative one 0
+        (examples never overlap). The mask holds the labelled steps, with one exception: with
+        positive examples and no negative one, every step outside the positive ranges counts
+        as negative and the mask is all True. Without any example nothing is labelled (the
+        mask is all False); with negative examples only, the mask holds them and no step is
+        positive. This is how :meth:`~rnn_widgets.analysis.CellScorer.score_examples` reads
+        the same examples (pass it ``[(e["start"], e["stop"], e["label"]) for e in
+        view.examples]``).
+
+        Returns
+        -------
+        ExampleLabels
+            ``labels`` (uint8) and ``mask`` (bool), each of shape (n_steps,), over the whole
+            trace; unpacks as ``labels, mask``. Score ``labels[mask]`` against the states of
+            the steps in ``mask``.
+
+        Examples
+        --------
+        >>> view.examples = [{"start": 2, "stop": 5, "label": 1}]   # doctest: +SKIP
+        >>> labels, mask = view.example_labels()                     # doctest: +SKIP
+        >>> labels[:6].tolist(), bool(mask.all())                     # doctest: +SKIP
+        ([0, 0, 1, 1, 1, 0], True)
+
+        """
+        n_steps = self._trace.n_steps
+        labels = np.zeros(n_steps, dtype=np.uint8)
+        mask = np.zeros(n_steps, dtype=bool)
+        for example in self.examples:  # disjoint, so the order does not matter
+            start, stop = example["start"], example["stop"]
+            labels[start:stop] = example["label"]
+            mask[start:stop] = True
+        kinds = {example["label"] for example in self.examples}
+        implicit = kinds == {1}
+        if implicit:
+            mask[:] = True
+        return ExampleLabels(labels=labels, mask=mask, implicit_negatives=implicit)
 
     def scroll_to(self, step: int) -> None:
         """Scroll so that ``step`` is visible, about a quarter from the left edge."""
@@ -354,6 +606,42 @@ class SelectView(ImageExport, anywidget.AnyWidget):
         return bounded_trait(
             self, proposal, maximum=MAX_WINDOW_SIZE, why=_WINDOW_WHY, notice="message"
         )
+
+    @traitlets.validate("examples")
+    def _valid_examples(self, proposal: dict[str, Any]) -> list[dict[str, int]]:
+        """From Python a bad value raises; from the browser bad ones are dropped and said."""
+        value = proposal["value"]
+        trace = getattr(self, "_trace", None)
+        n_steps = trace.n_steps if trace is not None else 0
+        if not from_front_end(self, "examples"):
+            try:
+                return check_examples(value, n_steps)
+            except BoundError:
+                raise
+            except ValueError as error:
+                raise _ExampleValueError(str(error)) from None
+            except TypeError as error:
+                raise _ExampleTypeError(str(error)) from None
+        kept: list[dict[str, int]] = []
+        problems: list[str] = []
+        for i, item in enumerate(
+            bounded_length(
+                self,
+                proposal,
+                maximum=MAX_EXAMPLES,
+                why=_EXAMPLES_WHY,
+                notice="message",
+            )
+        ):
+            try:
+                kept.append(_check_example(item, n_steps, f"examples[{i}]"))
+            except (TypeError, ValueError) as error:
+                problems.append(str(error))
+        kept, overlaps = _disjoint(kept, "examples", strict=False)
+        problems += overlaps
+        if problems:
+            self.message = f"dropped {len(problems)} example(s): {problems[0]}"
+        return kept
 
     @traitlets.validate("height")
     def _valid_height(self, proposal: dict[str, Any]) -> int:

@@ -30,6 +30,10 @@ export interface Theme {
   threshold: string;
   /** The brushed range's band. */
   band: string;
+  /** A positive labelled example (label by example). */
+  positive: string;
+  /** A negative labelled example. */
+  negative: string;
   font: string;
 }
 
@@ -43,6 +47,8 @@ export const PALETTE_VARIABLES: Record<keyof Theme, [string, string]> = {
   hover: ["--rnnw-hover", "#f57c00"],
   threshold: ["--rnnw-threshold", "#d32f2f"],
   band: ["--rnnw-band", "#bbdefb"],
+  positive: ["--rnnw-positive", "#2e7d32"],
+  negative: ["--rnnw-negative", "#8e24aa"],
   font: ["--rnnw-font", "monospace"],
 };
 

@@ -13,6 +13,7 @@ import { attachExport, snapshotSvg, type DrawContext, type ExportModel } from ".
 import { columnCenter, columnWidth, hitsThreshold, nearestCell, nearestColumn, type CellHit, type Columns } from "../lib/hit";
 import { formatTick, linearScale, roundTo, tickStep, type LinearScale } from "../lib/scale";
 import { onFractions, previewCells } from "../lib/select_preview";
+import { addExample, exampleCounts, examplesInWindow, MAX_EXAMPLES, readExamples, removeExample, type Example } from "../lib/label_examples";
 import {
   debounce,
   followSelection,
@@ -73,6 +74,10 @@ export type SelectViewState = {
   _goto_request?: number;
   _search_hits?: PackedArray | null;
   _plot_width?: number;
+  /** Label by example: the token brush adds examples instead of selecting cells. */
+  labelling?: boolean;
+  /** Labelled step ranges, `{start, stop, label}` (global steps, stop exclusive; lib/label_examples.ts). */
+  examples?: Example[];
 };
 
 /** Plot margins in CSS px, inside the canvas; the left one holds the tick labels and the handle. */
@@ -97,6 +102,10 @@ const TRACK_RGB = "25, 118, 210";
 /** The gestures the `?` button lists. */
 export const GESTURES: readonly Gesture[] = [
   ["drag across the tokens", "brushes a range: selects the cells on over it (and off around it, see pattern)"],
+  ["label by example · L (view focused)", "labelling mode on or off: the brush then adds examples and leaves the selection alone"],
+  ["labelling: drag across the tokens", "adds a positive example (green, +)"],
+  ["labelling: Shift + drag across the tokens", "adds a negative example (purple, −)"],
+  ["click an example (or Enter / Delete on it)", "removes it · clear examples removes them all"],
   ["click a line", "selects its cell, or unselects it (in every linked view)"],
   ["drag the red handle or dashed line", "moves the threshold a cell must pass to count as on"],
   ["hover the plot", "shows the token, step and the cell under the pointer; marks the step in every view"],
@@ -122,8 +131,13 @@ function plotLegend(): HTMLElement[] {
     legendItem("share of selected cells on", "ramp", "transparent, color-mix(in srgb, var(--rnnw-accent) 25%, transparent)"),
     legendItem("sequence start", "line", "color-mix(in srgb, var(--rnnw-muted) 60%, transparent)"),
     legendItem("search hit", "line", "var(--rnnw-hover)"),
+    legendItem("positive example (+)", "box", "var(--rnnw-positive)", "rnnw-select-legend-example"),
+    legendItem("negative example (−, Shift)", "box", "var(--rnnw-negative)", "rnnw-select-legend-example"),
   ];
 }
+
+const SELECT_HINT = "drag across the tokens to select the cells on there, or click a line";
+const LABEL_HINT = "labelling: drag for a positive example, Shift + drag for a negative one; click one to remove it";
 
 const KIND_NAMES: Record<string, string> = {
   h: "hidden",
@@ -264,7 +278,12 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   zoomOut.title = "zoom out: narrower columns, more steps";
   const zoomIn = el("button", "rnnw-zoom-in rnnw-control", "+");
   zoomIn.title = "zoom in: wider columns, fewer steps";
-  for (const b of [prevSeq, nextSeq, scrollLeft, scrollRight, zoomOut, zoomIn]) b.type = "button";
+  const labelToggle = el("button", "rnnw-label-toggle rnnw-control", "label by example");
+  labelToggle.title = "label by example: the brush adds positive examples (Shift + drag: negative) instead of selecting cells (key: L)";
+  labelToggle.setAttribute("aria-pressed", "false");
+  const clearExamples = el("button", "rnnw-examples-clear rnnw-control", "clear examples");
+  clearExamples.title = "remove every labelled example";
+  for (const b of [prevSeq, nextSeq, scrollLeft, scrollRight, zoomOut, zoomIn, labelToggle, clearExamples]) b.type = "button";
   const gotoInput = el("input", "rnnw-goto rnnw-control");
   gotoInput.type = "text";
   gotoInput.placeholder = "go to step or seq:pos";
@@ -276,7 +295,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   const position = el("span", "rnnw-position");
   const notice = el("span", "rnnw-message");
   notice.setAttribute("role", "status");
-  toolbar.append(layerSelect, kindSelect, prevSeq, nextSeq, scrollLeft, scrollRight, zoomOut, zoomIn, gotoInput, searchInput, position, notice);
+  toolbar.append(layerSelect, kindSelect, prevSeq, nextSeq, scrollLeft, scrollRight, zoomOut, zoomIn, labelToggle, clearExamples, gotoInput, searchInput, position, notice);
   const errorBox = createErrorBox();
   const selectErrorBox = el("div", "rnnw-select-error"); // not .rnnw-error: the browser tests expect one of those
   selectErrorBox.setAttribute("role", "alert");
@@ -289,6 +308,13 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   const tooltip = el("div", "rnnw-tooltip");
   tooltip.hidden = true;
   plotArea.append(canvas, handle, tooltip);
+  // Labelled examples, as bands just above the tokens (shown while labelling or when there are any).
+  const examplesRow = el("div", "rnnw-examples");
+  examplesRow.setAttribute("role", "group");
+  examplesRow.setAttribute("aria-label", "labelled examples");
+  const examplesName = el("span", "rnnw-examples-name");
+  const examplesBands = el("div", "rnnw-examples-bands");
+  examplesRow.append(examplesName, examplesBands);
   const tokensBox = el("div", "rnnw-tokens");
   const rowsBox = el("div", "rnnw-rows"); // annotation tracks, then the predictions
   const pattern = el("div", "rnnw-pattern");
@@ -303,12 +329,12 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   for (const b of [padBeforeMore, padBeforeLess, padAfterLess, padAfterMore]) b.type = "button";
   const patternBoxes = el("span", "rnnw-pattern-boxes");
   // Before any selection: what to do, as a neutral hint beside the pattern (never an error).
-  const hint = el("span", "rnnw-select-hint", "drag across the tokens to select the cells on there, or click a line");
+  const hint = el("span", "rnnw-select-hint", SELECT_HINT);
   pattern.append(el("span", "rnnw-pattern-label", "pattern"), padBeforeMore, padBeforeLess, patternBoxes, padAfterLess, padAfterMore, hint);
   const legend = el("div", "rnnw-select-legend rnnw-legend");
   const tracksLegend = el("span", "rnnw-select-legend-tracks");
   legend.append(...plotLegend(), tracksLegend);
-  body.append(plotArea, tokensBox, rowsBox, pattern, legend);
+  body.append(plotArea, examplesRow, tokensBox, rowsBox, pattern, legend);
   root.append(toolbar, errorBox, selectErrorBox, body);
   host.append(root);
 
@@ -332,7 +358,9 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   let kindsKey = "";
   let hover: { col: number; cell: CellHit | null; x: number; y: number } | null = null;
   let brush: { from: number; to: number } | null = null; // token-axis drag preview, in columns
-  let dragging: "threshold" | "brush" | null = null;
+  let labelBrush: Example | null = null; // labelling: the example being brushed, in global steps
+  let examplesKey = ""; // the examples and window the bands show
+  let dragging: "threshold" | "brush" | "label" | null = null;
   let suppressClick = false;
   let wheelAcc = 0;
   // Geometry of the last draw, for the pointer handlers.
@@ -409,6 +437,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     tokensBox.style.width = `${plotWidth}px`;
     rowsBox.style.width = `${MARGIN.left + plotWidth}px`;
     pattern.style.marginLeft = `${MARGIN.left}px`;
+    updateExamples(plotWidth);
     updateTokens(snap);
     updateRows();
     updatePattern(snap);
@@ -416,7 +445,9 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     if (snap) handle.style.top = `${yScale(snap.threshold)}px`;
     updateTooltip();
 
-    hint.hidden = !!snap && (snap.stop > snap.start || snap.cells.length > 0);
+    const labelling = isLabelling();
+    hint.textContent = labelling ? LABEL_HINT : SELECT_HINT;
+    hint.hidden = !labelling && !!snap && (snap.stop > snap.start || snap.cells.length > 0);
     const theme = themeColors(root); // read now: the theme may have changed
     canvas.dataset.background = theme.background; // what the canvas is painted with (browser tests)
     canvas.dataset.ink = theme.muted; // its text: the tick labels
@@ -589,6 +620,16 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     });
     ctx.globalAlpha = 1;
 
+    // while labelling: the examples (and the one being brushed) tint their columns
+    if (isLabelling()) {
+      for (const e of shownExamples()) {
+        ctx.globalAlpha = 0.14;
+        ctx.fillStyle = e.label === 1 ? theme.positive : theme.negative;
+        ctx.fillRect(cols.left + e.from * cw, top, (e.to - e.from) * cw, bottom - top);
+      }
+      ctx.globalAlpha = 1;
+    }
+
     const range = rangeColumns(snap);
     if (range) {
       ctx.globalAlpha = 0.45;
@@ -680,13 +721,117 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     const range = rangeColumns(snap);
     const padded = padColumns(snap);
     const hits = hitColumns();
+    const labelOf = new Map<number, 0 | 1>(); // the label each column carries (the example being brushed last)
+    for (const e of shownExamples()) for (let c = e.from; c < e.to; c++) labelOf.set(c, e.label);
     tokensBox.childNodes.forEach((node, i) => {
       const token = node as HTMLElement;
+      const label = labelOf.get(i);
+      token.dataset.example = label === undefined ? "" : String(label);
       token.classList.toggle("rnnw-token-in-range", !!range && i >= range[0] && i < range[1]);
       token.classList.toggle("rnnw-token-pad", padded.some(([a, b]) => i >= a && i < b));
       token.classList.toggle("rnnw-token-hit", hits.has(i));
       token.dataset.heat = heat && highlighted.length > 0 ? (heat[i] ?? 0).toFixed(3) : "0";
     });
+  }
+
+  // ---------------------------------------------------------------- label by example
+  function isLabelling(): boolean {
+    return model.get("labelling") === true;
+  }
+
+  function examples(): Example[] {
+    return readExamples(model.get("examples"));
+  }
+
+  /** The examples in the window, clipped to it, then the one being brushed (index -1). */
+  function shownExamples(): ReturnType<typeof examplesInWindow> {
+    if (!win) return [];
+    const shown = examplesInWindow(examples(), win.start, win.nColumns);
+    if (labelBrush) shown.push(...examplesInWindow([labelBrush], win.start, win.nColumns).map((e) => ({ ...e, index: -1 })));
+    return shown;
+  }
+
+  function saveExamples(next: Example[]): void {
+    model.set("examples", next);
+    model.save_changes();
+    schedule();
+  }
+
+  function toggleLabelling(): void {
+    model.set("labelling", !isLabelling());
+    model.save_changes();
+    schedule();
+  }
+
+  function removeAt(index: number): void {
+    const all = examples();
+    if (index < 0 || index >= all.length) return;
+    saveExamples(removeExample(all, index));
+  }
+
+  const stepsText = (e: Example) => (e.stop - e.start === 1 ? `step ${fmt(e.start)}` : `steps ${fmt(e.start)}–${fmt(e.stop - 1)}`);
+
+  /** The bands above the tokens, the counts beside them, the toggle and the clear button. */
+  function updateExamples(plotWidth: number): void {
+    const labelling = isLabelling();
+    const all = examples();
+    const { positive, negative } = exampleCounts(all);
+    root.classList.toggle("rnnw-labelling", labelling);
+    root.dataset.labelling = String(labelling);
+    labelToggle.setAttribute("aria-pressed", String(labelling));
+    clearExamples.disabled = all.length === 0;
+    const visible = labelling || all.length > 0;
+    examplesRow.hidden = !visible;
+    for (const item of legend.querySelectorAll<HTMLElement>(".rnnw-select-legend-example")) item.hidden = !visible;
+    examplesRow.style.paddingLeft = `${MARGIN.left}px`;
+    examplesName.style.width = `${MARGIN.left - 4}px`;
+    examplesBands.style.width = `${plotWidth}px`;
+    examplesName.textContent = `+${positive} −${negative}`;
+    examplesName.title = `${positive} positive and ${negative} negative example(s) in the whole trace`;
+    const shown = shownExamples();
+    const key = JSON.stringify([win?.start, win?.nColumns, shown]);
+    if (key === examplesKey) return;
+    examplesKey = key;
+    const n = Math.max(1, win?.nColumns ?? 1);
+    examplesBands.replaceChildren(
+      ...shown.map((e) => {
+        const positiveBand = e.label === 1;
+        const band = el("span", `rnnw-example rnnw-example-${positiveBand ? "positive" : "negative"}`);
+        band.style.left = `${(100 * e.from) / n}%`;
+        band.style.width = `${(100 * (e.to - e.from)) / n}%`;
+        band.dataset.start = String(e.start);
+        band.dataset.stop = String(e.stop);
+        band.dataset.label = String(e.label);
+        const what = `${positiveBand ? "positive" : "negative"} example, ${stepsText(e)}`;
+        band.append(el("span", "rnnw-example-sign", positiveBand ? "+" : "−"));
+        if (e.index < 0) {
+          band.classList.add("rnnw-example-pending"); // being brushed
+          band.title = what;
+          return band;
+        }
+        band.append(el("span", "rnnw-example-remove", "×"));
+        band.dataset.index = String(e.index);
+        band.title = `${what}: click to remove`;
+        band.tabIndex = 0;
+        band.setAttribute("role", "button");
+        band.setAttribute("aria-label", `remove the ${what}`);
+        return band;
+      }),
+    );
+  }
+
+  function onExampleClick(e: MouseEvent): void {
+    const band = (e.target as Element | null)?.closest<HTMLElement>(".rnnw-example[data-index]");
+    if (band) removeAt(Number(band.dataset.index));
+  }
+
+  function onExampleKey(e: KeyboardEvent): void {
+    const band = (e.target as Element | null)?.closest<HTMLElement>(".rnnw-example[data-index]");
+    if (!band || !["Enter", " ", "Delete", "Backspace"].includes(e.key)) return;
+    e.preventDefault();
+    e.stopPropagation();
+    removeAt(Number(band.dataset.index));
+    root.focus(); // the band is gone; the keys keep working in the view
   }
 
   function updateRows(): void {
@@ -973,7 +1118,46 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     if (sel && hitsThreshold(local(e, canvas).y, yScale(readSelection(sel).threshold))) startThresholdDrag(e, true);
   }
 
+  function startLabelBrush(e: PointerEvent): void {
+    if (!win || e.button !== 0) return;
+    const at = (ev: PointerEvent) => (win ? win.start + nearestColumn({ ...cols, left: 0 }, local(ev, tokensBox).x) : -1);
+    const from = at(e);
+    if (from < (win?.start ?? 0)) return;
+    const label: 0 | 1 = e.shiftKey ? 0 : 1; // Shift: a negative example
+    const span = (to: number): Example => ({ start: Math.min(from, to), stop: Math.max(from, to) + 1, label });
+    labelBrush = span(from);
+    dragging = "label";
+    startDrag(
+      e,
+      (ev) => {
+        const to = at(ev);
+        if (!labelBrush || to < (win?.start ?? 0)) return;
+        const next = span(to);
+        if (next.start === labelBrush.start && next.stop === labelBrush.stop) return;
+        labelBrush = next;
+        schedule();
+      },
+      () => {
+        const made = labelBrush;
+        labelBrush = null;
+        dragging = null;
+        if (made) {
+          const next = addExample(examples(), made);
+          if (next) saveExamples(next);
+          else {
+            // A notice in place, not saved: the kernel's next message replaces it.
+            model.set("message", `at most ${fmt(MAX_EXAMPLES)} examples: remove some (click one, or clear examples) to add another`);
+            showError();
+          }
+        }
+        schedule();
+      },
+    );
+    schedule();
+  }
+
   function onTokensDown(e: PointerEvent): void {
+    if (isLabelling()) return startLabelBrush(e);
     if (!sel || !win || e.button !== 0) return;
     const selection = sel;
     const at = (ev: PointerEvent) => nearestColumn({ ...cols, left: 0 }, local(ev, tokensBox).x);
@@ -1035,6 +1219,11 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
 
   function onKey(e: KeyboardEvent): void {
     if (e.target instanceof HTMLSelectElement || e.target instanceof HTMLInputElement || e.altKey || e.ctrlKey || e.metaKey) return;
+    if (e.key === "l" || e.key === "L") {
+      e.preventDefault();
+      e.stopPropagation();
+      return toggleLabelling();
+    }
     const delta = { ArrowLeft: -1, ArrowRight: 1, PageUp: -windowSize(), PageDown: windowSize() }[e.key];
     if (delta === undefined) return;
     e.preventDefault();
@@ -1129,6 +1318,8 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     "layer",
     "column_width",
     "_search_hits",
+    "labelling",
+    "examples",
   ];
   const selection = followSelection({
     model,
@@ -1173,6 +1364,10 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   on(canvas, "click", onCanvasClick);
   on(handle, "pointerdown", (e: PointerEvent) => startThresholdDrag(e, false));
   on(tokensBox, "pointerdown", onTokensDown);
+  on(labelToggle, "click", toggleLabelling);
+  on(clearExamples, "click", () => saveExamples([]));
+  on(examplesBands, "click", onExampleClick);
+  on(examplesBands, "keydown", onExampleKey);
   on(plotArea, "wheel", onWheel, { passive: false });
 
   const resize = watchWidth(plotArea, (w) => {
