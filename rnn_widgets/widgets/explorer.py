@@ -27,6 +27,7 @@ from .. import hypotheses as hy
 from .._validation import as_kind, as_layer
 from ..models import RecurrentModel, wrap
 from ..trace import Trace, as_trace
+from ._explorer_layout import arrange, checked_views, fit_views, left_out_notice
 from ._export import ImageExport, StackedImageExport
 from .match_view import MatchView
 from .relevance_bars import RelevanceBars
@@ -39,8 +40,6 @@ __all__ = ["Explorer"]
 
 _STATE_VERSION = 1
 _TABLES = ("matches", "fixed_points", "scores", "response")
-# Two columns side by side down to this width each; below it they stack.
-_COLUMN_MIN_PX = 380
 _TRAJECTORIES = 4
 _STIMULUS_STEPS = 20_000
 #: The fields of each view that ``Explorer.state`` writes and reads, in order; nothing else.
@@ -58,12 +57,18 @@ _MAX_NAME_CHARS = 256
 class Explorer(StackedImageExport, ipywidgets.VBox):
     """All views of a trace in one widget: select & match, state space, relevance, response.
 
-    The :class:`SelectView` on top (brush a range to select cells), the :class:`MatchView`
-    under it (where else those cells are on), then the :class:`StateSpaceView` (the brushed
-    range's trajectory drawn thick) beside the :class:`RelevanceBars` (the selected cells
-    highlighted among the cells ranked by the active hypothesis), and the
-    :class:`ResponseView` of a model's isolated cells. All share one :class:`Selection`:
-    cells chosen in any view light up in all, and a hovered token is marked in all.
+    The :class:`SelectView` across the top (brush a range to select cells); under it, side by
+    side, the :class:`MatchView` (where else those cells are on), the
+    :class:`StateSpaceView` (the brushed range's trajectory drawn thick) and the
+    :class:`RelevanceBars` (the selected cells highlighted among the cells ranked by the active
+    hypothesis), so that a brush's effect on each is in sight at once (in JupyterLab at
+    1,400 x 900 with the side panel open). The :class:`ResponseView` of a model's isolated
+    cells is one click away, on the second tab of the strip above the row. An output narrower
+    than 900 px wraps the row, and under about 640 px the views stack, one under the other.
+    All share one :class:`Selection`: cells chosen in any view light up in all, and a hovered
+    token is marked in all. The Explorer gives its views compact heights (the SelectView's
+    plot 130 px, the state space's and the bars' 220, the ResponseView's 140); set
+    ``explorer.select_view.height`` and so on to change them.
 
     Each view is an attribute named for its class (``explorer.select_view``,
     ``.match_view``, ``.state_space_view``, ``.relevance_bars``, ``.response_view``; also
@@ -112,6 +117,13 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
         Steps the SelectView shows at once (default 40).
     top : int
         Matches listed (default 50).
+    views : sequence of str, optional
+        The views to show, by their names in :attr:`views` (``"select_view"``,
+        ``"match_view"``, ``"state_space_view"``, ``"relevance_bars"``, ``"response_view"``),
+        in any order; the layout stays the same. Default: every view there is data for. A
+        view left out is None, like one without its data, and a notice names it; without
+        ``"response_view"`` the response is not characterized (unless ``response=`` gives it).
+        An unknown name raises a ValueError that lists the names.
     progress : bool
         Show progress bars for the work done here (scores, fixed points).
 
@@ -141,9 +153,13 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
         selection: Selection | None = None,
         window_size: int = 40,
         top: int = 50,
+        views: Any = None,
         progress: bool = True,
         **kwargs: Any,
     ) -> None:
+        self._chosen_views = chosen = checked_views(views)
+        if response is True and "response_view" not in chosen:
+            response = False  # characterized only for the view
         self._trace = trace = as_trace(trace)
         self._layer = _checked_layer(trace, layer)
         self._kind = _checked_kind(trace, self._layer, kind)
@@ -155,17 +171,28 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
         self._fixed_points = self._searched_fixed_points(fixed_points, progress)
         self._response = self._characterized(response)
 
-        self.select_view = SelectView(trace, selection=self._selection, window_size=window_size)
-        self.match_view = MatchView(
-            trace, selection=self._selection, top=top, select_view=self.select_view
+        self.select_view = (
+            SelectView(trace, selection=self._selection, window_size=window_size)
+            if "select_view" in chosen
+            else None
         )
-        self.state_space_view = self._state_space_view(labels)
-        self.relevance_bars = self._relevance_bars()
+        self.match_view = (
+            MatchView(trace, selection=self._selection, top=top, select_view=self.select_view)
+            if "match_view" in chosen
+            else None
+        )
+        self.state_space_view = (
+            self._state_space_view(labels) if "state_space_view" in chosen else None
+        )
+        self.relevance_bars = self._relevance_bars() if "relevance_bars" in chosen else None
         self.response_view = (
             None
-            if self._response is None
+            if self._response is None or "response_view" not in chosen
             else ResponseView(self._response, selection=self._selection)
         )
+        left_out = left_out_notice(chosen)
+        if left_out is not None:
+            self._note(left_out)
         self._notice_box = ipywidgets.VBox(
             [_notice(text) for text in self._notices], layout={"margin": "0 0 4px 0"}
         )
@@ -237,7 +264,7 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
     @property
     def matches(self) -> Any:
         """The current matches of the selection (a ``MatchResult``), or None before any."""
-        return self.match_view.result
+        return None if self.match_view is None else self.match_view.result
 
     @property
     def fixed_points(self) -> Any:
@@ -425,6 +452,8 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
             raise TypeError(f"{path}: {error}") from None
 
     def _why_absent(self, part: str) -> str:
+        if part not in self._chosen_views:
+            return "views= leaves it out"
         if part == "relevance_bars":
             return "it has no hypotheses or scores"
         if part == "response_view":
@@ -657,22 +686,10 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
             return None
 
     def _children(self) -> list[Any]:
-        side_by_side = [
-            view for view in (self.state_space_view, self.relevance_bars) if view is not None
-        ]
-        grid = ipywidgets.GridBox(
-            side_by_side,
-            layout={
-                "grid_template_columns": f"repeat(auto-fit, minmax({_COLUMN_MIN_PX}px, 1fr))",
-                "grid_gap": "8px",
-                "width": "100%",
-            },
-        )
-        children: list[Any] = [self._notice_box] if self._notices else []
-        children += [self.select_view, self.match_view, grid]
-        if self.response_view is not None:
-            children.append(self.response_view)
-        return children
+        """The views sized for the Explorer and laid out (``_explorer_layout``), notices first."""
+        views = self.views
+        fit_views(views)
+        return arrange(views, self._notice_box if self._notices else None)
 
     def close(self) -> None:
         """Close the Explorer and every widget in it, and stop following the selection.
@@ -715,7 +732,7 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
     def _follow_range(self, change: dict[str, Any]) -> None:
         """Draw the brushed range's sequence among the state-space trajectories."""
         selected = self._selection.range
-        if selected is None:
+        if selected is None or self.state_space_view is None:
             return
         sequence = int(self._trace.sequence_of(selected[0]))
         shown = list(self.state_space_view.sequences)

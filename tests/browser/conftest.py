@@ -374,6 +374,27 @@ _CANVAS_INK_JS = """(canvas) => {
 }"""
 
 
+_HIDDEN_TAB_JS = """(el) => {
+  const page = el.closest(".widget-tab-contents > .lm-Widget");
+  if (!page || !page.classList.contains("lm-mod-hidden")) return -1;
+  return [...page.parentElement.children].indexOf(page);
+}"""
+
+
+def reveal(view: Any) -> None:
+    """Click the tab that holds ``view`` (a Locator) if it lies on a tab not shown.
+
+    The Explorer keeps its secondary views (the ResponseView) on a second tab of a tab strip.
+    The pointer then leaves the page's content, so that what scrolls under it is not hovered.
+    """
+    index = view.evaluate(_HIDDEN_TAB_JS)
+    if index >= 0:
+        strip = view.locator("xpath=ancestor::div[contains(@class, 'jupyter-widget-tab')][1]")
+        strip.locator(":scope > .lm-TabBar .lm-TabBar-tab").nth(index).click()
+        view.page.mouse.move(0, 0)
+        expect(view).to_be_visible()
+
+
 def canvas_ink(page: Page, canvas: Any) -> float:
     """The share of a canvas's pixels that are not transparent (``canvas``: a Locator)."""
     return page.evaluate(_CANVAS_INK_JS, canvas.element_handle())

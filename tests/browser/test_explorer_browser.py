@@ -61,12 +61,21 @@ def test_explorer_draws_every_view_and_links_them(lab_server, page, artifacts_di
         ink = canvas_ink(p, canvas_view.locator("canvas").first)
         assert ink > 0.001
     expect(bars.locator("rect.rnnw-bar")).to_have_count(64)
+    # The response view waits on the second tab, drawn; one click shows it.
+    expect(response.locator("svg").first).to_be_hidden()
+    explorer.get_by_role("tab", name="Response").click()
     expect(response.locator("svg").first).to_be_visible()
+    explorer.get_by_role("tab", name=re.compile("^Matches")).click()
     expect(space).not_to_have_attribute("data-n-points", "0")
 
     # Brush three tokens of sequence 7 (not drawn yet): the kernel selects cells and matches
     # them, the state space draws the range's trajectory, the bars mark the selected cells.
-    execute_in_kernel(p, "explorer.select_view.scroll_to(explorer.trace.sequence_range(7)[0])")
+    start = execute_in_kernel(
+        p,
+        "explorer.select_view.scroll_to(explorer.trace.sequence_range(7)[0])\n"
+        "print(explorer.select_view.window_start)",
+    ).strip()
+    expect(select).to_have_attribute("data-window-start", start)  # the tokens redrawn there
     tokens = select.locator(".rnnw-token")
     expect(tokens.first).to_be_visible()
     _drag(p, tokens.nth(10), tokens.nth(12))
@@ -124,10 +133,12 @@ def test_explorer_draws_every_view_and_links_them(lab_server, page, artifacts_di
 
     assert error_outputs(p) == []
     assert widget_errors(page.errors) == []
-    # A viewport as tall as the Explorer, so that the screenshot shows all of it at once.
+    # The window width (the wide layout) and as tall as the Explorer, so that the
+    # screenshot shows all of it at once.
     first = p.locator(".rnnw-explorer").first
+    p.set_viewport_size({"width": 1400, "height": 900})
     height = first.bounding_box()["height"]
-    p.set_viewport_size({"width": 1280, "height": int(height) + 400})
+    p.set_viewport_size({"width": 1400, "height": int(height) + 400})
     first.scroll_into_view_if_needed()
     first.screenshot(path=str(artifacts_dir / "explorer.png"))
     if os.environ.get("RNNW_UPDATE_SCREENSHOT"):  # ./run screenshot: the README's image

@@ -19,6 +19,7 @@ from .conftest import (
     execute_in_kernel,
     expect,
     open_notebook,
+    reveal,
     run_all_cells,
     widget_errors,
 )
@@ -63,6 +64,7 @@ def test_notebook_runs_in_jupyterlab_without_errors(lab_server, page, name, arti
     expect(views.first).to_be_visible()
     for index in range(views.count()):
         view = views.nth(index)
+        reveal(view)  # an Explorer's ResponseView is on its second tab
         view.scroll_into_view_if_needed()
         canvases = view.locator("canvas")
         if canvases.count():

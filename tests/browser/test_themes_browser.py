@@ -19,6 +19,7 @@ from .conftest import (
     execute_in_kernel,
     expect,
     open_notebook,
+    reveal,
     run_all_cells,
 )
 
@@ -66,6 +67,7 @@ def _open(page, lab_server):
 def _brush(page, explorer) -> None:
     cells = execute_in_kernel(page, BRUSH).strip()
     assert cells != "[]"
+    reveal(explorer.locator(".rnnw-match-view").first)  # the first tab, if the second shows
     expect(explorer.locator(".rnnw-match-row").first).to_be_visible()
 
 
@@ -73,6 +75,7 @@ def _check_colours(page, views, background: str) -> dict[str, float]:
     """Every view's backdrop is ``background`` and all its text (and canvas ink) reads at 4.5:1."""
     worst = {}
     for view in views:
+        reveal(view)  # the ResponseView is on the Explorer's second tab
         view.scroll_into_view_if_needed()
         name = view.get_attribute("class").split()[0]
         found = page.evaluate(_js("textContrast"), view.element_handle())
@@ -90,6 +93,7 @@ def _check_colours(page, views, background: str) -> dict[str, float]:
 
 
 def _screenshot(page, explorer, theme: str, artifacts_dir) -> None:
+    reveal(explorer.locator(".rnnw-match-view").first)  # the linked views' tab
     explorer.evaluate("(el) => el.scrollIntoView({ block: 'start' })")
     page.wait_for_timeout(300)  # let the canvases repaint after the scroll
     page.screenshot(path=str(artifacts_dir / SCREENSHOTS[theme]))
@@ -117,6 +121,7 @@ def test_a_newcomer_sees_a_hint_legends_and_each_views_gestures(lab_server, page
     for view in views:
         button = view.locator(".rnnw-help-button").first
         panel = view.locator(".rnnw-help").first
+        reveal(view)
         view.scroll_into_view_if_needed()
         expect(panel).to_be_hidden()
         button.click()
@@ -128,10 +133,12 @@ def test_a_newcomer_sees_a_hint_legends_and_each_views_gestures(lab_server, page
     # Every view names its colours; the bars' colours are exactly the legend's.
     _brush(p, explorer)
     for view in views:
+        reveal(view)
         items = p.evaluate(_js("legend"), view.element_handle())
         assert items, view.get_attribute("class")
         assert all(i["swatch"] or i["textOnly"] for i in items), items
     bars = explorer.locator(".rnnw-relevance-bars").first
+    reveal(bars)
     fill_of = "rs => rs.map(r => getComputedStyle(r).fill)"
     fills = set(bars.locator("rect.rnnw-bar").evaluate_all(fill_of))
     legend = {i["text"]: i["fill"] for i in p.evaluate(_js("legend"), bars.element_handle())}
