@@ -11,6 +11,8 @@ as a plain function with the :func:`hypothesis` decorator, or use the built-ins:
   :func:`range_and_impulse`, :func:`bracket_spans`
 * Python source (``tokenize`` and ``ast``): :func:`python_features` and its parts
 * a task's ground truth and a grammar's parse: :func:`from_task`, :func:`productions`
+* what a user typed in a hypothesis box (a regular expression, a set of tokens, a Python
+  expression over ``tokens`` and ``i``): :func:`from_text`
 
 :func:`evaluate` runs hypotheses over a trace (labels aligned with its global steps);
 :func:`annotate` returns a new trace with them as annotation tracks for the SelectView.
@@ -52,6 +54,7 @@ from ._text import (
     spans,
     token_in,
 )
+from ._typed import from_text
 
 __all__ = [
     "FEATURES",
@@ -64,6 +67,7 @@ __all__ = [
     "evaluate",
     "from_labels",
     "from_task",
+    "from_text",
     "hypothesis",
     "inside_quotes",
     "nesting_depth",

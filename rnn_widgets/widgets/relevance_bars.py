@@ -7,11 +7,20 @@ browser: its scores as float32, the cells in rank order as uint32 and, when give
 as int8. Clicking bars sets ``selection.cells``, so a :class:`SelectView` sharing the
 selection highlights those cells and a :class:`MatchView` matches them. The wire format is
 described in ``docs/relevance_bars_contract.md``.
+
+Given a trace, the view holds a hypothesis box: what the user types becomes a hypothesis
+(``hypotheses.from_text``), an ``analysis.CellScorer`` made once per trace, layer and kind
+scores every cell on held-out folds, and the new vector joins the others and is shown. This is
+Deep Neural Inspection's guess, look, refine loop (Lin & Wu 2017) run while the user waits: the
+scorer prepares everything that does not depend on the hypothesis once, so a try costs one
+labelling pass and the hypothesis-dependent passes of the scorer. The browser asks with a
+custom message (a request, not state); the answer is state (``_bars``, ``tried``,
+``hypothesis_error``) and a reply that ends the view's busy indicator.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import anywidget
@@ -19,7 +28,10 @@ import numpy as np
 import traitlets
 from ipywidgets import widget_serialization
 
+from .. import analysis
+from .. import hypotheses as hy
 from .._validation import as_float, as_int, as_kind, to_numpy
+from ..trace import Trace, as_trace
 from ._assets import asset, require_bundle
 from ._bounds import bounded_height, check_height
 from ._buffers import packed
@@ -28,9 +40,12 @@ from .selection import Selection
 
 __all__ = ["RelevanceBars"]
 
+# The longest text a hypothesis box takes (a typed hypothesis, not a file).
+_MAX_TEXT = 10_000
+
 
 class RelevanceBars(ImageExport, anywidget.AnyWidget):
-    """Bars of per-cell scores, best first; clicking a bar selects its cell.
+    r"""Bars of per-cell scores, best first; clicking a bar selects its cell.
 
     One bar per cell of one layer, sorted by score (descending; ties by cell index), the
     sign of the relation shown by colour, and a dashed threshold line (drag it in the
@@ -62,6 +77,33 @@ class RelevanceBars(ImageExport, anywidget.AnyWidget):
     height : int
         The plot's height in pixels (default 240), 80 .. ``MAX_HEIGHT`` (4000): past it, set
         from Python it raises; set by the browser it is clamped and ``message`` says so.
+    trace : Trace, optional
+        The trace the scores were computed on. Given, the view shows a hypothesis box above
+        the bars (see Notes); its ``layer`` and ``kind`` must have ``n_cells`` cells.
+    scorer : CellScorer, optional
+        An ``analysis.CellScorer`` already prepared on ``trace`` for this ``layer`` and
+        ``kind`` (``trace`` may then be omitted). Without one, the first hypothesis tried
+        prepares one with the defaults of ``score_cells`` (20 folds) and keeps it.
+
+    Notes
+    -----
+    **The hypothesis box** (with a ``trace``): pick a kind, type a hypothesis and press Enter
+    (Escape clears the text). Kinds (``hypotheses.from_text``): a regular expression over each
+    sequence's text, marking every step of a match (``"regex"``, DNI's range feature) or only
+    its first and last steps (``"regex"`` with ``feature="impulse"``); a set of tokens
+    separated by spaces (``"tokens"``: ``( )``; ``\s`` is a space); or a Python expression
+    over ``tokens`` and ``i`` evaluated at every step in the notebook's own namespace
+    (``"python"``: ``tokens[i] in vowels`` with ``vowels`` defined in the notebook; bools, or
+    numbers in [0, 1] scored by R² when not all 0 or 1). Each try labels the trace, scores
+    every cell on held-out folds as ``score_cells`` does, adds the scores under the
+    hypothesis's name (coloured by each cell's sign) and shows them. An error (an invalid
+    regex, one past the time bound of ``Trace.search``, a hypothesis constant over the trace,
+    an expression that raises) is shown under the box and changes nothing else.
+
+    Every hypothesis tried is listed in ``tried`` and under the box (click an entry to show
+    it again); ``labels(name)`` returns its labels over the trace's steps. Observe ``tried``
+    (``bars.observe(callback, names=["tried"])``) to follow new hypotheses, e.g. to add
+    ``bars.labels(bars.tried[-1]["name"])`` as a track.
 
     Examples
     --------
@@ -69,6 +111,9 @@ class RelevanceBars(ImageExport, anywidget.AnyWidget):
     ... # doctest: +SKIP
     >>> bars.top(5)                                 # doctest: +SKIP
     >>> view.selection.cells                        # doctest: +SKIP
+    >>> bars = RelevanceBars.from_scores(scores, trace=trace)  # doctest: +SKIP
+    >>> bars.try_hypothesis(r"\(", kind="regex")  # doctest: +SKIP
+    >>> bars.tried[-1]["best_cell"], bars.labels(bars.current)  # doctest: +SKIP
 
     """
 
@@ -87,8 +132,16 @@ class RelevanceBars(ImageExport, anywidget.AnyWidget):
     error = traitlets.Unicode("").tag(sync=True)
     #: A notice that is not an error, shown in place (a size clamped to its bound).
     message = traitlets.Unicode("").tag(sync=True)
+    #: Every hypothesis tried in the box or with ``try_hypothesis``, oldest first: dicts
+    #: with ``name``, ``text``, ``kind``, ``feature``, ``label_type``, ``best_cell`` and
+    #: ``best_score``. A new list each time, so observers see every try.
+    tried = traitlets.List(traitlets.Dict(), read_only=True).tag(sync=True)
+    #: The last hypothesis's error, shown under the box ("" when it worked).
+    hypothesis_error = traitlets.Unicode("").tag(sync=True)
     _names = traitlets.List(traitlets.Unicode()).tag(sync=True)
     _bars = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
+    #: Whether the view shows the hypothesis box (a trace was given).
+    _hypothesis_box = traitlets.Bool(False).tag(sync=True)
 
     def __init__(
         self,
@@ -102,6 +155,8 @@ class RelevanceBars(ImageExport, anywidget.AnyWidget):
         score_name: str = "score",
         current: str | None = None,
         height: int = 240,
+        trace: Trace | None = None,
+        scorer: Any = None,
         **kwargs: Any,
     ) -> None:
         require_bundle(type(self)._esm, "relevance_bars.js")
@@ -122,6 +177,11 @@ class RelevanceBars(ImageExport, anywidget.AnyWidget):
         current = names[0] if current is None else _known_name(current, names, "current")
         threshold = None if threshold is None else as_float(threshold, "threshold")
         height = check_height(height, minimum=80)
+        self._trace, self._scorer = _trace_and_scorer(
+            trace, scorer, layer, kind, len(next(iter(self._scores.values())))
+        )
+        self._labels: dict[str, np.ndarray] = {}
+        self._typed: dict[tuple[str, str, str], str] = {}  # (kind, feature, text) -> name
         super().__init__(
             selection=selection,
             current=current,
@@ -131,9 +191,11 @@ class RelevanceBars(ImageExport, anywidget.AnyWidget):
             kind=kind,
             height=height,
             _names=names,
+            _hypothesis_box=self._trace is not None,
             **kwargs,
         )
         self.observe(self._on_current, names=["current"])
+        self.on_msg(self._on_custom_message)
         self._refresh()
 
     @classmethod
@@ -141,16 +203,17 @@ class RelevanceBars(ImageExport, anywidget.AnyWidget):
         """Bars of a relevance table: one score vector per hypothesis, coloured by sign.
 
         Reads ``hypotheses``, ``cells``, ``score``, ``sign``, ``chance``, ``layer`` and
-        ``kind`` from any object that has them (``rnn_widgets.analysis.CellScores``), so this
-        module imports no backend. Cells the table did not score, and NaN scores (a constant
-        cell), show at the chance score (0.5 for balanced accuracy, 0 for R²).
+        ``kind`` from any object that has them (``rnn_widgets.analysis.CellScores``, or a
+        table of your own). Cells the table did not score, and NaN scores (a constant cell),
+        show at the chance score (0.5 for balanced accuracy, 0 for R²).
 
         Parameters
         ----------
         scores : CellScores
             What ``score_cells`` returns.
         **kwargs
-            Passed on (``selection``, ``threshold``, ``current``, ``height``).
+            Passed on (``selection``, ``threshold``, ``current``, ``height``, ``trace``,
+            ``scorer``).
 
         """
         fields = ("hypotheses", "cells", "score", "sign", "chance", "layer", "kind")
@@ -164,12 +227,7 @@ class RelevanceBars(ImageExport, anywidget.AnyWidget):
         width = int(cells.max()) + 1 if len(cells) else 0
         vectors, signs = {}, {}
         for row, name in enumerate(scores.hypotheses):
-            chance = float(scores.chance[row]) if len(scores.chance) else 0.0
-            vector = np.full(width, chance)
-            vector[cells] = np.where(np.isnan(scores.score[row]), chance, scores.score[row])
-            sign = np.ones(width, dtype=np.int8)
-            sign[cells] = np.where(np.asarray(scores.sign[row]) < 0, -1, 1)
-            vectors[name], signs[name] = vector, sign
+            vectors[name], signs[name] = _vector_and_signs(scores, row, width)
         kwargs.setdefault("score_name", "held-out score")
         return cls(vectors, signs=signs, layer=scores.layer, kind=scores.kind, **kwargs)
 
@@ -256,6 +314,172 @@ class RelevanceBars(ImageExport, anywidget.AnyWidget):
         self.selection.update({"layer": self.layer, "kind": self.kind, "cells": cells})
         return self.selection.cells
 
+    # ------------------------------------------------------------------ hypotheses
+
+    @property
+    def trace(self) -> Trace | None:
+        """The trace hypotheses are tried on (None: the view has no hypothesis box)."""
+        return self._trace
+
+    def try_hypothesis(
+        self, text: str, *, kind: str = "regex", feature: str = "range"
+    ) -> analysis.CellScores:
+        r"""Score every cell for a typed hypothesis and show its bars, as the box does on Enter.
+
+        The hypothesis is built by :func:`rnn_widgets.hypotheses.from_text`, labels the trace,
+        and is scored on held-out folds by this view's ``CellScorer`` (prepared on the first
+        try and kept). Its scores are added under its name (NaN scores at chance, as
+        :meth:`from_scores`), coloured by each cell's sign, and become ``current``; an entry
+        is appended to ``tried``. Trying the same text, kind and feature again scores it
+        anew (a Python expression may read names that changed) and moves its entry last.
+
+        Parameters
+        ----------
+        text : str
+            What was typed (at most 10,000 characters).
+        kind : {"regex", "tokens", "python"}
+            A regular expression, tokens separated by spaces, or a Python expression over
+            ``tokens`` and ``i`` evaluated in the notebook's namespace
+            (``IPython.get_ipython().user_ns``; an empty one outside IPython). Its values may
+            be bools or numbers in [0, 1]: labels all 0 or 1 are scored as binary (balanced
+            accuracy), others as continuous (R²).
+        feature : {"range", "impulse"}
+            For a regex: mark every step of a match, or only its first and last steps.
+
+        Returns
+        -------
+        CellScores
+            The scores of this one hypothesis (its ``hypotheses`` is ``(name,)``).
+
+        Raises
+        ------
+        RuntimeError
+            Without a trace (``RelevanceBars(..., trace=trace)``), or when a Python
+            expression raises at some step (the message names the sequence, step and token).
+        TypeError, ValueError
+            On a bad text, kind or feature, an invalid regex, one that passes the time bound,
+            or a hypothesis that is constant over the trace. The message is also shown in
+            ``hypothesis_error``, and the bars shown before stay.
+
+        """
+        try:
+            scores = self._try(text, kind, feature)
+        except Exception as error:
+            self.hypothesis_error = _error_text(error)
+            raise
+        return scores
+
+    def labels(self, name: str | None = None) -> np.ndarray:
+        """The labels of a tried hypothesis at every step of the trace (default: the one shown).
+
+        Returns
+        -------
+        ndarray of float32, shape (n_steps,)
+            Read-only: 0 or 1 (binary), or values in [0, 1].
+
+        Raises
+        ------
+        KeyError
+            If no hypothesis of that name was tried.
+
+        """
+        chosen = self.current if name is None else name
+        if chosen not in self._labels:
+            raise KeyError(f"no hypothesis named {chosen!r} was tried; tried: {list(self._labels)}")
+        return self._labels[chosen]
+
+    def _try(self, text: Any, kind: Any, feature: Any) -> analysis.CellScores:
+        if self._trace is None:
+            raise RuntimeError(
+                "this RelevanceBars has no trace to try hypotheses on; make it with "
+                "RelevanceBars(..., trace=trace) or RelevanceBars.from_scores(scores, "
+                "trace=trace)"
+            )
+        if isinstance(text, str) and len(text) > _MAX_TEXT:
+            raise ValueError(
+                f"text is {len(text):,} characters; a hypothesis box takes at most {_MAX_TEXT:,}"
+            )
+        python = kind == "python"
+        hypothesis = hy.from_text(
+            text,
+            kind=kind,
+            feature=feature,
+            label_type="continuous" if python else "binary",
+            namespace=_user_namespace() if python else None,
+        )
+        key = (str(kind), str(feature), str(text))
+        name = self._typed.get(key) or self._free_name(hypothesis.name)
+        labels = hy.evaluate(self._trace, hypothesis).values[0]
+        _check_varies(labels, hypothesis.name, kind)
+        scores = self._cell_scorer().score({name: labels})
+        vector, signs = _vector_and_signs(scores, 0, self.n_cells)
+        order = _descending(vector)
+        self._scores[name], self._signs[name], self._orders[name] = vector, signs, order
+        self._labels[name] = labels
+        self._typed[key] = name
+        best = int(order[0])
+        entry = {
+            "name": name,
+            "text": str(text),
+            "kind": str(kind),
+            "feature": str(feature),
+            "label_type": scores.label_types[0],
+            "best_cell": best,
+            "best_score": float(vector[best]),
+        }
+        tried = [item for item in self.tried if item["name"] != name] + [entry]
+        with self.hold_sync():
+            self._names = list(self._scores)
+            self.hypothesis_error = ""
+            self.set_trait("tried", tried)
+            if self.current == name:
+                self._refresh()  # the same name scored anew: send its new vector
+            else:
+                self.current = name
+        return scores
+
+    def _free_name(self, name: str) -> str:
+        """``name``, or ``name (2)``, ``(3)``, ... when a score vector already has it."""
+        chosen, count = name, 1
+        while chosen in self._scores:
+            count += 1
+            chosen = f"{name} ({count})"
+        return chosen
+
+    def _cell_scorer(self) -> Any:
+        scorer = self._scorer
+        if scorer is None or (scorer.layer, scorer.kind) != (self.layer, self.kind):
+            scorer = analysis.CellScorer(
+                self._trace, layer=self.layer, kind=self.kind, progress=False
+            )
+            self._scorer = scorer
+        return scorer
+
+    def _on_custom_message(self, _widget: Any, content: Any, _buffers: Sequence[Any]) -> None:
+        """The box's request ``{"type": "try_hypothesis", id, text, kind, feature}``.
+
+        Answers ``{"type": "hypothesis_done", id, ok, name, error}`` after the traits it
+        changed, so the view ends its busy indicator on state already drawn.
+        """
+        if not isinstance(content, dict) or content.get("type") != "try_hypothesis":
+            return
+        request = content.get("id")
+        reply: dict[str, Any] = {
+            "type": "hypothesis_done",
+            "id": request if isinstance(request, (int, str)) else None,
+        }
+        try:
+            self.try_hypothesis(
+                content.get("text"),
+                kind=content.get("kind", "regex"),
+                feature=content.get("feature", "range"),
+            )
+        except Exception as error:  # shown in place; the kernel keeps running
+            reply.update(ok=False, error=_error_text(error))
+        else:
+            reply.update(ok=True, name=self.current)
+        self.send(reply)
+
     # ------------------------------------------------------------------ what the browser draws
 
     def _name_or_current(self, name: str | None) -> str:
@@ -286,6 +510,97 @@ class RelevanceBars(ImageExport, anywidget.AnyWidget):
             "order": packed(self._orders[name], "uint32"),
             "signs": None if signs is None else packed(signs, "int8"),
         }
+
+
+def _vector_and_signs(scores: Any, row: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row ``row`` of a relevance table over cells ``0 .. width - 1``, and its signs.
+
+    Cells not scored and NaN scores (a constant cell) get the chance score; signs are +1
+    where the table's sign is not negative.
+    """
+    cells = np.asarray(scores.cells, dtype=np.int64)
+    if len(cells) and int(cells.max()) >= width:
+        raise ValueError(
+            f"the scores cover cell {int(cells.max())} but the bars show {width} cells; score "
+            "the layer and kind the bars show"
+        )
+    chance = float(scores.chance[row]) if len(scores.chance) else 0.0
+    vector = np.full(width, chance)
+    vector[cells] = np.where(np.isnan(scores.score[row]), chance, scores.score[row])
+    vector.flags.writeable = False
+    sign = np.ones(width, dtype=np.int8)
+    sign[cells] = np.where(np.asarray(scores.sign[row]) < 0, -1, 1)
+    return vector, sign
+
+
+def _trace_and_scorer(
+    trace: Any, scorer: Any, layer: int, kind: str, n_cells: int
+) -> tuple[Trace | None, Any]:
+    """The trace hypotheses are tried on and a prepared scorer, checked against the bars."""
+    if scorer is not None:
+        if not all(hasattr(scorer, name) for name in ("score", "trace", "layer", "kind")):
+            raise TypeError(
+                f"scorer must be an rnn_widgets.analysis.CellScorer, got {type(scorer).__name__}"
+            )
+        if trace is None:
+            trace = scorer.trace
+        elif scorer.trace is not trace:
+            raise ValueError("scorer was prepared on another trace; pass the scorer's trace")
+        if (scorer.layer, scorer.kind) != (layer, kind):
+            raise ValueError(
+                f"scorer scores layer {scorer.layer} {scorer.kind!r} but the bars show layer "
+                f"{layer} {kind!r}; prepare it with CellScorer(trace, layer={layer}, "
+                f"kind={kind!r})"
+            )
+    if trace is None:
+        return None, None
+    trace = as_trace(trace)
+    cells = trace.n_cells(layer=as_int(layer, "layer"), kind=kind)
+    if cells != n_cells:
+        raise ValueError(
+            f"the trace's layer {layer} {kind!r} has {cells} cells but the scores have "
+            f"{n_cells}; pass the trace the scores were computed on"
+        )
+    return trace, scorer
+
+
+def _user_namespace() -> Mapping[str, Any]:
+    """The notebook's namespace (IPython's ``user_ns``), or an empty one outside IPython."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return {}
+    shell = get_ipython()
+    namespace = getattr(shell, "user_ns", None)
+    return namespace if isinstance(namespace, Mapping) else {}
+
+
+def _check_varies(labels: np.ndarray, name: str, kind: Any) -> None:
+    """Refuse labels that are constant over the trace, saying what the kind's text missed."""
+    if labels.size == 0 or labels.min() != labels.max():
+        return
+    value = float(labels[0])
+    hints = {
+        "regex": "the regular expression matches nowhere in the trace"
+        if value == 0
+        else "every step is inside a match",
+        "tokens": "no token of the trace is one of these (separate tokens by spaces: a e i o u "
+        "for single characters)"
+        if value == 0
+        else "every token of the trace is one of these",
+    }
+    why = hints.get(str(kind), f"the expression gives {value:g} at every step")
+    raise ValueError(
+        f"hypothesis {name!r} is constant over the trace (every label {value:g}): {why}; "
+        "there is nothing to predict"
+    )
+
+
+def _error_text(error: BaseException) -> str:
+    """What the box shows for an error: its message (its kind too, when unexpected)."""
+    if isinstance(error, (TypeError, ValueError, RuntimeError, KeyError)):
+        return str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
+    return f"{type(error).__name__}: {error}"
 
 
 def _known_name(value: Any, names: list[str], argument: str) -> str:

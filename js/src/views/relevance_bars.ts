@@ -2,6 +2,7 @@
 // coloured by sign, with a draggable threshold line. Clicking bars sets the shared Selection's
 // cells, so a SelectView highlights them and a MatchView matches them. The kernel <-> browser
 // contract is docs/relevance_bars_contract.md. Names and labels are text only (textContent).
+// Given a trace, the kernel turns on a hypothesis box above the bars (lib/hypothesis_box.ts).
 import type { AnyWidget, RenderProps } from "@anywidget/types";
 import { el, fmt, message } from "../lib/dom";
 import { attachHelp, createErrorBox, createNoticeBox, domListeners, guardedRender, legendItem, modelListeners, showErrorText, watchWidth, type Gesture } from "../lib/view";
@@ -12,6 +13,7 @@ import { formatTick, linearScale, roundTo, tickStep, type LinearScale } from "..
 import { followSelection, type SelectionModel } from "../lib/selection";
 import { svgEl } from "../lib/svg";
 import { attachExport, snapshotSvg, type ExportModel } from "../lib/export";
+import { createHypothesisBox, HYPOTHESIS_GESTURES, type HypothesisModel, type TriedEntry } from "../lib/hypothesis_box";
 
 export type RelevanceBarsState = {
   selection: string;
@@ -26,6 +28,12 @@ export type RelevanceBarsState = {
   message?: string;
   _names: string[];
   _bars: BarsPayload | null;
+  /** Every hypothesis tried in the box, oldest first (with a trace). */
+  tried?: TriedEntry[];
+  /** The last hypothesis's error, shown under the box. */
+  hypothesis_error?: string;
+  /** Whether the view shows the hypothesis box (the kernel has a trace). */
+  _hypothesis_box?: boolean;
 };
 
 export const MARGIN = { top: 10, right: 12, bottom: 34, left: 52 } as const;
@@ -76,7 +84,8 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   const svg = svgEl("svg", { class: "rnnw-bars-svg" });
   plot.append(svg);
   const legend = el("div", "rnnw-bars-legend rnnw-legend");
-  root.append(header, errorBox, notice, plot, legend);
+  const hypotheses = createHypothesisBox(model as unknown as HypothesisModel, on);
+  root.append(header, errorBox, notice, hypotheses.element, plot, legend);
   host.append(root);
 
   // ---------------------------------------------------------------- state
@@ -417,11 +426,13 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     settled: () => draw(),
   });
   const onSelectionRef = () => void selection.rebind();
+  const onHypotheses = () => hypotheses.update();
 
   const modelEvents = modelListeners(model);
   modelEvents.on("_bars", onBars);
   modelEvents.on(redrawOn, onChange);
   modelEvents.on("selection", onSelectionRef);
+  modelEvents.on(["tried", "hypothesis_error", "current", "_hypothesis_box"], onHypotheses);
   on(svg, "pointerdown", onPointerDown);
   on(svg, "pointermove", onPointerMove);
   on(svg, "pointerleave", onPointerLeave);
@@ -438,13 +449,14 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
 
   const dropExport = attachExport(model as unknown as ExportModel, header, {
     name: "RelevanceBars",
-    svg: () => snapshotSvg(root, { skip: (node) => node === header }),
+    svg: () => snapshotSvg(root, { skip: (node) => node === header || node === hypotheses.element }),
   });
-  attachHelp(header, "RelevanceBars", GESTURES, on);
+  attachHelp(header, "RelevanceBars", model.get("_hypothesis_box") ? [...GESTURES, ...HYPOTHESIS_GESTURES] : GESTURES, on);
 
   return () => {
     disposed = true;
     selection.dispose();
+    hypotheses.dispose();
     dropDrag?.();
     listeners.abort();
     resize?.disconnect();
