@@ -112,10 +112,13 @@ def test_a_model_of_another_size_is_set_aside_and_the_rest_works(parentheses):
     assert explorer.matches is not None and len(explorer.matches) > 0
 
 
-def test_no_hypotheses_hides_the_bars_with_a_reason():
+def test_without_hypotheses_the_bars_wait_for_one_typed_with_a_neutral_hint():
     explorer = Explorer(_planted(), progress=False)
-    assert explorer.relevance_bars is None and "relevance_bars" not in explorer.views
-    assert any("relevance_bars needs hypotheses" in n for n in explorer.notices)
+    bars = explorer.relevance_bars
+    assert bars is not None and bars.trace is explorer.trace
+    assert bars.names == [] and bars.error == "" and "type one in the box" in bars.hint
+    assert not any("relevance_bars" in n for n in explorer.notices)
+    assert explorer.hypotheses == ()
 
 
 def test_a_brushed_range_draws_its_sequence_among_the_trajectories(parentheses):

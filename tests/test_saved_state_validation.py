@@ -249,7 +249,8 @@ def test_one_bad_field_changes_nothing_at_all(explorer, saved):
 
 def test_a_part_for_a_view_this_explorer_does_not_show_is_refused(explorer, saved):
     trace = explorer.trace
-    without = Explorer(trace, progress=False)  # no model, no hypotheses: three views
+    without = Explorer(trace, views=["select_view", "match_view", "state_space_view"],
+                       progress=False)  # fmt: skip
     assert "relevance_bars" not in without.views
     assert_refused(
         without,

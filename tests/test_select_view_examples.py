@@ -126,10 +126,20 @@ def test_labelling_examples_leave_the_selection_alone(view):
     assert view.selection.to_dict() == before
 
 
-def test_replacing_the_trace_clears_its_examples(view, two_layer_trace):
+def test_a_trace_of_other_sequences_clears_the_examples(view):
     view.examples = [_example(1, 3)]
-    view.trace = two_layer_trace
+    other = Trace.from_arrays([["x"] * 5, ["y"] * 4], {"h": np.zeros((9, 4))})
+    view.trace = other
     assert view.examples == []
+
+
+def test_the_same_sequences_with_another_track_keep_the_examples(view):
+    view.examples = [_example(1, 3)]
+    labels = np.zeros(view.trace.n_steps)
+    labels[::2] = 1
+    view.trace = view.trace.with_track("tried", labels, "numeric")
+    assert view.examples == [_example(1, 3)]
+    assert "tried" in view.trace.tracks
 
 
 # ---------------------------------------------------------------- example_labels

@@ -10,11 +10,14 @@ some sequence) is shown the same way, and everything else still works.
 reads exactly the fields the getter writes (``_VIEW_FIELDS``), validates every value with the
 Selection's checks against this trace and each view's own trait validation, and only then
 changes anything (all or nothing). Nothing in a state is evaluated; a value is set on a
-trait only after it has been validated as that trait's type.
+trait only after it has been validated as that trait's type. Its typed hypotheses are data:
+regular expressions and token sets label the trace again; a Python expression runs only when
+the user asks (``restore(state, evaluate_python=True)``).
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -32,7 +35,7 @@ from ._export import ImageExport, StackedImageExport
 from .match_view import MatchView
 from .relevance_bars import RelevanceBars
 from .response_view import ResponseView
-from .select_view import SelectView
+from .select_view import SelectView, check_examples
 from .selection import MAX_INDEX, Selection
 from .state_space_view import StateSpaceView
 
@@ -44,7 +47,7 @@ _TRAJECTORIES = 4
 _STIMULUS_STEPS = 20_000
 #: The fields of each view that ``Explorer.state`` writes and reads, in order; nothing else.
 _VIEW_FIELDS: dict[str, tuple[str, ...]] = {
-    "select_view": ("window_start",),
+    "select_view": ("window_start", "examples", "labelling"),
     "match_view": ("top", "track"),
     "state_space_view": ("dims", "condition", "sequences", "spectrum_point"),
     "relevance_bars": ("current", "threshold"),
@@ -52,6 +55,12 @@ _VIEW_FIELDS: dict[str, tuple[str, ...]] = {
 }
 #: Names in a state (tracks, score names, metrics) are at most this long.
 _MAX_NAME_CHARS = 256
+#: The kinds of typed hypotheses a state restores, and what each restores as.
+_TYPED_KINDS = ("regex", "tokens", "python")
+#: The most hypotheses a state lists (each is labelled and scored again on restoring).
+_MAX_STATE_HYPOTHESES = 100
+#: The most characters of one typed hypothesis (as the hypothesis box takes).
+_MAX_HYPOTHESIS_CHARS = 10_000
 
 
 class Explorer(StackedImageExport, ipywidgets.VBox):
@@ -75,9 +84,19 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
     :attr:`views` by the same names); the results keep their nouns (``explorer.matches``,
     ``.fixed_points``, ``.scores``, ``.response``; :meth:`table`).
 
+    Try a hypothesis without leaving the widget (Lin & Wu 2017's guess, look, refine loop):
+    type a regular expression, tokens or a Python expression over ``tokens`` and ``i`` in the
+    bars' box and press Enter (:meth:`RelevanceBars.try_hypothesis`), or label by example
+    (the SelectView's "label by example" toggle: drag positive ranges, Shift-drag negative
+    ones; :meth:`~rnn_widgets.analysis.CellScorer.score_examples`). Every cell is scored on
+    held-out folds as ``score_cells`` does, by one ``CellScorer`` prepared once, the bars
+    re-sort, and the labels become a track ``"tried: <name>"`` under the tokens. Each try
+    is listed in the box and in :attr:`hypotheses`, and goes into :attr:`state`.
+
     Views without their data are left out (their attribute None) with a one-line notice
-    (``explorer.notices``): no model means no fixed points and no ``response_view``; no
-    hypotheses and no scores mean no ``relevance_bars``. ``explorer.save_image("all.svg")``
+    (``explorer.notices``): no model means no fixed points and no ``response_view``; without
+    hypotheses or scores the bars start empty, waiting for one typed in their box.
+    ``explorer.save_image("all.svg")``
     writes every view, one under the other, in one file (after the Explorer has been
     displayed; see ``docs/export.md``).
 
@@ -201,6 +220,7 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
         self.add_class("rnnw-explorer")
         self._selection.observe(self._follow_range, names=["start", "stop"])
         self._following = True
+        self._link_hypotheses()
 
     # ------------------------------------------------------------------ public API
 
@@ -260,6 +280,19 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
             "response_view": self.response_view,
         }
         return {name: view for name, view in views.items() if view is not None}
+
+    @property
+    def hypotheses(self) -> tuple[dict[str, Any], ...]:
+        """Every hypothesis tried in the bars' box or by example, oldest first.
+
+        Each a dict: ``name``, ``text``, ``kind`` (``"regex"``, ``"tokens"``, ``"python"``
+        or ``"examples"``), ``feature``, ``label_type``, ``best_cell`` and ``best_score``
+        (and ``examples`` for labelled examples). Their labels are
+        ``explorer.relevance_bars.labels(name)``; each is a track ``"tried: <name>"`` in the
+        SelectView. Typed ones go into :attr:`state`.
+        """
+        bars = self.relevance_bars
+        return () if bars is None else tuple(dict(entry) for entry in bars.tried)
 
     @property
     def matches(self) -> Any:
@@ -328,7 +361,12 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
         against this trace, as :meth:`Selection.check_state`; each view's value as the view
         itself validates it). A state with one bad field raises a ``TypeError`` or
         ``ValueError`` naming it, e.g. ``state['selection']['cells'][3]``, and changes
-        nothing. Nothing in a state is evaluated.
+        nothing. Nothing in a state is evaluated as code.
+
+        ``hypotheses`` lists the hypotheses typed in the bars' box (kind, text, feature), and
+        ``select_view`` holds the labelled ``examples``: restoring labels and scores them
+        again (:meth:`restore`); a saved Python expression is not run unless
+        ``restore(state, evaluate_python=True)`` says so.
         """
         state: dict[str, Any] = {
             "version": _STATE_VERSION,
@@ -336,18 +374,127 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
         }
         for part, view in self.views.items():
             state[part] = {name: _plain(getattr(view, name)) for name in _VIEW_FIELDS[part]}
+        typed = [entry for entry in self.hypotheses if entry["kind"] in _TYPED_KINDS]
+        if typed:
+            state["hypotheses"] = [
+                {"kind": e["kind"], "text": e["text"], "feature": e["feature"]} for e in typed
+            ]
         return state
 
     @state.setter
     def state(self, state: Mapping[str, Any]) -> None:
+        self.restore(state)
+
+    def restore(self, state: Mapping[str, Any], *, evaluate_python: bool = False) -> None:
+        """Restore a finding saved by :attr:`state`; ``explorer.state = saved`` does the same.
+
+        Everything is validated before anything changes (see :attr:`state`). Then the
+        selection is set, the saved hypotheses are labelled and scored again in their order
+        (regular expressions and token sets as data), the SelectView's examples are scored
+        again, and each view's fields are set; the bars show the saved ``current`` when it
+        exists again.
+
+        Parameters
+        ----------
+        state : dict
+            What :attr:`state` returned (e.g. read back from a JSON file).
+        evaluate_python : bool
+            Whether saved Python-expression hypotheses are evaluated in this kernel. Off by
+            default: a state may come from someone else, and a Python expression runs any code;
+            without it they are listed in the bars' notice instead, to try by hand.
+
+        Raises
+        ------
+        TypeError, ValueError
+            On a bad state, naming the first bad field; nothing changes then.
+
+        """
+        if type(evaluate_python) is not bool:
+            raise TypeError(f"evaluate_python must be True or False, got {evaluate_python!r}")
         selection, views = self._checked_state(state)
+        hypotheses = self._checked_hypotheses(state.get("hypotheses", []))
+        if "current" in views.get("relevance_bars", {}):
+            self._check_current(views, hypotheses)
         if selection is not None:
             self._apply_selection(selection)
+        self._retry_hypotheses(hypotheses, evaluate_python)
         for part, fields in views.items():
             view = self.views[part]
+            current = fields.pop("current", None) if part == "relevance_bars" else None
             with view.hold_sync():
                 for name, value in fields.items():
                     setattr(view, name, value)
+                if current is not None and current in view.names:
+                    view.current = current
+
+    def _checked_hypotheses(self, entries: Any) -> list[dict[str, str]]:
+        """The typed hypotheses of a state, each a dict of kind, text and feature."""
+        where = "state['hypotheses']"
+        if not isinstance(entries, list):
+            raise TypeError(f"{where} must be a list, got {type(entries).__name__}")
+        if entries and (self.relevance_bars is None or self.relevance_bars.trace is None):
+            raise ValueError(
+                f"{where} lists hypotheses but this Explorer has no hypothesis box "
+                f"({self._why_absent('relevance_bars')}); drop that part of the state"
+            )
+        if len(entries) > _MAX_STATE_HYPOTHESES:
+            raise ValueError(
+                f"{where} lists {len(entries)} hypotheses, more than {_MAX_STATE_HYPOTHESES}"
+            )
+        checked = []
+        for index, entry in enumerate(entries):
+            path = f"{where}[{index}]"
+            if not isinstance(entry, Mapping) or set(entry) != {"kind", "text", "feature"}:
+                raise ValueError(f"{path} must be a dict of exactly 'kind', 'text' and 'feature'")
+            kind, text, feature = entry["kind"], entry["text"], entry["feature"]
+            if kind not in _TYPED_KINDS:
+                raise ValueError(f"{path}['kind'] is {kind!r:.60}; one of {list(_TYPED_KINDS)}")
+            if not isinstance(text, str) or not text or len(text) > _MAX_HYPOTHESIS_CHARS:
+                raise ValueError(
+                    f"{path}['text'] must be a non-empty str of at most "
+                    f"{_MAX_HYPOTHESIS_CHARS:,} characters"
+                )
+            if feature not in ("range", "impulse"):
+                raise ValueError(f"{path}['feature'] is {feature!r:.60}; 'range' or 'impulse'")
+            checked.append({"kind": kind, "text": text, "feature": feature})
+        return checked
+
+    def _check_current(self, views: dict[str, dict[str, Any]], hypotheses: list[dict]) -> None:
+        """The bars' saved ``current`` must name a vector shown once the state is restored."""
+        bars = self.relevance_bars
+        names = set(bars.names)
+        for entry in hypotheses:  # their names, without labelling anything
+            with contextlib.suppress(TypeError, ValueError):
+                names.add(
+                    hy.from_text(entry["text"], kind=entry["kind"], feature=entry["feature"]).name
+                )
+        examples = views.get("select_view", {}).get("examples", [])
+        if any(example["label"] == 1 for example in examples):
+            names.add("examples")
+        current = views["relevance_bars"]["current"]
+        if current not in names and not (current == "" and not bars.names):
+            raise ValueError(
+                f"state['relevance_bars']['current'] {current!r:.80} is not one of the score "
+                f"names {sorted(names)} (nor a hypothesis of the state)"
+            )
+
+    def _retry_hypotheses(self, hypotheses: list[dict[str, str]], evaluate_python: bool) -> None:
+        """Label and score the saved hypotheses again; an error shows under the box."""
+        bars = self.relevance_bars
+        skipped = []
+        for entry in hypotheses:
+            if entry["kind"] == "python" and not evaluate_python:
+                skipped.append(entry["text"])
+                continue
+            with contextlib.suppress(TypeError, ValueError, RuntimeError):
+                bars.try_hypothesis(entry["text"], kind=entry["kind"], feature=entry["feature"])
+        if skipped:
+            listed = "; ".join(repr(text[:80]) for text in skipped[:5])
+            bars.message = (
+                f"{len(skipped)} saved Python hypothesis(es) not evaluated ({listed}): a state "
+                "may come from someone else; try them in the box, or restore with "
+                "explorer.restore(state, evaluate_python=True)"
+            )
 
     def _checked_state(self, state: Any) -> tuple[dict[str, Any] | None, dict[str, dict[str, Any]]]:
         """Every field of a saved state, validated; raises naming the first bad one."""
@@ -360,12 +507,13 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
                 f"reads version {_STATE_VERSION} (a dict from Explorer.state)"
             )
         shown = self.views
-        parts = ["version", "selection", *_VIEW_FIELDS]
+        parts = ["version", "selection", "hypotheses", *_VIEW_FIELDS]
         unknown = [part for part in state if part not in parts]
         if unknown:
             raise ValueError(
                 f"state has unknown parts [{', '.join(sorted(map(repr, unknown)))}]; its parts "
-                f"are 'version', 'selection' and one per view, named as in Explorer.views: "
+                f"are 'version', 'selection', 'hypotheses' and one per view, named as in "
+                "Explorer.views: "
                 f"{list(_VIEW_FIELDS)}"
             )
         absent = [part for part in _VIEW_FIELDS if part in state and part not in shown]
@@ -413,6 +561,17 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
         or strings), lists must be lists of such ints and names short strings.
         """
         path = f"{where}[{name!r}]"
+        if name == "examples":
+            return check_examples(value, int(self._trace.n_steps), name=path)
+        if name == "labelling" and type(value) is not bool:
+            raise TypeError(f"{path} must be True or False, got {type(value).__name__}")
+        if name == "current" and isinstance(view, RelevanceBars):
+            # A tried hypothesis's name exists again only once the hypotheses are restored.
+            if not isinstance(value, str):
+                raise TypeError(f"{path} must be a str, got {type(value).__name__}")
+            if len(value) > _MAX_NAME_CHARS:
+                raise ValueError(f"{path} must be a name of at most {_MAX_NAME_CHARS} characters")
+            return value
         owner = _trait_owner(view, name)
         trait = owner.traits()[name]
         if value is None and trait.allow_none:
@@ -517,21 +676,20 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
         return model
 
     def _relevance(self, hypotheses: Any, scores: Any, progress: bool) -> Any:
+        self._scorer = None
         if scores is not None:
             return scores
         if hypotheses is None or (isinstance(hypotheses, (Sequence, Mapping)) and not hypotheses):
-            self._note(
-                "relevance_bars needs hypotheses: Explorer(trace, model, hypotheses=[...]) or "
-                "scores=score_cells(...)"
-            )
-            return None
+            return None  # the bars start empty, with the hypothesis box
         labels = self._labels_that_work(hypotheses)
         if labels is None:
             return None
         try:
-            return analysis.score_cells(
-                self._trace, labels, layer=self._layer, kind=self._kind, progress=progress
+            # Prepared once and handed to the bars, so a hypothesis typed later scores at once.
+            self._scorer = analysis.CellScorer(
+                self._trace, layer=self._layer, kind=self._kind, progress=progress
             )
+            return self._scorer.score(labels, progress=progress)
         except (TypeError, ValueError) as error:
             self._note(f"relevance_bars is left out: {_one_line(error)}")
             return None
@@ -673,9 +831,23 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
 
     def _relevance_bars(self) -> RelevanceBars | None:
         if self._scores is None:
-            return None
+            return RelevanceBars(
+                {}, selection=self._selection, layer=self._layer, kind=self._kind,
+                trace=self._trace,
+            )  # fmt: skip
         try:
             return RelevanceBars.from_scores(
+                self._scores,
+                selection=self._selection,
+                current=_best_explained(self._scores),
+                height=380,
+                trace=self._trace,
+                scorer=self._scorer,
+            )
+        except (TypeError, ValueError):
+            pass  # scores of some cells only: bars without the hypothesis box
+        try:
+            bars = RelevanceBars.from_scores(
                 self._scores,
                 selection=self._selection,
                 current=_best_explained(self._scores),
@@ -684,6 +856,11 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
         except (TypeError, ValueError) as error:
             self._note(f"relevance_bars is left out: {_one_line(error)}")
             return None
+        self._note(
+            "The hypothesis box is left out: the scores given cover only some cells; pass "
+            "scores of every cell (score_cells without cells=) to try hypotheses here"
+        )
+        return bars
 
     def _children(self) -> list[Any]:
         """The views sized for the Explorer and laid out (``_explorer_layout``), notices first."""
@@ -728,6 +905,32 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
         return [view for view in views if isinstance(view, ImageExport)]
 
     # ------------------------------------------------------------------ linking
+
+    def _link_hypotheses(self) -> None:
+        """Tried hypotheses become tracks in the SelectView; its examples are scored."""
+        bars = self.relevance_bars
+        if bars is None or bars.trace is None:
+            return
+        if self.select_view is not None:
+            bars.observe(self._show_tried_tracks, names=["tried"])
+            self.select_view.observe(self._score_examples, names=["examples"])
+
+    def _show_tried_tracks(self, change: dict[str, Any]) -> None:
+        """The SelectView's trace: this trace with each tried hypothesis's labels as a track."""
+        bars = self.relevance_bars
+        trace = self._trace
+        for entry in change["new"]:
+            trace = trace.with_track(_track_name(entry["name"]), bars.labels(entry["name"]),
+                                     "numeric")  # fmt: skip
+        self.select_view.trace = trace
+
+    def _score_examples(self, change: dict[str, Any]) -> None:
+        """Rank the cells by the examples brushed in the SelectView (errors shown in place)."""
+        examples = change["new"]
+        if not any(example["label"] == 1 for example in examples):
+            return  # nothing to score yet: the first positive brush starts it
+        with contextlib.suppress(TypeError, ValueError, RuntimeError):
+            self.relevance_bars.try_examples(examples)  # an error shows under the box
 
     def _follow_range(self, change: dict[str, Any]) -> None:
         """Draw the brushed range's sequence among the state-space trajectories."""
@@ -775,6 +978,11 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
         if name == "scores":
             return "pass hypotheses=[...] or scores="
         return "pass a model (and fixed_points=True for fixed points)"
+
+
+def _track_name(name: str) -> str:
+    """The SelectView track of a tried hypothesis."""
+    return f"tried: {name}"
 
 
 def _best_explained(scores: Any) -> str | None:

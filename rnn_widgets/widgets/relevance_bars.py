@@ -40,6 +40,13 @@ from .selection import Selection
 
 __all__ = ["RelevanceBars"]
 
+#: The name the scores of labelled examples are shown under (``try_examples``).
+_EXAMPLES = "examples"
+_EMPTY_HINT = (
+    "No hypothesis yet: type one in the box above (a regular expression, tokens, or a Python "
+    "expression over tokens and i) and press Enter; the cells that predict it rank first."
+)
+
 # The longest text a hypothesis box takes (a typed hypothesis, not a file).
 _MAX_TEXT = 10_000
 
@@ -138,6 +145,8 @@ class RelevanceBars(ImageExport, anywidget.AnyWidget):
     tried = traitlets.List(traitlets.Dict(), read_only=True).tag(sync=True)
     #: The last hypothesis's error, shown under the box ("" when it worked).
     hypothesis_error = traitlets.Unicode("").tag(sync=True)
+    #: What the view shows before any hypothesis is scored: a neutral hint, never an error.
+    hint = traitlets.Unicode("").tag(sync=True)
     _names = traitlets.List(traitlets.Unicode()).tag(sync=True)
     _bars = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
     #: Whether the view shows the hypothesis box (a trace was given).
@@ -160,7 +169,7 @@ class RelevanceBars(ImageExport, anywidget.AnyWidget):
         **kwargs: Any,
     ) -> None:
         require_bundle(type(self)._esm, "relevance_bars.js")
-        self._scores = _score_vectors(scores)
+        self._scores = _score_vectors(scores, empty_ok=trace is not None or scorer is not None)
         self._signs = _sign_vectors(signs, self._scores)
         self._orders = {name: _descending(vector) for name, vector in self._scores.items()}
         layer = as_int(layer, "layer", minimum=0)
@@ -174,11 +183,19 @@ class RelevanceBars(ImageExport, anywidget.AnyWidget):
         if not isinstance(score_name, str):
             raise TypeError(f"score_name must be a str, got {type(score_name).__name__}")
         names = list(self._scores)
-        current = names[0] if current is None else _known_name(current, names, "current")
+        if current is None:
+            current = names[0] if names else ""
+        else:
+            current = _known_name(current, names, "current")
         threshold = None if threshold is None else as_float(threshold, "threshold")
         height = check_height(height, minimum=80)
         self._trace, self._scorer = _trace_and_scorer(
-            trace, scorer, layer, kind, len(next(iter(self._scores.values())))
+            trace, scorer, layer, kind, len(next(iter(self._scores.values()))) if names else None
+        )
+        self._n_cells = (
+            len(next(iter(self._scores.values())))
+            if names
+            else self._trace.n_cells(layer=layer, kind=kind)
         )
         self._labels: dict[str, np.ndarray] = {}
         self._typed: dict[tuple[str, str, str], str] = {}  # (kind, feature, text) -> name
@@ -235,6 +252,8 @@ class RelevanceBars(ImageExport, anywidget.AnyWidget):
 
     @traitlets.validate("current")
     def _valid_current(self, proposal: dict[str, Any]) -> str:
+        if proposal["value"] == "" and not self._scores:
+            return ""  # nothing tried yet
         return _known_name(proposal["value"], list(self._scores), "current")
 
     @traitlets.validate("threshold")
@@ -264,7 +283,7 @@ class RelevanceBars(ImageExport, anywidget.AnyWidget):
     @property
     def n_cells(self) -> int:
         """How many cells every vector scores."""
-        return len(next(iter(self._scores.values())))
+        return self._n_cells
 
     def scores(self, name: str | None = None) -> np.ndarray:
         """A read-only view of the scores of ``name`` (default: the vector shown).
@@ -412,17 +431,75 @@ class RelevanceBars(ImageExport, anywidget.AnyWidget):
         labels = hy.evaluate(self._trace, hypothesis).values[0]
         _check_varies(labels, hypothesis.name, kind)
         scores = self._cell_scorer().score({name: labels})
+        self._typed[key] = name
+        self._show_tried(
+            scores, labels, {"text": str(text), "kind": str(kind), "feature": str(feature)}
+        )
+        return scores
+
+    def try_examples(self, examples: Sequence[Sequence[int]]) -> analysis.CellScores:
+        """Rank the cells by how well each separates labelled ranges of steps (by example).
+
+        What a SelectView's labelling mode brushes (``select_view.examples``): positive
+        ranges, and optionally negative ones, scored by this view's ``CellScorer``
+        (:meth:`~rnn_widgets.analysis.CellScorer.score_examples`, which says how examples
+        are held out). The scores are shown under the name ``"examples"`` (replaced by the
+        next call) and listed in ``tried`` with kind ``"examples"`` and the ranges.
+
+        Parameters
+        ----------
+        examples : sequence of (start, stop, label), or of {"start", "stop", "label"} dicts
+            Global steps, ``stop`` exclusive, ``label`` 1 or 0.
+
+        Returns
+        -------
+        CellScores
+
+        Raises
+        ------
+        RuntimeError
+            Without a trace.
+        TypeError, ValueError
+            On malformed or too few examples (also shown in ``hypothesis_error``).
+
+        """
+        try:
+            if self._trace is None:
+                raise RuntimeError(
+                    "this RelevanceBars has no trace to score examples on; make it with "
+                    "RelevanceBars(..., trace=trace)"
+                )
+            ranges = [_example_tuple(item, i) for i, item in enumerate(_as_list(examples))]
+            scores = self._cell_scorer().score_examples(ranges, name=_EXAMPLES)
+        except Exception as error:
+            self.hypothesis_error = _error_text(error)
+            raise
+        labels = np.zeros(int(self._trace.n_steps), dtype=np.float32)
+        for start, stop, label in ranges:
+            if label == 1:
+                labels[start:stop] = 1.0
+        labels.flags.writeable = False
+        n_positive = sum(1 for *_, label in ranges if label == 1)
+        text = f"{n_positive} positive, {len(ranges) - n_positive} negative examples"
+        self._show_tried(
+            scores, labels, {"text": text, "kind": "examples", "feature": "",
+                             "examples": [list(r) for r in ranges]},
+        )  # fmt: skip
+        return scores
+
+    def _show_tried(
+        self, scores: analysis.CellScores, labels: np.ndarray, fields: dict[str, Any]
+    ) -> None:
+        """Show one scored hypothesis as the current bars and list it last in ``tried``."""
+        name = scores.hypotheses[0]
         vector, signs = _vector_and_signs(scores, 0, self.n_cells)
         order = _descending(vector)
         self._scores[name], self._signs[name], self._orders[name] = vector, signs, order
         self._labels[name] = labels
-        self._typed[key] = name
         best = int(order[0])
         entry = {
             "name": name,
-            "text": str(text),
-            "kind": str(kind),
-            "feature": str(feature),
+            **fields,
             "label_type": scores.label_types[0],
             "best_cell": best,
             "best_score": float(vector[best]),
@@ -436,7 +513,6 @@ class RelevanceBars(ImageExport, anywidget.AnyWidget):
                 self._refresh()  # the same name scored anew: send its new vector
             else:
                 self.current = name
-        return scores
 
     def _free_name(self, name: str) -> str:
         """``name``, or ``name (2)``, ``(3)``, ... when a score vector already has it."""
@@ -490,6 +566,13 @@ class RelevanceBars(ImageExport, anywidget.AnyWidget):
 
     def _refresh(self) -> None:
         """Send the vector shown; an unexpected problem is shown in place, never raised."""
+        if not self._scores:
+            with self.hold_sync():
+                self.error = ""
+                self._bars = None
+                self.hint = _EMPTY_HINT
+            return
+        self.hint = ""
         try:
             bars = self._bars_payload()
         except (ValueError, TypeError) as exc:
@@ -534,7 +617,7 @@ def _vector_and_signs(scores: Any, row: int, width: int) -> tuple[np.ndarray, np
 
 
 def _trace_and_scorer(
-    trace: Any, scorer: Any, layer: int, kind: str, n_cells: int
+    trace: Any, scorer: Any, layer: int, kind: str, n_cells: int | None
 ) -> tuple[Trace | None, Any]:
     """The trace hypotheses are tried on and a prepared scorer, checked against the bars."""
     if scorer is not None:
@@ -556,7 +639,7 @@ def _trace_and_scorer(
         return None, None
     trace = as_trace(trace)
     cells = trace.n_cells(layer=as_int(layer, "layer"), kind=kind)
-    if cells != n_cells:
+    if n_cells is not None and cells != n_cells:
         raise ValueError(
             f"the trace's layer {layer} {kind!r} has {cells} cells but the scores have "
             f"{n_cells}; pass the trace the scores were computed on"
@@ -626,15 +709,18 @@ def _numeric_vector(value: Any, label: str) -> np.ndarray:
     return array
 
 
-def _score_vectors(scores: Any) -> dict[str, np.ndarray]:
+def _score_vectors(scores: Any, *, empty_ok: bool = False) -> dict[str, np.ndarray]:
     """Read-only float64 copies of the score vectors, checked once."""
     if not isinstance(scores, Mapping):
         raise TypeError(
             f"scores must be a mapping of name -> (n_cells,) array, got {type(scores).__name__}; "
             "wrap a single vector as {'score': vector}"
         )
-    if not scores:
-        raise ValueError("scores is empty; pass at least one name -> (n_cells,) array")
+    if not scores and not empty_ok:
+        raise ValueError(
+            "scores is empty; pass at least one name -> (n_cells,) array, or a trace "
+            "(RelevanceBars({}, trace=trace)) to score hypotheses typed in the view"
+        )
     vectors: dict[str, np.ndarray] = {}
     first: tuple[str, int] | None = None
     for name, value in scores.items():
@@ -694,3 +780,28 @@ def _sign_vectors(signs: Any, scores: dict[str, np.ndarray]) -> dict[str, np.nda
 def _descending(vector: np.ndarray) -> np.ndarray:
     """Cells by score, highest first; equal scores keep cell order (a stable sort)."""
     return np.argsort(-vector, kind="stable").astype(np.uint32)
+
+
+def _as_list(examples: Any) -> list[Any]:
+    if isinstance(examples, (str, bytes, Mapping)) or not isinstance(examples, Sequence):
+        raise TypeError(
+            "examples must be a list of (start, stop, label) ranges or of "
+            f"{{'start', 'stop', 'label'}} dicts, got {type(examples).__name__}"
+        )
+    return list(examples)
+
+
+def _example_tuple(item: Any, index: int) -> tuple[int, int, int]:
+    """A ``(start, stop, label)`` from a tuple or a SelectView's example dict."""
+    if isinstance(item, Mapping):
+        missing = {"start", "stop", "label"} - set(item)
+        if missing:
+            raise ValueError(f"examples[{index}] lacks {sorted(missing)}")
+        item = (item["start"], item["stop"], item["label"])
+    if isinstance(item, (str, bytes)) or not isinstance(item, Sequence) or len(item) != 3:
+        raise TypeError(f"examples[{index}] must be (start, stop, label), got {item!r}")
+    return (
+        as_int(item[0], f"examples[{index}] start"),
+        as_int(item[1], f"examples[{index}] stop"),
+        as_int(item[2], f"examples[{index}] label"),
+    )

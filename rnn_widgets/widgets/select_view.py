@@ -280,7 +280,8 @@ class SelectView(ImageExport, anywidget.AnyWidget):
         :data:`MAX_EXAMPLES`.
         Set it from Python (a new list: changing the list in place is not seen) to restore
         examples; a bad value raises a ``TraitError`` naming the fix (see
-        :func:`check_examples`). Replacing the ``trace`` clears it.
+        :func:`check_examples`). Replacing the ``trace`` by one of other sequences clears it;
+        the same sequences with another track (``hypotheses.annotate``) keep it.
     labelling : bool
         Labelling mode: the token brush adds examples instead of selecting cells.
 
@@ -386,12 +387,18 @@ class SelectView(ImageExport, anywidget.AnyWidget):
 
     @trace.setter
     def trace(self, trace: Trace) -> None:
-        self._trace = as_trace(trace)
+        old, self._trace = getattr(self, "_trace", None), as_trace(trace)
+        # Examples name steps: they stay when the new trace has the same sequences (the same
+        # trace with another track, say), and go otherwise.
+        same_steps = old is not None and np.array_equal(
+            np.asarray(old.sequence_bounds), np.asarray(self._trace.sequence_bounds)
+        )
         self._track_ranges = {}
         self._selected_for = None
         self._hits, self._hits_query, self._last_hit = np.zeros((0, 2), np.int64), "", None
         with self.hold_sync():
-            self.examples = []  # steps of the old trace
+            if not same_steps:
+                self.examples = []  # steps of the old trace
             self._search_hits = None
             self._describe_trace()
             self._refresh()

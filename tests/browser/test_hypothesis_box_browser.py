@@ -100,3 +100,61 @@ def test_a_typed_hypothesis_re_sorts_the_bars_and_a_bad_one_shows_its_error(lab_
     assert error_outputs(p) == []
     assert widget_errors(page.errors) == []
     assert page.dialogs == []
+
+
+def _brush(page, token) -> None:
+    """Drag across one token of the SelectView's token axis."""
+    box = token.bounding_box()
+    assert box is not None
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + 1, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] - 1, y, steps=4)
+    page.mouse.up()
+
+
+def test_in_the_explorer_a_typed_regex_adds_its_track_and_examples_rank_cells(lab_server, page):
+    p = page.page
+    open_notebook(p, lab_server, "explorer_hypotheses_e2e.ipynb")
+    run_all_cells(p)
+    _wait_for_label(p, r"current= tried=0 tracks=\[\] examples=0 error=''")
+    bars = p.locator(".rnnw-explorer .rnnw-relevance-bars").first
+    select = p.locator(".rnnw-explorer .rnnw-select-view").first
+    # Before any hypothesis the bars hold a neutral hint, never the error box.
+    expect(bars.locator(".rnnw-hint")).to_contain_text("No hypothesis yet")
+    expect(bars.locator(".rnnw-error")).to_be_hidden()
+
+    # A typed regex: the bars re-sort and the SelectView shows its labels as a track.
+    text = bars.get_by_role("textbox", name="hypothesis")
+    text.fill(r"\(")
+    text.press("Enter")
+    _wait_for_label(p, r"current=/\\\(/ tried=1 tracks=\['tried: /\\+\(/'\]")
+    expect(bars).to_have_attribute("data-order", re.compile(r"^5,"))
+    expect(bars.locator(".rnnw-hint")).to_be_hidden()
+    track = select.locator('.rnnw-track[data-track^="tried: "]')
+    expect(track).to_have_count(1)
+    expect(track).to_have_attribute("data-track", "tried: /\\(/")
+    expect(track).to_be_visible()
+
+    # Label by example: two "(" brushed positive, two other tokens Shift-brushed negative.
+    select.locator("button.rnnw-label-toggle").click()
+    tokens = select.locator(".rnnw-token")
+    opening = [i for i, t in enumerate(tokens.all_inner_texts()) if t == "("]
+    others = [i for i, t in enumerate(tokens.all_inner_texts()) if t in "abcd"]
+    assert len(opening) >= 2 and len(others) >= 2, "the window holds too few of each"
+    # Each brush is scored at once (the tokens are drawn anew with its track): wait for it.
+    for count, index in enumerate(opening[:2], start=1):
+        _brush(p, tokens.nth(index))
+        _wait_for_label(p, rf"examples={count} ")
+    p.keyboard.down("Shift")
+    for count, index in enumerate(others[:2], start=3):
+        _brush(p, tokens.nth(index))
+        _wait_for_label(p, rf"examples={count} ")
+    p.keyboard.up("Shift")
+    _wait_for_label(p, r"current=examples tried=2 .* examples=4 error=''")
+    expect(bars).to_have_attribute("data-current", "examples")
+    expect(bars).to_have_attribute("data-order", re.compile(r"^5,"))
+
+    assert error_outputs(p) == []
+    assert widget_errors(page.errors) == []
+    assert page.dialogs == []

@@ -228,7 +228,8 @@ export function createHypothesisBox(model: HypothesisModel, on: Listen): Hypothe
     const name = target?.dataset.name;
     if (!target || name === undefined) return;
     const entry = decodeTried(model.get("tried")).find((t) => t.name === name);
-    if (entry) {
+    if (entry && KIND_OPTIONS.some((o) => o.kind === entry.kind)) {
+      // Labelled examples are brushed, not typed: showing them leaves the box as it is.
       picker.value = optionOf(entry.kind, entry.feature).value;
       input.value = entry.text;
       showPlaceholder();

@@ -5,7 +5,7 @@
 // Given a trace, the kernel turns on a hypothesis box above the bars (lib/hypothesis_box.ts).
 import type { AnyWidget, RenderProps } from "@anywidget/types";
 import { el, fmt, message } from "../lib/dom";
-import { attachHelp, createErrorBox, createNoticeBox, domListeners, guardedRender, legendItem, modelListeners, showErrorText, watchWidth, type Gesture } from "../lib/view";
+import { attachHelp, createErrorBox, createHintBox, createNoticeBox, domListeners, guardedRender, legendItem, modelListeners, showErrorText, watchWidth, type Gesture } from "../lib/view";
 import { cellsToSave, decodeCells } from "../lib/binary";
 import { barAt, barNear, cellsBetween, decodeBars, hoverText, scoreDomain, toggleCell, unionCells, type Bands, type BarsPayload, type DecodedBars } from "../lib/bars";
 import { hitsThreshold } from "../lib/hit";
@@ -26,6 +26,8 @@ export type RelevanceBarsState = {
   error: string;
   /** A notice that is not an error (a size clamped to its bound), shown in place. */
   message?: string;
+  /** What the view shows while it has no bars yet (nothing tried): a neutral hint. */
+  hint?: string;
   _names: string[];
   _bars: BarsPayload | null;
   /** Every hypothesis tried in the box, oldest first (with a trace). */
@@ -85,7 +87,8 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   plot.append(svg);
   const legend = el("div", "rnnw-bars-legend rnnw-legend");
   const hypotheses = createHypothesisBox(model as unknown as HypothesisModel, on);
-  root.append(header, errorBox, notice, hypotheses.element, plot, legend);
+  const hintBox = createHintBox();
+  root.append(header, errorBox, notice, hypotheses.element, hintBox, plot, legend);
   host.append(root);
 
   // ---------------------------------------------------------------- state
@@ -137,7 +140,9 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
     const text = String(model.get("error") ?? "") || barsError || selectionError;
     showErrorText(errorBox, text);
     showErrorText(notice, String(model.get("message") ?? ""));
-    plot.hidden = text !== "";
+    const hint = text === "" && !data ? String(model.get("hint") ?? "") : "";
+    showErrorText(hintBox, hint);
+    plot.hidden = text !== "" || hint !== "";
   }
 
   function updatePicker(): void {
@@ -414,7 +419,7 @@ async function mount({ model, el: host }: Props): Promise<() => void> {
   };
   const onChange = () => draw();
   const onSelectionChange = () => markSelection(); // hover in other views changes nothing here
-  const redrawOn = ["current", "_names", "threshold", "score_name", "layer", "kind", "height", "error", "message"];
+  const redrawOn = ["current", "_names", "threshold", "score_name", "layer", "kind", "height", "error", "message", "hint"];
   const selection = followSelection({
     model,
     view: "RelevanceBars",
