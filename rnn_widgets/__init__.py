@@ -10,6 +10,7 @@ The public API, re-exported from the subpackages:
 * :class:`AblationPlot` -- a task metric against k for top-k cells against random cells
 * :class:`ResponseView` -- a cell's step and sine responses, a metric's distribution, the ranking
 * :class:`StateSpaceView` -- visited states in PCA coordinates, trajectories, fixed points, spectra
+* :class:`DecayView` -- each cell's memory time constant by token, and what resets or holds it
 * :class:`Explorer` -- every view of a trace in one widget, linked; :func:`demo` opens it on a
   shipped model in one line
 * :class:`RecurrentModel`, :func:`wrap`, :func:`capture` -- the model adapter and exact
@@ -62,6 +63,7 @@ from .models import MinGRU, MinLSTM, RecurrentModel, capture, wrap
 from .trace import KNOWN_KINDS, Predictions, Tokens, Trace, Track
 from .widgets import (
     AblationPlot,
+    DecayView,
     Explorer,
     MatchView,
     RelevanceBars,
@@ -79,6 +81,7 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 __all__ = [
     "KNOWN_KINDS",
     "AblationPlot",
+    "DecayView",
     "Explorer",
     "MatchView",
     "MinGRU",

@@ -42,7 +42,8 @@ def demo(
     held-out data, with the task's ground truth as annotation tracks and as hypotheses for
     the relevance bars. For a layer linear in its state (minGRU), its gate too, and a track
     of the mean ``log10`` time constant of its cells at every step
-    (:func:`~rnn_widgets.analysis.memory_timescales`). Works offline: the model and the data
+    (:func:`~rnn_widgets.analysis.memory_timescales`), whose per-cell summary the Explorer's
+    "Memory" tab shows (:class:`DecayView`). Works offline: the model and the data
     ship in the package.
 
     Parameters
@@ -85,6 +86,8 @@ def demo(
         # How long each step lets memory last, under the tokens (Feng et al.'s a(x_t)).
         timescales = memory_timescales(trace, model, progress=progress)
         trace = trace.with_track(*timescales.to_track())
+        if kwargs.get("layer", trace.layers[0]) == timescales.layer:
+            kwargs.setdefault("timescales", timescales)  # the Explorer's "Memory" tab
     search = name in _DYNAMICS_MODELS if fixed_points is None else bool(fixed_points)
     # A float-input model's stimuli are designed from its inputs, which a trace does not hold.
     response = True if model.vocab is not None else characterize(model, sequences=data)

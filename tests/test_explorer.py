@@ -243,7 +243,10 @@ def test_demo_opens_the_explorer_on_a_min_gru(name):
         "state_space_view",
         "relevance_bars",
         "response_view",
+        "decay_view",
     }
+    assert explorer.children[-1].titles[-1] == "Memory"  # the DecayView's tab
+    assert explorer.decay_view.timescales is explorer.timescales  # computed once, by demo
     if name.startswith("flip_flop"):
         assert explorer.fixed_points is not None and explorer.fixed_points.is_fixed.any()
     track = explorer.trace.tracks["mean log10 tau, layer 0"]

@@ -113,7 +113,11 @@ def test_arrange_puts_each_secondary_view_on_a_tab_after_the_linked_views():
     assert [list(getattr(c, "children", [c])) for c in tabs.children] == [
         [views[name] for name in layout.MAIN_VIEWS],
         [views["response_view"]],
+        [views["decay_view"]],
     ]
+    assert tabs.titles == ("Matches · state space · relevance", "Response", "Memory")
+    assert "rnnw-explorer-split" in views["response_view"]._dom_classes
+    assert "rnnw-explorer-split" not in views["decay_view"]._dom_classes  # text under the bars
 
 
 def test_arrange_shows_a_lone_secondary_view_without_a_tab():
@@ -141,7 +145,7 @@ def test_views_chooses_the_views_shown_and_the_rest_are_none_with_a_notice():
     assert list(explorer.views) == ["select_view", "relevance_bars"]  # the Explorer's order
     assert explorer.match_view is None and explorer.state_space_view is None
     assert (
-        "match_view, state_space_view, response_view are left out: "
+        "match_view, state_space_view, response_view, decay_view are left out: "
         "views=['select_view', 'relevance_bars'] does not name them"
     ) in explorer.notices
     notices, select, row = explorer.children
@@ -162,7 +166,7 @@ def test_one_view_left_out_is_named_alone():
     explorer = Explorer(
         _planted(),
         hypotheses=[is_x],
-        views=["select_view", "match_view", "relevance_bars", "response_view"],
+        views=["select_view", "match_view", "relevance_bars", "response_view", "decay_view"],
         progress=False,
     )
     assert explorer.state_space_view is None
@@ -201,7 +205,7 @@ def test_a_state_for_a_view_left_out_is_refused_naming_views():
             ValueError,
             r"views\[1\] is 'state_space', which is not a view of the Explorer; the views are "
             r"\['select_view', 'match_view', 'state_space_view', 'relevance_bars', "
-            r"'response_view'\]; did you mean 'state_space_view'\?",
+            r"'response_view', 'decay_view'\]; did you mean 'state_space_view'\?",
         ),
         (["match_view", "match_view"], ValueError, r"views names 'match_view' twice"),
         ([], ValueError, r"views must name at least one view"),

@@ -8,13 +8,14 @@ its side panel open: an output about 970 px wide and 780 px tall):
 
     notices (one line each: what is left out, and why)
     SelectView                                   across the top, a compact plot
-    [ Matches · state space · relevance | Response ]   a tab strip
+    [ Matches · state space · relevance | Response | Memory ]   a tab strip
     MatchView      | StateSpaceView | RelevanceBars     side by side, the MatchView widest
 
-The secondary panels (today the ResponseView, with its own bars) are one click away behind the
-tab strip; the first tab holds the three views side by side. An output narrower than 900 px
-wraps the row: the bars go under the other two, then (under about 640 px) every view takes the
-whole width, one under the other, as the Explorer stacked them before.
+The secondary panels (the ResponseView, with its own bars, and for a model linear in its state
+the DecayView of its memory time constants) are one click away behind the tab strip; the first
+tab holds the three views side by side. An output narrower than 900 px wraps the row: the bars
+go under the other two, then (under about 640 px) every view takes the whole width, one under
+the other, as the Explorer stacked them before.
 
 Why the layout is CSS (``js/src/lib/explorer.css``, carried by every view's stylesheet) and
 not a width check in Python: the kernel never learns the output's width, and it changes with
@@ -50,11 +51,18 @@ __all__ = [
 ]
 
 #: Every view an Explorer can show, by its attribute name (the keys of ``Explorer.views``).
-VIEW_NAMES = ("select_view", "match_view", "state_space_view", "relevance_bars", "response_view")
+VIEW_NAMES = (
+    "select_view",
+    "match_view",
+    "state_space_view",
+    "relevance_bars",
+    "response_view",
+    "decay_view",
+)
 #: The views side by side under the SelectView, left to right.
 MAIN_VIEWS = ("match_view", "state_space_view", "relevance_bars")
 #: The views behind the tab strip, one tab each.
-SECONDARY_VIEWS = ("response_view",)
+SECONDARY_VIEWS = ("response_view", "decay_view")
 #: The plot heights (px) the Explorer gives its views (a composite view's ``height`` goes to each
 #: of its parts); the views' own defaults are 300, 420, 240 and 200. With them the SelectView,
 #: the tab strip and the row of three views take about 720 px under one notice, and the
@@ -64,6 +72,7 @@ HEIGHTS: dict[str, int] = {
     "state_space_view": 220,
     "relevance_bars": 220,
     "response_view": 140,
+    "decay_view": 220,
 }
 #: Steps of context on each side of a match in the Explorer's MatchView (its own default is 5).
 MATCH_CONTEXT = 2
@@ -73,7 +82,11 @@ _TITLES = {
     "state_space_view": "state space",
     "relevance_bars": "relevance",
     "response_view": "response",
+    "decay_view": "memory",
 }
+# The secondary views whose parts sit side by side (the others stack theirs: the DecayView's
+# line of text goes under its bars).
+_SPLIT = frozenset({"response_view"})
 
 
 def checked_views(views: Any) -> tuple[str, ...]:
@@ -179,7 +192,7 @@ def arrange(views: Mapping[str, Any], notices: Any = None) -> list[Any]:
         each secondary view are the tabs of an ``ipywidgets.Tab`` (class
         ``rnnw-explorer-tabs``). The views get the classes the CSS places them by:
         ``rnnw-explorer-panel``, and ``rnnw-explorer-fill`` for the MatchView; a secondary view
-        made of parts (the ResponseView) gets ``rnnw-explorer-split``: its parts side by side.
+        made of parts side by side (the ResponseView) gets ``rnnw-explorer-split``.
     """
     shown = {name: views[name] for name in VIEW_NAMES if views.get(name) is not None}
     children: list[Any] = [] if notices is None else [notices]
@@ -198,7 +211,8 @@ def arrange(views: Mapping[str, Any], notices: Any = None) -> list[Any]:
         panels.append((title[:1].upper() + title[1:], row))
     for name in SECONDARY_VIEWS:
         if name in shown:
-            shown[name].add_class("rnnw-explorer-split")
+            if name in _SPLIT:
+                shown[name].add_class("rnnw-explorer-split")
             panels.append((_TITLES[name].capitalize(), shown[name]))
     if len(panels) == 1:
         children.append(panels[0][1])

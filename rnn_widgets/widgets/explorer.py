@@ -32,6 +32,7 @@ from ..models import RecurrentModel, wrap
 from ..trace import Trace, as_trace
 from ._explorer_layout import arrange, checked_views, fit_views, left_out_notice
 from ._export import ImageExport, StackedImageExport
+from .decay_view import DecayView
 from .match_view import MatchView
 from .relevance_bars import RelevanceBars
 from .response_view import ResponseView
@@ -52,6 +53,7 @@ _VIEW_FIELDS: dict[str, tuple[str, ...]] = {
     "state_space_view": ("dims", "condition", "sequences", "spectrum_point"),
     "relevance_bars": ("current", "threshold"),
     "response_view": ("metric", "cell"),
+    "decay_view": ("current",),
 }
 #: Names in a state (tracks, score names, metrics) are at most this long.
 _MAX_NAME_CHARS = 256
@@ -72,7 +74,10 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
     :class:`RelevanceBars` (the selected cells highlighted among the cells ranked by the active
     hypothesis), so that a brush's effect on each is in sight at once (in JupyterLab at
     1,400 x 900 with the side panel open). The :class:`ResponseView` of a model's isolated
-    cells is one click away, on the second tab of the strip above the row. An output narrower
+    cells is one click away, on the second tab of the strip above the row; for a model linear
+    in its state (minGRU, minLSTM, Mamba), the :class:`DecayView` of its cells' memory time
+    constants (:func:`~rnn_widgets.analysis.memory_timescales`: which tokens hold a cell, which
+    reset it) is on a third tab, "Memory". An output narrower
     than 900 px wraps the row, and under about 640 px the views stack, one under the other.
     All share one :class:`Selection`: cells chosen in any view light up in all, and a hovered
     token is marked in all. The Explorer gives its views compact heights (the SelectView's
@@ -80,9 +85,10 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
     ``explorer.select_view.height`` and so on to change them.
 
     Each view is an attribute named for its class (``explorer.select_view``,
-    ``.match_view``, ``.state_space_view``, ``.relevance_bars``, ``.response_view``; also
-    :attr:`views` by the same names); the results keep their nouns (``explorer.matches``,
-    ``.fixed_points``, ``.scores``, ``.response``; :meth:`table`).
+    ``.match_view``, ``.state_space_view``, ``.relevance_bars``, ``.response_view``,
+    ``.decay_view``; also :attr:`views` by the same names); the results keep their nouns
+    (``explorer.matches``, ``.fixed_points``, ``.scores``, ``.response``, ``.timescales``;
+    :meth:`table`).
 
     Try a hypothesis without leaving the widget (Lin & Wu 2017's guess, look, refine loop):
     type a regular expression, tokens or a Python expression over ``tokens`` and ``i`` in the
@@ -94,7 +100,8 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
     is listed in the box and in :attr:`hypotheses`, and goes into :attr:`state`.
 
     Views without their data are left out (their attribute None) with a one-line notice
-    (``explorer.notices``): no model means no fixed points and no ``response_view``; without
+    (``explorer.notices``): no model means no fixed points, no ``response_view`` and no
+    ``decay_view`` (which needs a model linear in its state, too); without
     hypotheses or scores the bars start empty, waiting for one typed in their box.
     ``explorer.save_image("all.svg")``
     writes every view, one under the other, in one file (after the Explorer has been
@@ -123,6 +130,11 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
         From :func:`~rnn_widgets.analysis.characterize`; ``True`` (the default when a model
         is given) characterizes the model's cells with the trace as data; ``False`` hides
         the view.
+    timescales : MemoryTimescales or bool, optional
+        From :func:`~rnn_widgets.analysis.memory_timescales` on the same layer, for the
+        ``decay_view``; by default (None) computed from the model when it is linear in its
+        state (minGRU, minLSTM, Mamba: ``analysis.LINEAR_FAMILIES``) and the view is shown;
+        ``False`` hides the view.
     labels : str or array-like, optional
         Colours the state-space cloud: a track name of the trace or one value per step
         (default: the trace's first track, if any).
@@ -138,13 +150,14 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
         Matches listed (default 50).
     views : sequence of str, optional
         The views to show, by their names in :attr:`views` (``"select_view"``,
-        ``"match_view"``, ``"state_space_view"``, ``"relevance_bars"``, ``"response_view"``),
+        ``"match_view"``, ``"state_space_view"``, ``"relevance_bars"``, ``"response_view"``,
+        ``"decay_view"``),
         in any order; the layout stays the same. Default: every view there is data for. A
         view left out is None, like one without its data, and a notice names it; without
         ``"response_view"`` the response is not characterized (unless ``response=`` gives it).
         An unknown name raises a ValueError that lists the names.
     progress : bool
-        Show progress bars for the work done here (scores, fixed points).
+        Show progress bars for the work done here (scores, fixed points, time constants).
 
     Examples
     --------
@@ -166,6 +179,7 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
         scores: Any = None,
         fixed_points: Any = None,
         response: Any = True,
+        timescales: Any = None,
         labels: Any = None,
         layer: int | None = None,
         kind: str | None = None,
@@ -189,6 +203,9 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
         self._scores = self._relevance(hypotheses, scores, progress)
         self._fixed_points = self._searched_fixed_points(fixed_points, progress)
         self._response = self._characterized(response)
+        self._timescales = (
+            self._memory_timescales(timescales, progress) if "decay_view" in chosen else None
+        )
 
         self.select_view = (
             SelectView(trace, selection=self._selection, window_size=window_size)
@@ -209,6 +226,7 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
             if self._response is None or "response_view" not in chosen
             else ResponseView(self._response, selection=self._selection)
         )
+        self.decay_view = self._decay_view()
         left_out = left_out_notice(chosen)
         if left_out is not None:
             self._note(left_out)
@@ -269,8 +287,9 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
     def views(self) -> dict[str, Any]:
         """The views shown, by their attribute names (``select_view``, ``match_view``, ...).
 
-        ``select_view``, ``match_view``, ``state_space_view``, ``relevance_bars`` and
-        ``response_view``; a view left out (its attribute None) is not listed.
+        ``select_view``, ``match_view``, ``state_space_view``, ``relevance_bars``,
+        ``response_view`` and ``decay_view``; a view left out (its attribute None) is not
+        listed.
         """
         views = {
             "select_view": self.select_view,
@@ -278,6 +297,7 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
             "state_space_view": self.state_space_view,
             "relevance_bars": self.relevance_bars,
             "response_view": self.response_view,
+            "decay_view": self.decay_view,
         }
         return {name: view for name, view in views.items() if view is not None}
 
@@ -313,6 +333,11 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
     def response(self) -> Any:
         """The response characterization of the model's cells (a ``Response``), or None."""
         return self._response
+
+    @property
+    def timescales(self) -> Any:
+        """The memory time constants of the layer's cells (``MemoryTimescales``), or None."""
+        return self._timescales
 
     def table(self, name: str) -> Any:
         """One of the Explorer's results as a ``pandas.DataFrame`` (needs pandas).
@@ -565,6 +590,12 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
             return check_examples(value, int(self._trace.n_steps), name=path)
         if name == "labelling" and type(value) is not bool:
             raise TypeError(f"{path} must be True or False, got {type(value).__name__}")
+        if name == "current" and isinstance(view, DecayView):
+            if not isinstance(value, str):
+                raise TypeError(f"{path} must be a str, got {type(value).__name__}")
+            if value not in view.names:
+                raise ValueError(f"{path} {value!r:.80} is not one of the bars {list(view.names)}")
+            return value
         if name == "current" and isinstance(view, RelevanceBars):
             # A tried hypothesis's name exists again only once the hypotheses are restored.
             if not isinstance(value, str):
@@ -617,6 +648,8 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
             return "it has no hypotheses or scores"
         if part == "response_view":
             return "it has no model of token inputs, or response=False"
+        if part == "decay_view":
+            return "it has no model linear in its state, or timescales=False"
         return "it was left out"
 
     def _restore_selection(self, state: Any) -> None:
@@ -640,7 +673,10 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
 
     def _checked_model(self, model: Any) -> Any:
         if model is None:
-            self._note("Fixed points and response_view need the model: Explorer(trace, model, ...)")
+            self._note(
+                "Fixed points, response_view and decay_view need the model: "
+                "Explorer(trace, model, ...)"
+            )
             return None
         if not isinstance(model, RecurrentModel):
             try:
@@ -796,6 +832,43 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
                 break
         return sequences
 
+    def _memory_timescales(self, timescales: Any, progress: bool) -> Any:
+        """The layer's memory time constants: given, or computed for a linear model."""
+        if timescales is False:
+            return None
+        if timescales is not None and timescales is not True:
+            if not isinstance(timescales, analysis.MemoryTimescales):
+                raise TypeError(
+                    "timescales must be a MemoryTimescales from "
+                    "rnn_widgets.analysis.memory_timescales, True, False or None; got "
+                    f"{type(timescales).__name__}"
+                )
+            if timescales.layer != self._layer or len(timescales.tau) != self._trace.n_steps:
+                raise ValueError(
+                    f"timescales are of layer {timescales.layer} over {len(timescales.tau)} "
+                    f"steps, but the Explorer shows layer {self._layer} of a trace of "
+                    f"{self._trace.n_steps} steps; compute them with "
+                    f"memory_timescales(trace, model, layer={self._layer})"
+                )
+            return timescales
+        if self._model is None:
+            return None  # the model's notice says why
+        family = self._model.family
+        if family not in analysis.LINEAR_FAMILIES:
+            linear = ", ".join(analysis.LINEAR_FAMILIES)
+            self._note(
+                f"decay_view is left out: the model's family {family!r} is not linear in its "
+                f"state; memory time constants are read from a(x_t) of {linear} layers"
+            )
+            return None
+        try:
+            return analysis.memory_timescales(
+                self._trace, self._model, layer=self._layer, progress=progress
+            )
+        except (TypeError, ValueError) as error:
+            self._note(f"decay_view is left out: {_one_line(error)}")
+            return None
+
     # ------------------------------------------------------------------ views
 
     def _state_space_view(self, labels: Any) -> StateSpaceView:
@@ -819,6 +892,28 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
             readout=self._readout(),
             height=380,
         )
+
+    def _decay_view(self) -> DecayView | None:
+        """The DecayView on a kind of the trace with as many cells as the time constants."""
+        timescales = self._timescales
+        if timescales is None:
+            return None
+        kinds = self._trace.kinds(layer=self._layer)
+        family = analysis.LINEAR_FAMILIES.get(timescales.family)
+        candidates = [self._kind, "h", *(family.decay_kinds if family else ()), *kinds]
+        fitting = [
+            kind
+            for kind in dict.fromkeys(candidates)
+            if kind in kinds
+            and self._trace.n_cells(layer=self._layer, kind=kind) == timescales.n_cells
+        ]
+        if not fitting:
+            self._note(
+                f"decay_view is left out: no kind of layer {self._layer} of the trace has the "
+                f"{timescales.n_cells} cells of the time constants"
+            )
+            return None
+        return DecayView(timescales, selection=self._selection, kind=fitting[0])
 
     def _readout(self) -> Any:
         module = None if self._model is None else self._model.readout_module
