@@ -27,12 +27,28 @@ How
   intermediates (``batch_size`` bounds it).
 * The model is put in eval mode and every training flag restored afterwards, also on an
   exception or a KeyboardInterrupt (which propagates).
+* Into a Zarr store (``store=``), for traces larger than memory: the sequences are read in
+  windows of consecutive sequences (at least one batch, about ``window_bytes`` of states),
+  each sorted by length into batches as above; `rnn_widgets.trace.StoreWriter` hands out a
+  window's rows, writes the chunks of the store each window completes (in the background,
+  while the next window is computed), and records the progress in the store, so two windows
+  of states (and less than a chunk per array each) are held. A
+  fingerprint of what is captured (digests of the model's weights, the inputs and tokens;
+  the batching, kinds, widths, dtype, device and versions) is kept in the store: calling
+  capture again with the same one resumes an interrupted capture from the steps written,
+  repeating the same batches, so the store equals an uninterrupted capture's bit for bit.
+  When every sequence fits in one window the batches are those of the capture into memory.
 """
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import mmap
+import os
 from collections.abc import Iterable, Mapping, Sequence
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -40,10 +56,10 @@ import torch
 from tqdm.auto import tqdm
 
 from .._validation import as_int, encodable_text
-from ..trace import Trace
+from ..trace import StoreWriter, Trace
 from ._model import RecurrentModel, as_model
 
-__all__ = ["DEFAULT_STATE_BUDGET", "capture"]
+__all__ = ["DEFAULT_STATE_BUDGET", "DEFAULT_WINDOW_BYTES", "capture"]
 
 #: The top predictions kept per step by default (every output when the readout has fewer).
 _DEFAULT_TOP_K = 5
@@ -51,6 +67,10 @@ _DEFAULT_TOP_K = 5
 #: The bytes capture may allocate by default for kinds with several values per channel (a
 #: Mamba layer's ``ssm`` and ``conv``), over every recorded layer: 1 GiB.
 DEFAULT_STATE_BUDGET = 1 << 30
+
+#: The bytes of states in one window of a capture into a store (``store=``) by default: 64 MiB
+#: (or one batch of sequences, when more). Two windows are held: one computed, one written.
+DEFAULT_WINDOW_BYTES = 64 << 20
 
 
 def capture(
@@ -66,8 +86,11 @@ def capture(
     labels: Sequence[str] | None = None,
     state_budget: int = DEFAULT_STATE_BUDGET,
     channels: Mapping[Any, Any] | None = None,
+    store: str | os.PathLike[str] | None = None,
+    overwrite: bool = False,
+    window_bytes: int | None = None,
 ) -> Trace:
-    """Record a model's states over sequences as a `Trace`.
+    """Record a model's states over sequences as a `Trace`, in memory or into a Zarr store.
 
     Parameters
     ----------
@@ -119,13 +142,40 @@ def capture(
         holds those channels' values in the order given: column ``j`` is value ``j % k`` of
         channel ``channels[j // k]``, ``k`` being the values per channel. By default every
         channel.
+    store : str or path-like, optional
+        Capture into this Zarr store (a folder, ``"run.zarr"``, or a URL such as
+        ``"s3://bucket/run.zarr"``) instead of memory, and return the trace opened from it:
+        the store ``trace.save(store)`` would write, written while the states are computed,
+        holding two windows of states in memory (``window_bytes``), so a trace far larger
+        than memory can be captured. Needs the ``scale`` extra. The store is marked
+        unfinished until its last step is written (``Trace.load`` refuses it until then); a
+        capture interrupted (Ctrl+C, a crash) is resumed by calling ``capture`` again with
+        the same model, sequences and arguments: it continues from the steps written and
+        gives the same bits as an uninterrupted capture. Called again on a finished store of
+        the same capture, it opens the store without computing anything. See
+        ``docs/scale.md``.
+    overwrite : bool
+        With ``store``: start over, replacing whatever store is at ``store`` (a finished or
+        unfinished capture, a saved trace). By default an unfinished capture of the same
+        model, sequences and arguments is resumed, and anything else there is refused. A
+        local folder that holds no Zarr store is never replaced.
+    window_bytes : int, optional
+        With ``store``: the bytes of states of one window (default 64 MiB,
+        :data:`DEFAULT_WINDOW_BYTES`). Consecutive sequences are captured in windows of at
+        most this many bytes of states (more when one batch of sequences needs more), each
+        sorted by length into equal batches of at most ``batch_size``, as the capture into
+        memory sorts all of them; when every sequence fits in one window the batches, and so
+        the states, are exactly the in-memory capture's. A window's complete chunks are
+        written while the next window is computed, so two windows are held (plus less than
+        a 4 MiB chunk per recorded kind and layer each). A resume needs the same value.
 
     Returns
     -------
     Trace
         States ``(layer, kind)`` of shape (n_steps, n_cells) (``n_cells`` the kind's width),
         float32, sequences in the order given, with the model's cell groups; top-k predictions
-        where available.
+        where available. With ``store``, the trace opened from the store (``Trace.load``):
+        its states stay there and are read by window.
 
     Raises
     ------
@@ -133,6 +183,15 @@ def capture(
         On a model that is not recurrent, malformed sequences (the message names the
         sequence and the position), unknown layers or kinds, malformed ``channels``, or
         budgeted kinds past ``state_budget`` (naming the bytes needed and the fix).
+    FileExistsError
+        With ``store``: the path holds something other than an unfinished capture of the
+        same model, sequences and arguments (the message says what differs), and
+        ``overwrite`` is False; or a folder that is not a Zarr store.
+    ImportError
+        With ``store``, when zarr is not installed: ``pip install "rnn_widgets[scale]"``.
+    KeyboardInterrupt
+        Propagated (the model's modes restored); with ``store``, the store is left
+        resumable, and the exception notes how many steps are written.
 
     Examples
     --------
@@ -142,10 +201,28 @@ def capture(
     >>> trace.n_steps, trace.kinds()
     (8, ('h', 'c', 'i', 'f', 'g', 'o'))
 
+    Into a store (``trace`` is opened from it; run again after an interruption to resume):
+
+    >>> trace = capture(lstm, [torch.randn(5, 2)], store="run.zarr")  # doctest: +SKIP
+
     """
     model = as_model(model)
     batch_size = as_int(batch_size, "batch_size", minimum=1)
     top_k = None if top_k is None else as_int(top_k, "top_k", minimum=0)
+    if not isinstance(overwrite, bool):
+        raise TypeError(f"overwrite must be True or False, got {type(overwrite).__name__}")
+    if store is not None:
+        store = _store_path(store)
+        window = as_int(
+            DEFAULT_WINDOW_BYTES if window_bytes is None else window_bytes,
+            "window_bytes",
+            minimum=1,
+        )
+    elif overwrite or window_bytes is not None:
+        raise ValueError(
+            "overwrite and window_bytes are for a capture into a store (store='run.zarr'); a "
+            "capture into memory holds every state and writes nothing"
+        )
     prepared, _ = model.prepare(sequences, "sequences")
     record_layers = _layers(model, layers)
     record_kinds = _kinds(model, kinds)
@@ -163,10 +240,30 @@ def capture(
         for layer in record_layers
         for kind in record_kinds
     }
+    groups = {key: model.cell_group(layer=key[0], kind=key[1]) for key in widths}
+    # Kinds of other widths name their groups; when every kind shares h's cells, the trace's
+    # own grouping by width says so.
+    declared = groups if len(set(groups.values())) > 1 else None
+    selected = {key: torch.from_numpy(cols) for key, cols in columns.items()}
+    run = _Run(model, prepared, lengths, batch_size, selected)
+    if store is not None:
+        return _capture_into_store(
+            run,
+            store,
+            overwrite=overwrite,
+            window_bytes=window,
+            widths=widths,
+            declared=declared,
+            trace_tokens=trace_tokens,
+            top_k=top_k,
+            labels=labels,
+            state_budget=state_budget,
+            columns=columns,
+            progress=progress,
+        )
+
     _check_budget(model, widths, n_steps, state_budget)
     arrays = {key: _small_page_array((n_steps, width)) for key, width in widths.items()}
-    groups = {key: model.cell_group(layer=key[0], kind=key[1]) for key in arrays}
-    selected = {key: torch.from_numpy(cols) for key, cols in columns.items()}
     targets = {key: torch.from_numpy(array) for key, array in arrays.items()}
     for target in targets.values():
         # Fault the fresh pages in now, in one sequential, multi-threaded sweep: the same
@@ -174,46 +271,284 @@ def capture(
         # more (measured; see benchmarks/capture.py).
         target.zero_()
     wanted = {layer: record_kinds for layer in record_layers}
-    order = np.argsort(-lengths, kind="stable")
-    k = 0
 
     with model.eval_mode(), torch.no_grad():
         output_labels, k = _output_labels(model, top_k, labels)
         forward = model.forward_pass(wanted, outputs=output_labels is not None)
+        probabilities = predicted = None
         if output_labels is not None:
             probabilities = np.empty((n_steps, k), dtype=np.float32)
             predicted = np.empty((n_steps, k), dtype=np.int64)
-            prob_target = torch.from_numpy(probabilities)
-            id_target = torch.from_numpy(predicted)
         with tqdm(total=n_steps, unit="step", desc="capture", disable=not progress) as bar:
-            # Equal batches: a small last batch would cost nearly as much per step as a full one.
-            for batch in np.array_split(order, -(-len(order) // batch_size)):
-                batch_lengths = lengths[batch]
-                batch_starts = starts[batch]
-                x = model.embed([prepared[i] for i in batch])
-                for piece in forward.pieces(x, batch_lengths):
-                    values = piece.values
-                    if values.device.type != "cpu":
-                        values = values.cpu()
-                    if piece.key == "out":
-                        probs, ids = _top(values, k)
-                        _scatter(probs, piece.t0, prob_target, batch_starts, batch_lengths)
-                        _scatter(ids, piece.t0, id_target, batch_starts, batch_lengths)
-                    else:
-                        target = targets[piece.key]
-                        if piece.key in selected:
-                            values = values.index_select(-1, selected[piece.key])
-                        _scatter(values, piece.t0, target, batch_starts, batch_lengths)
-                bar.update(int(batch_lengths.sum()))
+            run.fill(
+                forward,
+                np.arange(len(prepared)),
+                starts,
+                targets,
+                probabilities,
+                predicted,
+                k,
+                bar,
+            )
 
-    if len(set(groups.values())) > 1:  # kinds of other widths: name their groups
-        trace = Trace.from_owned_arrays(trace_tokens, lengths, arrays, cell_groups=groups)
-    else:  # every kind shares h's cells: the trace's own grouping by width says so
+    if declared is not None:
+        trace = Trace.from_owned_arrays(trace_tokens, lengths, arrays, cell_groups=declared)
+    else:
         trace = Trace.from_owned_arrays(trace_tokens, lengths, arrays)
     if output_labels is not None:
         label_table = np.array(output_labels, dtype=object)
         trace = trace.with_predictions(label_table[predicted], probabilities)
     return trace
+
+
+class _Run:
+    """The sequences of one capture read batch by batch into rows of target arrays."""
+
+    def __init__(
+        self,
+        model: RecurrentModel,
+        prepared: Sequence[Any],
+        lengths: np.ndarray,
+        batch_size: int,
+        selected: Mapping[tuple[int, str], torch.Tensor],
+    ) -> None:
+        self.model = model
+        self.prepared = prepared
+        self.lengths = lengths
+        self.batch_size = batch_size
+        self.selected = selected
+
+    def fill(
+        self,
+        forward: Any,
+        indices: np.ndarray,
+        starts: np.ndarray,
+        targets: Mapping[tuple[int, str], torch.Tensor],
+        probabilities: np.ndarray | None,
+        predicted: np.ndarray | None,
+        k: int,
+        bar: Any,
+    ) -> None:
+        """Capture the sequences ``indices``; sequence ``i``'s rows start at ``starts[i]``.
+
+        The sequences are sorted by length (longest first, ties in order) and read in equal
+        batches of at most ``batch_size``: a small last batch would cost nearly as much per
+        step as a full one. The batches depend only on the lengths of ``indices`` and on
+        ``batch_size``, so the same sequences give the same batches, and the same bits.
+        """
+        order = indices[np.argsort(-self.lengths[indices], kind="stable")]
+        prob_target = None if probabilities is None else torch.from_numpy(probabilities)
+        id_target = None if predicted is None else torch.from_numpy(predicted)
+        for batch in np.array_split(order, -(-len(order) // self.batch_size)):
+            batch_lengths = self.lengths[batch]
+            batch_starts = starts[batch]
+            x = self.model.embed([self.prepared[i] for i in batch])
+            for piece in forward.pieces(x, batch_lengths):
+                values = piece.values
+                if values.device.type != "cpu":
+                    values = values.cpu()
+                if piece.key == "out":
+                    probs, ids = _top(values, k)
+                    _scatter(probs, piece.t0, prob_target, batch_starts, batch_lengths)
+                    _scatter(ids, piece.t0, id_target, batch_starts, batch_lengths)
+                else:
+                    target = targets[piece.key]
+                    if piece.key in self.selected:
+                        values = values.index_select(-1, self.selected[piece.key])
+                    _scatter(values, piece.t0, target, batch_starts, batch_lengths)
+            bar.update(int(batch_lengths.sum()))
+
+
+def _capture_into_store(
+    run: _Run,
+    store: str | Path,
+    *,
+    overwrite: bool,
+    window_bytes: int,
+    widths: Mapping[tuple[int, str], int],
+    declared: Mapping[tuple[int, str], str] | None,
+    trace_tokens: list[str],
+    top_k: int | None,
+    labels: Any,
+    state_budget: int,
+    columns: Mapping[tuple[int, str], np.ndarray],
+    progress: bool,
+) -> Trace:
+    """``capture(..., store=)``: window by window into a Zarr store (``trace.StoreWriter``)."""
+    model, lengths = run.model, run.lengths
+    window_steps = max(1, window_bytes // (4 * sum(widths.values())))
+    partition = _windows(lengths, run.batch_size, window_steps)
+    largest = int(max(lengths[a:b].sum() for a, b in itertools.pairwise(partition)))
+    _check_budget(model, widths, largest, state_budget)
+    wanted: dict[int, list[str]] = {}
+    for layer, kind in widths:
+        wanted.setdefault(layer, []).append(kind)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    try:  # what a trace stores must be UTF-8: one pass, then name the token
+        "".join(trace_tokens).encode("utf-8")
+    except UnicodeEncodeError:
+        for index, token in enumerate(trace_tokens):
+            encodable_text(token, f"tokens[{index}]")
+    with model.eval_mode(), torch.no_grad():
+        output_labels, k = _output_labels(model, top_k, labels)
+        fingerprint = {
+            "model": _model_digest(model),
+            "inputs": _inputs_digest(run.prepared),
+            "batch_size": run.batch_size,
+            "window_steps": window_steps,
+            "channels": _columns_digest(columns),
+            "dtype": str(model.dtype),
+            "device": str(model.device),
+            "torch": str(torch.__version__),
+            "rnn_widgets": _version(),
+        }
+        writer = StoreWriter(
+            store,
+            tokens=trace_tokens,
+            lengths=lengths,
+            widths=widths,
+            cell_groups=declared,
+            labels=output_labels,
+            k=k,
+            fingerprint=fingerprint,
+            overwrite=overwrite,
+        )
+        if writer.complete:
+            return Trace.load(writer.path)
+        pending = writer.pending(partition)
+        forward = model.forward_pass(wanted, outputs=output_labels is not None)
+        initial = pending[0].start if pending else writer.n_steps
+        description = "capture (resumed)" if writer.resumed else "capture"
+        try:
+            with tqdm(
+                total=writer.n_steps,
+                initial=initial,
+                unit="step",
+                desc=description,
+                disable=not progress,
+            ) as bar:
+                for window in pending:
+                    rows = writer.rows(window)
+                    targets = {key: torch.from_numpy(array) for key, array in rows.states.items()}
+                    run.fill(
+                        forward,
+                        np.asarray(window.sequences),
+                        starts - window.start,
+                        targets,
+                        rows.probabilities,
+                        rows.predicted,
+                        k,
+                        bar,
+                    )
+                    writer.commit(window)
+                    del rows, targets  # a larger next window may replace the buffers
+            writer.finish()
+        except BaseException as error:
+            try:  # let the window being written finish, so the store counts it
+                writer.close()
+            except Exception:  # the error at hand says more
+                pass
+            resumable = isinstance(error, (KeyboardInterrupt, OSError, MemoryError))
+            if resumable and hasattr(error, "add_note"):  # Python 3.11, as zarr is
+                error.add_note(
+                    f"capture into {writer.source} stopped with {writer.steps:,} of its "
+                    f"{writer.n_steps:,} steps stored; call rw.capture with the same model, "
+                    "sequences and arguments to resume it"
+                )
+            raise
+    return Trace.load(writer.path)
+
+
+def _windows(lengths: np.ndarray, batch_size: int, window_steps: int) -> list[int]:
+    """Where each window of consecutive sequences starts, plus the end (a partition).
+
+    A window takes sequences while it holds fewer than ``batch_size`` of them or its steps
+    stay within ``window_steps``: one batch at least, about ``window_steps`` steps at most.
+    """
+    bounds = [0]
+    count = steps = 0
+    for index, length in enumerate(lengths.tolist()):
+        if count >= batch_size and steps + length > window_steps:
+            bounds.append(index)
+            count = steps = 0
+        count += 1
+        steps += length
+    bounds.append(len(lengths))
+    return bounds
+
+
+def _store_path(store: Any) -> str | Path:
+    """``store`` as a URL or a local path, refusing other types and HDF5 names."""
+    if isinstance(store, str) and "://" in store and not store.startswith("file://"):
+        return store
+    if not isinstance(store, (str, os.PathLike)):
+        raise TypeError(f"store must be a path or a URL, got {type(store).__name__}")
+    path = Path(str(store).removeprefix("file://"))
+    if path.suffix.lower() in (".h5", ".hdf5", ".hdf"):
+        raise ValueError(
+            f"store={str(store)!r} names an HDF5 file, but capture writes a Zarr store: name it "
+            "run.zarr, or capture into memory and save it, trace.save('run.h5')"
+        )
+    return path
+
+
+def _model_digest(model: RecurrentModel) -> str:
+    """A digest of the model's weights, buffers and description (for resuming a capture)."""
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(f"{model!r} {model.family}".encode())
+    for part in (model.core, model.embedding, model.readout_module):
+        digest.update(type(part).__qualname__.encode())
+        for name, value in _weights(part):
+            flat = value.detach().cpu().contiguous().reshape(-1)
+            digest.update(f"{name} {flat.dtype} {tuple(value.shape)}".encode())
+            digest.update(flat.view(torch.uint8).numpy())
+    return digest.hexdigest()
+
+
+def _weights(part: Any) -> list[tuple[str, torch.Tensor]]:
+    """The tensors of a module (its state dict) or of a cell's attributes."""
+    if isinstance(part, torch.nn.Module):
+        return [(n, v) for n, v in part.state_dict().items() if isinstance(v, torch.Tensor)]
+    found: list[tuple[str, torch.Tensor]] = []
+    for name, value in sorted(getattr(part, "__dict__", {}).items()):
+        if isinstance(value, torch.nn.Module):
+            found.extend((f"{name}.{n}", v) for n, v in _weights(value))
+        elif isinstance(value, torch.Tensor):
+            found.append((name, value))
+        elif isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+            found.append((name, torch.from_numpy(np.ascontiguousarray(value))))
+    return found
+
+
+def _inputs_digest(prepared: Sequence[Any]) -> str:
+    """A digest of every sequence's token ids or input vectors."""
+    digest = hashlib.blake2b(digest_size=16)
+    for p in prepared:
+        if p.ids is not None:
+            digest.update(b"ids")
+            digest.update(np.ascontiguousarray(p.ids, dtype=np.int64))
+        if p.vectors is not None:
+            flat = p.vectors.detach().cpu().contiguous().reshape(-1)
+            digest.update(f"vectors {flat.dtype} {tuple(p.vectors.shape)}".encode())
+            digest.update(flat.view(torch.uint8).numpy())
+    return digest.hexdigest()
+
+
+def _columns_digest(columns: Mapping[tuple[int, str], np.ndarray]) -> str | None:
+    if not columns:
+        return None
+    digest = hashlib.blake2b(digest_size=16)
+    for (layer, kind), chosen in sorted(columns.items()):
+        digest.update(f"{layer} {kind} ".encode())
+        digest.update(np.ascontiguousarray(chosen, dtype=np.int64))
+    return digest.hexdigest()
+
+
+def _version() -> str:
+    try:
+        return version("rnn_widgets")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def _small_page_array(shape: tuple[int, int]) -> np.ndarray:

@@ -1,6 +1,7 @@
 """Recorded states of recurrent networks: the `Trace` and its annotation tracks."""
 
 from ._chunked import STATES_BUDGET
+from ._store_writer import StoreWriter
 from ._tokens import Tokens
 from ._trace import KNOWN_KINDS, SEARCH_TIMEOUT, Predictions, Trace, Track, as_trace
 
@@ -9,6 +10,7 @@ __all__ = [
     "SEARCH_TIMEOUT",
     "STATES_BUDGET",
     "Predictions",
+    "StoreWriter",
     "Tokens",
     "Trace",
     "Track",

@@ -56,10 +56,12 @@ read, so a million-step trace of 512 cells still opens in milliseconds):
   "missing" code). Track values are one number per step, so they are read and checked.
 * Predictions (optional): ``probabilities`` floats of shape (n_steps, k), k >= 1, finite and in
   [0, 1]; ``labels`` tokens as above, n_steps * k of them.
-* The store itself: an HDF5 file not cut short (no dataset's bytes past its end); in a Zarr
-  store every chunk of every array present (a missing chunk would read as the fill value),
-  and, where the store is a local folder and the array uncompressed, each chunk file exactly
-  as long as its chunk shape needs (a chunk written with another width or cut short).
+* The store itself: an HDF5 file not cut short (no dataset's bytes past its end); a Zarr
+  store not marked as an unfinished capture (``rw.capture(..., store=)`` marks it so until
+  its last step is written; the message says how to resume), with every chunk of every
+  array present (a missing chunk would read as the fill value) and, where the store is a
+  local folder and the array uncompressed, each chunk file exactly as long as its chunk
+  shape needs (a chunk written with another width or cut short).
 
 Checked lazily, by the analyses that read whole state arrays (one pass, cached per trace):
 

@@ -40,11 +40,21 @@ class Tokens(Sequence[str]):
 
     @classmethod
     def from_strings(cls, strings: Sequence[str]) -> Tokens:
-        """Encode a list of str."""
-        encoded = [token.encode("utf-8") for token in strings]
-        offsets = np.zeros(len(encoded) + 1, dtype=np.uint64)
-        np.cumsum([len(b) for b in encoded], out=offsets[1:])
-        data = np.frombuffer(b"".join(encoded), dtype=np.uint8).copy()
+        """Encode a list of str.
+
+        Encoded in blocks of tokens, so that no list of millions of ``bytes`` objects is held
+        beside the result (a capture into a store encodes its whole corpus up front).
+        """
+        block = 65536
+        lengths = np.empty(len(strings), dtype=np.uint64)
+        parts = []
+        for start in range(0, len(strings), block):
+            encoded = [token.encode("utf-8") for token in strings[start : start + block]]
+            lengths[start : start + len(encoded)] = [len(b) for b in encoded]
+            parts.append(b"".join(encoded))
+        offsets = np.zeros(len(strings) + 1, dtype=np.uint64)
+        np.cumsum(lengths, out=offsets[1:])
+        data = np.frombuffer(b"".join(parts), dtype=np.uint8).copy()
         data.flags.writeable = False
         offsets.flags.writeable = False
         return cls(data, offsets)

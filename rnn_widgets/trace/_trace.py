@@ -45,7 +45,16 @@ from ._chunked import STATES_BUDGET, ChunkedStates, block_steps, describe_bytes,
 from ._layout import TraceFileError
 from ._tokens import Tokens
 
-__all__ = ["KNOWN_KINDS", "SEARCH_TIMEOUT", "Predictions", "Trace", "Track", "as_trace"]
+__all__ = [
+    "KNOWN_KINDS",
+    "SEARCH_TIMEOUT",
+    "Predictions",
+    "Trace",
+    "Track",
+    "as_trace",
+    "display_range",
+    "resolve_cell_groups",
+]
 
 #: State kinds with a fixed meaning: hidden state, LSTM cell state and gates, GRU gates.
 KNOWN_KINDS: tuple[str, ...] = ("h", "c", "i", "f", "g", "o", "r", "z", "n")
@@ -665,8 +674,7 @@ class Trace:
                 step, cell = (int(i) for i in np.argwhere(~np.isfinite(part))[0])
                 raise self._not_finite(key, start + step, cell)
             low, high = min(low, float(part_low)), max(high, float(part_high))
-        if high - low < 1e-6:
-            low, high = low - 0.5, high + 0.5
+        low, high = display_range(low, high)
         self._verified[key] = (low, high)
         return low, high
 
@@ -902,6 +910,17 @@ class Trace:
         return steps
 
 
+def display_range(low: float, high: float) -> tuple[float, float]:
+    """The ``(min, max)`` a trace gives for states from ``low`` to ``high``, as saved with them.
+
+    A constant array's range (narrower than 1e-6) is widened by 0.5 on each side, so a view
+    has an axis to draw it on.
+    """
+    if high - low < 1e-6:
+        return low - 0.5, high + 0.5
+    return low, high
+
+
 def as_trace(value: Any, name: str = "trace") -> Trace:
     """Return ``value`` if it is a :class:`Trace`, or raise naming ``name`` and the fix.
 
@@ -1084,17 +1103,27 @@ def _join_sequences(value: Any, seq_lengths: np.ndarray) -> Any:
 def _cell_groups(
     states: Mapping[tuple[int, str], np.ndarray], declared: Mapping[tuple[int, str], str]
 ) -> dict[tuple[int, str], str]:
+    """Every kind's cell group (see :func:`resolve_cell_groups`)."""
+    return resolve_cell_groups({key: int(v.shape[1]) for key, v in states.items()}, declared)
+
+
+def resolve_cell_groups(
+    widths: Mapping[tuple[int, str], int], declared: Mapping[tuple[int, str], str]
+) -> dict[tuple[int, str], str]:
     """Every kind's cell group: as declared, else the first undeclared kind of its width.
+
+    ``widths`` are the cells of each ``(layer, kind)``; what a trace of such states holds,
+    before its states exist (a capture into a store writes them as it goes).
 
     Raises ValueError if one group would hold kinds of different widths.
     """
     groups: dict[tuple[int, str], str] = {}
-    for layer in sorted({lay for lay, _ in states}):
-        kinds = sorted((kind for lay, kind in states if lay == layer), key=_kind_order)
+    for layer in sorted({lay for lay, _ in widths}):
+        kinds = sorted((kind for lay, kind in widths if lay == layer), key=_kind_order)
         by_width: dict[int, str] = {}
         first_of: dict[str, tuple[str, int]] = {}
         for kind in kinds:
-            width = int(states[(layer, kind)].shape[1])
+            width = int(widths[(layer, kind)])
             group = declared.get((layer, kind)) or by_width.setdefault(width, kind)
             first = first_of.setdefault(group, (kind, width))
             if first[1] != width:

@@ -30,7 +30,9 @@ listed from the store, so one damaged ``zarr.json`` is named by its own path. Th
 bounds, tracks and predictions are read into memory (they are checked value by value, and
 take a byte or a few per step); each state array stays in the store as a
 ``_chunked.ChunkedStates``. Every array's chunks are listed once: a store missing one is
-refused; for a local, uncompressed array each chunk file's length is checked too.
+refused; for a local, uncompressed array each chunk file's length is checked too. A store
+that ``rw.capture(..., store=path)`` has not finished writing (its root attribute ``capture``
+says so; ``_store_writer`` writes it) is refused first, saying how to resume the capture.
 """
 
 from __future__ import annotations
@@ -56,20 +58,59 @@ from ._chunked import (
     chunk_steps,
     require,
 )
-from ._layout import FORMAT, VERSION, damaged, read_trace
+from ._layout import FORMAT, VERSION, TraceFileError, damaged, read_trace
 from ._storage import is_url
 from ._tokens import Tokens
 
 if TYPE_CHECKING:
     from ._trace import Trace
 
-__all__ = ["is_store", "load_zarr", "save_zarr"]
+__all__ = [
+    "CAPTURE_ATTRIBUTE",
+    "create_rows",
+    "is_store",
+    "load_zarr",
+    "save_zarr",
+    "unfinished_capture",
+    "vector_chunk",
+    "write_tokens",
+    "write_vector",
+]
+
+#: The root attribute where a capture into a store (``rw.capture(..., store=path)``) keeps
+#: its record: ``complete``, the steps written so far, and what it captured (a fingerprint).
+CAPTURE_ATTRIBUTE = "capture"
 
 _METADATA = ("zarr.json", ".zgroup", ".zarray")
 _INCOMPLETE = (
     "the store was copied or written only in part: copy or save it again (a tool that "
     "leaves empty chunks out must write them: zarr's write_empty_chunks=True)"
 )
+
+
+def unfinished_capture(source: str, attributes: Any) -> TraceFileError | None:
+    """The error for a store whose capture has not finished; None for any other store.
+
+    A capture into a store (``rw.capture(..., store=path)``) marks the store unfinished
+    until its last step is written; such a store holds NaN where states are still missing,
+    so it is refused, saying how to resume it.
+    """
+    record = attributes.get(CAPTURE_ATTRIBUTE) if isinstance(attributes, dict) else None
+    if not isinstance(record, dict) or record.get("complete") is True:
+        return None
+    steps, total = record.get("steps"), record.get("n_steps")
+    if isinstance(steps, int) and isinstance(total, int):
+        progress = f"{steps:,} of its {total:,} steps written"
+    else:
+        progress = "its progress unknown"
+    return damaged(
+        source,
+        "/",
+        f"holds an unfinished capture ({progress}): it was interrupted, or is still running",
+        f"resume it by calling rw.capture(model, sequences, store={source!r}) again with the "
+        "same model, sequences and arguments (it resumes from the steps written); "
+        "overwrite=True there starts over",
+    )
 
 
 def is_store(folder: Path) -> bool:
@@ -166,10 +207,10 @@ def _swap(temporary: Path, destination: Path) -> None:
 
 def _write(root: Any, trace: Trace, compressors: Any) -> None:
     root.attrs.update({"format": FORMAT, "version": VERSION})
-    _write_tokens(root.require_group("tokens"), trace.tokens, compressors)
+    write_tokens(root.require_group("tokens"), trace.tokens, compressors)
     bounds = trace.sequence_bounds
     starts = np.append(bounds[:, 0], bounds[-1, 1]).astype(np.int64)
-    _write_vector(root, "sequence_starts", starts, compressors)
+    write_vector(root, "sequence_starts", starts, compressors)
     n_steps = trace.n_steps
     for layer in trace.layers:
         group = root.require_group("states").require_group(str(layer))
@@ -204,10 +245,10 @@ def _write(root: Any, trace: Trace, compressors: Any) -> None:
             "kind": track.label_type,  # the on-disk name, as version 1 reads it
             "categories": json.dumps(list(track.categories)),
         }
-        _write_vector(tracks, str(index), track.values, compressors, attributes)
+        write_vector(tracks, str(index), track.values, compressors, attributes)
     if trace.predictions is not None:
         group = root.require_group("predictions")
-        _write_tokens(group.require_group("labels"), trace.predictions.label_tokens, compressors)
+        write_tokens(group.require_group("labels"), trace.predictions.label_tokens, compressors)
         probabilities = trace.predictions.probabilities
         k = probabilities.shape[1]
         _write_rows(
@@ -221,29 +262,64 @@ def _write(root: Any, trace: Trace, compressors: Any) -> None:
         )
 
 
-def _write_tokens(group: Any, tokens: Tokens, compressors: Any) -> None:
-    _write_vector(group, "data", tokens.data, compressors)
-    _write_vector(group, "offsets", tokens.offsets, compressors)
+def write_tokens(group: Any, tokens: Tokens, compressors: Any = None) -> None:
+    """The ``data`` and ``offsets`` arrays of ``tokens`` in ``group`` (see :func:`write_vector`)."""
+    write_vector(group, "data", tokens.data, compressors)
+    write_vector(group, "offsets", tokens.offsets, compressors)
 
 
-def _write_vector(
+def vector_chunk(length: int, dtype: np.dtype) -> int:
+    """The values in a chunk of a 1-D array of ``length``: up to :data:`~._chunked.CHUNK_BYTES`."""
+    return max(1, min(length, CHUNK_BYTES // np.dtype(dtype).itemsize))
+
+
+def write_vector(
     group: Any,
     name: str,
     values: np.ndarray,
-    compressors: Any,
+    compressors: Any = None,
     attributes: dict[str, Any] | None = None,
 ) -> None:
-    """A 1-D array in chunks of up to :data:`~._chunked.CHUNK_BYTES`."""
-    chunk = max(1, min(len(values), CHUNK_BYTES // values.dtype.itemsize))
+    """A 1-D array in chunks of up to :data:`~._chunked.CHUNK_BYTES` (:func:`vector_chunk`)."""
     _write_rows(
         group,
         name,
         values.shape,
         values.dtype,
         lambda start, stop: values[start:stop],
-        chunk=chunk,
+        chunk=vector_chunk(len(values), values.dtype),
         attributes=attributes,
         compressors=compressors,
+    )
+
+
+def create_rows(
+    group: Any,
+    name: str,
+    shape: tuple[int, ...],
+    dtype: np.dtype,
+    *,
+    chunk: int,
+    attributes: dict[str, Any] | None = None,
+    compressors: Any = None,
+    fill_value: Any = None,
+    overwrite: bool = False,
+) -> Any:
+    """An empty array chunked by ``chunk`` whole rows, every chunk to be written when filled.
+
+    The one place the store's arrays are made, by ``trace.save`` and by a capture into a
+    store alike: same chunks, codecs, fill value and ``write_empty_chunks``.
+    """
+    return group.create_array(
+        name,
+        shape=shape,
+        dtype=dtype,
+        chunks=(chunk, *shape[1:]) if shape[0] else (1, *shape[1:]),
+        compressors=compressors,
+        fill_value=fill_value,
+        attributes=attributes or {},
+        config={"write_empty_chunks": True},
+        overwrite=overwrite,
     )
 
 
@@ -265,15 +341,15 @@ def _write_rows(
     ``read_block`` is how many rows to read from the source at once (its own chunks; default
     ``chunk``); they are written one chunk of the store at a time.
     """
-    array = group.create_array(
+    array = create_rows(
+        group,
         name,
-        shape=shape,
-        dtype=dtype,
-        chunks=(chunk, *shape[1:]) if shape[0] else (1, *shape[1:]),
+        shape,
+        dtype,
+        chunk=chunk,
+        attributes=attributes,
         compressors=compressors,
         fill_value=fill_value,
-        attributes=attributes or {},
-        config={"write_empty_chunks": True},
     )
     block = max(1, read_block or chunk)
     if block % chunk and chunk % block:  # unaligned: read by the store's chunks instead
@@ -326,6 +402,13 @@ def load_zarr(path: str | os.PathLike[str], *, states_budget: int = STATES_BUDGE
         raise FileNotFoundError(f"no Zarr store at {source} ({error})") from error
     except Exception as error:  # a damaged zarr.json may raise anything: name the store
         raise damaged(source, "/", f"cannot be read ({type(error).__name__}: {error})") from error
+    try:
+        attributes = dict(root.attrs)
+    except Exception:  # damaged attributes: the layout's checks name them
+        attributes = {}
+    unfinished = unfinished_capture(source, attributes)
+    if unfinished is not None:
+        raise unfinished
     return read_trace(_ZarrReader(zarr, root, source, local), states_budget=states_budget)
 
 
