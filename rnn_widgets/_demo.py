@@ -90,7 +90,12 @@ def demo(
             kwargs.setdefault("timescales", timescales)  # the Explorer's "Memory" tab
     search = name in _DYNAMICS_MODELS if fixed_points is None else bool(fixed_points)
     # A float-input model's stimuli are designed from its inputs, which a trace does not hold.
-    response = True if model.vocab is not None else characterize(model, sequences=data)
+    response: Any = True
+    if model.vocab is None:
+        try:
+            response = characterize(model, sequences=data)
+        except TypeError:  # cells that cannot be isolated (Mamba's): the Explorer says why
+            response = True
     kwargs.setdefault("response", response)
     return Explorer(
         trace,

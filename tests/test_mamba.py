@@ -37,7 +37,14 @@ from rnn_widgets.analysis import (
     score_cells,
     select_cells,
 )
-from rnn_widgets.models import RecurrentModel, _mamba, capture
+from rnn_widgets.models import (
+    ProjectedMamba,
+    RecurrentModel,
+    _mamba,
+    capture,
+    mamba_forward,
+    transformers_available,
+)
 
 from ._selection_reference import reference_match, reference_select_cells
 from .test_selection_analysis import assert_same_matches, plain
@@ -95,15 +102,18 @@ def _silu(v):
     return v / (1.0 + np.exp(-v))
 
 
-def reference_states(hf_model, ids, clamp=None):
+def reference_states(hf_model, ids, clamp=None, residual=None):
     """Every layer's kinds over one sequence of token ids, by the paper's equations, float64.
 
     ``clamp`` is ``{layer: {channel: value}}``: that channel's SSM state is forced to the value
     at the start and after every step (its ``y`` reads the state before the clamp).
+    ``residual`` (steps, hidden_size), if given, is layer 0's input instead of the embedding
+    of ``ids`` (a projection of float inputs).
     """
     clamp = clamp or {}
     backbone = getattr(hf_model, "backbone", hf_model)
-    residual = _np(backbone.embeddings.weight)[ids]
+    if residual is None:
+        residual = _np(backbone.embeddings.weight)[ids]
     states = {}
     for layer, block in enumerate(backbone.layers):
         mixer = block.mixer
@@ -494,7 +504,7 @@ def constant_input_fixed_point(hf_model, r):
     ``s`` decays by ``exp(Δ A)``, ``h`` is never read), so its eigenvalues are ``exp(Δ A)`` and
     zeros.
     """
-    block = hf_model.backbone.layers[0]
+    block = getattr(hf_model, "backbone", hf_model).layers[0]
     mixer = block.mixer
     normed = _np(block.norm.weight) * r / np.sqrt(np.mean(r**2) + block.norm.variance_epsilon)
     a = -np.exp(_np(mixer.A_log))
@@ -611,3 +621,195 @@ def test_run_returns_the_kinds_asked_for_and_refuses_past_its_state_budget():
     assert {k for _, k in model.run(ids, kinds=["h"], state_budget=0).states} == {"h"}
     with pytest.raises(ValueError, match="is not a kind"):
         model.run(ids, kinds=["c"])
+
+
+# ---------------------------------------------------------------------------------- float inputs
+
+N_INPUTS = 3
+
+
+def _projected(seed=0, dtype=torch.float32, **overrides):
+    """A ProjectedMamba: 3 float features projected to hidden_size 16, then 3 Mamba layers."""
+    torch.manual_seed(seed)
+    model = ProjectedMamba(MambaModel(_config(**overrides)), N_INPUTS)
+    return model.to(dtype).eval()
+
+
+def _floats(lengths, seed=1):
+    generator = torch.Generator().manual_seed(seed)
+    return [torch.randn(n, N_INPUTS, generator=generator).numpy() for n in lengths]
+
+
+def _projected_residual(projected, inputs):
+    """Layer 0's input by hand, float64: ``W_p u + b_p`` at every step."""
+    weight, bias = _np(projected.projection.weight), _np(projected.projection.bias)
+    return np.asarray(inputs, np.float64) @ weight.T + bias
+
+
+def test_a_projected_mamba_reads_float_vectors_of_n_inputs_at_layer_0_only():
+    projected = _projected()
+    model = rw.wrap(projected)
+    assert model.family == "mamba" and model.kinds == KINDS and model.embedding is None
+    assert model.input_size(layer=0) == N_INPUTS and model.input_size(layer=1) == 16
+    assert model.state_size(layer=0) == 240 and model.n_cells(layer=0) == 32
+    assert RecurrentModel(projected).input_size(layer=0) == N_INPUTS
+    with pytest.raises(ValueError, match=r"16 features per step but the model.s input_size is 3"):
+        model.run(np.zeros((5, 16), np.float32))  # vectors of the residual's width
+
+
+@pytest.mark.parametrize("small_blocks", [False, True])
+def test_float_inputs_every_kind_equals_a_float64_step_by_step_reference(small_blocks, monkeypatch):
+    if small_blocks:
+        monkeypatch.setattr(_mamba, "BLOCK_ROWS", 6)
+        monkeypatch.setattr(_mamba, "SCAN_CHUNK_VALUES", 1)
+    projected = _projected(use_bias=True)
+    sequences = _floats([1, 400, 17, 2] if not small_blocks else [1, 90, 17, 2])
+    trace = capture(projected, sequences, batch_size=3, progress=False)
+    run = rw.wrap(projected).run(sequences)
+    for index, inputs in enumerate(sequences):
+        start, stop = trace.sequence_range(index)
+        residual = _projected_residual(projected, inputs)
+        for (layer, kind), expected in reference_states(
+            projected.model, None, residual=residual
+        ).items():
+            _close(trace.states(layer=layer, kind=kind)[start:stop], expected, 1e-4)
+        with torch.no_grad():
+            own = projected(torch.from_numpy(inputs)[None]).last_hidden_state[0]
+        _close(run.outputs[index, : len(inputs)], own, 1e-4)
+
+
+def test_stepping_float_inputs_carries_conv_and_ssm_and_reproduces_the_forward():
+    projected = _projected()
+    model = rw.wrap(projected)
+    inputs = _floats([60])[0]
+    trace = capture(model, [inputs], progress=False)
+    x = model.encode(inputs)
+    torch.testing.assert_close(x, torch.from_numpy(inputs))  # read as they are, unprojected
+    states = [model.initial_state(1, layer=layer) for layer in model.layers]
+    with torch.no_grad():
+        for t in range(len(inputs)):
+            step_input = x[t : t + 1]
+            for layer in model.layers:
+                states[layer] = model.step(states[layer], step_input, layer=layer)
+                layout = model.state_layout(layer=layer)
+                for part in ("h", "conv", "ssm"):
+                    expected = trace.states(layer=layer, kind=part)[t]
+                    _close(states[layer][0, layout[part]], expected, 1e-5)
+                step_input = states[layer][:, layout["h"]]
+        own = projected(torch.from_numpy(inputs)[None]).last_hidden_state[0, -1]
+        _close(model.readout(step_input)[0], own, 1e-4)
+
+
+def test_clamping_a_channel_of_a_float_input_mamba_matches_the_reference():
+    projected = _projected()
+    sequences = _floats([25, 8])
+    clamp = {0: {3: 0.5}, 2: {10: 0.0}}
+    clamped = rw.wrap(projected).run(sequences, clamp=clamp)
+    for index, inputs in enumerate(sequences):
+        residual = _projected_residual(projected, inputs)
+        reference = reference_states(projected.model, None, clamp=clamp, residual=residual)
+        for key, expected in reference.items():
+            _close(clamped.states[key][index, : len(inputs)], expected, 1e-4)
+
+
+def test_the_input_jacobian_of_layer_0_is_the_residual_jacobian_times_the_projection():
+    projected = _projected(dtype=torch.float64)
+    model = rw.wrap(projected)
+    on_residual = rw.wrap(projected.model)  # the same layers, read from the residual stream
+    state = torch.randn(model.state_size(layer=0), dtype=torch.float64)
+    u = torch.randn(N_INPUTS, dtype=torch.float64)
+    r = projected.projection(u).detach()
+    _close(model.step(state, u).detach(), on_residual.step(state, r).detach(), 1e-14)
+    by_input = torch.func.jacrev(lambda x: model.step(state, x))(u)
+    by_residual = torch.func.jacrev(lambda x: on_residual.step(state, x))(r)
+    assert by_input.shape == (240, N_INPUTS)
+    _close(by_input, by_residual @ projected.projection.weight.detach(), 1e-12)
+
+
+def test_find_fixed_points_finds_the_closed_form_fixed_point_under_a_constant_float_input():
+    small = {"hidden_size": 8, "state_size": 2, "conv_kernel": 3, "num_hidden_layers": 1}
+    projected = _projected(dtype=torch.float64, time_step_min=0.5, time_step_max=1.0, **small)
+    model = rw.wrap(projected)
+    u = np.array([0.5, -1.0, 0.25])
+    fixed, moduli = constant_input_fixed_point(projected.model, _projected_residual(projected, u))
+    _close(model.step(torch.from_numpy(fixed), torch.from_numpy(u)).detach(), fixed, 1e-12)
+    trace = capture(model, [*_floats([60]), np.tile(u, (500, 1))], progress=False)
+    points = find_fixed_points(model, trace, u, n=8, progress=False)
+    assert len(points) == 1 and bool(points.is_fixed[0])
+    _close(points.states[0], fixed, 1e-8)
+    _close(np.sort(np.abs(points.eigenvalues[0])), moduli, 1e-8)
+
+
+def test_projected_mamba_refuses_another_model_and_a_bad_width():
+    with pytest.raises(TypeError, match=r"wraps a transformers MambaModel or .*got GRU"):
+        ProjectedMamba(torch.nn.GRU(3, 4), 3)
+    with pytest.raises(ValueError, match=r"n_inputs must be >= 1, got 0"):
+        ProjectedMamba(MambaModel(_config()), 0)
+
+
+def test_without_transformers_a_projected_mamba_names_the_hf_extra(monkeypatch):
+    projected = _projected()
+    for name in [name for name in sys.modules if name.split(".")[0] == "transformers"]:
+        monkeypatch.setitem(sys.modules, name, None)
+    message = r"optional dependency transformers: pip install 'rnn_widgets\[hf\]'"
+    with pytest.raises(ImportError, match=message):
+        rw.wrap(projected)
+    with pytest.raises(ImportError, match=message):
+        mamba_forward(projected, torch.zeros(1, 2, N_INPUTS))
+    assert not transformers_available()
+
+
+# ---------------------------------------------------------------------------------- training pass
+
+
+def _stepped_output(module, inputs):
+    """The module's output by ``RecurrentModel.step`` one step at a time, with autograd on."""
+    model = rw.wrap(module)
+    x = inputs if model.embedding is None else model.embedding(inputs)
+    states = [model.initial_state(len(inputs), layer=layer) for layer in model.layers]
+    outputs = []
+    for t in range(x.shape[1]):
+        step_input = x[:, t]
+        for layer in model.layers:
+            states[layer] = model.step(states[layer], step_input, layer=layer)
+            step_input = states[layer][:, model.state_layout(layer=layer)["h"]]
+        outputs.append(model.readout(step_input))
+    return torch.stack(outputs, dim=1)
+
+
+def _module_and_inputs(kind, dtype):
+    torch.manual_seed(0)
+    if kind == "projected":
+        module = _projected(dtype=dtype, use_bias=True)
+        return module, torch.randn(3, 40, N_INPUTS, dtype=dtype)
+    cls = MambaModel if kind == "model" else MambaForCausalLM
+    return cls(_config(use_bias=True)).to(dtype).eval(), torch.tensor(_ids([40, 40, 40]))
+
+
+@pytest.mark.parametrize("kind", ["model", "causal_lm", "projected"])
+def test_mamba_forward_gives_the_module_output(kind):
+    module, inputs = _module_and_inputs(kind, torch.float32)
+    with torch.no_grad():
+        if kind == "projected":
+            own = module(inputs).last_hidden_state
+        else:
+            out = module(inputs, use_cache=False)
+            own = out.last_hidden_state if kind == "model" else out.logits
+        _close(mamba_forward(module, inputs), own, 1e-5)
+
+
+@pytest.mark.parametrize("kind", ["model", "causal_lm", "projected"])
+def test_mamba_forward_and_its_gradients_equal_the_float64_step_by_step_pass(kind):
+    module, inputs = _module_and_inputs(kind, torch.float64)
+    actual = mamba_forward(module, inputs)
+    expected = _stepped_output(module, inputs)
+    _close(actual.detach(), expected.detach(), 1e-12)
+    weights = torch.randn_like(expected)
+    parameters = list(module.parameters())
+    mine = torch.autograd.grad((actual * weights).sum(), parameters, allow_unused=True)
+    steps = torch.autograd.grad((expected * weights).sum(), parameters, allow_unused=True)
+    for name, a, b in zip(dict(module.named_parameters()), mine, steps, strict=True):
+        if b is None:  # a weight the output never reads (a ProjectedMamba's token embedding)
+            assert a is None, name
+        else:
+            _close(a, b, 1e-10)

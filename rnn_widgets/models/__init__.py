@@ -11,6 +11,9 @@
 * Mamba (Gu & Dao 2023 [2]_) from Hugging Face ``transformers`` (the ``hf`` extra), recognised
   as a core: kinds ``h x delta y conv ssm`` of their own widths and cell groups, the state
   ``(h, conv, ssm)``; :func:`require_transformers` is the one import of it, naming the extra.
+  :class:`ProjectedMamba` reads float input vectors through a linear projection
+  (``inputs_embeds``); :func:`mamba_forward` is a Mamba's output with a backward pass linear
+  in the steps, for training.
 * :class:`RecurrentCell` -- the step protocol a user-written cell follows to be a core.
 * :func:`capture` -- record every layer's ``h`` (and ``c`` and gates) over sequences into a
   :class:`~rnn_widgets.trace.Trace`.
@@ -24,7 +27,7 @@ References
 """
 
 from ._capture import capture
-from ._mamba import require_transformers
+from ._mamba import ProjectedMamba, mamba_forward, require_transformers, transformers_available
 from ._min_rnn import MinGRU, MinLSTM
 from ._model import (
     GateWeights,
@@ -40,12 +43,15 @@ __all__ = [
     "GateWeights",
     "MinGRU",
     "MinLSTM",
+    "ProjectedMamba",
     "RecurrentCell",
     "RecurrentModel",
     "RunResult",
     "StateLayout",
     "as_model",
     "capture",
+    "mamba_forward",
     "require_transformers",
+    "transformers_available",
     "wrap",
 ]

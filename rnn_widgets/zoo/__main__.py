@@ -32,24 +32,30 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             spec = meta.spec
             relation = ">=" if meta.higher_is_better else "<="
+            state = f" (state {spec.state_size})" if spec.state_size is not None else ""
             print(
-                f"| `{name}` | {spec.family.upper()} {spec.layers} x {spec.hidden}, "
+                f"| `{name}` | {spec.family.upper()} {spec.layers} x {spec.hidden}{state}, "
                 f"{meta.parameters:,} parameters | {meta.metric_name} {meta.metric:.4f} | "
                 f"{relation} {meta.floor} | {meta.size_bytes / 1024:.0f} KiB | "
                 f"{meta.steps} steps, {meta.training_seconds:.0f} s |"
             )
         return 0
     chosen = list(names()) if args.names == ["all"] else args.names
-    unknown = [name for name in chosen if name not in names()]
+    unknown = [name for name in chosen if name not in RECIPES]
     if unknown:
         parser.error(f"unknown models {unknown}; choose from {list(names())}")
     for name in chosen:
-        if args.command == "train":
-            meta = train_and_save(name, steps=args.steps)
-            verdict = "meets" if RECIPES[name].meets_floor(meta.metric) else "MISSES"
-            print(f"{name}: {meta.metrics} in {meta.training_seconds:.0f} s; {verdict} the floor")
-        else:
-            print(f"{name}: {evaluate(name)}")
+        try:
+            if args.command == "train":
+                meta = train_and_save(name, steps=args.steps)
+                verdict = "meets" if RECIPES[name].meets_floor(meta.metric) else "MISSES"
+                print(
+                    f"{name}: {meta.metrics} in {meta.training_seconds:.0f} s; {verdict} the floor"
+                )
+            else:
+                print(f"{name}: {evaluate(name)}")
+        except ImportError as error:  # a model of an extra this install lacks: name the extra
+            parser.error(f"{name}: {error}")
     return 0
 
 

@@ -171,7 +171,9 @@ def train(
         Called after every step.
     state_noise : float
         The std of Gaussian noise added to the hidden state (and an LSTM's cell state) after
-        every step during training; 0 trains without noise on the fused core.
+        every step during training; 0 trains without noise on the fused core. A Mamba
+        (whole sequences through ``mamba_forward``) takes neither this nor
+        ``embedding_decay``.
     embedding_decay, core_decay : float
         The decoupled weight decay (AdamW's ``weight_decay``) of the embedding table only and
         of the recurrent core's weights and biases only; with both 0 every weight trains with
@@ -189,6 +191,11 @@ def train(
     state_noise = _non_negative(state_noise, "state_noise")
     embedding_decay = _non_negative(embedding_decay, "embedding_decay")
     core_decay = _non_negative(core_decay, "core_decay")
+    if spec.family == "mamba" and (state_noise or embedding_decay):
+        raise ValueError(
+            "a Mamba trains on whole sequences through its own embedding: pass state_noise=0 "
+            "and embedding_decay=0 (core_decay reaches every weight of the model)"
+        )
     if embedding_decay and not spec.embedding_dim:
         raise ValueError(
             "embedding_decay needs a network with an embedding (a token task); "

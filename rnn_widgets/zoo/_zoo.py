@@ -22,7 +22,7 @@ import torch
 
 from ..models import RecurrentModel
 from ..tasks import TaskData
-from ._network import Network, Spec
+from ._network import Network, Spec, loadable
 from ._recipes import RECIPES, Recipe
 from ._train import TrainResult
 
@@ -98,8 +98,13 @@ class ZooInfo:
 
 
 def names() -> tuple[str, ...]:
-    """The names of the shipped models, sorted."""
-    return tuple(sorted(RECIPES))
+    """The names of the shipped models this install can load, sorted.
+
+    A Mamba needs the ``hf`` extra (``transformers``): without it the Mamba models are left
+    out, and loading one by name (`load`, `network`, `evaluate`) raises an ImportError naming
+    the extra; its `info` and `data` need no ``transformers``.
+    """
+    return tuple(sorted(name for name, recipe in RECIPES.items() if loadable(recipe.family)))
 
 
 def _recipe(name: Any) -> Recipe:
