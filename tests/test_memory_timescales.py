@@ -17,6 +17,8 @@ References
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -240,3 +242,18 @@ def test_a_family_with_several_modes_per_channel_is_summarised_by_its_slowest(mo
     slowest = delta * a_matrix.max(axis=1)  # the largest log a of each channel
     np.testing.assert_allclose(result.tau, -1 / slowest, rtol=1e-6)
     np.testing.assert_allclose(result.decay, np.exp(slowest), rtol=1e-6)
+
+
+def test_a_time_constant_past_float32s_range_is_infinite_without_a_warning():
+    module = MinGRU(3, 2)
+    with torch.no_grad():
+        module.weight_ih_l0.zero_()
+        module.bias_ih_l0.zero_()
+        module.bias_ih_l0[0] = -100.0  # z of cell 0 ~ 4e-44: tau ~ 3e43, past float32's 3.4e38
+    model = RecurrentModel(module, embedding="one_hot", vocab=VOCAB)
+    trace = rw.capture(model, SEQUENCES, kinds=["h"], progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = memory_timescales(trace, model, progress=False)
+    assert np.isinf(result.tau[:, 0]).all()
+    assert np.isfinite(result.tau[:, 1]).all()

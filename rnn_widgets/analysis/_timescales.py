@@ -359,9 +359,15 @@ def _hold(trace: Trace, hold: Any) -> float:
 
 
 def _tau(log_a: np.ndarray) -> np.ndarray:
-    """``-1 / log|a|``: inf where ``log|a| == 0``, 0 where it is ``-inf``."""
+    """``-1 / log|a|``: inf where ``log|a| == 0`` or past float32's range, 0 at ``-inf``."""
     with np.errstate(divide="ignore"):
-        return np.where(log_a == 0, np.inf, -1.0 / log_a)
+        tau = np.where(log_a == 0, np.inf, -1.0 / log_a)
+    # Stored as float32: a time constant past its range is as good as infinite (and a cast
+    # would warn of an overflow).
+    return np.where(tau > _FLOAT32_MAX, np.inf, tau)
+
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 # ---------------------------------------------------------------------------------- reading
