@@ -1252,8 +1252,7 @@ def _newton_binned(
 
     # NumPy's ufuncs release the GIL on arrays this large, so chunks solve in parallel.
     if len(chunks) > 1 and workers > 1:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            list(pool.map(solve, chunks))
+        list(_newton_pool(workers).map(solve, chunks))
     else:
         for rows in chunks:
             solve(rows)
@@ -1264,6 +1263,14 @@ def _newton_binned(
 _NEWTON_CHUNK = 4096
 # Threads solving chunks at once: the fits are independent and the work is in NumPy.
 _NEWTON_THREADS = 4
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+
+
+def _newton_pool(workers: int) -> ThreadPoolExecutor:
+    """One pool per size, kept: a typed hypothesis should not wait for threads to start."""
+    if workers not in _POOLS:
+        _POOLS[workers] = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rnnw-fit")
+    return _POOLS[workers]
 
 
 def _newton_chunk(
