@@ -1,7 +1,8 @@
 """`DecayView`: how long each cell's memory lasts, by token, linked through a Selection.
 
 The panel of :func:`~rnn_widgets.analysis.memory_timescales` (issue 24 §4): for a layer
-linear in its state, ``h_t = a(x_t) * h_{t-1} + b(x_t)``, each step's time constant
+linear in its state, ``h_t = a(x_t) * h_{t-1} + b(x_t)`` (minGRU and minLSTM [1]_, Mamba
+[2]_), each step's time constant
 ``tau = -1 / log|a(x_t)|`` summarised per cell. Two parts, both reading one
 :class:`~rnn_widgets.analysis.MemoryTimescales`:
 

@@ -90,7 +90,8 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
     (``explorer.matches``, ``.fixed_points``, ``.scores``, ``.response``, ``.timescales``;
     :meth:`table`).
 
-    Try a hypothesis without leaving the widget (Lin & Wu 2017's guess, look, refine loop):
+    Try a hypothesis without leaving the widget (the guess, look, refine loop of Deep Neural
+    Inspection [1]_):
     type a regular expression, tokens or a Python expression over ``tokens`` and ``i`` in the
     bars' box and press Enter (:meth:`RelevanceBars.try_hypothesis`), or label by example
     (the SelectView's "label by example" toggle: drag positive ranges, Shift-drag negative
@@ -158,6 +159,11 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
         An unknown name raises a ValueError that lists the names.
     progress : bool
         Show progress bars for the work done here (scores, fixed points, time constants).
+
+    References
+    ----------
+    .. [1] Lin, K., & Wu, E. (2017). Searching for meaning in RNNs using Deep Neural
+       Inspection. Columbia University Computer Science Technical Report 003-17.
 
     Examples
     --------

@@ -11,11 +11,16 @@ described in ``docs/relevance_bars_contract.md``.
 Given a trace, the view holds a hypothesis box: what the user types becomes a hypothesis
 (``hypotheses.from_text``), an ``analysis.CellScorer`` made once per trace, layer and kind
 scores every cell on held-out folds, and the new vector joins the others and is shown. This is
-Deep Neural Inspection's guess, look, refine loop (Lin & Wu 2017) run while the user waits: the
-scorer prepares everything that does not depend on the hypothesis once, so a try costs one
+Deep Neural Inspection's guess, look, refine loop (Lin & Wu 2017 [1]_) run while the user waits:
+the scorer prepares everything that does not depend on the hypothesis once, so a try costs one
 labelling pass and the hypothesis-dependent passes of the scorer. The browser asks with a
 custom message (a request, not state); the answer is state (``_bars``, ``tried``,
 ``hypothesis_error``) and a reply that ends the view's busy indicator.
+
+References
+----------
+.. [1] Lin, K., & Wu, E. (2017). Searching for meaning in RNNs using Deep Neural Inspection.
+   Columbia University Computer Science Technical Report 003-17.
 """
 
 from __future__ import annotations
