@@ -651,7 +651,7 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
         if part not in self._chosen_views:
             return "views= leaves it out"
         if part == "relevance_bars":
-            return "it has no hypotheses or scores"
+            return "its scores could not be shown (see explorer.notices)"
         if part == "response_view":
             return "it has no model of token inputs, or response=False"
         if part == "decay_view":
@@ -859,13 +859,9 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
             return timescales
         if self._model is None:
             return None  # the model's notice says why
-        family = self._model.family
-        if family not in analysis.LINEAR_FAMILIES:
-            linear = ", ".join(analysis.LINEAR_FAMILIES)
-            self._note(
-                f"decay_view is left out: the model's family {family!r} is not linear in its "
-                f"state; memory time constants are read from a(x_t) of {linear} layers"
-            )
+        if self._model.family not in analysis.LINEAR_FAMILIES:
+            # Not missing data: the panel does not apply to an LSTM or GRU, so no notice
+            # (every LSTM's Explorer would carry one).
             return None
         try:
             return analysis.memory_timescales(
