@@ -1171,10 +1171,12 @@ class _Histogram:
                 x_read[fold, h] += x.sum(axis=0)
             bar.update(1)
         flip = complement[:, :, None]
-        n_all, s_all = binned.n[:, None], binned.s[:, None]
         shape = (n_folds, n_hyp, n_cells, bins)
-        n1 = np.where(flip, n_all - n_read, n_read).reshape(shape)
-        s1 = np.where(flip, s_all - s_read, s_read).reshape(shape)
+        # In place (no temporaries the size of the histograms): where class 0 was read,
+        # class 1 is the fold's histogram less it.
+        np.subtract(binned.n[:, None], n_read, out=n_read, where=flip)
+        np.subtract(binned.s[:, None], s_read, out=s_read, where=flip)
+        n1, s1 = n_read.reshape(shape), s_read.reshape(shape)
         sx = binned.s.reshape(n_folds, n_cells, bins).sum(axis=-1)[:, None]
         on_sums = np.where(flip, sx - x_read, x_read).transpose(0, 2, 1)
         histogram = cls(
@@ -1242,7 +1244,8 @@ def _newton_binned(
     intercept[one_class] = np.sign(count1 - count0)[one_class] * _ONE_CLASS_INTERCEPT
     fit = np.flatnonzero(~one_class)
     workers = max(1, min(os.cpu_count() or 1, _NEWTON_THREADS))
-    size = max(1, min(_NEWTON_CHUNK, -(-len(fit) // workers)))
+    # The chunks solved at once share one chunk's memory budget (the peak stays as serial).
+    size = max(1, min(_NEWTON_CHUNK // workers, -(-len(fit) // workers)))
     chunks = [fit[begin : begin + size] for begin in range(0, len(fit), size)]
 
     def solve(rows: np.ndarray) -> None:

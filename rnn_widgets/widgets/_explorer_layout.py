@@ -70,7 +70,7 @@ SECONDARY_VIEWS = ("response_view", "decay_view")
 HEIGHTS: dict[str, int] = {
     "select_view": 130,
     "state_space_view": 220,
-    "relevance_bars": 220,
+    "relevance_bars": 130,
     "response_view": 140,
     "decay_view": 220,
 }

@@ -81,7 +81,8 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
     than 900 px wraps the row, and under about 640 px the views stack, one under the other.
     All share one :class:`Selection`: cells chosen in any view light up in all, and a hovered
     token is marked in all. The Explorer gives its views compact heights (the SelectView's
-    plot 130 px, the state space's and the bars' 220, the ResponseView's 140); set
+    plot 130 px, the state space's 220, the bars' 130 under their hypothesis box, the
+    ResponseView's 140); set
     ``explorer.select_view.height`` and so on to change them.
 
     Each view is an attribute named for its class (``explorer.select_view``,
