@@ -189,8 +189,8 @@ def test_the_cell_that_separates_brushed_examples_ranks_first() -> None:
     assert np.isnan(scores.roc_auc).all()
 
 
-def test_pooled_example_scores_match_a_direct_leave_one_group_out_count() -> None:
-    """On a cell that equals the label, every held-out example is classified right."""
+def test_a_cell_equal_to_the_label_classifies_every_held_out_example_right() -> None:
+    """Pooled over held-out groups: 1.0 for the label's cell, near chance for noise."""
     rng = np.random.default_rng(8)
     n = 3000
     label = (np.arange(n) // 100) % 2 * 1.0
