@@ -46,8 +46,9 @@ from tqdm.auto import tqdm
 
 from .._validation import as_float, as_int, to_numpy
 from ..models import RecurrentModel, as_model, capture
-from ..trace import Trace
+from ..trace import STATES_BUDGET, Trace
 from ._arrays import as_matrix, fixed_point_arrays, trace_states
+from ._chunks import StateSource
 from ._jacobians import float64_step, step_jacobians
 
 __all__ = [
@@ -179,6 +180,8 @@ def state_pca(
     kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds)
     if max_states is not None:
         max_states = as_int(max_states, "max_states", minimum=2)
+    if isinstance(states, Trace) and _any_lazy(states, layer, kinds):
+        return _lazy_state_pca(states, layer, kinds, n_components, max_states, seed)
     if isinstance(states, Trace):
         layer = as_int(layer, "layer", minimum=0)
         drawn = _drawn_states(states.n_steps, max_states, seed)
@@ -189,22 +192,8 @@ def state_pca(
         drawn = _drawn_states(len(values), max_states, seed)
         values = values if drawn is None else values[drawn]
         kinds, fitted_layer = (), None
-    if len(values) < 2:
-        raise ValueError(f"state_pca needs at least 2 states, got {len(values)}")
-    limit = min(values.shape)
-    if n_components is None:
-        n_components = limit
-    n_components = as_int(n_components, "n_components", minimum=1)
-    if n_components > limit:
-        raise ValueError(
-            f"n_components must be <= min(n_states, n_features) = {limit}, got {n_components}"
-        )
-    if len(values) >= values.shape[1]:
-        components, mean, ratio = _covariance_pca(values, n_components)
-    else:
-        pca = PCA(n_components=n_components, svd_solver="full").fit(values)
-        components, mean = pca.components_, pca.mean_
-        ratio = np.asarray(pca.explained_variance_ratio_, dtype=np.float64)
+    n_components = _n_components(n_components, values.shape)
+    components, mean, ratio = _fitted(values, n_components)
     components = np.asarray(components, dtype=np.float64)
     mean = np.asarray(mean, dtype=np.float64)
     return StatePCA(
@@ -218,6 +207,146 @@ def state_pca(
     )
 
 
+def _n_components(n_components: Any, shape: tuple[int, int]) -> int:
+    """``n_components`` checked against ``(n_states, n_features)`` (None: all)."""
+    if shape[0] < 2:
+        raise ValueError(f"state_pca needs at least 2 states, got {shape[0]}")
+    limit = min(shape)
+    if n_components is None:
+        return limit
+    n_components = as_int(n_components, "n_components", minimum=1)
+    if n_components > limit:
+        raise ValueError(
+            f"n_components must be <= min(n_states, n_features) = {limit}, got {n_components}"
+        )
+    return n_components
+
+
+def _any_lazy(trace: Trace, layer: Any, kinds: tuple[str, ...]) -> bool:
+    layer = as_int(layer, "layer", minimum=0)
+    return any(trace.is_lazy(layer=layer, kind=kind) for kind in kinds)
+
+
+def _lazy_state_pca(
+    trace: Trace,
+    layer: int,
+    kinds: tuple[str, ...],
+    n_components: Any,
+    max_states: int | None,
+    seed: int,
+) -> StatePCA:
+    """:func:`state_pca` of a trace whose states stay in their store, read on dask.
+
+    A draw of ``max_states`` steps is gathered chunk by chunk, then fitted exactly as in
+    memory (the same steps, the same numbers). All the steps (``max_states`` None or past
+    the trace) are fitted from their mean and covariance summed chunk by chunk; their
+    projection must then fit in :data:`~rnn_widgets.trace.STATES_BUDGET`.
+    """
+    layer = as_int(layer, "layer", minimum=0)
+    drawn = _drawn_states(trace.n_steps, max_states, seed)
+    if drawn is not None:
+        values = _drawn_rows(trace, layer, kinds, drawn)
+        n_components = _n_components(n_components, values.shape)
+        components, mean, ratio = _fitted(values, n_components)
+        projected = (values - np.asarray(mean, np.float64)) @ np.asarray(components, np.float64).T
+    else:
+        if len(kinds) != 1:
+            raise ValueError(
+                f"state_pca of every step of a lazy trace reads one kind at a time, got {kinds}; "
+                "pass max_states to fit a draw of the steps, or one kind"
+            )
+        source = StateSource(trace, layer, kinds[0])
+        trace.check_finite(layer=layer, kind=kinds[0])
+        n_components = _n_components(n_components, source.shape)
+        needed = source.shape[0] * n_components * 8
+        if needed > STATES_BUDGET:
+            raise ValueError(
+                f"the projection of all {source.shape[0]} steps on {n_components} components "
+                f"takes {needed / 2**30:.1f} GiB, more than STATES_BUDGET; pass max_states "
+                "(the default draws 200,000 steps) or fewer n_components"
+            )
+        shift = np.asarray(source[0 : min(len(source), 4096)], np.float64).mean(axis=0)
+        blocks = [(0, a, min(a + 16384, len(source))) for a in range(0, len(source), 16384)]
+        with tqdm(total=2 * len(blocks), desc="state_pca", unit="block") as bar:
+            sums = source.reduce(
+                _moments_kernel, blocks, {"n": "sum", "sx": "sum", "sxx": "sum"},
+                args=(shift,), bar=bar,
+            )  # fmt: skip
+            centred_mean = sums["sx"] / sums["n"]
+            covariance = (sums["sxx"] - sums["n"] * np.outer(centred_mean, centred_mean)) / max(
+                sums["n"] - 1, 1
+            )
+            mean = shift + centred_mean
+            components, ratio = _eigen_components(covariance, n_components)
+            projected = source.reduce(
+                _projection_kernel, blocks, {"rows": "concat"}, args=(mean, components), bar=bar
+            )["rows"]
+    return StatePCA(
+        components=np.asarray(components, dtype=np.float64),
+        mean=np.asarray(mean, dtype=np.float64),
+        explained_variance_ratio=ratio,
+        cumulative=np.cumsum(ratio),
+        projected=projected,
+        layer=layer,
+        kinds=kinds,
+    )
+
+
+def _drawn_rows(trace: Trace, layer: int, kinds: tuple[str, ...], drawn: np.ndarray) -> np.ndarray:
+    """The ``drawn`` steps of ``kinds`` side by side, float64, gathered block by block."""
+    values = np.concatenate(
+        [
+            np.asarray(trace.states_at(drawn, layer=layer, kind=kind), dtype=np.float64)
+            for kind in kinds
+        ],
+        axis=1,
+    )
+    if not np.isfinite(values).all():
+        for kind in kinds:
+            trace.check_finite(layer=layer, kind=kind)  # names the store and the array
+    return values
+
+
+def _moments_kernel(
+    states: np.ndarray, blocks: list[tuple[int, int, int]], shift: np.ndarray, bar: Any
+) -> dict[str, np.ndarray]:
+    """Steps, sum of x and the sum of x x^T (x shifted), float64."""
+    n_cells = states.shape[1]
+    sums = {"n": np.zeros(()), "sx": np.zeros(n_cells), "sxx": np.zeros((n_cells, n_cells))}
+    for _, start, stop in blocks:
+        x = np.asarray(states[start:stop], dtype=np.float64) - shift
+        sums["n"] += stop - start
+        sums["sx"] += x.sum(axis=0)
+        sums["sxx"] += x.T @ x
+    bar.update(len(blocks))
+    return sums
+
+
+def _projection_kernel(
+    states: np.ndarray,
+    blocks: list[tuple[int, int, int]],
+    mean: np.ndarray,
+    components: np.ndarray,
+    bar: Any,
+) -> dict[str, np.ndarray]:
+    """The rows in component coordinates, (steps, n_components)."""
+    parts = [
+        (np.asarray(states[start:stop], dtype=np.float64) - mean) @ components.T
+        for _, start, stop in blocks
+    ]
+    bar.update(len(blocks))
+    return {"rows": np.concatenate(parts)}
+
+
+def _fitted(values: np.ndarray, n_components: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Components, mean and variance ratios of ``values`` (n_states, n_features)."""
+    if len(values) >= values.shape[1]:
+        return _covariance_pca(values, n_components)
+    pca = PCA(n_components=n_components, svd_solver="full").fit(values)
+    ratio = np.asarray(pca.explained_variance_ratio_, dtype=np.float64)
+    return pca.components_, pca.mean_, ratio
+
+
 def _covariance_pca(
     values: np.ndarray, n_components: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -225,13 +354,22 @@ def _covariance_pca(
 
     With more states than features these are a full SVD's components (scikit-learn's
     ``svd_solver="covariance_eigh"``, with its sign convention: each component's largest
-    entry positive), ten times faster at 100,000 x 512. The small eigenproblem runs on one
-    BLAS thread: OpenBLAS's threaded ``eigh`` on a busy two-core machine (or a Binder
-    session) took 4-6 s for 512 x 512 against 0.06 s on one thread.
+    entry positive), ten times faster at 100,000 x 512.
     """
     mean = values.mean(axis=0)
     centered = values - mean
     covariance = centered.T @ centered / max(len(values) - 1, 1)
+    components, ratio = _eigen_components(covariance, n_components)
+    return components, mean, ratio
+
+
+def _eigen_components(covariance: np.ndarray, n_components: int) -> tuple[np.ndarray, np.ndarray]:
+    """The top ``n_components`` eigenvectors of a covariance (rows) and their variance ratios.
+
+    The small eigenproblem runs on one BLAS thread: OpenBLAS's threaded ``eigh`` on a busy
+    two-core machine (or a Binder session) took 4-6 s for 512 x 512 against 0.06 s on one
+    thread.
+    """
     with threadpool_limits(limits=1, user_api="blas"):
         variances, vectors = np.linalg.eigh(covariance)
     order = np.argsort(variances)[::-1]
@@ -241,7 +379,7 @@ def _covariance_pca(
     components *= np.sign(components[np.arange(len(components)), largest])[:, None]
     total = variances.sum()
     ratio = variances[:n_components] / total if total > 0 else np.zeros(n_components)
-    return components, mean, ratio
+    return components, ratio
 
 
 def untrained_copy(model: Any, *, seed: int = 0) -> RecurrentModel:

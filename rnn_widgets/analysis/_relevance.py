@@ -74,6 +74,7 @@ from tqdm.auto import tqdm
 
 from .._validation import as_allocation, as_int, to_numpy
 from ..hypotheses import Hypothesis, LabelSet, evaluate
+from ._chunks import Reduction, StateSource
 
 __all__ = ["CellScorer", "CellScores", "ProbeResult", "fold_bounds", "probe", "score_cells"]
 
@@ -359,9 +360,9 @@ def _check_not_constant(labels: LabelSet) -> None:
             )
 
 
-def _cell_columns(trace: Any, layer: int, kind: str, cells: Any) -> tuple[np.ndarray, np.ndarray]:
-    """The state array of (layer, kind) and the validated cell indices to score."""
-    states = trace.states(layer=layer, kind=kind)
+def _cell_columns(trace: Any, layer: int, kind: str, cells: Any) -> tuple[StateSource, np.ndarray]:
+    """The states of (layer, kind), in memory or lazy, and the validated cells to score."""
+    states = StateSource(trace, layer, kind)
     trace.check_finite(layer=layer, kind=kind)  # every row is read: refuse NaN, name the file
     n_cells = states.shape[1]
     if cells is None:
@@ -763,12 +764,30 @@ class CellScorer:
 
     def _products(self, labels: np.ndarray, bar: Any) -> np.ndarray:
         """Per fold, the sums of (x - shift) * (y - 1/2) of every cell and label, (F, C, H)."""
-        sxy = np.zeros((len(self._bounds) - 1, len(self._columns), len(labels)))
-        for fold, start, stop in self._blocks:
-            x = _read(self._states, self._columns, start, stop) - self._sums.shift
-            sxy[fold] += x.T @ (labels[:, start:stop].T.astype(np.float64) - 0.5)
-            bar.update(1)
-        return sxy
+        n_folds = len(self._bounds) - 1
+        return self._states.reduce(
+            _products_kernel, self._blocks, {"sxy": "fold_sum"},
+            args=(self._columns, self._sums.shift, n_folds), step_arrays=(labels,),
+            n_folds=n_folds, bar=bar,
+        )["sxy"]  # fmt: skip
+
+
+def _products_kernel(
+    states: np.ndarray,
+    blocks: list[tuple[int, int, int]],
+    columns: np.ndarray,
+    shift: np.ndarray,
+    n_folds: int,
+    labels: np.ndarray,
+    bar: Any,
+) -> dict[str, np.ndarray]:
+    """Per fold, the sums of (x - shift) * (y - 1/2), (F, C, H); ``labels`` (H, steps)."""
+    sxy = np.zeros((n_folds, len(columns), len(labels)))
+    for fold, start, stop in blocks:
+        x = _read(states, columns, start, stop) - shift
+        sxy[fold] += x.T @ (labels[:, start:stop].T.astype(np.float64) - 0.5)
+        bar.update(1)
+    return {"sxy": sxy}
 
 
 # ---------------------------------------------------------------------- examples
@@ -891,31 +910,19 @@ class _CellSums:
     @classmethod
     def collect(
         cls,
-        states: np.ndarray,
+        states: StateSource,
         columns: np.ndarray,
         bounds: np.ndarray,
         blocks: list[tuple[int, int, int]],
         bar: Any,
     ) -> _CellSums:
-        n_folds, n_cells = len(bounds) - 1, len(columns)
-        first = _read(states, columns, 0, min(len(states), 4096))
-        sums = cls(
-            n=np.zeros(n_folds),
-            sx=np.zeros((n_folds, n_cells)),
-            sxx=np.zeros((n_folds, n_cells)),
-            shift=first.mean(axis=0),
-            low=np.full(n_cells, np.inf),
-            high=np.full(n_cells, -np.inf),
-        )
-        for fold, start, stop in blocks:
-            x = _read(states, columns, start, stop) - sums.shift
-            np.minimum(sums.low, x.min(axis=0), out=sums.low)
-            np.maximum(sums.high, x.max(axis=0), out=sums.high)
-            sums.n[fold] += stop - start
-            sums.sx[fold] += x.sum(axis=0)
-            sums.sxx[fold] += np.einsum("nc,nc->c", x, x)
-            bar.update(1)
-        return sums
+        n_folds = len(bounds) - 1
+        shift = _read(states, columns, 0, min(len(states), 4096)).mean(axis=0)
+        sums = states.reduce(
+            _sums_kernel, blocks, _SUMS, args=(columns, shift, n_folds), n_folds=n_folds,
+            bar=bar,
+        )  # fmt: skip
+        return cls(shift=shift, **sums)
 
     def binning(self, bins: int) -> _Binning:
         """The histogram bins of every cell, from its mean, spread and range (shifted x)."""
@@ -946,6 +953,39 @@ class _CellSums:
             syy=np.add.reduceat(y * y, starts, axis=1).T,
             sxy=np.zeros((len(starts), self.sx.shape[1], len(labels))),
         )  # fmt: skip
+
+
+_SUMS: dict[str, Reduction] = {
+    "n": "fold_sum", "sx": "fold_sum", "sxx": "fold_sum", "low": "min", "high": "max"
+}  # fmt: skip
+
+
+def _sums_kernel(
+    states: np.ndarray,
+    blocks: list[tuple[int, int, int]],
+    columns: np.ndarray,
+    shift: np.ndarray,
+    n_folds: int,
+    bar: Any,
+) -> dict[str, np.ndarray]:
+    """Per fold: steps, sums of x and x² (x shifted); each cell's minimum and maximum."""
+    n_cells = len(columns)
+    sums = {
+        "n": np.zeros(n_folds),
+        "sx": np.zeros((n_folds, n_cells)),
+        "sxx": np.zeros((n_folds, n_cells)),
+        "low": np.full(n_cells, np.inf),
+        "high": np.full(n_cells, -np.inf),
+    }
+    for fold, start, stop in blocks:
+        x = _read(states, columns, start, stop) - shift
+        np.minimum(sums["low"], x.min(axis=0), out=sums["low"])
+        np.maximum(sums["high"], x.max(axis=0), out=sums["high"])
+        sums["n"][fold] += stop - start
+        sums["sx"][fold] += x.sum(axis=0)
+        sums["sxx"][fold] += np.einsum("nc,nc->c", x, x)
+        bar.update(1)
+    return sums
 
 
 @dataclass
@@ -1073,7 +1113,7 @@ class _BinnedCells:
     @classmethod
     def collect(
         cls,
-        states: np.ndarray,
+        states: StateSource,
         columns: np.ndarray,
         blocks: list[tuple[int, int, int]],
         n_folds: int,
@@ -1082,31 +1122,59 @@ class _BinnedCells:
         bar: Any,
     ) -> _BinnedCells:
         n_cells, bins = len(columns), binning.bins
-        size = n_cells * bins
         dtype = np.dtype(np.uint8 if bins <= 256 else np.uint16)
-        keep = len(states) * n_cells * dtype.itemsize <= INDEX_CACHE_BYTES
-        binned = cls(
-            binning=binning,
-            n=np.zeros((n_folds, size)),
-            s=np.zeros((n_folds, size)),
-            index=np.empty((len(states), n_cells), dtype) if keep else None,
-        )
-        offsets = np.arange(n_cells) * bins
-        for fold, start, stop in blocks:
-            x = _read(states, columns, start, stop) - shift
-            index = binning.index(x)
-            if binned.index is not None:
-                binned.index[start:stop] = index
-            flat = (index + offsets).ravel()
-            binned.n[fold] += np.bincount(flat, minlength=size)
-            binned.s[fold] += np.bincount(flat, weights=x.ravel(), minlength=size)
-            bar.update(1)
-        return binned
+        # A lazy trace is larger than memory: its bins are computed again from the states.
+        keep = not states.lazy and len(states) * n_cells * dtype.itemsize <= INDEX_CACHE_BYTES
+        index = np.empty((len(states), n_cells), dtype) if keep else None
+        histograms = states.reduce(
+            _binned_kernel, blocks, {"n": "fold_sum", "s": "fold_sum"},
+            args=(columns, shift, binning, n_folds, index), n_folds=n_folds, bar=bar,
+        )  # fmt: skip
+        return cls(binning=binning, index=index, **histograms)
 
 
-def _read_rows(states: np.ndarray, columns: np.ndarray, start: int, rows: np.ndarray) -> np.ndarray:
-    """The rows ``start + rows`` (sorted) of the chosen columns, as float64."""
-    block = states[start + int(rows[0]) : start + int(rows[-1]) + 1][rows - rows[0]]
+def _binned_kernel(
+    states: np.ndarray,
+    blocks: list[tuple[int, int, int]],
+    columns: np.ndarray,
+    shift: np.ndarray,
+    binning: _Binning,
+    n_folds: int,
+    index_out: np.ndarray | None,
+    bar: Any,
+) -> dict[str, np.ndarray]:
+    """Per fold, each cell's histogram: count and sum of shifted x per bin, (F, C * B).
+
+    Writes each step's bins into ``index_out`` (all the steps, in memory) when given.
+    """
+    n_cells, bins = len(columns), binning.bins
+    size = n_cells * bins
+    n, s = np.zeros((n_folds, size)), np.zeros((n_folds, size))
+    offsets = np.arange(n_cells) * bins
+    for fold, start, stop in blocks:
+        x = _read(states, columns, start, stop) - shift
+        index = binning.index(x)
+        if index_out is not None:
+            index_out[start:stop] = index
+        flat = (index + offsets).ravel()
+        n[fold] += np.bincount(flat, minlength=size)
+        s[fold] += np.bincount(flat, weights=x.ravel(), minlength=size)
+        bar.update(1)
+    return {"n": n, "s": s}
+
+
+def _read_rows(states: Any, columns: np.ndarray, start: int, rows: np.ndarray) -> np.ndarray:
+    """The rows ``start + rows`` (sorted) of the chosen columns, as float64.
+
+    Rows spread thinly over a lazy trace are read run by run, not as one span.
+    """
+    span = int(rows[-1]) - int(rows[0]) + 1
+    if getattr(states, "lazy", False) and span > 4 * len(rows):
+        breaks = np.flatnonzero(np.diff(rows) > 1) + 1
+        runs = np.split(rows, breaks)
+        block = np.concatenate([states[start + int(r[0]) : start + int(r[-1]) + 1] for r in runs])
+    else:
+        block = states[start + int(rows[0]) : start + int(rows[-1]) + 1][rows - rows[0]]
     if len(columns) != states.shape[1] or not np.array_equal(columns, np.arange(len(columns))):
         block = block[:, columns]
     return np.asarray(block, dtype=np.float64)
@@ -1127,7 +1195,7 @@ class _Histogram:
     @classmethod
     def collect(
         cls,
-        states: np.ndarray,
+        states: StateSource,
         columns: np.ndarray,
         labels: np.ndarray,
         blocks: list[tuple[int, int, int]],
@@ -1143,33 +1211,16 @@ class _Histogram:
         of all steps less it.
         """
         n_folds, n_hyp, n_cells, bins = len(bounds) - 1, len(labels), len(columns), binned.bins
-        size = n_cells * bins
         on = labels > 0.5
         positives = np.add.reduceat(on, bounds[:-1], axis=1).T  # (F, H)
         complement = 2 * positives > np.diff(bounds)[:, None]  # read class 0 instead
-        n_read = np.zeros((n_folds, n_hyp, size))
-        s_read = np.zeros((n_folds, n_hyp, size))
-        x_read = np.zeros((n_folds, n_hyp, n_cells))
-        offsets = np.arange(n_cells) * bins
-        for fold, start, stop in blocks:
-            x_block, index = None, None
-            if binned.index is None:
-                x_block = _read(states, columns, start, stop) - shift
-                index = binned.binning.index(x_block)
-            for h in range(n_hyp):
-                rows = np.flatnonzero(on[h, start:stop] != complement[fold, h])
-                if not rows.size:
-                    continue
-                if x_block is None:
-                    x = _read_rows(states, columns, start, rows) - shift
-                    flat = (binned.index[start + rows].astype(np.intp) + offsets).ravel()
-                else:
-                    x = x_block[rows]
-                    flat = (index[rows] + offsets).ravel()
-                n_read[fold, h] += np.bincount(flat, minlength=size)
-                s_read[fold, h] += np.bincount(flat, weights=x.ravel(), minlength=size)
-                x_read[fold, h] += x.sum(axis=0)
-            bar.update(1)
+        read = states.reduce(
+            _class_kernel, blocks,
+            {"n_read": "fold_sum", "s_read": "fold_sum", "x_read": "fold_sum"},
+            args=(columns, shift, binned.binning, binned.index, complement), step_arrays=(on,),
+            n_folds=n_folds, bar=bar,
+        )  # fmt: skip
+        n_read, s_read, x_read = read["n_read"], read["s_read"], read["x_read"]
         flip = complement[:, :, None]
         shape = (n_folds, n_hyp, n_cells, bins)
         # In place (no temporaries the size of the histograms): where class 0 was read,
@@ -1219,6 +1270,51 @@ class _Histogram:
             auc = np.where((total1 > 0) & (total0 > 0), pairs / (total1 * total0), np.nan)
         auc = np.where(direction < 0, 1.0 - auc, auc)
         return np.where(direction == 0, np.where(np.isnan(auc), np.nan, 0.5), auc)
+
+
+def _class_kernel(
+    states: np.ndarray,
+    blocks: list[tuple[int, int, int]],
+    columns: np.ndarray,
+    shift: np.ndarray,
+    binning: _Binning,
+    index: np.ndarray | None,
+    complement: np.ndarray,
+    on: np.ndarray,
+    bar: Any,
+) -> dict[str, np.ndarray]:
+    """Per fold and hypothesis, the histogram and x sums of the class read (the rarer one).
+
+    ``complement`` (F, H) says where class 0 is read; ``on`` (H, steps) is class 1;
+    ``index`` holds each step's bins (all the steps, in memory) or is None.
+    """
+    n_folds, n_hyp = complement.shape
+    n_cells, bins = len(columns), binning.bins
+    size = n_cells * bins
+    n_read = np.zeros((n_folds, n_hyp, size))
+    s_read = np.zeros((n_folds, n_hyp, size))
+    x_read = np.zeros((n_folds, n_hyp, n_cells))
+    offsets = np.arange(n_cells) * bins
+    for fold, start, stop in blocks:
+        x_block, block_index = None, None
+        if index is None:
+            x_block = _read(states, columns, start, stop) - shift
+            block_index = binning.index(x_block)
+        for h in range(n_hyp):
+            rows = np.flatnonzero(on[h, start:stop] != complement[fold, h])
+            if not rows.size:
+                continue
+            if x_block is None:
+                x = _read_rows(states, columns, start, rows) - shift
+                flat = (index[start + rows].astype(np.intp) + offsets).ravel()
+            else:
+                x = x_block[rows]
+                flat = (block_index[rows] + offsets).ravel()
+            n_read[fold, h] += np.bincount(flat, minlength=size)
+            s_read[fold, h] += np.bincount(flat, weights=x.ravel(), minlength=size)
+            x_read[fold, h] += x.sum(axis=0)
+        bar.update(1)
+    return {"n_read": n_read, "s_read": s_read, "x_read": x_read}
 
 
 def _newton_binned(
@@ -1367,7 +1463,7 @@ def _evaluate(
 
 
 def _held_out_accuracy(
-    states: np.ndarray,
+    states: StateSource,
     columns: np.ndarray,
     labels: np.ndarray,
     blocks: list[tuple[int, int, int]],
@@ -1378,7 +1474,7 @@ def _held_out_accuracy(
     bar: Any,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Accuracy and balanced accuracy (F, H, C) of each fold's model on its held-out steps."""
-    n_folds, n_hyp, n_cells = weight.shape
+    n_folds = weight.shape[0]
     # w * (x - shift) + b > 0 is x > threshold for w > 0, x < threshold for w < 0.
     with np.errstate(invalid="ignore", divide="ignore"):
         threshold = moments.shift - intercept / weight
@@ -1386,16 +1482,11 @@ def _held_out_accuracy(
     constant = weight == 0
     threshold[constant] = np.where(intercept[constant] > 0, -np.inf, np.inf)
     threshold = threshold.astype(states.dtype if states.dtype.kind == "f" else np.float64)
-    predicted = np.zeros((n_folds, n_hyp, n_cells))  # predicted 1
-    true_positive = np.zeros((n_folds, n_hyp, n_cells))
-    for fold, start, stop in blocks:
-        x = _read(states, columns, start, stop, dtype=threshold.dtype)
-        for h in range(n_hyp):
-            on = np.greater(x, threshold[fold, h])
-            np.logical_xor(on, flip[fold, h], out=on)
-            predicted[fold, h] += np.count_nonzero(on, axis=0)
-            true_positive[fold, h] += np.count_nonzero(on[labels[h, start:stop] > 0.5], axis=0)
-        bar.update(1)
+    counts = states.reduce(
+        _predictions_kernel, blocks, {"predicted": "fold_sum", "true_positive": "fold_sum"},
+        args=(columns, threshold, flip), step_arrays=(labels,), n_folds=n_folds, bar=bar,
+    )  # fmt: skip
+    predicted, true_positive = counts["predicted"], counts["true_positive"]
     n = moments.n[:, None, None]
     positives = (moments.sy[:, chosen] + 0.5 * moments.n[:, None])[:, :, None]
     positives = np.round(positives)
@@ -1410,6 +1501,30 @@ def _held_out_accuracy(
     # predicts that class 1.0 there and lifts every cell of a rare feature alike.
     balanced = 0.5 * (recall1 + recall0)
     return accuracy, balanced
+
+
+def _predictions_kernel(
+    states: np.ndarray,
+    blocks: list[tuple[int, int, int]],
+    columns: np.ndarray,
+    threshold: np.ndarray,
+    flip: np.ndarray,
+    labels: np.ndarray,
+    bar: Any,
+) -> dict[str, np.ndarray]:
+    """Per fold, hypothesis and cell: steps predicted 1, and those of them labelled 1."""
+    n_folds, n_hyp, n_cells = threshold.shape
+    predicted = np.zeros((n_folds, n_hyp, n_cells))
+    true_positive = np.zeros((n_folds, n_hyp, n_cells))
+    for fold, start, stop in blocks:
+        x = _read(states, columns, start, stop, dtype=threshold.dtype)
+        for h in range(n_hyp):
+            on = np.greater(x, threshold[fold, h])
+            np.logical_xor(on, flip[fold, h], out=on)
+            predicted[fold, h] += np.count_nonzero(on, axis=0)
+            true_positive[fold, h] += np.count_nonzero(on[labels[h, start:stop] > 0.5], axis=0)
+        bar.update(1)
+    return {"predicted": predicted, "true_positive": true_positive}
 
 
 def _readonly(array: np.ndarray) -> np.ndarray:
@@ -1605,31 +1720,19 @@ class _FoldGram:
     @classmethod
     def collect(
         cls,
-        states: np.ndarray,
+        states: StateSource,
         columns: np.ndarray,
         y: np.ndarray,
         bounds: np.ndarray,
         blocks: list[tuple[int, int, int]],
     ) -> _FoldGram:
-        n_folds, n_cells = len(bounds) - 1, len(columns)
+        n_folds = len(bounds) - 1
         shift = _read(states, columns, 0, min(len(states), 4096)).mean(axis=0)
-        gram = cls(
-            n=np.zeros(n_folds),
-            sx=np.zeros((n_folds, n_cells)),
-            sy=np.zeros(n_folds),
-            xx=np.zeros((n_folds, n_cells, n_cells)),
-            xy=np.zeros((n_folds, n_cells)),
-            shift=shift,
-        )
-        for fold, start, stop in blocks:
-            x = _read(states, columns, start, stop) - shift
-            yy = y[start:stop]
-            gram.n[fold] += stop - start
-            gram.sx[fold] += x.sum(axis=0)
-            gram.sy[fold] += yy.sum()
-            gram.xx[fold] += x.T @ x
-            gram.xy[fold] += x.T @ yy
-        return gram
+        sums = states.reduce(
+            _gram_kernel, blocks, dict.fromkeys(("n", "sx", "sy", "xx", "xy"), "fold_sum"),
+            args=(columns, shift, n_folds), step_arrays=(y,), n_folds=n_folds,
+        )  # fmt: skip
+        return cls(shift=shift, **sums)
 
     def spread(self) -> np.ndarray:
         """Each cell's standard deviation over all steps (C,); 1 where a cell is constant."""
@@ -1678,8 +1781,38 @@ class _FoldGram:
         return chosen
 
 
-def _probe_scores(
+def _gram_kernel(
     states: np.ndarray,
+    blocks: list[tuple[int, int, int]],
+    columns: np.ndarray,
+    shift: np.ndarray,
+    n_folds: int,
+    y: np.ndarray,
+    bar: Any,
+) -> dict[str, np.ndarray]:
+    """Per fold: steps, sums of x and y, X^T X and X^T y (x shifted)."""
+    n_cells = len(columns)
+    sums = {
+        "n": np.zeros(n_folds),
+        "sx": np.zeros((n_folds, n_cells)),
+        "sy": np.zeros(n_folds),
+        "xx": np.zeros((n_folds, n_cells, n_cells)),
+        "xy": np.zeros((n_folds, n_cells)),
+    }
+    for fold, start, stop in blocks:
+        x = _read(states, columns, start, stop) - shift
+        yy = y[start:stop]
+        sums["n"][fold] += stop - start
+        sums["sx"][fold] += x.sum(axis=0)
+        sums["sy"][fold] += yy.sum()
+        sums["xx"][fold] += x.T @ x
+        sums["xy"][fold] += x.T @ yy
+        bar.update(1)
+    return sums
+
+
+def _probe_scores(
+    states: StateSource,
     columns: np.ndarray,
     y: np.ndarray,
     blocks: list[tuple[int, int, int]],
@@ -1721,7 +1854,7 @@ def _probe_least_squares(gram: _FoldGram, cells: np.ndarray) -> tuple[np.ndarray
 
 
 def _probe_logistic(
-    states: np.ndarray,
+    states: StateSource,
     columns: np.ndarray,
     y: np.ndarray,
     blocks: list[tuple[int, int, int]],
@@ -1743,25 +1876,53 @@ def _probe_logistic(
     theta[:, -1] = np.log(rate / (1 - rate))
     penalised = np.append(np.ones(size), 0.0)  # the intercept is not penalised
     for _ in range(_NEWTON_ITERATIONS):
-        gradient = np.zeros((n_models, size + 1))
-        hessian = np.zeros((n_models, size + 1, size + 1))
-        for fold, start, stop in blocks:
-            x = (_read(states, columns[needed], start, stop) - gram.shift[needed]) / spread
-            features = np.concatenate([x[:, local], np.ones((stop - start, n_models, 1))], axis=2)
-            features = features.transpose(1, 0, 2)  # (models, n, size + 1)
-            z = np.einsum("mns,ms->mn", features, theta)
-            use = np.ones(n_models) if not held_out else (np.arange(n_models) != fold) * 1.0
-            p = _sigmoid(z)
-            gradient += use[:, None] * np.einsum("mn,mns->ms", p - y[None, start:stop], features)
-            weighted = features * (p * (1 - p) * use[:, None])[:, :, None]
-            hessian += weighted.transpose(0, 2, 1) @ features
-        gradient = _C * gradient + theta * penalised
+        sums = states.reduce(
+            _logistic_kernel, blocks, {"gradient": "sum", "hessian": "sum"},
+            args=(columns[needed], gram.shift[needed], spread, local, theta, held_out),
+            step_arrays=(y,),
+        )  # fmt: skip
+        gradient = _C * sums["gradient"] + theta * penalised
+        hessian = sums["hessian"]
         hessian = _C * hessian + np.diag(penalised)
         step = np.linalg.solve(hessian, gradient[..., None])[..., 0]
         theta = theta - step
         if np.abs(step).max() < 1e-9 * (1.0 + np.abs(theta).max()):
             break
     return theta[:, :-1] / spread[local], theta[:, -1]
+
+
+def _logistic_kernel(
+    states: np.ndarray,
+    blocks: list[tuple[int, int, int]],
+    columns: np.ndarray,
+    shift: np.ndarray,
+    spread: np.ndarray,
+    local: np.ndarray,
+    theta: np.ndarray,
+    held_out: bool,
+    y: np.ndarray,
+    bar: Any,
+) -> dict[str, np.ndarray]:
+    """The logistic loss's gradient and Hessian of every model at ``theta``, summed over steps.
+
+    Model ``m`` reads the cells ``local[m]`` of ``columns`` (x shifted, divided by
+    ``spread``); with ``held_out``, model ``m`` leaves out fold ``m``.
+    """
+    n_models, size = local.shape
+    gradient = np.zeros((n_models, size + 1))
+    hessian = np.zeros((n_models, size + 1, size + 1))
+    for fold, start, stop in blocks:
+        x = (_read(states, columns, start, stop) - shift) / spread
+        features = np.concatenate([x[:, local], np.ones((stop - start, n_models, 1))], axis=2)
+        features = features.transpose(1, 0, 2)  # (models, n, size + 1)
+        z = np.einsum("mns,ms->mn", features, theta)
+        use = np.ones(n_models) if not held_out else (np.arange(n_models) != fold) * 1.0
+        p = _sigmoid(z)
+        gradient += use[:, None] * np.einsum("mn,mns->ms", p - y[None, start:stop], features)
+        weighted = features * (p * (1 - p) * use[:, None])[:, :, None]
+        hessian += weighted.transpose(0, 2, 1) @ features
+        bar.update(1)
+    return {"gradient": gradient, "hessian": hessian}
 
 
 def _needed_columns(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -1771,7 +1932,7 @@ def _needed_columns(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _probe_held_out(
-    states: np.ndarray,
+    states: StateSource,
     columns: np.ndarray,
     y: np.ndarray,
     blocks: list[tuple[int, int, int]],
@@ -1784,21 +1945,11 @@ def _probe_held_out(
     """Each fold's probe scored on its held-out steps: balanced accuracy or R², (F,)."""
     n_folds = cells.shape[0]
     needed, local = _needed_columns(cells)
-    sums = np.zeros((n_folds, 4))  # binary: TP, P, positives, n; continuous: SSE, Sy, Syy, n
-    for fold, start, stop in blocks:
-        x = _read(states, columns[needed], start, stop) - gram.shift[needed]
-        z = x[:, local[fold]] @ weights[fold] + intercepts[fold]
-        yy = y[start:stop]
-        if binary:
-            on = z > 0
-            sums[fold] += (float(yy @ on), float(on.sum()), float(yy.sum()), stop - start)
-        else:
-            sums[fold] += (
-                float(((yy - z) ** 2).sum()),
-                float(yy.sum()),
-                float(yy @ yy),
-                stop - start,
-            )
+    sums = states.reduce(
+        _held_out_kernel, blocks, {"sums": "fold_sum"},
+        args=(columns[needed], gram.shift[needed], local, weights, intercepts, binary),
+        step_arrays=(y,), n_folds=n_folds,
+    )["sums"]  # fmt: skip
     if binary:
         tp, predicted, positives, n = sums.T
         negatives = n - positives
@@ -1813,8 +1964,43 @@ def _probe_held_out(
         return np.where(sst > 1e-12 * n, 1.0 - sse / sst, np.nan)
 
 
-def _probe_fit_all(
+def _held_out_kernel(
     states: np.ndarray,
+    blocks: list[tuple[int, int, int]],
+    columns: np.ndarray,
+    shift: np.ndarray,
+    local: np.ndarray,
+    weights: np.ndarray,
+    intercepts: np.ndarray,
+    binary: bool,
+    y: np.ndarray,
+    bar: Any,
+) -> dict[str, np.ndarray]:
+    """Per fold, its probe's sums on its own steps, (F, 4).
+
+    Binary: true positives, predicted positives, positives, steps; else SSE, Sy, Syy, steps.
+    """
+    sums = np.zeros((len(weights), 4))
+    for fold, start, stop in blocks:
+        x = _read(states, columns, start, stop) - shift
+        z = x[:, local[fold]] @ weights[fold] + intercepts[fold]
+        yy = y[start:stop]
+        if binary:
+            on = z > 0
+            sums[fold] += (float(yy @ on), float(on.sum()), float(yy.sum()), stop - start)
+        else:
+            sums[fold] += (
+                float(((yy - z) ** 2).sum()),
+                float(yy.sum()),
+                float(yy @ yy),
+                stop - start,
+            )
+        bar.update(1)
+    return {"sums": sums}
+
+
+def _probe_fit_all(
+    states: StateSource,
     columns: np.ndarray,
     y: np.ndarray,
     blocks: list[tuple[int, int, int]],

@@ -38,9 +38,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from .._validation import as_float, as_int, as_layer
 from ..trace import Trace, as_trace
+from ._chunks import StateSource
 
 __all__ = ["Match", "MatchResult", "match", "select_cells"]
 
@@ -268,9 +270,9 @@ def match(
        on Visualization and Computer Graphics, 24(1), 667-676. arXiv:1606.07461.
 
     """
-    states, threshold = _checked(trace, layer, kind, threshold)
+    n_cells, threshold = _checked(trace, layer, kind, threshold)
     pad_before, pad_after = _padding(pad_before, pad_after)
-    selected = _cells(cells, states.shape[1])
+    selected = _cells(cells, n_cells)
     top = as_int(top, "top", minimum=1)
     min_length = as_int(min_length, "min_length", minimum=1)
     context = as_int(context, "context", minimum=0)
@@ -305,9 +307,10 @@ def match(
 # ---------------------------------------------------------------------------------- validation
 
 
-def _checked(trace: Any, layer: Any, kind: Any, threshold: Any) -> tuple[np.ndarray, float]:
+def _checked(trace: Any, layer: Any, kind: Any, threshold: Any) -> tuple[int, float]:
+    """The number of cells of (layer, kind) and the threshold, checked."""
     trace, layer, threshold = _checked_threshold(trace, layer, kind, threshold)
-    return trace.states(layer=layer, kind=kind), threshold
+    return trace.n_cells(layer=layer, kind=kind), threshold
 
 
 def _checked_threshold(
@@ -389,15 +392,20 @@ class _OnBits:
     the count of selected cells at every step reads only the bytes that hold them.
     """
 
-    def __init__(self, states: np.ndarray, threshold: float, block: int = _BLOCK_STEPS) -> None:
+    def __init__(self, states: StateSource, threshold: float, block: int = _BLOCK_STEPS) -> None:
         n_steps, n_cells = states.shape
         self.n_steps, self.n_cells = n_steps, n_cells
         words = -(-n_cells // 64)
-        rows = np.zeros((n_steps, words * 8), dtype=np.uint8)
         bound = _float32_threshold(threshold)
-        for a in range(0, n_steps, block):
-            on = states[a : a + block] >= bound
-            rows[a : a + len(on), : -(-n_cells // 8)] = np.packbits(on, axis=1, bitorder="little")
+        blocks = [(0, a, min(a + block, n_steps)) for a in range(0, n_steps, block)]
+        if states.lazy:  # packed on dask, chunk by chunk: 1/32 of the states come back
+            with tqdm(total=len(blocks), desc="match: on bits", unit="block") as bar:
+                rows = states.reduce(
+                    _pack_kernel, blocks, {"rows": "concat"}, args=(bound, None), bar=bar
+                )["rows"]
+        else:
+            rows = np.zeros((n_steps, words * 8), dtype=np.uint8)
+            states.reduce(_pack_kernel, blocks, {}, args=(bound, rows))
         self.rows = rows.view(np.uint64)  # (n_steps, words)
         self.byte_columns = np.ascontiguousarray(rows.T)  # (words * 8, n_steps)
 
@@ -422,6 +430,32 @@ class _OnBits:
         return np.flatnonzero(bits).astype(np.int64)
 
 
+def _pack_kernel(
+    states: np.ndarray,
+    blocks: list[tuple[int, int, int]],
+    bound: np.float32,
+    out: np.ndarray | None,
+    bar: Any,
+) -> dict[str, np.ndarray]:
+    """The on bits (``>= bound``) of the rows of ``blocks``, 8 bytes per 64 cells a row.
+
+    Written into ``out`` (every step) when given, else returned as ``{"rows": ...}``.
+    """
+    n_cells = states.shape[1]
+    width = -(-n_cells // 64) * 8
+    parts = []
+    for _, start, stop in blocks:
+        packed = np.packbits(states[start:stop] >= bound, axis=1, bitorder="little")
+        if out is not None:
+            out[start:stop, : packed.shape[1]] = packed
+        else:
+            part = np.zeros((stop - start, width), dtype=np.uint8)
+            part[:, : packed.shape[1]] = packed
+            parts.append(part)
+        bar.update(1)
+    return {} if out is not None else {"rows": np.concatenate(parts)}
+
+
 _cache: weakref.WeakKeyDictionary[Trace, OrderedDict[tuple[int, str, float], _OnBits]] = (
     weakref.WeakKeyDictionary()
 )
@@ -435,7 +469,7 @@ def _on_bits(trace: Trace, layer: int, kind: str, threshold: float) -> _OnBits:
         if key in per_trace:
             per_trace.move_to_end(key)
             return per_trace[key]
-    bits = _OnBits(trace.states(layer=layer, kind=kind), threshold)
+    bits = _OnBits(StateSource(trace, layer, kind), threshold)
     with _cache_lock:
         per_trace[key] = bits
         while len(per_trace) > _CACHED_THRESHOLDS:

@@ -1,6 +1,6 @@
 """Recorded states of recurrent networks: the `Trace` and its annotation tracks."""
 
-from ._chunked import STATES_BUDGET
+from ._chunked import STATES_BUDGET, require_scale
 from ._store_writer import StoreWriter
 from ._tokens import Tokens
 from ._trace import KNOWN_KINDS, SEARCH_TIMEOUT, Predictions, Trace, Track, as_trace
@@ -15,4 +15,5 @@ __all__ = [
     "Trace",
     "Track",
     "as_trace",
+    "require_scale",
 ]

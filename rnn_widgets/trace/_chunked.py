@@ -24,7 +24,7 @@ chunk covers whole blocks, and no chunk is read twice by one pass. Whole rows be
 analysis and view reads whole rows: no row is split over several objects of the store.
 
 Zarr and dask are optional (the ``scale`` extra, Zarr 3 needing Python 3.11 or later):
-:func:`require` imports them or raises an ``ImportError`` saying what to install.
+:func:`require_scale` imports them or raises an ``ImportError`` saying what to install.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ __all__ = [
     "chunk_steps",
     "describe_bytes",
     "lazy_array",
-    "require",
+    "require_scale",
 ]
 
 #: The bytes of one chunk of a state array as ``trace.save`` writes it to Zarr (at most; a
@@ -68,7 +68,7 @@ STATES_BUDGET = 2**30
 _EXTRA = 'pip install "rnn_widgets[scale]"'
 
 
-def require(module: str, what: str = "Zarr stores") -> ModuleType:
+def require_scale(module: str, what: str = "Zarr stores") -> ModuleType:
     """Import an optional module of the ``scale`` extra, or say how to install it.
 
     Raises
@@ -197,7 +197,7 @@ class ChunkedStates:
 
     def to_dask(self) -> Any:
         """A dask array over this one, one task per block (:func:`block_steps`) of chunks."""
-        dask_array = require("dask.array", "lazy states")
+        dask_array = require_scale("dask.array", "lazy states")
         return dask_array.from_array(
             self,
             chunks=(block_steps(self), self.shape[1]),
@@ -213,7 +213,7 @@ def lazy_array(values: np.ndarray | ChunkedStates) -> Any:
     """A dask array over a state array, one task per block (:func:`block_steps`)."""
     if isinstance(values, ChunkedStates):
         return values.to_dask()
-    dask_array = require("dask.array", "lazy states")
+    dask_array = require_scale("dask.array", "lazy states")
     rows = block_steps(values)
     # A fresh name: dask would otherwise hash the whole array to name it.
     name = f"rnn-widgets-states-{uuid.uuid4().hex}"

@@ -64,7 +64,7 @@ from typing import Any
 
 import numpy as np
 
-from ._chunked import chunk_steps, require
+from ._chunked import chunk_steps, require_scale
 from ._layout import FORMAT, VERSION
 from ._storage import is_url, local
 from ._tokens import Tokens
@@ -293,7 +293,7 @@ class StoreWriter:
         fingerprint: Mapping[str, Any],
         overwrite: bool = False,
     ) -> None:
-        zarr = require("zarr")
+        zarr = require_scale("zarr")
         self._zarr = zarr
         self._lengths = np.asarray(lengths, dtype=np.int64)
         if self._lengths.ndim != 1 or not len(self._lengths) or (self._lengths <= 0).any():

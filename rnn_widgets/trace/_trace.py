@@ -41,7 +41,14 @@ import numpy as np
 import regex as regex_engine
 
 from .._validation import as_int, as_kind, as_layer, as_state_array, encodable_text, to_numpy
-from ._chunked import STATES_BUDGET, ChunkedStates, block_steps, describe_bytes, lazy_array
+from ._chunked import (
+    STATES_BUDGET,
+    ChunkedStates,
+    block_steps,
+    describe_bytes,
+    lazy_array,
+    require_scale,
+)
 from ._layout import TraceFileError
 from ._tokens import Tokens
 
@@ -584,6 +591,57 @@ class Trace:
         values = self._loaded.get(key, self._states[key])
         return values[start:stop]
 
+    def states_at(self, steps: Any, *, layer: int = 0, kind: str = "h") -> np.ndarray:
+        """The states of chosen steps of one layer and kind, reading only what holds them.
+
+        From memory or HDF5 this is ``states()[steps]``. From a Zarr store, steps within one
+        block (about 32 MiB of rows) are read by window; steps spread further are gathered
+        through dask, one task per block they touch (on the cluster of an active
+        ``dask.distributed.Client``), so a draw of steps from a store larger than memory
+        never loads it.
+
+        Parameters
+        ----------
+        steps : array-like of int
+            Global steps in ``0 .. n_steps - 1``, in any order (repeats allowed).
+        layer : int
+            0-based layer index.
+        kind : str
+            ``"h"``, ``"c"``, a gate name, ... (see :attr:`kinds`).
+
+        Returns
+        -------
+        ndarray, shape (len(steps), n_cells)
+            float32 rows, in the order of ``steps``.
+
+        Raises
+        ------
+        TypeError, ValueError
+            On steps that are not a flat array of integers within the trace.
+
+        """
+        key = self._state_key(layer, kind)
+        chosen = np.asarray(steps)
+        chosen = self._check_steps(chosen.astype(np.int64) if chosen.size == 0 else chosen, "steps")
+        if chosen.ndim != 1:
+            raise ValueError(f"steps must be a 1-D array of steps, got shape {chosen.shape}")
+        values = self._loaded.get(key, self._states[key])
+        if not isinstance(values, ChunkedStates):
+            return np.asarray(values)[chosen]
+        if chosen.size == 0:
+            return np.empty((0, values.shape[1]), dtype=values.dtype)
+        unique, order = np.unique(chosen, return_inverse=True)
+        first, last = int(unique[0]), int(unique[-1]) + 1
+        if last - first <= block_steps(values):
+            rows = values[first:last][unique - first]
+        else:
+            rows = np.asarray(lazy_array(values)[unique].compute(), dtype=values.dtype)
+        return (
+            rows
+            if len(unique) == len(chosen) and (order == np.arange(len(order))).all()
+            else rows[order]
+        )
+
     def lazy_states(self, *, layer: int = 0, kind: str = "h") -> Any:
         """The states of one layer and kind as a dask array, read chunk by chunk when computed.
 
@@ -599,6 +657,29 @@ class Trace:
         """
         key = self._state_key(layer, kind)
         return lazy_array(self._states[key])
+
+    def is_lazy(self, *, layer: int = 0, kind: str = "h") -> bool:
+        """Whether the states of one layer and kind stay in their store when read whole.
+
+        True for an array of a Zarr store larger than the trace's states budget (and not read
+        already): :meth:`states` refuses it, and the analyses that read every row (``match``,
+        ``score_cells``, ``probe``, ``state_pca``, :meth:`value_range`) read it chunk by chunk
+        through dask instead, on the cluster of an active ``dask.distributed.Client`` or on
+        dask's local scheduler. ``Trace.load(path, states_budget=0)`` makes every state array
+        of a store lazy. False for a trace in memory or in HDF5 (memory-mapped).
+
+        Returns
+        -------
+        bool
+
+        """
+        key = self._state_key(layer, kind)
+        values = self._states[key]
+        return (
+            isinstance(values, ChunkedStates)
+            and key not in self._loaded
+            and values.nbytes > self._budget
+        )
 
     def block_steps(self, *, layer: int = 0, kind: str = "h") -> int:
         """How many steps of one layer and kind to read at once when reading them all.
@@ -662,6 +743,13 @@ class Trace:
         if key in self._verified:
             return self._verified[key]
         values = self._loaded.get(key, self._states[key])
+        if self.is_lazy(layer=key[0], kind=key[1]):
+            low, high = _lazy_range(values.to_dask())
+            if not (np.isfinite(low) and np.isfinite(high)):
+                low, high = np.nan, np.nan  # find the first bad value below, block by block
+            else:
+                self._verified[key] = display_range(low, high)
+                return self._verified[key]
         if isinstance(values, ChunkedStates):  # whole chunks, each read once
             block = block_steps(values)
         else:
@@ -908,6 +996,13 @@ class Trace:
         if steps.size and (steps.min() < 0 or steps.max() >= self.n_steps):
             raise ValueError(f"{name} must lie in 0 .. {self.n_steps - 1}, got {step}")
         return steps
+
+
+def _lazy_range(values: Any) -> tuple[float, float]:
+    """``(min, max)`` of a dask array, one pass over its chunks (NaN propagates)."""
+    dask = require_scale("dask", "lazy states")
+    low, high = dask.compute(values.min(), values.max())
+    return float(low), float(high)
 
 
 def display_range(low: float, high: float) -> tuple[float, float]:

@@ -56,7 +56,7 @@ from ._chunked import (
     STATES_BUDGET,
     ChunkedStates,
     chunk_steps,
-    require,
+    require_scale,
 )
 from ._layout import FORMAT, VERSION, TraceFileError, damaged, read_trace
 from ._storage import is_url
@@ -148,7 +148,7 @@ def save_zarr(
         The folder written, or the URL as given.
 
     """
-    zarr = require("zarr")
+    zarr = require_scale("zarr")
     if is_url(path):
         return _save_url(zarr, trace, str(path), overwrite, compressors)
     destination = Path(path)
@@ -378,7 +378,7 @@ def load_zarr(path: str | os.PathLike[str], *, states_budget: int = STATES_BUDGE
         zarr is not installed.
 
     """
-    zarr = require("zarr")
+    zarr = require_scale("zarr")
     local: Path | None = None
     if is_url(path):
         source, store = str(path), str(path)

@@ -12,8 +12,8 @@ that one point's eigenvalues and time constants. Hovering a point sets the share
 
 The widget holds no algorithm beyond projecting given vectors onto the PCA basis: the PCA,
 fixed points, eigenvalues and portraits come from ``rnn_widgets.analysis``; the top
-eigenvector of each point is asked for in one place, :func:`_top_right_eigenvectors`
-(``FixedPoints.top_eigenvectors``).
+eigenvector of each point is asked for in one place, ``StateSpaceView._top_right_eigenvectors``
+(``FixedPoints.top_eigenvectors``), for the points of a condition when it is first shown.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from ipywidgets import widget_serialization
 
 from .._validation import as_int, as_kind, as_layer, to_numpy
 from ..analysis import FixedPoints, Linearization, StatePCA, phase_portrait, state_pca
+from ..models import as_model
 from ..trace import Trace, as_trace
 from ._assets import asset, require_bundle
 from ._bounds import bounded_height, bounded_length, check_height
@@ -69,11 +70,14 @@ class StateSpaceView(ImageExport, anywidget.AnyWidget):
         The captured states.
     fixed_points : FixedPoints, optional
         From :func:`~rnn_widgets.analysis.find_fixed_points` on the same layer; drawn
-        coloured by class (stable, marginal, saddle, unstable) and sized by q.
+        coloured by class (stable, marginal, saddle, unstable) and sized by q. Their states
+        are the layer's flat state; where ``kinds`` shows only some of its parts (a Mamba's
+        ``h`` of its ``(h, conv, ssm)``), each point, and its eigenvector segment, is placed
+        by those parts, read from ``model``'s ``state_layout``.
     model : RecurrentModel, optional
-        The network, needed only for ``portrait=True`` and for the eigenvector segments of
-        fixed points built by hand (those of ``find_fixed_points`` carry their own
-        linearization).
+        The network, needed only for ``portrait=True``, for fixed points shown by some parts
+        of their state, and for the eigenvector segments of fixed points built by hand
+        (those of ``find_fixed_points`` carry their own linearization).
     selection : Selection, optional
         The selection shared with other views; a new one is made when omitted.
     layer : int
@@ -169,6 +173,7 @@ class StateSpaceView(ImageExport, anywidget.AnyWidget):
     ) -> None:
         require_bundle(type(self)._esm, "state_space_view.js")
         self._trace = trace = as_trace(trace)
+        self._lazy_cloud: dict[str, np.ndarray] = {}  # the cloud's rows of a lazy trace
         self._layer = as_layer(layer, trace.layers)
         self._kinds = _checked_kinds(trace, self._layer, kinds)
         self._width = sum(trace.n_cells(layer=self._layer, kind=kind) for kind in self._kinds)
@@ -177,7 +182,9 @@ class StateSpaceView(ImageExport, anywidget.AnyWidget):
             max_points, "max_points", minimum=1, maximum=MAX_POINTS, why=_POINTS_WHY
         )
         self._labels = _labels(trace, labels)
-        self._fixed_points = _checked_fixed_points(fixed_points, self._width, self._layer)
+        self._fixed_points = _checked_fixed_points(fixed_points, self._layer)
+        self._columns = _shown_columns(self._fixed_points, model, self._layer, self._kinds)
+        _check_fixed_width(self._fixed_points, self._columns, self._width, self._kinds)
         self._model = model
         self._conditions_in = _condition_inputs(self._fixed_points)
         self._portrait_in = _checked_portrait(
@@ -188,7 +195,10 @@ class StateSpaceView(ImageExport, anywidget.AnyWidget):
         self._readout_direction = _readout_vector(
             readout, trace.n_cells(layer=self._layer, kind=self._kinds[0]), self._width
         )
-        self._eigenvectors = _top_right_eigenvectors(self._fixed_points, model, self._layer)
+        self._linearized = _linearized(self._fixed_points, model, self._layer)
+        # Each condition's top eigenvectors, computed when it is first shown: a Jacobian per
+        # point (a Mamba layer's is 736 x 736 in the zoo), so not for every condition at once.
+        self._eigenvectors: dict[int, np.ndarray] = {}
         names = _condition_labels(condition_names, self._conditions_in)
         if selection is None:
             selection = Selection(layer=self._layer, kind=self._kinds[0])
@@ -319,9 +329,7 @@ class StateSpaceView(ImageExport, anywidget.AnyWidget):
         return self._pca.transform(states)[:, : self.dims]
 
     def _visited(self, steps: np.ndarray) -> np.ndarray:
-        parts = [
-            np.asarray(self._trace.states(layer=self._layer, kind=k))[steps] for k in self._kinds
-        ]
+        parts = [self._trace.states_at(steps, layer=self._layer, kind=k) for k in self._kinds]
         return np.concatenate(parts, axis=1).astype(np.float64)
 
     def _visited_coordinates(self, steps: np.ndarray) -> np.ndarray:
@@ -336,12 +344,24 @@ class StateSpaceView(ImageExport, anywidget.AnyWidget):
         coordinates = np.zeros((len(steps), self.dims), dtype=np.float64)
         start = 0
         for kind in self._kinds:
-            states = np.asarray(self._trace.states(layer=self._layer, kind=kind))
-            stop = start + states.shape[1]
+            rows = self._rows(steps, kind)
+            stop = start + rows.shape[1]
             part = components[:, start:stop].T.astype(np.float32)
-            coordinates += states[steps] @ part
+            coordinates += rows @ part
             start = stop
         return coordinates - offset
+
+    def _rows(self, steps: np.ndarray, kind: str) -> np.ndarray:
+        """The states of ``steps`` (sorted); the cloud's are read once from a lazy trace."""
+        if not self._trace.is_lazy(layer=self._layer, kind=kind):
+            return self._trace.states_at(steps, layer=self._layer, kind=kind)
+        cloud = self.cloud_steps
+        if len(steps) == len(cloud) and np.array_equal(steps, cloud):
+            # A pass over the store (dask): kept, since every redraw of the cloud needs it.
+            if kind not in self._lazy_cloud:
+                self._lazy_cloud[kind] = self._trace.states_at(cloud, layer=self._layer, kind=kind)
+            return self._lazy_cloud[kind]
+        return self._trace.states_at(steps, layer=self._layer, kind=kind)
 
     def _extent(self) -> float:
         projected = self._pca.projected[:, : self.dims]
@@ -378,6 +398,8 @@ class StateSpaceView(ImageExport, anywidget.AnyWidget):
             return None
         index = np.flatnonzero(np.asarray(fp.condition) == self.condition)
         states = np.asarray(fp.states, dtype=np.float64)[index]
+        if self._columns is not None:
+            states = states[:, self._columns]
         xy = self._coordinates(states) if len(index) else np.zeros((0, self.dims))
         payload: dict[str, Any] = {
             "xy": packed(xy, "float32"),
@@ -387,10 +409,25 @@ class StateSpaceView(ImageExport, anywidget.AnyWidget):
             "attractor": packed(np.asarray(fp.attractor)[index], "int32"),
             "modes": None,
         }
-        if self._eigenvectors is not None:
-            direction = self._eigenvectors[index] @ self._pca.components[: self.dims].T
+        vectors = self._top_right_eigenvectors(index)
+        if vectors is not None:
+            direction = vectors @ self._pca.components[: self.dims].T
             payload["modes"] = packed(direction * SEGMENT_FRACTION * self._extent(), "float32")
         return payload
+
+    def _top_right_eigenvectors(self, index: np.ndarray) -> np.ndarray | None:
+        """The shown condition's points' top right eigenvectors in the shown state, or None.
+
+        The one place the view asks for eigenvectors (``FixedPoints.top_eigenvectors``),
+        once per condition; each is the real part at unit norm, restricted to the columns
+        shown and scaled to unit norm again.
+        """
+        if self._linearized is None:
+            return None
+        if self.condition not in self._eigenvectors:
+            vectors = self._linearized.top_eigenvectors(index)
+            self._eigenvectors[self.condition] = _shown_directions(vectors, self._columns)
+        return self._eigenvectors[self.condition]
 
     def _readout_payload(self) -> dict[str, Any] | None:
         if self._readout_direction is None:
@@ -491,7 +528,7 @@ def _checked_sequences(sequences: Any, n_sequences: int) -> list[int]:
     return chosen
 
 
-def _checked_fixed_points(fixed_points: Any, width: int, layer: int) -> Any:
+def _checked_fixed_points(fixed_points: Any, layer: int) -> Any:
     if fixed_points is None:
         return None
     needed = ("states", "stability", "q", "eigenvalues", "condition", "attractor", "layer")
@@ -501,15 +538,50 @@ def _checked_fixed_points(fixed_points: Any, width: int, layer: int) -> Any:
             "fixed_points must be a FixedPoints from find_fixed_points; "
             f"{type(fixed_points).__name__} has no {missing}"
         )
-    states = np.asarray(fixed_points.states)
-    if states.ndim != 2 or states.shape[1] != width:
+    if np.ndim(fixed_points.states) != 2:
         raise ValueError(
-            f"fixed_points.states has width {states.shape[-1]} but the view's state has {width}; "
-            "for an LSTM pass kinds=('h', 'c') (its fixed points live in the flat (h, c) state)"
+            "fixed_points.states must have shape (n_points, state_size), got shape "
+            f"{np.shape(fixed_points.states)}"
         )
     if int(fixed_points.layer) != layer:
         raise ValueError(f"fixed_points are of layer {fixed_points.layer}, the view shows {layer}")
     return fixed_points
+
+
+def _shown_columns(
+    fixed_points: Any, model: Any, layer: int, kinds: tuple[str, ...]
+) -> np.ndarray | None:
+    """The columns of the points' flat state that the view's kinds are; None: all, in order.
+
+    A layer's fixed points live in its whole flat state (``model.state_layout``); a view of
+    some of its parts (a Mamba's ``h``, which the trace holds, of ``(h, conv, ssm)``, which
+    it need not) places each point by those parts. Without a model, or where the layout does
+    not name every kind, None: the states must then be as wide as the view's.
+    """
+    if fixed_points is None or model is None:
+        return None
+    layout = as_model(model).state_layout(layer=layer)
+    width = np.shape(fixed_points.states)[1]
+    if layout.size != width or not all(kind in layout for kind in kinds):
+        return None
+    columns = np.concatenate([np.arange(layout[k].start, layout[k].stop) for k in kinds])
+    return None if np.array_equal(columns, np.arange(width)) else columns
+
+
+def _check_fixed_width(
+    fixed_points: Any, columns: np.ndarray | None, width: int, kinds: tuple[str, ...]
+) -> None:
+    """The points must be placeable: as wide as the view's state, or shown by some parts."""
+    if fixed_points is None or columns is not None:
+        return
+    size = np.shape(fixed_points.states)[1]
+    if size != width:
+        raise ValueError(
+            f"fixed_points.states has width {size} but the view's state {kinds} has {width}; "
+            "for an LSTM pass kinds=('h', 'c') (its fixed points live in the flat (h, c) "
+            "state), or pass model= so that each point is shown by the parts of its state "
+            f"that are {kinds} (model.state_layout)"
+        )
 
 
 def _condition_inputs(fixed_points: Any) -> np.ndarray | None:
@@ -586,12 +658,20 @@ def _readout_vector(readout: Any, n_cells: int, width: int) -> np.ndarray | None
     return full
 
 
-def _top_right_eigenvectors(fixed_points: Any, model: Any, layer: int) -> np.ndarray | None:
-    """Each fixed point's top right eigenvector (real part, unit norm), or None.
+def _shown_directions(vectors: np.ndarray, columns: np.ndarray | None) -> np.ndarray:
+    """Each direction's part in the shown columns, at unit norm (zero where it has none there)."""
+    if columns is None:
+        return vectors
+    part = vectors[:, columns]
+    norm = np.linalg.norm(part, axis=1, keepdims=True)
+    return part / np.where(norm > 0, norm, 1.0)
 
-    The one place the view asks for eigenvectors (``FixedPoints.top_eigenvectors``), with the
-    points' own linearization, which ``find_fixed_points`` sets, or, for points built by hand,
-    one made from ``model``; None when there is neither.
+
+def _linearized(fixed_points: Any, model: Any, layer: int) -> FixedPoints | None:
+    """The points with a linearization to ask their top eigenvectors of, or None.
+
+    Their own, which ``find_fixed_points`` sets, or, for points built by hand, one made from
+    ``model``; None when there is neither (no segments are drawn).
     """
     if not isinstance(fixed_points, FixedPoints) or len(fixed_points) == 0:
         return None
@@ -599,7 +679,7 @@ def _top_right_eigenvectors(fixed_points: Any, model: Any, layer: int) -> np.nda
         if model is None:
             return None
         fixed_points = replace(fixed_points, linearization=Linearization.of(model, layer=layer))
-    return fixed_points.top_eigenvectors()
+    return fixed_points
 
 
 # ---------------------------------------------------------------------------------- labels
