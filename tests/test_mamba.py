@@ -17,6 +17,7 @@ from __future__ import annotations
 import inspect
 import os
 import sys
+from types import SimpleNamespace
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # before transformers is imported: nothing is downloaded
 
@@ -36,6 +37,7 @@ from rnn_widgets.analysis import (
     probe,
     score_cells,
     select_cells,
+    validate_ranking,
 )
 from rnn_widgets.models import (
     ProjectedMamba,
@@ -548,15 +550,122 @@ def test_find_fixed_points_finds_the_closed_form_fixed_point_of_a_layer():
     assert view.error == "" and view._fixed is not None
 
 
-@pytest.mark.xfail(
-    raises=TypeError,
-    strict=True,
-    reason="response characterization isolates cells one by one; a Mamba layer's channels "
-    "are coupled through x_proj (delta, B and C read every channel), so isolate() refuses it",
-)
-def test_characterize_reads_a_mamba_layer():
+# ---------------------------------------------------------------------------------- response
+
+
+def test_no_channel_of_a_mamba_layer_reads_another_channels_state():
+    """The SSM state's Jacobian by itself is block-diagonal per channel; no state writes conv.
+
+    So a channel cut out of the layer (its recurrent input from the other channels removed) is
+    the channel in the layer: response characterization drives the layer whole. The
+    convolution's window does reach every channel (through x_proj), but it holds the layer's
+    past inputs, which no state writes, and h is carried along unread.
+    """
+    model = RecurrentModel(_lm(num_hidden_layers=2).double())
+    layout = model.state_layout(layer=1)
+    generator = torch.Generator().manual_seed(3)
+    state = torch.randn(model.state_size(layer=1), generator=generator, dtype=torch.float64)
+    x = torch.randn(16, generator=generator, dtype=torch.float64)
+    jacobian = torch.func.jacrev(lambda s: model.step(s, x, layer=1))(state)
+    ssm, conv, h = layout["ssm"], layout["conv"], layout["h"]
+    blocks = jacobian[ssm, ssm].reshape(32, 4, 32, 4).permute(0, 2, 1, 3)  # [d, d', n, n']
+    cross = blocks * (1 - torch.eye(32, dtype=torch.float64))[:, :, None, None]
+    assert torch.equal(cross, torch.zeros_like(cross))
+    assert bool((jacobian[ssm, ssm].diagonal() > 0).all())  # each value's own decay exp(Δ A)
+    assert torch.equal(jacobian[conv, ssm], torch.zeros_like(jacobian[conv, ssm]))
+    assert torch.equal(jacobian[:, h], torch.zeros_like(jacobian[:, h]))
+    assert bool(jacobian[ssm, conv].abs().max() > 0)  # x_proj reads the window of past inputs
+
+
+def _stimulus_inputs(design):
+    return np.stack([s.base[None] + s.signal[:, None] * s.direction[None] for s in design.stimuli])
+
+
+@pytest.fixture(scope="module")
+def mamba_response():
     model = rw.wrap(_lm())
-    characterize(model, layer=0, sequences=_ids([50]))
+    return model, characterize(model, layer=0, sequences=_ids([300]), steps=200)
+
+
+def test_characterize_reads_each_mamba_channel_as_a_capture_of_the_stimulus_does(mamba_response):
+    model, response = mamba_response
+    assert (response.family, response.kind, response.layer) == ("mamba", "y", 0)
+    assert response.n_cells == 32 and response.cells.tolist() == list(range(32))
+    assert response.values.shape == (32, 8) and np.isfinite(response.values).all()
+    inputs = _stimulus_inputs(response.design)
+    trace = capture(model, list(inputs.astype(np.float32)), progress=False)  # float32 model
+    for k, (start, stop) in enumerate(trace.sequence_bounds):
+        _close(response.outputs[k], trace.states(layer=0, kind="y")[start:stop], 1e-4)
+
+
+def test_a_deeper_mamba_layer_is_driven_by_its_own_input_as_the_layer_alone():
+    hf_model = _lm().double()
+    model = rw.wrap(hf_model)
+    response = characterize(model, layer=2, sequences=_ids([300]), steps=120, main_frequency=0.1)
+    # The stimuli span layer 1's h over the data: the residual stream layer 2 reads.
+    below = model.run(_ids([300])[0], kinds=["h"]).states[(1, "h")].numpy()
+    np.testing.assert_allclose(response.design.low, below.min(axis=0), rtol=1e-12)
+    block = hf_model.backbone.layers[2]
+    for k, stimulus in enumerate(_stimulus_inputs(response.design)):
+        one_block = SimpleNamespace(layers=[block])
+        expected = reference_states(one_block, None, residual=stimulus)[(0, "y")]
+        _close(response.outputs[k], expected, 1e-10)
+
+
+def test_a_mamba_channel_with_one_state_and_no_skip_settles_as_its_first_order_filter():
+    """``y_k = y* (1 - rho^k)`` after the step, ``rho = exp(-delta a)``: settling ceil(tau ln 10).
+
+    One state per channel, a convolution that passes the current input only, a constant
+    step size (``dt_proj``'s weight zero) and no skip (``D = 0``); the projection has no bias,
+    so the low input 0 keeps every channel at exactly 0 before the step.
+    """
+    torch.manual_seed(0)
+    config = _config(state_size=1, num_hidden_layers=1, conv_kernel=3)
+    projected = ProjectedMamba(MambaModel(config), n_inputs=2, bias=False).double().eval()
+    mixer = projected.model.layers[0].mixer
+    delta = np.geomspace(0.06, 1.5, 32)  # tau = 1 / delta from 0.67 to 16.7 steps
+    with torch.no_grad():
+        mixer.conv1d.weight.zero_()
+        mixer.conv1d.weight[:, 0, -1] = 1.0
+        mixer.conv1d.bias.zero_()
+        mixer.dt_proj.weight.zero_()
+        mixer.dt_proj.bias.copy_(torch.from_numpy(np.log(np.expm1(delta))))  # softplus^-1
+        mixer.A_log.zero_()  # A = -1
+        mixer.D.zero_()
+        mixer.x_proj.weight.mul_(30.0)  # B and C well away from 0
+    data = np.random.default_rng(0).integers(0, 2, size=(4, 100, 2)).astype(np.float64)
+    response = characterize(rw.wrap(projected), sequences=data, main_frequency=0.05)
+    assert np.array_equal(response.metric("initial"), np.zeros(32))
+    final = response.metric("final")
+    assert (np.abs(final) > 1e-4).all()
+    change = response.design.change_step
+    k = np.arange(1, 21)[:, None]
+    expected = final * (1 - np.exp(-delta) ** k)
+    np.testing.assert_allclose(response.outputs[0, change : change + 20], expected, rtol=1e-9)
+    settling = np.ceil(np.log(10) / delta)
+    np.testing.assert_array_equal(response.metric("settling_time"), settling)
+    assert len(np.unique(settling)) > 10
+
+
+def test_the_response_view_and_ablation_by_ranking_read_mamba_channels(mamba_response):
+    model, response = mamba_response
+    view = rw.ResponseView(response, metric="amplitude")
+    view.selection.cells = [31]
+    assert view.response_curves.cell == 31  # the channel, the response's own cell index
+    sequences = _ids([40, 40])
+    check = validate_ranking(
+        model,
+        response,
+        sequences,
+        lambda run: float(run.outputs.float().mean()),
+        by=("amplitude",),
+        ks=(1, 4),
+        random_draws=2,
+        progress=False,
+    )
+    top = response.ranking("amplitude")[:4]
+    clamped = model.run(sequences, clamp={0: {int(c): 0.0 for c in top}}).outputs.float().mean()
+    assert check.ablations["amplitude"].top["zero"][-1] == pytest.approx(float(clamped), rel=1e-6)
 
 
 def test_the_views_show_every_kind_of_a_mamba_trace(mamba_trace):

@@ -101,8 +101,8 @@ def test_demo_opens_the_explorer_on_a_mamba(name):
     assert {"select_view", "match_view", "state_space_view", "relevance_bars"} <= set(
         explorer.views
     )
-    assert explorer.response_view is None
-    assert any("mamba core has other ones" in notice for notice in explorer.notices)
+    # Response characterization drives the layer whole and reads each channel's gated output.
+    assert explorer.response_view.response.kind == "y"
     # The selective step size: how long each step lets memory last, as a track.
     assert any("log10 tau" in track for track in explorer.trace.tracks)
 

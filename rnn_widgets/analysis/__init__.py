@@ -62,6 +62,7 @@ from ._linear_recurrence import LINEAR_FAMILIES, LinearFamily, LinearRecurrence,
 from ._relevance import CellScorer, CellScores, ProbeResult, probe, score_cells
 from ._response import (
     CapacitySweep,
+    DrivenLayer,
     IsolatedCells,
     RankingValidation,
     Response,
@@ -84,6 +85,7 @@ __all__ = [
     "CapacitySweep",
     "CellScorer",
     "CellScores",
+    "DrivenLayer",
     "Eigenmodes",
     "FixedPoints",
     "IsolatedCells",

@@ -1,9 +1,8 @@
 """Response characterization of isolated recurrent cells (Hasani et al. 2019 [1]_, section IV).
 
-Every cell ``u`` of a trained layer is cut out as its own one-cell dynamical system: it keeps
-its rows of the input weights, its biases and its **own** recurrent weight (the diagonal entry
-``W_hh[u, u]`` of each gate), and drops every other cell's recurrent contribution. The cell is
-then driven by designed inputs (Definition 1) and its output is measured (Definitions 2-5):
+Every cell ``u`` of a trained layer is cut out as its own one-cell dynamical system: its
+recurrent input from the other cells is removed. The cell is then driven by designed inputs
+(Definition 1) and its output is measured (Definitions 2-5):
 
 * a **step**, ``x_t = low + (high - low) [t >= T/2]`` (their ``[t > T/2]`` counted from 1):
   initial and final (steady-state) response, their difference (the *delta response*), and the
@@ -15,7 +14,39 @@ then driven by designed inputs (Definition 1) and its output is measured (Defini
   *correlation*, both Hasani et al.'s unnormalised ``sum_t (x_t - E x)(y_t - E y)`` and Pearson's
   coefficient.
 
-The output of a cell is ``y = o * tanh(c)`` for an LSTM and ``h`` for a GRU or a vanilla RNN.
+How a cell is cut out depends on whether the cells read each other's state:
+
+* **nn.LSTM, nn.GRU, nn.RNN**: the cell keeps its rows of the input weights, its biases and
+  its **own** recurrent weight (the diagonal entry ``W_hh[u, u]`` of each gate) and drops
+  every other cell's recurrent contribution (:class:`IsolatedCells`).
+* **MinGRU, MinLSTM** (Feng et al. 2024 [2]_): no gate reads ``h``, so a cell's state is
+  updated from the layer's input and its own previous value only
+  (``h_t = (1 - z_t) h_{t-1} + z_t h~_t``, ``z`` and ``h~`` functions of ``x_t``); there is
+  nothing to drop and the isolated cell *is* the cell (:class:`IsolatedCells` with zero
+  recurrent weights).
+* **Mamba** (Gu & Dao 2023 [3]_): a cell is an SSM channel ``d``. Its state
+  ``s_t[d] = exp(Δ_t[d] A[d]) s_{t-1}[d] + Δ_t[d] B_t x_t[d]`` is linear in itself with
+  coefficients that are functions of the layer's *input*: ``Δ``, ``B`` and ``C`` come from
+  ``x_proj`` of the convolved input (every channel reads every channel of the input, through
+  the convolution's window of past inputs, but no channel of the state), and the convolution's
+  window is written by the input alone. So no channel's state ever reaches another's (the
+  Jacobian of the SSM state by itself is block-diagonal per channel), cutting a channel out
+  drops nothing, and the channel's response to a stimulus is exactly its response when the
+  whole layer is driven by it: the layer is driven as it is (:class:`DrivenLayer`,
+  through ``RecurrentModel.run_layer``), every channel measured at once.
+* a **user cell** (:class:`~rnn_widgets.models.RecurrentCell`) is refused: its step is opaque,
+  so which of its inputs come from the other cells is unknown.
+
+The output of a cell is ``y = o * tanh(c)`` for an LSTM (its ``h``), ``h`` for a GRU, a
+vanilla RNN, a MinGRU and a MinLSTM, and for a Mamba channel the gated SSM output
+``y_t[d] = (C_t . s_t[d] + D[d] x_t[d]) silu(z_t[d])`` (the trace kind ``y``). Hasani et al.
+define a cell's output as its *output state* ``y = o * tanh(c)``: the cell's state read out
+through its output gate, the one value per cell that the rest of the network reads. A Mamba
+channel's ``y`` is that value: its state read out by ``C`` and gated by ``silu(z)``, and the
+only quantity of the channel the network reads (``out_proj`` sums the channels into the
+residual stream). The block output ``h`` is no channel's output (it mixes every channel and
+the residual input), and the SSM state ``s[d, :]`` is the channel's inner state (``c``'s
+counterpart, ``state_size`` values per channel), not what it outputs.
 
 Every stimulus is a scalar signal ``s_t`` along one direction of the input space,
 ``x_t = base + s_t * direction``, so a gate's input drive is ``W base + s_t (W direction)``: two
@@ -23,6 +54,7 @@ numbers per cell and gate. All cells of a layer and all stimuli are then simulat
 independent one-cell systems: one loop over time whose every operation is elementwise over
 ``(stimulus, gate, cell)`` arrays, in float64. As the operations are elementwise, running a
 single cell through the same code gives bit-for-bit the same numbers (the benchmark checks).
+A Mamba layer is driven on a float64 copy of the model, one batch of every stimulus.
 
 Token inputs (an embedding): the baseline is the mean input vector of the data (the
 frequency-weighted mean embedding), the step goes from it to a chosen token's embedding and
@@ -34,10 +66,15 @@ References
    characterization for auditing cell dynamics in long short-term memory networks. International
    Joint Conference on Neural Networks (IJCNN 2019). doi:10.1109/IJCNN.2019.8851954.
    arXiv:1809.03864.
+.. [2] Feng, L., Tung, F., Ahmed, M. O., Bengio, Y., & Hajimirsadeghi, H. (2024). Were RNNs all
+   we needed? arXiv:2410.01201.
+.. [3] Gu, A., & Dao, T. (2023). Mamba: Linear-time sequence modeling with selective state
+   spaces. arXiv:2312.00752.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 import os
@@ -242,10 +279,15 @@ class Response:
     design : StimulusDesign
         The stimuli (``design.stimuli[k]`` drove ``outputs[k]``).
     family : str
-        ``"lstm"``, ``"gru"``, ``"rnn_tanh"`` or ``"rnn_relu"``.
+        ``"lstm"``, ``"gru"``, ``"rnn_tanh"``, ``"rnn_relu"``, ``"min_gru"``, ``"min_lstm"``
+        or ``"mamba"``.
     layer : int
     cells : ndarray of int, shape (n_cells,)
-        The layer's cell index of each row.
+        The layer's cell index of each row (a Mamba layer's: its SSM channels).
+    kind : str
+        The state kind a cell's output is, as a capture of the layer records it: ``"h"``
+        (an LSTM's ``o * tanh(c)``, every other family's ``h``), ``"y"`` for a Mamba
+        channel (its gated SSM output; see :func:`characterize`).
 
     References
     ----------
@@ -263,6 +305,7 @@ class Response:
     family: str
     layer: int
     cells: np.ndarray
+    kind: str = "h"
 
     @property
     def n_cells(self) -> int:
@@ -443,17 +486,65 @@ class IsolatedCells:
         )
 
 
-def isolate(model: RecurrentModel, *, layer: int = 0) -> IsolatedCells:
+@dataclass(frozen=True, eq=False)
+class DrivenLayer:
+    """A layer whose cells are independent given its input, to be driven whole (Mamba).
+
+    No cell's state reads another's, so each cell's response to a stimulus is its response
+    when the whole layer reads that stimulus: :func:`simulate` drives the layer (on a float64
+    copy, through ``RecurrentModel.run_layer``) and reads ``kind`` per cell.
+
+    Attributes
+    ----------
+    model : RecurrentModel
+        The model as given.
+    family : str
+    layer : int
+    kind : str
+        The kind whose per-cell values are the cells' outputs (``"y"`` for Mamba).
+    cells : ndarray of int, shape (n_cells,)
+
+    """
+
+    model: RecurrentModel
+    family: str
+    layer: int
+    kind: str
+    cells: np.ndarray
+
+
+#: The families whose layers are driven whole, and the kind that is a cell's output there.
+_DRIVEN_OUTPUT = {"mamba": "y"}
+
+
+def isolate(model: Any, *, layer: int = 0) -> IsolatedCells | DrivenLayer:
     """Cut every cell of a layer out as its own one-cell system (Hasani et al., section IV).
 
-    Each cell keeps its input weights, its biases and its own recurrent weight per gate; the
-    other cells' recurrent contributions are dropped, as in Hasani et al. (2019) [1]_.
+    As in Hasani et al. (2019) [1]_, each cell's recurrent input from the other cells is
+    removed. An nn.LSTM, nn.GRU or nn.RNN cell keeps its input weights, its biases and its
+    own recurrent weight per gate. A MinGRU or MinLSTM cell (Feng et al. 2024 [2]_) reads no
+    other cell's state, so it is kept as it is (zero recurrent weights). A Mamba layer's cells
+    are its SSM channels (Gu & Dao 2023 [3]_), whose states never read each other either:
+    their coefficients come from the layer's input alone (see the module docstring), so the
+    layer is returned to be driven whole.
+
+    Parameters
+    ----------
+    model : RecurrentModel or a module ``wrap`` accepts
+        The model whose layer is cut apart.
+    layer : int
+        The layer whose cells are isolated.
+
+    Returns
+    -------
+    IsolatedCells or DrivenLayer
+        One-cell systems in float64 (torch cores, min-RNNs), or the layer to drive (Mamba).
 
     Raises
     ------
     TypeError
-        For a user cell (without standard gates its cells cannot be separated), and for a
-        MinGRU or MinLSTM, whose gates follow other equations.
+        For a user cell (its step is opaque: which of its inputs come from the other cells
+        cannot be known, so none can be removed), and for a core of another family.
 
     References
     ----------
@@ -461,21 +552,33 @@ def isolate(model: RecurrentModel, *, layer: int = 0) -> IsolatedCells:
        characterization for auditing cell dynamics in long short-term memory networks.
        International Joint Conference on Neural Networks (IJCNN 2019).
        doi:10.1109/IJCNN.2019.8851954. arXiv:1809.03864.
+    .. [2] Feng, L., Tung, F., Ahmed, M. O., Bengio, Y., & Hajimirsadeghi, H. (2024). Were
+       RNNs all we needed? arXiv:2410.01201.
+    .. [3] Gu, A., & Dao, T. (2023). Mamba: Linear-time sequence modeling with selective state
+       spaces. arXiv:2312.00752.
 
     """
+    model = as_model(model)
+    layer = model.check_layer(layer=layer)
     if model.family == "cell":
         raise TypeError(
-            "model: a user cell (RecurrentCell) cannot be isolated cell by cell; response "
-            "characterization needs each cell's own input and recurrent weights per gate, "
-            "which only nn.LSTM, nn.GRU and nn.RNN cores expose (RecurrentModel.gate_weights)"
+            "model: a user cell (RecurrentCell) cannot be isolated cell by cell: its step is "
+            "opaque to rnn_widgets (no gate weights to read), so which of a cell's inputs come "
+            "from the other cells is unknown and cannot be removed. Response characterization "
+            "supports nn.LSTM, nn.GRU, nn.RNN, MinGRU, MinLSTM and Mamba; to measure a user "
+            "cell's responses anyway, drive it with model.run_layer(inputs) on the stimuli of "
+            "design_stimuli"
         )
     if model.family in _MIN_GATES:
         return _isolated_min_cells(model, layer)
+    if model.family in _DRIVEN_OUTPUT:
+        cells = np.arange(model.n_cells(layer=layer), dtype=np.int64)
+        return DrivenLayer(model, model.family, layer, _DRIVEN_OUTPUT[model.family], cells)
     if not model.has_gate_weights:
         raise TypeError(
-            f"model: response characterization follows the gate equations of nn.LSTM, nn.GRU, "
-            f"nn.RNN, MinGRU and MinLSTM, and a {model.family} core has other ones (its cells "
-            "are not independent given the layer's input); drive it with RecurrentModel.run"
+            f"model: response characterization supports nn.LSTM, nn.GRU, nn.RNN, MinGRU, "
+            f"MinLSTM and Mamba cores, not a {model.family} core (how its cells read each "
+            "other's state is not known here); drive it with RecurrentModel.run_layer"
         )
     gates = model.gate_weights(layer=layer)
     names = tuple(gates)
@@ -532,22 +635,24 @@ def _isolated_min_cells(model: RecurrentModel, layer: int) -> IsolatedCells:
     )
 
 
-def simulate(cells: IsolatedCells, stimuli: Sequence[Stimulus]) -> np.ndarray:
+def simulate(cells: IsolatedCells | DrivenLayer, stimuli: Sequence[Stimulus]) -> np.ndarray:
     """The output of every isolated cell for every stimulus, from the zero state.
 
     Parameters
     ----------
-    cells : IsolatedCells
-        The one-cell systems, from :func:`isolate`.
+    cells : IsolatedCells or DrivenLayer
+        The one-cell systems, or the layer to drive whole, from :func:`isolate`.
     stimuli : sequence of Stimulus
         All of the same length.
 
     Returns
     -------
     ndarray, shape (n_stimuli, steps, n_cells)
-        ``o * tanh(c)`` for an LSTM, ``h`` otherwise.
+        ``o * tanh(c)`` for an LSTM, the kind ``y`` for a Mamba channel, ``h`` otherwise.
 
     """
+    if isinstance(cells, DrivenLayer):
+        return _drive(cells, stimuli)
     signals = np.stack([s.signal for s in stimuli])  # (n_stimuli, steps)
     # The input drive of each gate is offset + s_t * slope, both (n_stimuli, n_gates, n_cells).
     bases = np.stack([s.base for s in stimuli])
@@ -565,6 +670,17 @@ def simulate(cells: IsolatedCells, stimuli: Sequence[Stimulus]) -> np.ndarray:
         h, c = step(cells, drive, h, c)
         outputs[:, t] = h
     return outputs
+
+
+def _drive(layer: DrivenLayer, stimuli: Sequence[Stimulus]) -> np.ndarray:
+    """Every stimulus through the whole layer at once (one batch), on a float64 copy."""
+    model = layer.model
+    if model.dtype != torch.float64:
+        # A private copy: the caller's model is never changed (RecurrentModel never casts).
+        model = RecurrentModel(copy.deepcopy(model.core).double())
+    inputs = np.stack([s.base[None] + s.signal[:, None] * s.direction[None] for s in stimuli])
+    states = model.run_layer(torch.from_numpy(inputs), layer=layer.layer, kinds=[layer.kind])
+    return states[layer.kind].to("cpu", torch.float64).numpy()
 
 
 def _project(weights: np.ndarray, vectors: np.ndarray) -> np.ndarray:
@@ -1055,15 +1171,20 @@ def characterize(
     The response characterization of Hasani et al. (2019) [1]_, section IV: every cell is cut
     out as its own one-cell system, driven by a step and by sinusoids designed from the data,
     and measured (initial, final and delta response, settling time, amplitude, frequency,
-    correlation).
+    correlation). How a cell is cut out (:func:`isolate`): an LSTM, GRU or RNN cell keeps its
+    own recurrent weight and drops the others'; the cells of a MinGRU, a MinLSTM (Feng et al.
+    2024 [2]_) and a Mamba layer (its SSM channels; Gu & Dao 2023 [3]_) read no other cell's
+    state, so their layer is simulated, or driven, as it is and each cell read from it.
 
     Parameters
     ----------
     model : RecurrentModel
-        An LSTM, GRU or vanilla RNN core (a user cell, a MinGRU or a MinLSTM cannot be
-        isolated: TypeError).
+        An nn.LSTM, nn.GRU, nn.RNN, MinGRU, MinLSTM or Mamba core. A user cell is refused
+        with a TypeError: its step is opaque, so its cells cannot be cut out.
     layer : int
-        The layer whose cells are characterized.
+        The layer whose cells are characterized. A cell's output is ``h`` (an LSTM's
+        ``o * tanh(c)``), and for a Mamba channel its gated SSM output ``y`` (the
+        ``kind`` of the result; the module docstring says why).
     sequences : TaskData, Trace, array or list of sequences
         The training inputs the stimuli are designed from (see :func:`design_stimuli`).
     design : StimulusDesign, optional
@@ -1077,12 +1198,21 @@ def characterize(
     Response
         The metric table (cell x metric), the raw curves, the stimuli.
 
+    Raises
+    ------
+    TypeError
+        For a user cell (see :func:`isolate`).
+
     References
     ----------
     .. [1] Hasani, R., Amini, A., Lechner, M., Naser, F., Grosu, R., & Rus, D. (2019). Response
        characterization for auditing cell dynamics in long short-term memory networks.
        International Joint Conference on Neural Networks (IJCNN 2019).
        doi:10.1109/IJCNN.2019.8851954. arXiv:1809.03864.
+    .. [2] Feng, L., Tung, F., Ahmed, M. O., Bengio, Y., & Hajimirsadeghi, H. (2024). Were
+       RNNs all we needed? arXiv:2410.01201.
+    .. [3] Gu, A., & Dao, T. (2023). Mamba: Linear-time sequence modeling with selective state
+       spaces. arXiv:2312.00752.
 
     Examples
     --------
@@ -1116,7 +1246,8 @@ def characterize(
     names, values = measure(outputs, design)
     outputs.flags.writeable = False
     values.flags.writeable = False
-    return Response(names, values, outputs, design, model.family, layer, cells.cells)
+    kind = cells.kind if isinstance(cells, DrivenLayer) else "h"
+    return Response(names, values, outputs, design, model.family, layer, cells.cells, kind)
 
 
 # ---------------------------------------------------------------------------------- capacity

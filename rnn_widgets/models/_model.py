@@ -1,8 +1,8 @@
 """`RecurrentModel`: the one interface between trained recurrent networks and the analyses.
 
 Every analysis talks to a model only through the methods documented here (``encode``,
-``initial_state``, ``state_layout``, ``step``, ``gate_weights``, ``run``, ``readout``), so a
-new kind of network needs only a new core, never a change to an analysis.
+``initial_state``, ``state_layout``, ``step``, ``gate_weights``, ``run``, ``run_layer``,
+``readout``), so a new kind of network needs only a new core, never a change to an analysis.
 
 Layers
 ------
@@ -680,6 +680,77 @@ class RecurrentModel:
         outputs = finish(collected.pop("out"))
         states = {key: finish(collected[key]) for key in sorted(collected, key=_state_order)}
         return RunResult(outputs, MappingProxyType(states), lengths)
+
+    def run_layer(
+        self, inputs: Any, *, layer: int = 0, kinds: Sequence[str] | None = None
+    ) -> Mapping[str, torch.Tensor]:
+        """One layer alone, driven by given input vectors from the zero state.
+
+        The layer reads ``inputs`` as its own input (what the embedding gives layer 0, or the
+        layer below's h), so designed inputs can drive any layer, e.g. for response
+        characterization. The layer is stepped with :meth:`step`'s equations, forward in the
+        order given (a reverse direction's caller reverses the inputs), under
+        ``torch.no_grad`` in eval mode.
+
+        Parameters
+        ----------
+        inputs : Tensor or ndarray, shape (batch, steps, input_size(layer))
+            Float input vectors, cast to the model's dtype and device.
+        layer : int
+            The layer to drive.
+        kinds : sequence of str, optional
+            The kinds to return (default: every kind of :attr:`kinds`).
+
+        Returns
+        -------
+        mapping of str to Tensor, shape (batch, steps, n_cells(layer=layer, kind=kind))
+            Read-only mapping; a kind of the state layout (``h``, ``c``, ``conv``, ``ssm``)
+            is read from the new state, the others from the step's values.
+
+        Raises
+        ------
+        TypeError, ValueError
+            Inputs that are not a float array of that shape, or kinds holding several values
+            per cell past :data:`RUN_STATE_BUDGET` bytes.
+
+        """
+        layer = self.check_layer(layer=layer)
+        chosen = self._run_kinds(kinds)
+        x = self._layer_inputs(inputs, layer)
+        batch, steps, _ = x.shape
+        heavy = [k for k in chosen if k in self._core.values_per_channel(layer)]
+        need = x.element_size() * batch * steps * sum(self._core.width(layer, k) for k in heavy)
+        if need > RUN_STATE_BUDGET:
+            raise ValueError(
+                f"run_layer would need {need / (1 << 30):.1f} GiB for {heavy}; pass kinds "
+                "without them (e.g. kinds=['h']) or fewer steps"
+            )
+        layout = self._core.layout(layer)
+        store = {kind: x.new_empty(batch, steps, self._core.width(layer, kind)) for kind in chosen}
+        with self.eval_mode(), torch.no_grad():
+            state = self.initial_state(batch, layer=layer)
+            for t in range(steps):
+                state, values = self._core.step(state, x[:, t], layer)
+                for kind in chosen:
+                    part = layout.get(kind)
+                    store[kind][:, t] = state[:, part] if part is not None else values[kind]
+        return MappingProxyType(store)
+
+    def _layer_inputs(self, inputs: Any, layer: int) -> torch.Tensor:
+        if isinstance(inputs, np.ndarray):
+            inputs = torch.from_numpy(inputs)
+        if not isinstance(inputs, torch.Tensor) or not inputs.is_floating_point():
+            raise TypeError(
+                "inputs must be a float torch.Tensor or ndarray of shape (batch, steps, "
+                f"input_size), got {getattr(inputs, 'dtype', type(inputs).__name__)}"
+            )
+        width = self._core.input_size(layer)
+        if inputs.ndim != 3 or inputs.shape[-1] != width or 0 in inputs.shape[:2]:
+            raise ValueError(
+                f"inputs must have shape (batch >= 1, steps >= 1, input_size({layer})={width}), "
+                f"got {tuple(inputs.shape)}"
+            )
+        return inputs.to(device=self.device, dtype=self.dtype)
 
     def _run_kinds(self, kinds: Any) -> tuple[str, ...]:
         if kinds is None:
