@@ -19,7 +19,9 @@ attractor id.
 
 A layer that is linear in its state for a fixed input (minGRU and minLSTM, Feng et al. 2024
 [3]_: ``h' = a(x) * h + b(x)``) is not searched: its one fixed point per input, ``b / (1 -
-a)``, and its eigenvalues ``a`` are returned in closed form (``_linear_recurrence``).
+a)``, and its eigenvalues ``a`` are returned in closed form (``_linear_recurrence``); so is a
+Mamba layer's (Gu & Dao 2023 [4]_), whose SSM state is linear once its convolution's window
+holds the input (``_mamba_fixed_point``).
 
 References
 ----------
@@ -30,6 +32,8 @@ References
    Source Software, 3(31), 1003.
 .. [3] Feng, L., Tung, F., Ahmed, M. O., Bengio, Y., & Hajimirsadeghi, H. (2024). Were RNNs
    all we needed? arXiv:2410.01201.
+.. [4] Gu, A., & Dao, T. (2023). Mamba: Linear-time sequence modeling with selective state
+   spaces. arXiv:2312.00752.
 """
 
 from __future__ import annotations
@@ -47,12 +51,12 @@ from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
 from torch.func import grad, hessian, jacrev, vmap
 from tqdm.auto import tqdm
 
-from .._validation import as_allocation, as_finite_array, as_float, as_int
+from .._validation import MAX_ARRAY_VALUES, as_allocation, as_finite_array, as_float, as_int
 from ..models import RecurrentModel, as_model
 from ..trace import Trace
 from ._eigen import eigenvectors_of
 from ._jacobians import closed_form_jacobian, float64_step
-from ._linear_recurrence import Recurrence, closed_form_states, recurrence_of
+from ._linear_recurrence import closed_form_states, fixed_point_of, recurrence_of
 
 __all__ = [
     "Eigenmodes",
@@ -421,7 +425,10 @@ def find_fixed_points(
     minLSTM (Feng et al. 2024 [3]_; any family of ``LINEAR_FAMILIES``, or a model with a
     ``linear_recurrence`` method) one step under a fixed input is ``h' = a(x) * h + b(x)``,
     so each input condition has exactly one fixed point ``h* = b / (1 - a)`` and the
-    eigenvalues are ``a`` (the Jacobian is ``diag(a)``). Those are returned, in milliseconds:
+    eigenvalues are ``a`` (the Jacobian is ``diag(a)``). A Mamba layer (Gu & Dao 2023 [4]_)
+    has one too: its convolution's window fills with the input, then its SSM state is
+    linear, ``s* = Δ B x / (1 - exp(Δ A))``, and its eigenvalues are the decays ``exp(Δ A)``
+    and zeros (``LinearFamily.fixed_point``). Those are returned, in milliseconds:
     one point per condition, ``q`` computed from the layer's own step at ``h*`` (about
     1e-33), ``iterations`` 0, ``converged`` and ``is_minimum`` True, classes and attractor ids
     by the rules below. The initial states are then validated and give the value of a free
@@ -429,8 +436,9 @@ def find_fixed_points(
     point takes the initial states' mean there); a condition where a cell has ``a == 1``
     and ``b != 0`` (it moves by ``b`` every step) keeps no point, with a warning. ``n``,
     ``noise``, ``seed``, ``max_iterations``, ``merge_distance`` and ``outlier_distance``
-    are checked but not used: the point is unique and exact, so it is never dropped as an
-    outlier. :func:`stack_fixed_points` chains the layers of a stack.
+    are checked but not used (no start is drawn and no Jacobian allocated, whatever the
+    state's size): the point is unique and exact, so it is never dropped as an outlier.
+    :func:`stack_fixed_points` chains the layers of a stack.
 
     Parameters
     ----------
@@ -444,7 +452,7 @@ def find_fixed_points(
         the other (as the flip-flop's pulses or an automaton's symbols).
     n : int
         Initial states per condition; their Jacobians, ``n * state_size**2`` values, may be
-        at most ``MAX_ARRAY_VALUES`` (2 * 10**8).
+        at most ``MAX_ARRAY_VALUES`` (2 * 10**8) where the layer is searched.
     noise : float
         Standard deviation of Gaussian noise added to the initial states, relative to the
         visited states' standard deviation per dimension.
@@ -488,6 +496,8 @@ def find_fixed_points(
        Source Software, 3(31), 1003.
     .. [3] Feng, L., Tung, F., Ahmed, M. O., Bengio, Y., & Hajimirsadeghi, H. (2024). Were
        RNNs all we needed? arXiv:2410.01201.
+    .. [4] Gu, A., & Dao, T. (2023). Mamba: Linear-time sequence modeling with selective state
+       spaces. arXiv:2312.00752.
 
     """
     model = as_model(model)
@@ -503,24 +513,26 @@ def find_fixed_points(
     outlier_distance = _distance(outlier_distance, "outlier_distance")
     attractor_distance = _distance(attractor_distance, "attractor_distance")
     seed = as_int(seed, "seed", minimum=0)
-    size = model.state_size(layer=layer)
-    as_allocation(
-        "find_fixed_points's Jacobians", {"n": n, "state_size**2": size * size}, fix="lower n"
-    )
     visited = _visited_states(model, initial_states, layer)
     conditions = constant_inputs(model, inputs, layer)
-    recurrence = recurrence_of(model, layer)
-    if recurrence is not None:
+    closed = _closed_form_points(model, layer, visited, conditions)
+    if closed is not None:  # no search: n starts and their Jacobians are never made
         return _closed_form(
             model,
             layer,
-            recurrence,
+            *closed,
             visited,
             conditions,
             tolerance=tolerance,
             eps=eps,
             attractor_distance=attractor_distance,
         )
+    size = model.state_size(layer=layer)
+    as_allocation(
+        "find_fixed_points's Jacobians",
+        {"n": n, "state_size**2": size * size},
+        fix=f"lower n (to at most {MAX_ARRAY_VALUES // (size * size)} for this state)",
+    )
     step = float64_step(model, layer)
     jacobian = _batched_jacobian(model, layer, step)
     _check_differentiable(jacobian, visited[:1], conditions[:1])
@@ -606,10 +618,46 @@ def find_fixed_points(
     )
 
 
+def _closed_form_points(
+    model: RecurrentModel, layer: int, visited: np.ndarray, conditions: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any] | None:
+    """A layer's one fixed point per condition in closed form, or None where it has none.
+
+    ``(states, found, eigenvalues, jacobian)``: ``states`` (n_conditions, state_size),
+    meaningful where ``found``; the eigenvalues' moduli (n_conditions, state_size), unsorted;
+    ``jacobian(h, x)`` batched. From ``h' = a * h + b`` (minGRU, minLSTM: ``h* = b / (1 -
+    a)``, eigenvalues ``a``, the Jacobian ``diag(a)``; a free cell takes the visited states'
+    mean), or from the family's own closed form (Mamba: see ``_mamba_fixed_point``), whose
+    Jacobian comes from ``torch.func``.
+    """
+    x = torch.from_numpy(conditions)
+    recurrence = recurrence_of(model, layer)
+    if recurrence is not None:
+        with torch.no_grad():
+            log_a, b = (part.detach().numpy() for part in recurrence(x))
+        states, found = closed_form_states(log_a, b, visited.mean(axis=0))
+
+        def diagonal(h: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+            return torch.diag_embed(torch.exp(recurrence(x)[0]))
+
+        return states, found, np.exp(log_a), diagonal
+    form = fixed_point_of(model, layer)
+    if form is None:
+        return None
+    with torch.no_grad():
+        states, moduli = (part.detach().numpy() for part in form(x))
+    found = np.isfinite(states).all(axis=1)
+    step = float64_step(model, layer)
+    return states, found, np.abs(moduli), vmap(jacrev(step, argnums=0))
+
+
 def _closed_form(
     model: RecurrentModel,
     layer: int,
-    recurrence: Recurrence,
+    states: np.ndarray,
+    found: np.ndarray,
+    moduli: np.ndarray,
+    jacobian: Any,
     visited: np.ndarray,
     conditions: np.ndarray,
     *,
@@ -617,37 +665,29 @@ def _closed_form(
     eps: float,
     attractor_distance: float,
 ) -> FixedPoints:
-    """The fixed points of a layer linear in its state, ``h* = b / (1 - a)``, one per input.
+    """The closed-form points (:func:`_closed_form_points`) as ``FixedPoints``, one per input.
 
-    ``q`` is computed from the layer's own float64 step at ``h*``; the eigenvalues are ``a``
-    (the Jacobian is ``diag(a)``), sorted by magnitude; classes and attractor ids follow the
-    search's rules. A cell with ``a == 1`` and ``b == 0`` is free (a line of fixed points
-    along it) and takes the visited states' mean; a condition where a cell has ``a == 1``
-    and ``b != 0`` (or ``h*`` overflows) keeps no point, and a warning says so.
+    ``q`` is computed from the layer's own float64 step at each point; the eigenvalues are
+    the moduli given, sorted by magnitude; classes and attractor ids follow the search's
+    rules. A condition without a point (a cell with ``a == 1`` and ``b != 0``, or ``h*``
+    overflowing) is left out, and a warning says so.
     """
-    with torch.no_grad():
-        log_a, b = (part.detach().numpy() for part in recurrence(torch.from_numpy(conditions)))
-    states, found = closed_form_states(log_a, b, visited.mean(axis=0))
     _warn_no_fixed_point(found)
     condition = np.flatnonzero(found)
-    states, log_a, inputs_of = states[found], log_a[found], conditions[found]
+    states, moduli, inputs_of = states[found], moduli[found], conditions[found]
     step = float64_step(model, layer)
     q = np.zeros(len(states))
     if len(states):
         with torch.no_grad():
             moved = vmap(step)(torch.from_numpy(states), torch.from_numpy(inputs_of)).numpy()
         q = ((moved - states) ** 2).sum(axis=1) / states.shape[1]
-    magnitude = -np.sort(-np.exp(log_a), axis=1)  # a > 0: the eigenvalues, largest first
+    magnitude = -np.sort(-moduli, axis=1)  # real and >= 0: the eigenvalues, largest first
     stability, n_unstable = stability_classes(magnitude, eps)
     is_fixed = q < tolerance
     radius = _visited_radius(visited)
     attractor = _attractors(
         None, states, inputs_of, q, stability, is_fixed, condition, attractor_distance * radius
     )
-
-    def diagonal(h: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        return torch.diag_embed(torch.exp(recurrence(x)[0]))
-
     n = len(states)
     return FixedPoints(
         states=states,
@@ -667,7 +707,7 @@ def _closed_form(
         eps=eps,
         layer=layer,
         conditions=conditions,
-        linearization=Linearization(diagonal, vmap(jacrev(step, argnums=1))),
+        linearization=Linearization(jacobian, vmap(jacrev(step, argnums=1))),
     )
 
 
@@ -720,6 +760,13 @@ def _visited_states(model: RecurrentModel, initial: Any, layer: int) -> np.ndarr
     size = model.state_size(layer=layer)
     if isinstance(initial, Trace):
         layout = model.state_layout(layer=layer)
+        missing = [kind for kind in layout if kind not in initial.kinds(layer=layer)]
+        if missing:
+            raise ValueError(
+                f"initial_states: the trace lacks {missing} of layer {layer}'s state "
+                f"{tuple(layout)}; capture them too (capture(model, sequences, kinds="
+                f"{list(layout)})), or pass the layer's states as an array"
+            )
         parts = [
             np.asarray(initial.states(layer=layer, kind=kind), dtype=np.float64) for kind in layout
         ]

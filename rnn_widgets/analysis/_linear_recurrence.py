@@ -26,6 +26,10 @@ What the analyses need of such a family is one :class:`LinearFamily` in
 * ``decay_kinds`` and ``log_decay(values, model, layer)``: how the decay is read from
   recorded kinds (minGRU: ``log a = log1p(-z)``; minLSTM: ``log f'``, or ``log1p(-i')``
   where ``f'`` is near 1, which float32 keeps better through ``i'``).
+* ``fixed_point(model, layer, x) -> (states, eigenvalues)``: for a family whose state holds
+  more than such an ``h`` but still has one fixed point per constant input in closed form
+  (Mamba: the convolution's last inputs, a shift register, before its linear SSM state; see
+  ``_mamba_fixed_point``), that point and the Jacobian's eigenvalues there; None otherwise.
 
 A model may also answer for itself: a ``RecurrentModel`` with a ``linear_recurrence(x, *,
 layer)`` method returning ``(log_a, b)`` (or None where the layer is not linear) is asked
@@ -54,18 +58,21 @@ from torch.nn import functional as F
 
 from .._validation import as_finite_array
 from ..models import RecurrentModel, as_model
+from ._mamba_fixed_point import mamba_fixed_point
 
 __all__ = [
     "LINEAR_FAMILIES",
     "LinearFamily",
     "LinearRecurrence",
     "closed_form_states",
+    "fixed_point_of",
     "linear_recurrence",
     "not_linear_message",
     "recurrence_of",
 ]
 
 Recurrence = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+FixedPointForm = Callable[[RecurrentModel, int, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 
 
 @dataclass(frozen=True)
@@ -92,6 +99,11 @@ class LinearFamily:
         Whether ``a(x_t)`` depends on the layer's input at step t alone, so that it can be
         recomputed step by step from the inputs (Mamba: False, its ``Δ_t`` reads a
         convolution over past inputs).
+    fixed_point : callable or None
+        ``fixed_point(model, layer, x) -> (states, eigenvalues)``, where ``recurrence`` is
+        None but the layer still has one fixed point per constant input in closed form: for
+        float64 inputs (batch, input_size(layer)), the flat fixed points and the Jacobian's
+        eigenvalues there, each (batch, state_size), float64 (Mamba's, in any order).
 
     """
 
@@ -102,6 +114,7 @@ class LinearFamily:
     log_decay: Callable[[Mapping[str, np.ndarray], RecurrentModel | None, int], np.ndarray]
     needs_model: bool = False
     reads_step_input: bool = True
+    fixed_point: FixedPointForm | None = None
 
 
 @dataclass(frozen=True)
@@ -210,9 +223,15 @@ LINEAR_FAMILIES: Mapping[str, LinearFamily] = MappingProxyType(
         "min_gru": LinearFamily(_min_rnn_recurrence, ("z",), _min_gru_log_decay),
         "min_lstm": LinearFamily(_min_rnn_recurrence, ("i", "f"), _min_lstm_log_decay),
         # The SSM state is linear in itself, but the layer's state also holds the convolution's
-        # inputs, which feed delta, B and x: no closed-form recurrence, a decay per step.
+        # inputs, which feed delta, B and x: no h' = a h + b, a decay per step, and a fixed
+        # point per input in closed form all the same (the convolution's window is a shift).
         "mamba": LinearFamily(
-            None, ("delta",), _mamba_log_decay, needs_model=True, reads_step_input=False
+            None,
+            ("delta",),
+            _mamba_log_decay,
+            needs_model=True,
+            reads_step_input=False,
+            fixed_point=mamba_fixed_point,
         ),
     }
 )
@@ -242,6 +261,22 @@ def recurrence_of(model: RecurrentModel, layer: int) -> Recurrence | None:
     recurrence = family.recurrence
     twin = _float64_twin(model, core_only=True)
     return lambda x: recurrence(twin, layer, x)
+
+
+def fixed_point_of(
+    model: RecurrentModel, layer: int
+) -> Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]] | None:
+    """``x -> (states, eigenvalues)`` of a layer whose fixed point is in closed form, or None.
+
+    From :attr:`LinearFamily.fixed_point` (Mamba), on a float64 copy of the core; None for a
+    family without one (a layer with a :func:`recurrence_of` gets its point from that).
+    """
+    family = LINEAR_FAMILIES.get(model.family)
+    if family is None or family.fixed_point is None:
+        return None
+    form = family.fixed_point
+    twin = _float64_twin(model, core_only=True)
+    return lambda x: form(twin, layer, x)
 
 
 def _float64_twin(model: RecurrentModel, core_only: bool = False) -> RecurrentModel:

@@ -1,7 +1,8 @@
 """The fixed point and spectrum of a whole stack linear in its state, layer by layer.
 
 In a stack whose layers are linear in their state for a fixed input (minGRU and minLSTM,
-Feng et al. 2024 [1]_), layer ``k`` reads the ``h`` of layer ``k - 1`` at the same step.
+Feng et al. 2024 [1]_; Mamba, Gu & Dao 2023 [2]_, whose fixed point per input is in closed
+form too), layer ``k`` reads the ``h`` of layer ``k - 1`` at the same step.
 Under a constant bottom input, once layer ``k - 1`` sits at its fixed point its output is a
 constant input to layer ``k``, whose fixed point then follows in closed form: the stack's
 fixed point is found layer by layer, bottom up.
@@ -14,6 +15,8 @@ References
 ----------
 .. [1] Feng, L., Tung, F., Ahmed, M. O., Bengio, Y., & Hajimirsadeghi, H. (2024). Were RNNs
    all we needed? arXiv:2410.01201.
+.. [2] Gu, A., & Dao, T. (2023). Mamba: Linear-time sequence modeling with selective state
+   spaces. arXiv:2312.00752.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from ._fixed_points import (
     stability_classes,
     time_constants_of,
 )
-from ._linear_recurrence import not_linear_message, recurrence_of
+from ._linear_recurrence import fixed_point_of, not_linear_message, recurrence_of
 
 __all__ = ["StackFixedPoints", "stack_fixed_points"]
 
@@ -92,9 +95,10 @@ def stack_fixed_points(
     """Every layer's fixed point and spectrum under a constant bottom input, bottom up.
 
     For a stack whose layers are linear in their state (minGRU, minLSTM: Feng et al. 2024
-    [1]_): layer 0's fixed point under each input comes in closed form from
-    :func:`find_fixed_points`, its ``h*`` is layer 1's constant input, and so on up. The
-    stack's eigenvalues are the union of the layers' (see the module docstring).
+    [1]_; Mamba, whose fixed point is in closed form too): layer 0's fixed point under each
+    input comes in closed form from :func:`find_fixed_points`, its ``h*`` is layer 1's
+    constant input, and so on up. The stack's eigenvalues are the union of the layers' (see
+    the module docstring).
 
     Parameters
     ----------
@@ -135,7 +139,7 @@ def stack_fixed_points(
     """
     model = as_model(model)
     for layer in model.layers:
-        if recurrence_of(model, layer) is None:
+        if recurrence_of(model, layer) is None and fixed_point_of(model, layer) is None:
             raise TypeError(
                 not_linear_message(model, "stack_fixed_points")
                 + "; search each layer with find_fixed_points(model, trace, inputs, layer=k)"

@@ -127,7 +127,13 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
         From :func:`~rnn_widgets.analysis.find_fixed_points` on the same layer; ``True``
         searches them from the model (with a progress bar), under zero input for a model of
         float inputs and under the trace's average input (``average_input``) for a token
-        model or a deeper layer.
+        model or a deeper layer (in closed form, with no search, for a layer linear in its
+        state). A search that fails (a trace without the kinds of the layer's state) leaves
+        a notice instead. Points of a flat state wider than the kinds the state space shows
+        (a Mamba's ``(h, conv, ssm)``) are placed by their ``h``.
+    condition_names : sequence of str, optional
+        Names of the fixed points' input conditions (``fixed_points.conditions``), for the
+        state space's picker (default ``"input 0"``, ``"input 1"`` ...).
     response : Response or bool, optional
         From :func:`~rnn_widgets.analysis.characterize`; ``True`` (the default when a model
         is given) characterizes the model's cells with the trace as data; ``False`` hides
@@ -185,6 +191,7 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
         *,
         scores: Any = None,
         fixed_points: Any = None,
+        condition_names: Sequence[str] | None = None,
         response: Any = True,
         timescales: Any = None,
         labels: Any = None,
@@ -225,7 +232,9 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
             else None
         )
         self.state_space_view = (
-            self._state_space_view(labels) if "state_space_view" in chosen else None
+            self._state_space_view(labels, condition_names)
+            if "state_space_view" in chosen
+            else None
         )
         self.relevance_bars = self._relevance_bars() if "relevance_bars" in chosen else None
         self.response_view = (
@@ -779,13 +788,17 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
         if fixed_points is True:
             if self._model is None:
                 return None  # the model's notice says why
-            return analysis.find_fixed_points(
-                self._model,
-                self._trace,
-                self._constant_input(),
-                layer=self._layer,
-                progress=progress,
-            )
+            try:
+                return analysis.find_fixed_points(
+                    self._model,
+                    self._trace,
+                    self._constant_input(),
+                    layer=self._layer,
+                    progress=progress,
+                )
+            except (TypeError, ValueError) as error:
+                self._note(f"Fixed points are not drawn: {_one_line(error)}")
+                return None
         return fixed_points
 
     def _constant_input(self) -> Any:
@@ -874,7 +887,9 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
 
     # ------------------------------------------------------------------ views
 
-    def _state_space_view(self, labels: Any) -> StateSpaceView:
+    def _state_space_view(
+        self, labels: Any, condition_names: Sequence[str] | None
+    ) -> StateSpaceView:
         trace, layer = self._trace, self._layer
         kinds: tuple[str, ...] = ("h",) if "h" in trace.kinds(layer=layer) else (self._kind,)
         if self._fixed_points is not None and "c" in trace.kinds(layer=layer):
@@ -893,6 +908,7 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
             kinds=kinds,
             labels=labels,
             readout=self._readout(),
+            condition_names=None if self._fixed_points is None else condition_names,
             height=380,
         )
 
