@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from rnn_widgets import Trace
-from rnn_widgets.models import RecurrentModel, _cores, capture
+from rnn_widgets.models import RecurrentModel, _cores, _workspace, capture
 
 from ._rnn_reference import reference_states
 
@@ -100,6 +100,19 @@ def test_reconstruction_is_exact_across_chunks_of_steps(monkeypatch, family, bid
     module = _module(family, 3, 4, 2, bidirectional=bidirectional)
     sequences = _sequences([9, 3, 6], 3)
     trace = capture(module, sequences, batch_size=3, progress=False)
+    _check_exact(module, sequences, trace)
+
+
+@pytest.mark.parametrize("lengths", [[6, 6, 6, 6, 6], [6, 6, 6, 2, 6]])
+def test_sequences_of_one_length_are_copied_whole_and_exactly(monkeypatch, lengths):
+    # Equal lengths end to end take one copy per piece of steps (the fast path); a shorter
+    # sequence among them (sorted last in its batch) takes the per-sequence one.
+    monkeypatch.setattr(_cores, "_CHUNK_ROWS", 4)  # pieces of steps inside the sequences,
+    monkeypatch.setattr(_workspace, "_CALL_ROWS", 4)  # on either path
+    monkeypatch.setattr(_workspace, "_PIECE_ROWS", 10)
+    module = _module("lstm", 3, 4, 2)
+    sequences = _sequences(lengths, 3)
+    trace = capture(module, sequences, batch_size=4, progress=False)
     _check_exact(module, sequences, trace)
 
 

@@ -573,8 +573,24 @@ def _scatter(
     starts: np.ndarray,
     lengths: np.ndarray,
 ) -> None:
-    """Copy a time-major piece (steps, batch, n) into the rows of each sequence."""
+    """Copy a time-major piece (steps, batch, n) into the rows of each sequence.
+
+    Sequences of one length stored end to end (a batch of the common case) take one copy:
+    one call per sequence made a capture into a store wait on the GIL, which its writer
+    thread holds between calls (measured: 17 of 31 s in ``copy_`` on a busy machine).
+    """
     span = values.shape[0]
+    length = int(lengths[0]) if len(lengths) else 0
+    if (
+        len(lengths) > 1
+        and (lengths == length).all()
+        and (np.diff(starts) == length).all()
+        and t0 + span <= length
+        and target.is_contiguous()
+    ):
+        rows = target[int(starts[0]) : int(starts[0]) + len(lengths) * length]
+        rows.view(len(lengths), length, -1)[:, t0 : t0 + span].copy_(values.transpose(0, 1))
+        return
     for column, (start, length) in enumerate(zip(starts.tolist(), lengths.tolist(), strict=True)):
         stop = min(t0 + span, length)
         if stop > t0:
