@@ -292,3 +292,39 @@ def test_a_closed_view_stops_following_the_selection(response):
 def test_response_view_is_exported():
     assert rw.ResponseView is ResponseView
     assert "ResponseView" in rw.__all__
+
+
+def test_a_response_follows_only_a_selection_of_its_own_cells(response):
+    # A Mamba response's cells are channels (kind "y"); the block output "h" of the same
+    # layer has other units, so selecting h's unit 2 must not show channel 2's curves.
+    channels = dataclasses.replace(response, kind="y")
+    selection = Selection(layer=channels.layer, kind="h")
+    view = ResponseView(channels, selection=selection, cell_kinds=["y", "x"])
+    shown = view.cell
+    other = next(int(c) for c in channels.cells if int(c) != shown)
+    selection.cells = [other]
+    assert view.cell == shown  # h's units are not the response's cells
+    selection.kind = "x"  # a kind of the channels: the selected cell is now a channel
+    assert view.cell == other
+    best = view.relevance_bars.top(1)  # the bars select channels, as the first kind
+    assert selection.kind == "y" and view.cell == best[0]
+    alone = ResponseView(channels)  # without cell_kinds: the response's kind alone
+    assert alone.selection.kind == "y"
+    before = alone.response_curves.cell
+    alone.selection.update({"kind": "h", "cells": [other]})
+    assert alone.response_curves.cell == before != other
+
+
+def test_an_lstm_response_follows_every_kind_of_its_layer(response):
+    selection = Selection(layer=response.layer, kind="c")
+    view = ResponseView(response, selection=selection)
+    cell = int(response.cells[-1])
+    selection.cells = [cell]
+    assert view.cell == cell
+
+
+def test_cell_kinds_must_name_kinds(response):
+    with pytest.raises(TypeError, match="cell_kinds must be a list of kinds"):
+        ResponseView(response, cell_kinds="y")
+    with pytest.raises(ValueError, match="cell_kinds must name at least one kind"):
+        ResponseView(response, cell_kinds=[])

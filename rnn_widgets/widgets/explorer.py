@@ -240,7 +240,9 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
         self.response_view = (
             None
             if self._response is None or "response_view" not in chosen
-            else ResponseView(self._response, selection=self._selection)
+            else ResponseView(
+                self._response, selection=self._selection, cell_kinds=self._response_kinds()
+            )
         )
         self.decay_view = self._decay_view()
         left_out = left_out_notice(chosen)
@@ -811,6 +813,23 @@ class Explorer(StackedImageExport, ipywidgets.VBox):
         if self._model.vocab is None and self._layer == 0:
             return None
         return analysis.average_input(self._model, self._trace, layer=self._layer)
+
+    def _response_kinds(self) -> tuple[str, ...]:
+        """The trace's kinds whose cells are the response's cells, its own kind first.
+
+        The cell group of the characterized kind (a Mamba's channels: ``y``, ``x``, ``delta``;
+        an LSTM's h, c and gates); the response's kind alone when the trace lacks it.
+        """
+        layer, kind = self._response.layer, self._response.kind
+        if layer not in self._trace.layers or kind not in self._trace.kinds(layer=layer):
+            return (kind,)
+        group = self._trace.cell_group(layer=layer, kind=kind)
+        same = [
+            other
+            for other in self._trace.kinds(layer=layer)
+            if other != kind and self._trace.cell_group(layer=layer, kind=other) == group
+        ]
+        return (kind, *same)
 
     def _characterized(self, response: Any) -> Any:
         if response is False or response is None:

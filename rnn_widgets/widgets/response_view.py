@@ -32,7 +32,7 @@ References
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import anywidget
@@ -67,7 +67,9 @@ class ResponseCurves(ImageExport, anywidget.AnyWidget):
     for the curves without the bars. ``cell`` follows ``selection.cells`` on the response's
     layer: the cell most recently added to the selection (of several added at once, the one
     the metric ranks highest); when the shown cell leaves the selection, the first remaining
-    one in the ranking. With no cell of the layer selected, the cell shown stays.
+    one in the ranking. With no cell of the layer selected, the cell shown stays. Only a
+    selection of a kind in ``cell_kinds`` is followed: a Mamba response's cells are channels
+    (its kind ``"y"``), while the block output ``h`` of the same layer has other units.
 
     Parameters
     ----------
@@ -77,6 +79,10 @@ class ResponseCurves(ImageExport, anywidget.AnyWidget):
         The selection shared with other views; a new one on the response's layer when omitted.
     metric : str
         A name of ``response.metric_names`` whose distribution is drawn.
+    cell_kinds : sequence of str, optional
+        The kinds whose cells are the response's cells (a trace's cell group of
+        ``response.kind``: ``trace.cell_group``). Default: every kind for a response of
+        ``"h"`` (an LSTM's, GRU's or RNN's kinds share cells), else ``response.kind`` alone.
     height : int
         The height of the distribution plot in pixels (the curve panels are 0.8 of it),
         80 .. ``MAX_HEIGHT`` (4000): past it, set from Python it raises; set by the browser
@@ -107,13 +113,15 @@ class ResponseCurves(ImageExport, anywidget.AnyWidget):
         *,
         selection: Selection | None = None,
         metric: str = "settling_time",
+        cell_kinds: Sequence[str] | None = None,
         height: int = 200,
         **kwargs: Any,
     ) -> None:
         require_bundle(type(self)._esm, "response_view.js")
         self._response = _check_response(response)
         metric = _known_metric(metric, response)
-        selection = _check_selection(selection, response.layer)
+        selection = _check_selection(selection, response.layer, response.kind)
+        self._cell_kinds = _cell_kinds(cell_kinds, response)
         height = check_height(height, minimum=80)
         self._windows = _windows(response)
         self._known_cells = frozenset(response.cells.tolist())
@@ -127,11 +135,11 @@ class ResponseCurves(ImageExport, anywidget.AnyWidget):
             **kwargs,
         )
         chosen = self._cells_on_layer(selection.cells)
-        if chosen:
+        if chosen and self._follows():
             self.cell = self._best_ranked(chosen)
         self._subscriptions = Subscriptions()
         self._subscriptions.observe(selection, self._on_cells, ["cells"])
-        self._subscriptions.observe(selection, self._on_layer, ["layer"])
+        self._subscriptions.observe(selection, self._on_layer, ["layer", "kind"])
         self.observe(self._on_metric, names=["metric"])
         self.observe(self._on_cell, names=["cell"])
         self._send_distribution()
@@ -172,6 +180,12 @@ class ResponseCurves(ImageExport, anywidget.AnyWidget):
     def _cells_on_layer(self, cells: Iterable[int]) -> list[int]:
         return [int(c) for c in cells if int(c) in self._known_cells]
 
+    def _follows(self) -> bool:
+        """Whether the selection names this response's cells (its layer, a kind of them)."""
+        return self.selection.layer == self._response.layer and (
+            self._cell_kinds is None or self.selection.kind in self._cell_kinds
+        )
+
     def _best_ranked(self, cells: list[int]) -> int:
         """Of several cells, the one the metric ranks highest (the order of the bars)."""
         try:
@@ -182,7 +196,7 @@ class ResponseCurves(ImageExport, anywidget.AnyWidget):
         return min(cells, key=lambda cell: position[cell])
 
     def _on_cells(self, change: dict[str, Any]) -> None:
-        if self.selection.layer != self._response.layer:
+        if not self._follows():
             return
         now = self._cells_on_layer(change["new"])
         before = set(change["old"])
@@ -193,7 +207,7 @@ class ResponseCurves(ImageExport, anywidget.AnyWidget):
             self.cell = self._best_ranked(now)
 
     def _on_layer(self, change: dict[str, Any]) -> None:
-        if change["new"] != self._response.layer:
+        if not self._follows():
             return
         now = self._cells_on_layer(self.selection.cells)
         if now and self.cell not in now:
@@ -245,6 +259,9 @@ class ResponseView(StackedImageExport, ipywidgets.VBox):
         model shows the same cells); a new one on the response's layer when omitted.
     metric : str
         The metric drawn and ranked by (default ``"settling_time"``).
+    cell_kinds : sequence of str, optional
+        The kinds whose cells are the response's cells, as in :class:`ResponseCurves`; a bar
+        clicked selects its cell as the first of them.
     height : int
         The height of the distribution plot and of the bars, in pixels (default 200).
 
@@ -271,20 +288,24 @@ class ResponseView(StackedImageExport, ipywidgets.VBox):
         *,
         selection: Selection | None = None,
         metric: str = "settling_time",
+        cell_kinds: Sequence[str] | None = None,
         height: int = 200,
         **kwargs: Any,
     ) -> None:
         response = _check_response(response)
         metric = _known_metric(metric, response)
-        selection = _check_selection(selection, response.layer)
+        selection = _check_selection(selection, response.layer, response.kind)
+        kinds = _cell_kinds(cell_kinds, response)
         height = check_height(height, minimum=80)
-        curves = ResponseCurves(response, selection=selection, metric=metric, height=height)
+        curves = ResponseCurves(
+            response, selection=selection, metric=metric, cell_kinds=kinds, height=height
+        )
         scores, signs = _bar_scores(response)
         bars = RelevanceBars(
             scores,
             selection=selection,
             layer=response.layer,
-            kind="h",
+            kind=response.kind if kinds is None else kinds[0],
             signs=signs,
             score_name=_score_name(response, metric),
             current=metric,
@@ -369,9 +390,23 @@ def _known_metric(metric: Any, response: Response) -> str:
     return metric
 
 
-def _check_selection(selection: Any, layer: int) -> Selection:
+def _cell_kinds(cell_kinds: Any, response: Response) -> tuple[str, ...] | None:
+    """The kinds naming the response's cells; None: every kind (see ``ResponseCurves``)."""
+    if cell_kinds is None:
+        return None if response.kind == "h" else (response.kind,)
+    if isinstance(cell_kinds, str) or not isinstance(cell_kinds, Iterable):
+        raise TypeError(
+            f"cell_kinds must be a list of kinds such as ['h', 'c'], got {cell_kinds!r}"
+        )
+    kinds = tuple(cell_kinds)
+    if not kinds or not all(isinstance(kind, str) and kind for kind in kinds):
+        raise ValueError(f"cell_kinds must name at least one kind, got {cell_kinds!r}")
+    return kinds
+
+
+def _check_selection(selection: Any, layer: int, kind: str = "h") -> Selection:
     if selection is None:
-        return Selection(layer=layer, kind="h")
+        return Selection(layer=layer, kind=kind)
     if not isinstance(selection, Selection):
         raise TypeError(
             f"selection must be an rnn_widgets.Selection, got {type(selection).__name__}"
