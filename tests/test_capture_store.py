@@ -459,3 +459,29 @@ def test_a_store_writer_takes_states_from_any_framework(tmp_path):
     _same_trace(rw.Trace.load(tmp_path / "w.zarr"), expected)
     expected.save(tmp_path / "s.zarr")
     _same_bytes(tmp_path / "w.zarr", tmp_path / "s.zarr", but=("zarr.json",))
+
+
+def test_the_tokens_are_encoded_block_by_block_as_in_memory(tmp_path, monkeypatch):
+    # No flat list of every token is built for a store: blocks of 7 steps split sequences
+    # and multi-byte tokens anywhere, and the store must hold what a capture in memory holds.
+    from rnn_widgets.models import _capture
+
+    monkeypatch.setattr(_capture, "_TOKEN_BLOCK", 7)
+    sequences = _sequences(12, seed=3)
+    shown = [[f"{token}é日{i}" if i % 3 else "😀" for i, token in enumerate(s)] for s in sequences]
+    stored = rw.capture(
+        _model(), sequences, tokens=shown, kinds=["h"], store=tmp_path / "t.zarr", progress=False
+    )
+    memory = rw.capture(_model(), sequences, tokens=shown, kinds=["h"], progress=False)
+    assert list(stored.tokens) == list(memory.tokens) == [t for s in shown for t in s]
+    np.testing.assert_array_equal(stored.tokens.offsets, memory.tokens.offsets)
+
+
+def test_a_token_that_is_not_utf8_is_named_before_the_store_is_written(tmp_path):
+    sequences = _sequences(5, seed=4)
+    shown = [list(s) for s in sequences]
+    shown[3][2] = "bad\ud800"  # a lone surrogate cannot be stored as UTF-8
+    step = sum(len(s) for s in sequences[:3]) + 2
+    with pytest.raises(ValueError, match=rf"tokens\[{step}\]"):
+        rw.capture(_model(), sequences, tokens=shown, store=tmp_path / "bad.zarr", progress=False)
+    assert not (tmp_path / "bad.zarr").exists()

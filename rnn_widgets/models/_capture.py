@@ -46,7 +46,7 @@ import hashlib
 import itertools
 import mmap
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -56,7 +56,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .._validation import as_int, encodable_text
-from ..trace import StoreWriter, Trace
+from ..trace import StoreWriter, Tokens, Trace
 from ._model import RecurrentModel, as_model
 
 __all__ = ["DEFAULT_STATE_BUDGET", "DEFAULT_WINDOW_BYTES", "capture"]
@@ -228,7 +228,6 @@ def capture(
     record_kinds = _kinds(model, kinds)
     state_budget = as_int(state_budget, "state_budget", minimum=0)
     columns = _channel_columns(model, channels, record_layers, record_kinds)
-    trace_tokens = _trace_tokens(tokens, prepared)
     lengths = np.array([len(p) for p in prepared], dtype=np.int64)
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
     n_steps = int(lengths.sum())
@@ -254,7 +253,7 @@ def capture(
             window_bytes=window,
             widths=widths,
             declared=declared,
-            trace_tokens=trace_tokens,
+            token_table=_token_table(tokens, prepared),
             top_k=top_k,
             labels=labels,
             state_budget=state_budget,
@@ -262,6 +261,7 @@ def capture(
             progress=progress,
         )
 
+    trace_tokens = _trace_tokens(tokens, prepared)
     _check_budget(model, widths, n_steps, state_budget)
     arrays = {key: _small_page_array((n_steps, width)) for key, width in widths.items()}
     targets = {key: torch.from_numpy(array) for key, array in arrays.items()}
@@ -367,7 +367,7 @@ def _capture_into_store(
     window_bytes: int,
     widths: Mapping[tuple[int, str], int],
     declared: Mapping[tuple[int, str], str] | None,
-    trace_tokens: list[str],
+    token_table: Tokens,
     top_k: int | None,
     labels: Any,
     state_budget: int,
@@ -384,11 +384,6 @@ def _capture_into_store(
     for layer, kind in widths:
         wanted.setdefault(layer, []).append(kind)
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    try:  # what a trace stores must be UTF-8: one pass, then name the token
-        "".join(trace_tokens).encode("utf-8")
-    except UnicodeEncodeError:
-        for index, token in enumerate(trace_tokens):
-            encodable_text(token, f"tokens[{index}]")
     with model.eval_mode(), torch.no_grad():
         output_labels, k = _output_labels(model, top_k, labels)
         fingerprint = {
@@ -404,7 +399,7 @@ def _capture_into_store(
         }
         writer = StoreWriter(
             store,
-            tokens=trace_tokens,
+            tokens=token_table,
             lengths=lengths,
             widths=widths,
             cell_groups=declared,
@@ -749,8 +744,19 @@ def _bytes(count: int) -> str:
 
 
 def _trace_tokens(tokens: Any, prepared: Sequence[Any]) -> list[str]:
+    """Every step's token as one flat list (a capture into memory)."""
+    flat: list[str] = []
+    for sequence_tokens in _token_lists(tokens, prepared):
+        flat.extend(sequence_tokens)
+    return flat
+
+
+def _token_lists(tokens: Any, prepared: Sequence[Any]) -> Iterator[list[str]]:
+    """Each sequence's tokens (``tokens`` if given, checked; else the prepared ones)."""
     if tokens is None:
-        return [token for p in prepared for token in p.tokens]
+        for p in prepared:
+            yield p.tokens
+        return
     if isinstance(tokens, (str, bytes)) or not isinstance(tokens, Sequence):
         raise TypeError("tokens must be a list with one list of tokens per sequence")
     if len(tokens) != len(prepared):
@@ -758,13 +764,56 @@ def _trace_tokens(tokens: Any, prepared: Sequence[Any]) -> list[str]:
             f"tokens has {len(tokens)} lists but there are {len(prepared)} sequences; pass one "
             "list of tokens per sequence"
         )
-    flat: list[str] = []
     for index, (given, p) in enumerate(zip(tokens, prepared, strict=True)):
         if isinstance(given, (str, bytes)) or len(given) != len(p):
             size = len(given) if not isinstance(given, (str, bytes)) else "a string"
             raise ValueError(f"tokens[{index}] must list one token per step ({len(p)}), got {size}")
-        flat.extend(str(token) for token in given)
-    return flat
+        yield [str(token) for token in given]
+
+
+#: Steps encoded at once while building a capture's token table.
+_TOKEN_BLOCK = 1 << 16
+
+
+def _token_table(tokens: Any, prepared: Sequence[Any]) -> Tokens:
+    """Every step's token, UTF-8 encoded block by block (a capture into a store).
+
+    No flat list of every token's str, nor of its bytes, is held: 20,000,000 steps keep the
+    table (about 9 bytes a step) and one block. A token that is not UTF-8 is named.
+    """
+    sizes: list[np.ndarray] = []
+    data: list[bytes] = []
+    block: list[str] = []
+    first = 0  # the step of block[0]
+
+    def encode() -> None:
+        try:
+            encoded = [token.encode("utf-8") for token in block]
+        except UnicodeEncodeError:
+            for index, token in enumerate(block):
+                encodable_text(token, f"tokens[{first + index}]")
+            raise
+        sizes.append(np.fromiter(map(len, encoded), dtype=np.uint32, count=len(encoded)))
+        data.append(b"".join(encoded))
+
+    for sequence_tokens in _token_lists(tokens, prepared):
+        block.extend(sequence_tokens)
+        if len(block) >= _TOKEN_BLOCK:
+            encode()
+            first += len(block)
+            block = []
+    if block:
+        encode()
+    n_steps = first + len(block)
+    offsets = np.zeros(n_steps + 1, dtype=np.uint64)
+    position = 1
+    for part in sizes:  # a running sum, part by part: no second array of every size
+        np.cumsum(part, dtype=np.uint64, out=offsets[position : position + len(part)])
+        offsets[position : position + len(part)] += offsets[position - 1]
+        position += len(part)
+    sizes.clear()
+    joined = np.frombuffer(b"".join(data), dtype=np.uint8)
+    return Tokens(joined, offsets)
 
 
 def _output_labels(

@@ -226,7 +226,7 @@ def prepare(
             f"{name} must be a list of tokens, token ids or a (steps, input_size) float array, "
             f"got {type(sequence).__name__}"
         )
-    items = list(sequence)
+    items = sequence if type(sequence) is list else list(sequence)  # no copy of a list
     if not items:
         raise ValueError(f"{name} has no steps; drop empty sequences")
     if all(isinstance(item, str) for item in items):

@@ -236,8 +236,9 @@ class StoreWriter:
     ----------
     path : str or path-like
         The store: a local folder (``.zarr`` is customary) or a URL, written in place.
-    tokens : sequence of str
-        Every step's token, sequences end to end.
+    tokens : sequence of str, or Tokens
+        Every step's token, sequences end to end. Written into the store when it is created
+        and not kept: a capture's memory does not grow with its tokens.
     lengths : sequence of int
         The length of each sequence (positive).
     widths : mapping of (int, str) to int
@@ -284,7 +285,7 @@ class StoreWriter:
         self,
         path: str | os.PathLike[str],
         *,
-        tokens: Sequence[str],
+        tokens: Sequence[str] | Tokens,
         lengths: Sequence[int] | np.ndarray,
         widths: Mapping[tuple[int, str], int],
         cell_groups: Mapping[tuple[int, str], str] | None = None,
@@ -300,7 +301,9 @@ class StoreWriter:
             raise ValueError("lengths must be one positive int per sequence, at least one")
         self._starts = np.concatenate([[0], np.cumsum(self._lengths)]).astype(np.int64)
         self.n_steps = int(self._starts[-1])
-        self._tokens = Tokens.from_strings(tokens)
+        self._tokens: Tokens | None = (
+            tokens if isinstance(tokens, Tokens) else Tokens.from_strings(tokens)
+        )
         if len(self._tokens) != self.n_steps:
             raise ValueError(f"{len(self._tokens)} tokens but the lengths add up to {self.n_steps}")
         self._widths = {key: int(width) for key, width in widths.items()}
@@ -319,14 +322,16 @@ class StoreWriter:
         self._executor: ThreadPoolExecutor | None = None
         self._writing: Future[None] | None = None
         self._root = self._open(overwrite)
+        self._tokens = None  # in the store, or checked against it by the fingerprint
 
     # ------------------------------------------------------------------ the store
 
     def _full_fingerprint(self, given: Mapping[str, Any]) -> dict[str, Any]:
         digest = hashlib.blake2b(digest_size=16)
         digest.update(self._lengths.tobytes())
-        digest.update(self._tokens.offsets.tobytes())
-        digest.update(self._tokens.data.tobytes())
+        assert self._tokens is not None
+        digest.update(self._tokens.offsets)  # the buffers themselves: no copy
+        digest.update(self._tokens.data)
         states = [
             f"{layer}/{kind}: {width} cells of group {self._groups[(layer, kind)]}"
             for (layer, kind), width in sorted(self._widths.items())
@@ -437,6 +442,7 @@ class StoreWriter:
             store = zarr.storage.LocalStore(self.path)
             root = zarr.open_group(store, mode="w", zarr_format=3, attributes=attributes)
         self._root = root
+        assert self._tokens is not None
         write_tokens(root.require_group("tokens"), self._tokens)
         write_vector(root, "sequence_starts", self._starts)
         self._rows: dict[Any, _Rows] = {}
