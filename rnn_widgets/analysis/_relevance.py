@@ -582,8 +582,9 @@ class CellScorer:
         binary = np.array([t == "binary" for t in labels.label_types])
         n_folds = len(self._bounds) - 1
         groups = _hypothesis_groups(
-            np.flatnonzero(binary), n_folds, len(self._columns), self._binned.bins
-        )
+            np.flatnonzero(binary), n_folds, len(self._columns), self._binned.bins,
+            _LAZY_HISTOGRAM_BYTES if self._states.lazy else _HISTOGRAM_BYTES,
+        )  # fmt: skip
         continuous = np.flatnonzero(~binary)
         n_passes = 2 * len(groups) + (1 if continuous.size else 0)
         shape = (len(labels.names), len(self._columns))
@@ -873,14 +874,18 @@ _BINS_WHY = "histogram bins per cell; more only costs memory"
 # a quickstart-sized scoring (20 hypotheses x 256 cells) near 230 MB instead of 1.3 GB, no
 # slower (Binder gives a whole session 1-2 GB).
 _HISTOGRAM_BYTES = 1 << 25
+# The same for a lazy trace, larger: each group costs two passes over a store larger than
+# memory (its bins are not cached), so fewer groups save whole passes. 256 MiB holds 24
+# hypotheses of 256 cells in one group (a peak near 1.8 GB in the client, ~260 MB per task).
+_LAZY_HISTOGRAM_BYTES = 1 << 28
 
 
 def _hypothesis_groups(
-    binary: np.ndarray, n_folds: int, n_cells: int, bins: int
+    binary: np.ndarray, n_folds: int, n_cells: int, bins: int, budget: int = _HISTOGRAM_BYTES
 ) -> list[np.ndarray]:
-    """The binary hypotheses in groups whose histograms fit in ``_HISTOGRAM_BYTES``."""
+    """The binary hypotheses in groups whose histograms fit in ``budget`` bytes."""
     per_hypothesis = 2 * 8 * n_folds * n_cells * bins  # count and sum, float64
-    size = max(1, _HISTOGRAM_BYTES // per_hypothesis)
+    size = max(1, budget // per_hypothesis)
     return [binary[i : i + size] for i in range(0, len(binary), size)]
 
 
