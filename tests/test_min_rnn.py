@@ -176,6 +176,99 @@ def test_gradients_through_the_scan_equal_those_through_the_steps(family):
         _close(by_scan, by_steps, 1e-9)
 
 
+def _solved(module, solver, x, h0):
+    """Output, h_n and the gradients of a loss w.r.t. every parameter, x and h0."""
+    module.zero_grad()
+    x, h0 = x.clone().requires_grad_(), h0.clone().requires_grad_()
+    module.solver = solver
+    output, h_n = module(x, h0)
+    ((output**3).sum() + (h_n**2).sum()).backward()
+    module.solver = "scan"
+    grads = [p.grad.clone() for p in module.parameters()]
+    return output.detach(), h_n.detach(), [*grads, x.grad, h0.grad]
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_the_sequential_solver_equals_the_scan_with_its_gradients_in_float64(family):
+    module = _module(family, layers=2, dtype=torch.float64)
+    x = _sequences([600], dtype=torch.float64)[0].reshape(200, 3, 3)  # 200 steps, batch 3
+    h0 = torch.randn(2, 3, 6, dtype=torch.float64) * 2  # negative values too
+    scanned = _solved(module, "scan", x, h0)
+    stepped = _solved(module, "sequential", x, h0)
+    _close(stepped[0], scanned[0], 1e-11)
+    _close(stepped[1], scanned[1], 1e-11)
+    for by_steps, by_scan in zip(stepped[2], scanned[2], strict=True):
+        _close(by_steps, by_scan, 1e-9)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_the_sequential_solver_of_a_float32_module_is_float32_exact_over_a_window(family):
+    # A training window of 100 steps: h as close to the paper's equations in float64 as the
+    # float32 rounding of the scan's own (float64-summed) output.
+    module = _module(family, layers=2)
+    sequences = _sequences([100] * 8)
+    x = torch.stack(sequences, dim=1)
+    with torch.no_grad():
+        module.solver = "sequential"
+        stepped = module(x)[0]
+    for index, sequence in enumerate(sequences):
+        reference = reference_states(module, sequence.numpy())[(1, "h")]
+        _close(stepped[:, index], reference, 2e-6)
+
+
+def test_linear_recurrence_has_the_closed_form_and_its_gradient_passes_gradcheck():
+    a = torch.full((30, 2), 0.5, dtype=torch.float64)
+    b = torch.ones(30, 2, dtype=torch.float64)
+    h0 = torch.tensor([0.0, 4.0], dtype=torch.float64)
+    t = torch.arange(1, 31, dtype=torch.float64)[:, None]
+    # h_t = 2 + (h0 - 2) / 2^t
+    _close(_min_rnn.linear_recurrence(a, b, h0), 2 + (h0 - 2) / 2**t, 1e-14)
+    generator = torch.Generator().manual_seed(0)
+    inputs = [
+        torch.rand(12, 3, 4, generator=generator, dtype=torch.float64).requires_grad_(),
+        torch.randn(12, 3, 4, generator=generator, dtype=torch.float64).requires_grad_(),
+        torch.randn(3, 4, generator=generator, dtype=torch.float64).requires_grad_(),
+    ]
+    assert torch.autograd.gradcheck(_min_rnn.linear_recurrence, inputs)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "h0", "error", "message"),
+    [
+        (torch.ones(5, 2), torch.ones(5, 3), torch.zeros(2), ValueError, "b must have a's shape"),
+        (torch.ones(5, 2), torch.ones(5, 2), torch.zeros(3), ValueError, "h0 the shape"),
+        (torch.ones(0, 2), torch.ones(0, 2), torch.zeros(2), ValueError, "steps >= 1"),
+        (torch.ones(5, 2), torch.ones(5, 2).double(), torch.zeros(2), TypeError, "a's dtype"),
+        (torch.ones(5, 2), [1.0] * 5, torch.zeros(2), TypeError, "b must be a torch.Tensor"),
+    ],
+)
+def test_linear_recurrence_refuses_mismatched_arguments_naming_them(a, b, h0, error, message):
+    with pytest.raises(error, match=message):
+        _min_rnn.linear_recurrence(a, b, h0)
+
+
+def test_an_unknown_solver_is_refused_with_the_choices():
+    module = _module("min_gru")
+    with pytest.raises(ValueError, match=r"solver must be one of \['scan', 'sequential'\]"):
+        module.solver = "parallel"
+    assert module.solver == "scan"
+
+
+def test_the_zoo_trains_a_min_core_step_by_step_and_hands_it_back_on_the_scan(monkeypatch):
+    from rnn_widgets import tasks
+    from rnn_widgets.zoo import Spec
+    from rnn_widgets.zoo._train import train
+
+    calls = []
+    solve = _min_rnn.linear_recurrence
+    monkeypatch.setattr(_min_rnn, "linear_recurrence", lambda *a: calls.append(1) or solve(*a))
+    spec = Spec(family="min_gru", n_inputs=3, hidden=8, layers=2, n_outputs=3, embedding_dim=None)
+    task = tasks.flip_flop(3, 16, 20, seed=0)
+    result = train(spec, task, steps=3, batch_size=4, learning_rate=1e-2, progress=False)
+    assert len(calls) == 3 * 2  # every step, every layer
+    assert result.network.core.solver == "scan"
+
+
 def test_min_lstm_reports_its_gates_normalised():
     module = _module("min_lstm", layers=1, dtype=torch.float64)
     x = _sequences([30], dtype=torch.float64)[0]

@@ -597,6 +597,14 @@ def _min_gru_recipes(items: list[Recipe]) -> list[Recipe]:
     (measured: sign accuracy 0.930, 0.958 at a 10x learning rate); a second layer gates on
     the first layer's (monotone, opposite) responses, and meets the floors (docs/zoo.md).
 
+    The recipes are unchanged from their GRU and LSTM siblings; what brings each under 3
+    minutes on CPU is the solver: ``zoo.train`` runs a minGRU's recurrence step by step
+    during training (``MinGRU.solver = "sequential"``, its backward the adjoint recurrence),
+    where the log-space scan's ``logcumsumexp`` and its backward took three quarters of a
+    step, and evaluates on the exact scan. Training loop on the shared 2-core machine: 37 s
+    and 41 s instead of 380 s and 357 s; seeds 0-4 all meet the floors (sign accuracy 1.0000
+    each; digit accuracy 0.9926 to 0.9928). Measurements: docs/zoo.md.
+
     References
     ----------
     .. [1] Feng, L., Tung, F., Ahmed, M. O., Bengio, Y., & Hajimirsadeghi, H. (2024). Were

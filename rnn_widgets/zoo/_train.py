@@ -13,6 +13,10 @@ does, which lets the gates of units the task leaves unused fall back from satura
 whose update gate stays shut holds any value: an eigenvalue of 1 at every fixed point). The
 readout is never decayed. ``forget_bias`` starts an LSTM's forget gates at that bias instead of
 PyTorch's small uniform one, so cells keep their content from the first step (Gers et al.).
+A minGRU or minLSTM core trains with its ``"sequential"`` solver (the recurrence step by step,
+its backward the adjoint recurrence: on a CPU 6-7x faster per step than the log-space
+scan, whose ``logcumsumexp`` and its backward dominate) and is handed back on the exact
+``"scan"``, which every evaluation and capture then takes.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from torch.nn import functional as F
 from tqdm.auto import tqdm
 
 from .._validation import as_float
+from ..models import MinGRU, MinLSTM
 from ..tasks import TaskData
 from ._network import Network, Spec
 
@@ -185,7 +190,8 @@ def train(
     Returns
     -------
     TrainResult
-        The network (in eval mode), the loss of every step and the wall time.
+        The network (in eval mode; a minGRU or minLSTM on its ``"scan"`` solver, having
+        trained on its ``"sequential"`` one), the loss of every step and the wall time.
 
     """
     state_noise = _non_negative(state_noise, "state_noise")
@@ -217,6 +223,9 @@ def train(
     start = time.perf_counter()
     deterministic = torch.are_deterministic_algorithms_enabled()
     torch.use_deterministic_algorithms(True)
+    min_core = isinstance(network.core, (MinGRU, MinLSTM))
+    if min_core:
+        network.core.solver = "sequential"
     try:
         stream = batches(task, batch_size, window, rng)
         with tqdm(total=steps, desc=f"train {task.name}", disable=not progress) as bar:
@@ -240,6 +249,8 @@ def train(
                     bar.set_postfix(loss=f"{losses[-1]:.4f}")
     finally:
         torch.use_deterministic_algorithms(deterministic)
+        if min_core:
+            network.core.solver = "scan"
         network.eval()
     return TrainResult(network, losses, time.perf_counter() - start)
 
