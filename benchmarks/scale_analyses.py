@@ -180,12 +180,13 @@ def _table(out: Path) -> None:
     if capture:
         c = capture[-1]
         bare, stored = c["bare_steps"] / c["bare_s"], c["steps"] / c["capture_s"]
+        rate = c["store_bytes"] / c["capture_s"] / 1e6
+        above = (c["peak_bytes"] - c["before_bytes"]) / 2**20
         print(
             f"capture: {c['steps']:,} steps ({c['store_bytes'] / 1e9:.1f} GB) in "
-            f"{c['capture_s']:.0f} s ({stored:,.0f} steps/s, {c['store_bytes'] / c['capture_s'] / 1e6:.0f} "
-            f"MB/s); bare forward {bare:,.0f} steps/s; ratio {bare / stored:.2f}x; peak resident "
-            f"{c['peak_bytes'] / 2**20:,.0f} MiB, {(c['peak_bytes'] - c['before_bytes']) / 2**20:,.0f} "
-            "MiB above the inputs"
+            f"{c['capture_s']:.0f} s ({stored:,.0f} steps/s, {rate:.0f} MB/s); bare forward "
+            f"{bare:,.0f} steps/s; ratio {bare / stored:.2f}x; peak resident "
+            f"{c['peak_bytes'] / 2**20:,.0f} MiB, {above:,.0f} MiB above the inputs"
         )
     print("| workers | match, new threshold | match, cached bits | score_cells, 10 | state_pca "
           "| worker peaks (MiB) | client peak (MiB) |")  # fmt: skip
