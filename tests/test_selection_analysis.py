@@ -470,13 +470,15 @@ def test_nothing_passed_in_is_modified(nested_trace: Trace) -> None:
 
 
 def test_packing_block_by_block_gives_identical_bits() -> None:
+    from rnn_widgets.analysis._chunks import StateSource
     from rnn_widgets.analysis._selection import _OnBits
 
     rng = np.random.default_rng(5)
     states = rng.standard_normal((1003, 70)).astype(np.float32)
-    whole = _OnBits(states, 0.25, block=1 << 15)
+    source = StateSource(Trace.from_arrays(["x"] * 1003, states), 0, "h")
+    whole = _OnBits(source, 0.25, block=1 << 15)
     for block in (8, 24, 1000):
-        parts = _OnBits(states, 0.25, block=block)
+        parts = _OnBits(source, 0.25, block=block)
         np.testing.assert_array_equal(parts.rows, whole.rows)
         np.testing.assert_array_equal(parts.byte_columns, whole.byte_columns)
     cells = np.array([0, 3, 64, 69])
