@@ -51,16 +51,21 @@ def trace_states(
 ) -> np.ndarray:
     """The states of ``kinds`` of one layer side by side, float64, shape (n, sum of widths).
 
-    ``steps`` (sorted indices) reads only those rows of the trace; None reads them all.
+    ``steps`` (sorted indices) reads only those rows of the trace (``trace.states_at``: from a
+    store past its budget, through dask); None reads them all.
     """
     layer = as_layer(layer, trace.layers)
     recorded = trace.kinds(layer=layer)
     for kind in kinds:
         as_kind(kind, kinds=recorded, of=f"layer {layer} of the trace")
-    chosen = slice(None) if steps is None else steps
     values = np.concatenate(
         [
-            np.asarray(np.asarray(trace.states(layer=layer, kind=kind))[chosen], np.float64)
+            np.asarray(
+                trace.states(layer=layer, kind=kind)
+                if steps is None
+                else trace.states_at(steps, layer=layer, kind=kind),  # a lazy store too
+                np.float64,
+            )
             for kind in kinds
         ],
         axis=1,

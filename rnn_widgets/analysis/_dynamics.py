@@ -180,11 +180,11 @@ def state_pca(
     kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds)
     if max_states is not None:
         max_states = as_int(max_states, "max_states", minimum=2)
-    if isinstance(states, Trace) and _any_lazy(states, layer, kinds):
-        return _lazy_state_pca(states, layer, kinds, n_components, max_states, seed)
     if isinstance(states, Trace):
         layer = as_int(layer, "layer", minimum=0)
         drawn = _drawn_states(states.n_steps, max_states, seed)
+        if drawn is None and _any_lazy(states, layer, kinds):
+            return _lazy_state_pca(states, layer, kinds, n_components)
         values = trace_states(states, layer, kinds, drawn)  # only the drawn ones
         fitted_layer: int | None = layer
     else:
@@ -228,59 +228,45 @@ def _any_lazy(trace: Trace, layer: Any, kinds: tuple[str, ...]) -> bool:
 
 
 def _lazy_state_pca(
-    trace: Trace,
-    layer: int,
-    kinds: tuple[str, ...],
-    n_components: Any,
-    max_states: int | None,
-    seed: int,
+    trace: Trace, layer: int, kinds: tuple[str, ...], n_components: Any
 ) -> StatePCA:
-    """:func:`state_pca` of a trace whose states stay in their store, read on dask.
+    """:func:`state_pca` of every step of a trace whose states stay in their store.
 
-    A draw of ``max_states`` steps is gathered chunk by chunk, then fitted exactly as in
-    memory (the same steps, the same numbers). All the steps (``max_states`` None or past
-    the trace) are fitted from their mean and covariance summed chunk by chunk; their
-    projection must then fit in :data:`~rnn_widgets.trace.STATES_BUDGET`.
+    Fitted from the mean and covariance summed chunk by chunk on dask; the projection of
+    every step must fit in :data:`~rnn_widgets.trace.STATES_BUDGET`. (A draw of steps is
+    read with ``trace.states_at`` and fitted as in memory.)
     """
-    layer = as_int(layer, "layer", minimum=0)
-    drawn = _drawn_states(trace.n_steps, max_states, seed)
-    if drawn is not None:
-        values = _drawn_rows(trace, layer, kinds, drawn)
-        n_components = _n_components(n_components, values.shape)
-        components, mean, ratio = _fitted(values, n_components)
-        projected = (values - np.asarray(mean, np.float64)) @ np.asarray(components, np.float64).T
-    else:
-        if len(kinds) != 1:
-            raise ValueError(
-                f"state_pca of every step of a lazy trace reads one kind at a time, got {kinds}; "
-                "pass max_states to fit a draw of the steps, or one kind"
-            )
-        source = StateSource(trace, layer, kinds[0])
-        trace.check_finite(layer=layer, kind=kinds[0])
-        n_components = _n_components(n_components, source.shape)
-        needed = source.shape[0] * n_components * 8
-        if needed > STATES_BUDGET:
-            raise ValueError(
-                f"the projection of all {source.shape[0]} steps on {n_components} components "
-                f"takes {needed / 2**30:.1f} GiB, more than STATES_BUDGET; pass max_states "
-                "(the default draws 200,000 steps) or fewer n_components"
-            )
-        shift = np.asarray(source[0 : min(len(source), 4096)], np.float64).mean(axis=0)
-        blocks = [(0, a, min(a + 16384, len(source))) for a in range(0, len(source), 16384)]
-        with tqdm(total=2 * len(blocks), desc="state_pca", unit="block") as bar:
-            sums = source.reduce(
-                _moments_kernel, blocks, {"n": "sum", "sx": "sum", "sxx": "sum"},
-                args=(shift,), bar=bar,
-            )  # fmt: skip
-            centred_mean = sums["sx"] / sums["n"]
-            covariance = (sums["sxx"] - sums["n"] * np.outer(centred_mean, centred_mean)) / max(
-                sums["n"] - 1, 1
-            )
-            mean = shift + centred_mean
-            components, ratio = _eigen_components(covariance, n_components)
-            projected = source.reduce(
-                _projection_kernel, blocks, {"rows": "concat"}, args=(mean, components), bar=bar
-            )["rows"]
+    if len(kinds) != 1:
+        raise ValueError(
+            f"state_pca of every step of a lazy trace reads one kind at a time, got {kinds}; "
+            "pass max_states to fit a draw of the steps, or one kind"
+        )
+    source = StateSource(trace, layer, kinds[0])
+    trace.check_finite(layer=layer, kind=kinds[0])
+    n_components = _n_components(n_components, source.shape)
+    needed = source.shape[0] * n_components * 8
+    if needed > STATES_BUDGET:
+        raise ValueError(
+            f"the projection of all {source.shape[0]} steps on {n_components} components "
+            f"takes {needed / 2**30:.1f} GiB, more than STATES_BUDGET; pass max_states "
+            "(the default draws 200,000 steps) or fewer n_components"
+        )
+    shift = np.asarray(source[0 : min(len(source), 4096)], np.float64).mean(axis=0)
+    blocks = [(0, a, min(a + 16384, len(source))) for a in range(0, len(source), 16384)]
+    with tqdm(total=2 * len(blocks), desc="state_pca", unit="block") as bar:
+        sums = source.reduce(
+            _moments_kernel, blocks, {"n": "sum", "sx": "sum", "sxx": "sum"},
+            args=(shift,), bar=bar,
+        )  # fmt: skip
+        centred_mean = sums["sx"] / sums["n"]
+        covariance = (sums["sxx"] - sums["n"] * np.outer(centred_mean, centred_mean)) / max(
+            sums["n"] - 1, 1
+        )
+        mean = shift + centred_mean
+        components, ratio = _eigen_components(covariance, n_components)
+        projected = source.reduce(
+            _projection_kernel, blocks, {"rows": "concat"}, args=(mean, components), bar=bar
+        )["rows"]
     return StatePCA(
         components=np.asarray(components, dtype=np.float64),
         mean=np.asarray(mean, dtype=np.float64),
@@ -290,21 +276,6 @@ def _lazy_state_pca(
         layer=layer,
         kinds=kinds,
     )
-
-
-def _drawn_rows(trace: Trace, layer: int, kinds: tuple[str, ...], drawn: np.ndarray) -> np.ndarray:
-    """The ``drawn`` steps of ``kinds`` side by side, float64, gathered block by block."""
-    values = np.concatenate(
-        [
-            np.asarray(trace.states_at(drawn, layer=layer, kind=kind), dtype=np.float64)
-            for kind in kinds
-        ],
-        axis=1,
-    )
-    if not np.isfinite(values).all():
-        for kind in kinds:
-            trace.check_finite(layer=layer, kind=kind)  # names the store and the array
-    return values
 
 
 def _moments_kernel(
