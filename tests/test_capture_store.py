@@ -26,7 +26,7 @@ if sys.version_info < (3, 11):  # the scale extra brings zarr only there (Zarr 3
 import zarr
 
 import rnn_widgets as rw
-from rnn_widgets.trace import _store_writer, _zarr
+from rnn_widgets.trace import _store_writer, _tokens, _zarr
 from rnn_widgets.trace._chunked import chunk_steps
 from rnn_widgets.trace._layout import TraceFileError
 
@@ -187,6 +187,32 @@ def test_a_store_capture_is_the_in_memory_capture_as_trace_save_writes_it(tmp_pa
     assert {k: v for k, v in captured.items() if k != "capture"} == saved
 
 
+@pytest.mark.parametrize(
+    "form", ["token lists", "id rows", "id lists", "one sequence", "vectors of 3", "vectors of 6"]
+)
+def test_every_input_form_is_captured_into_a_store_as_into_memory(tmp_path, form):
+    # A store's corpus prepares the sequences again when a batch reads them: each form must
+    # give the tokens and states the capture into memory gives.
+    rng = np.random.default_rng(8)
+    torch.manual_seed(0)
+    if form.startswith("vectors"):
+        features = int(form[-1])
+        model = rw.RecurrentModel(nn.GRU(features, 5))
+        sequences = rng.normal(size=(7, 30, features)).astype(np.float32)
+    else:
+        model = rw.RecurrentModel(nn.GRU(3, 5), embedding=nn.Embedding(4, 3), vocab=VOCAB)
+        ids = rng.integers(0, 4, size=(7, 30))
+        sequences = {
+            "token lists": [list(np.array(VOCAB)[row]) for row in ids],
+            "id rows": ids,
+            "id lists": [row.tolist()[: 5 + i] for i, row in enumerate(ids)],
+            "one sequence": list(np.array(VOCAB)[ids[0]]),
+        }[form]
+    memory = rw.capture(model, sequences, progress=False)
+    stored = rw.capture(model, sequences, store=tmp_path / "f.zarr", progress=False)
+    _same_trace(stored, memory)
+
+
 def test_windows_write_the_chunks_trace_save_writes(reference, tmp_path, small_chunks):
     path, memory, batches = reference
     assert batches > 15  # 60 sequences in batches of at most 4, in several windows
@@ -230,7 +256,7 @@ def test_an_interruption_while_finishing_resumes_to_the_same_bytes(
     calls = []
 
     def interrupted_close(self):
-        calls.append(1)
+        calls.append(1) if "labels" in self.array.path else None
         if len(calls) == 3:  # labels half written
             raise KeyboardInterrupt
         close(self)
@@ -367,6 +393,45 @@ def test_memory_stays_bounded_while_the_store_grows(tmp_path):
     np.testing.assert_allclose(trace.states_in(31_800, 32_000), last.numpy(), atol=1e-5)
 
 
+@pytest.mark.parametrize("given", ["tokens", "ids"])
+def test_nothing_is_held_per_step_while_the_states_are_written(
+    tmp_path, monkeypatch, small_chunks, given
+):
+    # Up to the last window's commit (the tokens checked and written, every window filled),
+    # the peak must not grow with the steps: no prepared ids, token lists or token table of
+    # the whole corpus (before, 8 bytes a step of ids and 10 of tokens were held).
+    model = rw.RecurrentModel(nn.RNN(4, 8), embedding=nn.Embedding(4, 4), vocab=VOCAB)
+    rng = np.random.default_rng(2)
+    ids = rng.integers(0, 4, size=(1200, 300))
+    sequences = [list(np.array(VOCAB)[row]) for row in ids] if given == "tokens" else ids
+    rw.capture(model, sequences[:2], store=tmp_path / "warm.zarr", progress=False)  # imports
+    commit = _store_writer.StoreWriter.commit
+    peaks: list[int] = []
+
+    def traced_commit(self, window):
+        commit(self, window)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+
+    monkeypatch.setattr(_store_writer.StoreWriter, "commit", traced_commit)
+    monkeypatch.setattr(_tokens, "TOKEN_BLOCK", 2000)  # the blocks of both runs are full
+
+    def peak(n: int) -> int:
+        peaks.clear()
+        tracemalloc.start()
+        try:
+            arguments = {"batch_size": 8, "window_bytes": 1 << 14, "progress": False}
+            rw.capture(model, sequences[:n], store=tmp_path / f"{n}.zarr", **arguments)
+            return peaks[-1]
+        finally:
+            tracemalloc.stop()
+
+    small, large = peak(300), peak(1200)
+    extra_steps = 900 * 300
+    # Per sequence, its length, start and window bounds remain: under a byte a step here.
+    assert large - small < 2 * extra_steps, f"{small / 1e3:.0f} -> {large / 1e3:.0f} kB"
+    assert list(rw.Trace.load(tmp_path / "1200.zarr").tokens) == list(np.array(VOCAB)[ids.ravel()])
+
+
 # ---------------------------------------------------------------------------- errors
 
 
@@ -464,9 +529,7 @@ def test_a_store_writer_takes_states_from_any_framework(tmp_path):
 def test_the_tokens_are_encoded_block_by_block_as_in_memory(tmp_path, monkeypatch):
     # No flat list of every token is built for a store: blocks of 7 steps split sequences
     # and multi-byte tokens anywhere, and the store must hold what a capture in memory holds.
-    from rnn_widgets.models import _capture
-
-    monkeypatch.setattr(_capture, "_TOKEN_BLOCK", 7)
+    monkeypatch.setattr(_tokens, "TOKEN_BLOCK", 7)
     sequences = _sequences(12, seed=3)
     shown = [[f"{token}é日{i}" if i % 3 else "😀" for i, token in enumerate(s)] for s in sequences]
     stored = rw.capture(
@@ -475,6 +538,44 @@ def test_the_tokens_are_encoded_block_by_block_as_in_memory(tmp_path, monkeypatc
     memory = rw.capture(_model(), sequences, tokens=shown, kinds=["h"], progress=False)
     assert list(stored.tokens) == list(memory.tokens) == [t for s in shown for t in s]
     np.testing.assert_array_equal(stored.tokens.offsets, memory.tokens.offsets)
+
+
+def test_a_long_sequence_is_prepared_a_few_times_not_once_per_token_block(tmp_path, monkeypatch):
+    # The corpus keeps the last sequence it prepared: slicing one long sequence's tokens in
+    # blocks must not prepare it again for every block (quadratic in its length).
+    model = _model()
+    calls = []
+    prepare = type(model).prepare_sequence
+
+    def counted(self, sequence, name):
+        calls.append(name)
+        return prepare(self, sequence, name)
+
+    monkeypatch.setattr(type(model), "prepare_sequence", counted)
+    monkeypatch.setattr(_tokens, "TOKEN_BLOCK", 100)
+    sequence = list(np.random.default_rng(6).choice(VOCAB, 5_000))
+    trace = rw.capture(model, [sequence], kinds=["h"], store=tmp_path / "l.zarr", progress=False)
+    assert list(trace.tokens) == sequence
+    # checked once; read for its tokens (kept while they are digested, then written); and
+    # read for its batch
+    assert calls == ["sequences[0]"] * 3
+
+
+def test_bad_sequences_or_tokens_are_refused_before_the_store_is_created(tmp_path):
+    sequences = _sequences(6, seed=7)
+    sequences[5] = [*sequences[5][:-1], "zz"]
+    path = tmp_path / "bad.zarr"
+    last = len(sequences[5]) - 1
+    with pytest.raises(ValueError, match=rf"sequences\[5\]\[{last}\]: token 'zz' is not in"):
+        rw.capture(_model(), sequences, store=path, progress=False)
+    sequences[5][-1] = "a"
+    short = [list(s) for s in sequences]
+    short[4] = short[4][:-1]
+    with pytest.raises(ValueError, match=r"tokens\[4\] must list one token per step"):
+        rw.capture(_model(), sequences, tokens=short, store=path, progress=False)
+    with pytest.raises(ValueError, match="tokens has 5 lists but there are 6 sequences"):
+        rw.capture(_model(), sequences, tokens=short[:5], store=path, progress=False)
+    assert not path.exists()
 
 
 def test_a_token_that_is_not_utf8_is_named_before_the_store_is_written(tmp_path):

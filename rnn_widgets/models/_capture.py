@@ -32,7 +32,9 @@ How
   each sorted by length into batches as above; `rnn_widgets.trace.StoreWriter` hands out a
   window's rows, writes the chunks of the store each window completes (in the background,
   while the next window is computed), and records the progress in the store, so two windows
-  of states (and less than a chunk per array each) are held. A
+  of states (and less than a chunk per array each) are held. Nothing is held per step: the
+  sequences are checked up front and prepared again when a batch reads them (a
+  ``_corpus.Corpus``), and the tokens are encoded and written a block at a time. A
   fingerprint of what is captured (digests of the model's weights, the inputs and tokens;
   the batching, kinds, widths, dtype, device and versions) is kept in the store: calling
   capture again with the same one resumes an interrupted capture from the steps written,
@@ -56,7 +58,9 @@ import torch
 from tqdm.auto import tqdm
 
 from .._validation import as_int, encodable_text
-from ..trace import StoreWriter, Tokens, Trace
+from ..trace import StoreWriter, Trace
+from ._corpus import Corpus, checked_token_list, checked_token_lists
+from ._inputs import Prepared
 from ._model import RecurrentModel, as_model
 
 __all__ = ["DEFAULT_STATE_BUDGET", "DEFAULT_WINDOW_BYTES", "capture"]
@@ -146,8 +150,11 @@ def capture(
         Capture into this Zarr store (a folder, ``"run.zarr"``, or a URL such as
         ``"s3://bucket/run.zarr"``) instead of memory, and return the trace opened from it:
         the store ``trace.save(store)`` would write, written while the states are computed,
-        holding two windows of states in memory (``window_bytes``), so a trace far larger
-        than memory can be captured. Needs the ``scale`` extra. The store is marked
+        holding two windows of states in memory (``window_bytes``) and nothing per step (the
+        sequences are checked up front, then prepared again a batch at a time; the tokens are
+        written a block at a time), so a trace far larger than memory can be captured: 20 GB
+        with 369 MiB above the inputs at the defaults (``docs/scale.md``). Needs the
+        ``scale`` extra. The store is marked
         unfinished until its last step is written (``Trace.load`` refuses it until then); a
         capture interrupted (Ctrl+C, a crash) is resumed by calling ``capture`` again with
         the same model, sequences and arguments: it continues from the steps written and
@@ -167,7 +174,8 @@ def capture(
         memory sorts all of them; when every sequence fits in one window the batches, and so
         the states, are exactly the in-memory capture's. A window's complete chunks are
         written while the next window is computed, so two windows are held (plus less than
-        a 4 MiB chunk per recorded kind and layer each). A resume needs the same value.
+        a 4 MiB chunk per recorded kind and layer each). With ``batch_size`` it sets the
+        capture's memory: lower both to capture in less. A resume needs the same value.
 
     Returns
     -------
@@ -223,12 +231,19 @@ def capture(
             "overwrite and window_bytes are for a capture into a store (store='run.zarr'); a "
             "capture into memory holds every state and writes nothing"
         )
-    prepared, _ = model.prepare(sequences, "sequences")
+    # Into a store, nothing per step is held: the sequences are prepared again when read.
+    prepared: Sequence[Prepared] = (
+        model.prepare(sequences, "sequences")[0] if store is None else Corpus(model, sequences)
+    )
     record_layers = _layers(model, layers)
     record_kinds = _kinds(model, kinds)
     state_budget = as_int(state_budget, "state_budget", minimum=0)
     columns = _channel_columns(model, channels, record_layers, record_kinds)
-    lengths = np.array([len(p) for p in prepared], dtype=np.int64)
+    lengths = (
+        prepared.lengths
+        if isinstance(prepared, Corpus)
+        else np.array([len(p) for p in prepared], dtype=np.int64)
+    )
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
     n_steps = int(lengths.sum())
 
@@ -245,15 +260,17 @@ def capture(
     declared = groups if len(set(groups.values())) > 1 else None
     selected = {key: torch.from_numpy(cols) for key, cols in columns.items()}
     run = _Run(model, prepared, lengths, batch_size, selected)
-    if store is not None:
+    if isinstance(prepared, Corpus):
+        assert store is not None
         return _capture_into_store(
             run,
+            prepared,
             store,
             overwrite=overwrite,
             window_bytes=window,
             widths=widths,
             declared=declared,
-            token_table=_token_table(tokens, prepared),
+            tokens=prepared.tokens(tokens),
             top_k=top_k,
             labels=labels,
             state_budget=state_budget,
@@ -361,13 +378,14 @@ class _Run:
 
 def _capture_into_store(
     run: _Run,
+    corpus: Corpus,
     store: str | Path,
     *,
     overwrite: bool,
     window_bytes: int,
     widths: Mapping[tuple[int, str], int],
     declared: Mapping[tuple[int, str], str] | None,
-    token_table: Tokens,
+    tokens: Sequence[str],
     top_k: int | None,
     labels: Any,
     state_budget: int,
@@ -388,7 +406,7 @@ def _capture_into_store(
         output_labels, k = _output_labels(model, top_k, labels)
         fingerprint = {
             "model": _model_digest(model),
-            "inputs": _inputs_digest(run.prepared),
+            "inputs": corpus.digest,
             "batch_size": run.batch_size,
             "window_steps": window_steps,
             "channels": _columns_digest(columns),
@@ -399,7 +417,7 @@ def _capture_into_store(
         }
         writer = StoreWriter(
             store,
-            tokens=token_table,
+            tokens=tokens,
             lengths=lengths,
             widths=widths,
             cell_groups=declared,
@@ -513,20 +531,6 @@ def _weights(part: Any) -> list[tuple[str, torch.Tensor]]:
         elif isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
             found.append((name, torch.from_numpy(np.ascontiguousarray(value))))
     return found
-
-
-def _inputs_digest(prepared: Sequence[Any]) -> str:
-    """A digest of every sequence's token ids or input vectors."""
-    digest = hashlib.blake2b(digest_size=16)
-    for p in prepared:
-        if p.ids is not None:
-            digest.update(b"ids")
-            digest.update(np.ascontiguousarray(p.ids, dtype=np.int64))
-        if p.vectors is not None:
-            flat = p.vectors.detach().cpu().contiguous().reshape(-1)
-            digest.update(f"vectors {flat.dtype} {tuple(p.vectors.shape)}".encode())
-            digest.update(flat.view(torch.uint8).numpy())
-    return digest.hexdigest()
 
 
 def _columns_digest(columns: Mapping[tuple[int, str], np.ndarray]) -> str | None:
@@ -757,63 +761,9 @@ def _token_lists(tokens: Any, prepared: Sequence[Any]) -> Iterator[list[str]]:
         for p in prepared:
             yield p.tokens
         return
-    if isinstance(tokens, (str, bytes)) or not isinstance(tokens, Sequence):
-        raise TypeError("tokens must be a list with one list of tokens per sequence")
-    if len(tokens) != len(prepared):
-        raise ValueError(
-            f"tokens has {len(tokens)} lists but there are {len(prepared)} sequences; pass one "
-            "list of tokens per sequence"
-        )
-    for index, (given, p) in enumerate(zip(tokens, prepared, strict=True)):
-        if isinstance(given, (str, bytes)) or len(given) != len(p):
-            size = len(given) if not isinstance(given, (str, bytes)) else "a string"
-            raise ValueError(f"tokens[{index}] must list one token per step ({len(p)}), got {size}")
-        yield [str(token) for token in given]
-
-
-#: Steps encoded at once while building a capture's token table.
-_TOKEN_BLOCK = 1 << 16
-
-
-def _token_table(tokens: Any, prepared: Sequence[Any]) -> Tokens:
-    """Every step's token, UTF-8 encoded block by block (a capture into a store).
-
-    No flat list of every token's str, nor of its bytes, is held: 20,000,000 steps keep the
-    table (about 9 bytes a step) and one block. A token that is not UTF-8 is named.
-    """
-    sizes: list[np.ndarray] = []
-    data: list[bytes] = []
-    block: list[str] = []
-    first = 0  # the step of block[0]
-
-    def encode() -> None:
-        try:
-            encoded = [token.encode("utf-8") for token in block]
-        except UnicodeEncodeError:
-            for index, token in enumerate(block):
-                encodable_text(token, f"tokens[{first + index}]")
-            raise
-        sizes.append(np.fromiter(map(len, encoded), dtype=np.uint32, count=len(encoded)))
-        data.append(b"".join(encoded))
-
-    for sequence_tokens in _token_lists(tokens, prepared):
-        block.extend(sequence_tokens)
-        if len(block) >= _TOKEN_BLOCK:
-            encode()
-            first += len(block)
-            block = []
-    if block:
-        encode()
-    n_steps = first + len(block)
-    offsets = np.zeros(n_steps + 1, dtype=np.uint64)
-    position = 1
-    for part in sizes:  # a running sum, part by part: no second array of every size
-        np.cumsum(part, dtype=np.uint64, out=offsets[position : position + len(part)])
-        offsets[position : position + len(part)] += offsets[position - 1]
-        position += len(part)
-    sizes.clear()
-    joined = np.frombuffer(b"".join(data), dtype=np.uint8)
-    return Tokens(joined, offsets)
+    given = checked_token_lists(tokens, len(prepared))
+    for index, p in enumerate(prepared):
+        yield checked_token_list(given[index], index, len(p))
 
 
 def _output_labels(

@@ -497,7 +497,7 @@ class RecurrentModel:
             the embedding, vectors of the wrong width, or tokens without an embedding.
 
         """
-        prepared = self._prepare(sequence, "sequence")
+        prepared = self.prepare_sequence(sequence, "sequence")
         with self.eval_mode(), torch.no_grad():
             return self.embed([prepared])[:, 0]
 
@@ -861,7 +861,39 @@ class RecurrentModel:
         """
         parsed, single = parse_batch(sequences, name)
         label = name if single else name + "[{}]"
-        return [self._prepare(item, label.format(i)) for i, item in enumerate(parsed)], single
+        return [
+            self.prepare_sequence(item, label.format(i)) for i, item in enumerate(parsed)
+        ], single
+
+    def prepare_sequence(self, sequence: Any, name: str = "sequence") -> Prepared:
+        """Check one sequence, as :meth:`prepare` checks each sequence of a batch.
+
+        Parameters
+        ----------
+        sequence : sequence
+            Token strings, token ids, or a (steps, input_size) float array.
+        name : str
+            How messages name it (``"sequences[7]"``).
+
+        Returns
+        -------
+        Prepared
+            Its token ids or input vectors, and the tokens a trace shows.
+
+        Raises
+        ------
+        TypeError, ValueError
+            As :meth:`prepare`.
+
+        """
+        return prepare(
+            sequence,
+            name,
+            vocab=self._vocab,
+            input_size=self._core.input_size(0),
+            has_embedding=self.embedding is not None,
+            n_ids=self._n_ids(),
+        )
 
     def embed(self, batch: Sequence[Prepared]) -> torch.Tensor:
         """The input vectors of prepared sequences, time-major and zero past each end.
@@ -1077,16 +1109,6 @@ class RecurrentModel:
             return self._core.input_size(0)
         count = getattr(self.embedding, "num_embeddings", None)
         return int(count) if isinstance(count, int) else None
-
-    def _prepare(self, sequence: Any, name: str) -> Prepared:
-        return prepare(
-            sequence,
-            name,
-            vocab=self._vocab,
-            input_size=self._core.input_size(0),
-            has_embedding=self.embedding is not None,
-            n_ids=self._n_ids(),
-        )
 
     def _parse_clamp(
         self, clamp: Any, lengths: np.ndarray, single: bool

@@ -2,7 +2,7 @@
 
 from ._chunked import STATES_BUDGET, require_scale
 from ._store_writer import StoreWriter
-from ._tokens import Tokens
+from ._tokens import Tokens, TokenSequence
 from ._trace import KNOWN_KINDS, SEARCH_TIMEOUT, Predictions, Trace, Track, as_trace
 
 __all__ = [
@@ -11,6 +11,7 @@ __all__ = [
     "STATES_BUDGET",
     "Predictions",
     "StoreWriter",
+    "TokenSequence",
     "Tokens",
     "Trace",
     "Track",

@@ -4,8 +4,9 @@ Why: a trace larger than memory cannot be captured into memory and saved afterwa
 :class:`StoreWriter` writes the store that ``trace.save("run.zarr")`` writes (``_zarr``: the
 same layout and version, chunks, codecs and fill values, so ``Trace.load`` opens it and checks
 it the same way) while the states are being computed. The number of steps is known from the
-sequences, so every array is created at full size first; the tokens and sequence bounds are
-written at once (a few bytes a step), and the states are filled a *window* at a time.
+sequences, so every array is created at full size first; the tokens (encoded a block at a
+time, never held whole) and sequence bounds are written at once, and the states are filled a
+*window* at a time.
 
 Windows and chunks
 ------------------
@@ -19,7 +20,8 @@ read back, and an interrupted store holds whole chunks only: a chunk written is 
 The chunks are written by a background thread while the next window is computed, into a
 second buffer (a disk of 100-300 MB/s otherwise doubled the time of a capture that
 computes as fast; torch and zarr's I/O release the GIL). Memory: two windows of every
-recorded array, less than a chunk per array each, and the tokens (a few bytes a step).
+recorded array and less than a chunk per array each, whatever the number of steps (the
+sequence bounds take 8 bytes a sequence).
 
 Progress, interruption, resumption
 ----------------------------------
@@ -67,14 +69,13 @@ import numpy as np
 from ._chunked import chunk_steps, require_scale
 from ._layout import FORMAT, VERSION
 from ._storage import is_url, local
-from ._tokens import Tokens
+from ._tokens import Tokens, encoded_blocks
 from ._trace import display_range, resolve_cell_groups
 from ._zarr import (
     CAPTURE_ATTRIBUTE,
     create_rows,
     is_store,
     vector_chunk,
-    write_tokens,
     write_vector,
 )
 
@@ -189,6 +190,11 @@ class _Rows:
         self.start = min(self.written, stop)
         return job
 
+    def release(self) -> None:
+        """Let go of both buffers (every row is written)."""
+        empty = self.buffer[:0].copy()
+        self.buffer, self.spare = empty, empty
+
     def _room(self, window: int) -> int:
         """Rows to allocate for a window: any carry (less than a chunk), and an eighth more."""
         return max(0, window) * 9 // 8 + self.chunk
@@ -237,8 +243,10 @@ class StoreWriter:
     path : str or path-like
         The store: a local folder (``.zarr`` is customary) or a URL, written in place.
     tokens : sequence of str, or Tokens
-        Every step's token, sequences end to end. Written into the store when it is created
-        and not kept: a capture's memory does not grow with its tokens.
+        Every step's token, sequences end to end. Read by slices of
+        :data:`~._tokens.TOKEN_BLOCK` tokens, twice (checked and digested, then written when
+        the store is created) and never held whole, so a sequence that makes its tokens on
+        demand keeps a capture's memory from growing with its steps.
     lengths : sequence of int
         The length of each sequence (positive).
     widths : mapping of (int, str) to int
@@ -301,11 +309,14 @@ class StoreWriter:
             raise ValueError("lengths must be one positive int per sequence, at least one")
         self._starts = np.concatenate([[0], np.cumsum(self._lengths)]).astype(np.int64)
         self.n_steps = int(self._starts[-1])
-        self._tokens: Tokens | None = (
-            tokens if isinstance(tokens, Tokens) else Tokens.from_strings(tokens)
-        )
-        if len(self._tokens) != self.n_steps:
-            raise ValueError(f"{len(self._tokens)} tokens but the lengths add up to {self.n_steps}")
+        if isinstance(tokens, (str, bytes)) or not isinstance(tokens, Sequence):
+            raise TypeError(
+                f"tokens must be a sequence of str (one per step), got {type(tokens).__name__}"
+            )
+        if len(tokens) != self.n_steps:
+            raise ValueError(f"{len(tokens)} tokens but the lengths add up to {self.n_steps}")
+        self._tokens: Sequence[str] | None = tokens
+        self._token_bytes, self._token_digest = _scan_tokens(tokens)
         self._widths = {key: int(width) for key, width in widths.items()}
         self._groups = resolve_cell_groups(self._widths, dict(cell_groups or {}))
         self._labels = None if labels is None else [str(label) for label in labels]
@@ -329,9 +340,7 @@ class StoreWriter:
     def _full_fingerprint(self, given: Mapping[str, Any]) -> dict[str, Any]:
         digest = hashlib.blake2b(digest_size=16)
         digest.update(self._lengths.tobytes())
-        assert self._tokens is not None
-        digest.update(self._tokens.offsets)  # the buffers themselves: no copy
-        digest.update(self._tokens.data)
+        digest.update(self._token_digest.encode())
         states = [
             f"{layer}/{kind}: {width} cells of group {self._groups[(layer, kind)]}"
             for (layer, kind), width in sorted(self._widths.items())
@@ -443,7 +452,7 @@ class StoreWriter:
             root = zarr.open_group(store, mode="w", zarr_format=3, attributes=attributes)
         self._root = root
         assert self._tokens is not None
-        write_tokens(root.require_group("tokens"), self._tokens)
+        self._write_tokens(root.require_group("tokens"), self._tokens)
         write_vector(root, "sequence_starts", self._starts)
         self._rows: dict[Any, _Rows] = {}
         states = root.require_group("states")
@@ -469,6 +478,22 @@ class StoreWriter:
                 self._rows[name] = _Rows(array, chunk, self.n_steps)
         self._save_record("states")
         return root
+
+    def _write_tokens(self, group: Any, tokens: Sequence[str]) -> None:
+        """The ``data`` and ``offsets`` of ``tokens``, as ``trace.save`` writes them, by blocks.
+
+        The tokens are encoded a second time (:func:`~._tokens.encoded_blocks`); should they
+        differ from those digested (a sequence changed meanwhile), the store is refused.
+        """
+        blocks = (
+            (sizes, np.frombuffer(block, dtype=np.uint8)) for sizes, block in encoded_blocks(tokens)
+        )
+        digest = _write_strings(group, self.n_steps, self._token_bytes, blocks)
+        if digest != self._token_digest:
+            raise ValueError(
+                "the tokens changed while the store was being created (they were read twice "
+                "and differ); do not change the sequences during a capture"
+            )
 
     def _resume(self, root: Any, record: dict[str, Any]) -> Any:
         self._root = root
@@ -636,6 +661,8 @@ class StoreWriter:
         if self.complete:
             return self.path
         self.close()
+        for rows in self._rows.values():  # the windows are written: their buffers are not needed
+            rows.release()
         if self.steps < self.n_steps:
             raise ValueError(
                 f"{self.steps} of {self.n_steps} steps are stored; commit every pending window "
@@ -671,41 +698,54 @@ class StoreWriter:
                 for offset in range(0, len(ids), 1 << 16):
                     yield ids[offset : offset + (1 << 16)]
 
+        def label_blocks() -> Any:
+            for ids in blocks():
+                lengths = sizes[ids]
+                ends = np.cumsum(lengths)
+                count = int(ends[-1]) if len(ends) else 0
+                index = np.repeat(firsts[ids] - (ends - lengths), lengths) + np.arange(count)
+                yield lengths.astype(np.uint64), table[index]
+
         total = sum(int(sizes[ids].sum()) for ids in blocks())
         group = self._root["predictions"].require_group("labels")
-        n_offsets = self.n_steps * self._k + 1
-        data = _Appender(
-            create_rows(
-                group,
-                "data",
-                (total,),
-                np.dtype(np.uint8),
-                chunk=vector_chunk(total, np.dtype(np.uint8)),
-                overwrite=True,
-            )
-        )
-        offsets = _Appender(
-            create_rows(
-                group,
-                "offsets",
-                (n_offsets,),
-                np.dtype(np.uint64),
-                chunk=vector_chunk(n_offsets, np.dtype(np.uint64)),
-                overwrite=True,
-            )
-        )
-        offsets.append(np.zeros(1, dtype=np.uint64))
-        position = 0
-        for ids in blocks():
-            lengths = sizes[ids]
-            ends = np.cumsum(lengths)
-            offsets.append((position + ends).astype(np.uint64))
-            count = int(ends[-1]) if len(ends) else 0
-            index = np.repeat(firsts[ids] - (ends - lengths), lengths) + np.arange(count)
-            data.append(table[index])
-            position += count
-        data.close()
-        offsets.close()
+        _write_strings(group, self.n_steps * self._k, total, label_blocks(), overwrite=True)
+
+
+def _write_strings(
+    group: Any, n_strings: int, n_bytes: int, blocks: Any, *, overwrite: bool = False
+) -> str:
+    """The ``data`` and ``offsets`` arrays of `Tokens` in ``group``, written block by block.
+
+    ``blocks`` yields ``(sizes, data)``: uint64 byte lengths and the uint8 bytes of the next
+    strings; together ``n_strings`` strings of ``n_bytes`` bytes. Chunked as
+    ``_zarr.write_tokens`` chunks them, so the store equals what ``trace.save`` writes.
+    Returns a digest of the blocks, as :func:`_scan_tokens` digests them.
+    """
+
+    def appender(name: str, length: int, dtype: type) -> _Appender:
+        chunk = vector_chunk(length, np.dtype(dtype))
+        shape = (length,)
+        array = create_rows(group, name, shape, np.dtype(dtype), chunk=chunk, overwrite=overwrite)
+        return _Appender(array)
+
+    data = appender("data", n_bytes, np.uint8)
+    offsets = appender("offsets", n_strings + 1, np.uint64)
+    offsets.append(np.zeros(1, dtype=np.uint64))
+    written = np.uint64(0)
+    digest = hashlib.blake2b(digest_size=16)
+    for sizes, block in blocks:
+        digest.update(sizes.tobytes())
+        digest.update(block)
+        ends = np.cumsum(sizes, dtype=np.uint64)
+        ends += written
+        offsets.append(ends)
+        data.append(block)
+        written = ends[-1] if len(ends) else written
+    if int(written) != n_bytes or offsets.position + offsets.filled != n_strings + 1:
+        raise ValueError(f"{int(written)} bytes of strings were written, {n_bytes} expected")
+    data.close()
+    offsets.close()
+    return digest.hexdigest()
 
 
 def _attributes(group: Any) -> dict[str, Any]:
@@ -717,6 +757,17 @@ def _attributes(group: Any) -> dict[str, Any]:
 
 def _digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def _scan_tokens(tokens: Sequence[str]) -> tuple[int, str]:
+    """The bytes ``tokens`` take in UTF-8, and a digest of them (block by block)."""
+    digest = hashlib.blake2b(digest_size=16)
+    n_bytes = 0
+    for sizes, block in encoded_blocks(tokens):
+        digest.update(sizes.tobytes())
+        digest.update(block)
+        n_bytes += len(block)
+    return n_bytes, digest.hexdigest()
 
 
 def _difference(old: Any, new: Mapping[str, Any]) -> str:
