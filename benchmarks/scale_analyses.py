@@ -212,7 +212,7 @@ def main() -> None:
     parser.add_argument("--length", type=int, default=1024)
     parser.add_argument("--cells", type=int, default=256)
     parser.add_argument("--forward-steps", type=int, default=2_000_000)
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--workers", type=int, nargs="*", default=[1, 2])
     parser.add_argument("--folder", default="/tmp/scale_analyses")
     parser.add_argument("--out", default=None, help="JSON lines (default: FOLDER/results.jsonl)")
     parser.add_argument("--reuse", action="store_true", help="keep a complete store")
