@@ -69,7 +69,7 @@ import numpy as np
 from ._chunked import chunk_steps, require_scale
 from ._layout import FORMAT, VERSION
 from ._storage import is_url, local
-from ._tokens import Tokens, encoded_blocks
+from ._tokens import encoded_blocks
 from ._trace import display_range, resolve_cell_groups
 from ._zarr import (
     CAPTURE_ATTRIBUTE,
@@ -242,11 +242,11 @@ class StoreWriter:
     ----------
     path : str or path-like
         The store: a local folder (``.zarr`` is customary) or a URL, written in place.
-    tokens : sequence of str, or Tokens
-        Every step's token, sequences end to end. Read by slices of
-        :data:`~._tokens.TOKEN_BLOCK` tokens, twice (checked and digested, then written when
-        the store is created) and never held whole, so a sequence that makes its tokens on
-        demand keeps a capture's memory from growing with its steps.
+    tokens : sequence of str
+        Every step's token, sequences end to end: a list, `Tokens`, or any `TokenSequence`.
+        Read by slices of :data:`~._tokens.TOKEN_BLOCK` tokens, twice (checked and digested,
+        then written when the store is created) and never held whole, so a `TokenSequence`
+        that makes its tokens on demand keeps a capture's memory from growing with its steps.
     lengths : sequence of int
         The length of each sequence (positive).
     widths : mapping of (int, str) to int
@@ -293,7 +293,7 @@ class StoreWriter:
         self,
         path: str | os.PathLike[str],
         *,
-        tokens: Sequence[str] | Tokens,
+        tokens: Sequence[str],
         lengths: Sequence[int] | np.ndarray,
         widths: Mapping[tuple[int, str], int],
         cell_groups: Mapping[tuple[int, str], str] | None = None,
