@@ -196,6 +196,27 @@ def test_a_nan_in_a_lazy_store_is_named_by_every_pass(corpus, tmp_path):
         lazy.value_range(exact=True)
     with pytest.raises(ValueError, match="NaN"):
         score_cells(lazy, labels, folds=3, progress=False)
+    fresh = rw.Trace.load(path, states_budget=0)  # match's packing pass finds it itself
+    with pytest.raises(ValueError, match=r"NaN.*step 5000, cell 9"):
+        match(fresh, [9], 0.0)
+
+
+def test_a_first_match_on_a_store_reads_it_once(store, monkeypatch):
+    # The packing pass checks the values it reads: no separate check_finite pass first.
+    checks = []
+    check_finite = rw.Trace.check_finite
+
+    def counted(self, **where):
+        checks.append(where)
+        check_finite(self, **where)
+
+    monkeypatch.setattr(rw.Trace, "check_finite", counted)
+    lazy = rw.Trace.load(store, states_budget=0)
+    found = match(lazy, [1, 2], 0.1, top=5)
+    assert checks == [] and found.matches
+    in_memory = rw.Trace.load(store)
+    match(in_memory, [1, 2], 0.1, top=5)
+    assert checks == [{"layer": 0, "kind": "h"}]  # in memory, the check costs no reading
 
 
 # ------------------------------------------------------------------ on a cluster

@@ -282,7 +282,8 @@ def match(
             f"min_shared ({min_shared}) is larger than the selection ({len(selected)} cells); "
             "lower it or select more cells"
         )
-    trace.check_finite(layer=layer, kind=kind)  # NaN would read as "off": refuse it instead
+    if not trace.is_lazy(layer=layer, kind=kind):  # a store's packing pass checks as it reads
+        trace.check_finite(layer=layer, kind=kind)  # NaN would read as "off": refuse it instead
     bits = _on_bits(trace, layer, kind, threshold)
     bounds = np.asarray(trace.sequence_bounds, dtype=np.int64)
     count = bits.count(selected)
@@ -400,9 +401,16 @@ class _OnBits:
         blocks = [(0, a, min(a + block, n_steps)) for a in range(0, n_steps, block)]
         if states.lazy:  # packed on dask, chunk by chunk: 1/32 of the states come back
             with tqdm(total=len(blocks), desc="match: on bits", unit="block") as bar:
-                rows = states.reduce(
-                    _pack_kernel, blocks, {"rows": "concat"}, args=(bound, None), bar=bar
-                )["rows"]
+                packed = states.reduce(
+                    _pack_kernel,
+                    blocks,
+                    {"rows": "concat", "finite": "min"},
+                    args=(bound, None),
+                    bar=bar,
+                )
+            if not packed["finite"].all():  # the check's own pass names the first bad value
+                states.trace.check_finite(layer=states.layer, kind=states.kind)
+            rows = packed["rows"]
         else:
             rows = np.zeros((n_steps, words * 8), dtype=np.uint8)
             states.reduce(_pack_kernel, blocks, {}, args=(bound, rows))
@@ -439,21 +447,29 @@ def _pack_kernel(
 ) -> dict[str, np.ndarray]:
     """The on bits (``>= bound``) of the rows of ``blocks``, 8 bytes per 64 cells a row.
 
-    Written into ``out`` (every step) when given, else returned as ``{"rows": ...}``.
+    Written into ``out`` (every step) when given, else returned as ``{"rows": ...}`` with
+    ``"finite"``: whether every value read was finite. A NaN reads as "off", so a store's
+    first pass checks what it reads (min and max, in memory) instead of reading the store a
+    second time for ``trace.check_finite``.
     """
     n_cells = states.shape[1]
     width = -(-n_cells // 64) * 8
     parts = []
+    finite = True
     for _, start, stop in blocks:
-        packed = np.packbits(states[start:stop] >= bound, axis=1, bitorder="little")
+        block = states[start:stop]
+        packed = np.packbits(block >= bound, axis=1, bitorder="little")
         if out is not None:
             out[start:stop, : packed.shape[1]] = packed
         else:
+            finite = finite and bool(np.isfinite(block.min()) and np.isfinite(block.max()))
             part = np.zeros((stop - start, width), dtype=np.uint8)
             part[:, : packed.shape[1]] = packed
             parts.append(part)
         bar.update(1)
-    return {} if out is not None else {"rows": np.concatenate(parts)}
+    if out is not None:
+        return {}
+    return {"rows": np.concatenate(parts), "finite": np.array([finite])}
 
 
 _cache: weakref.WeakKeyDictionary[Trace, OrderedDict[tuple[int, str, float], _OnBits]] = (
