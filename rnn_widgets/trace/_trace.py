@@ -726,8 +726,9 @@ class Trace:
         Traces built with :meth:`from_arrays` never do, but a saved file is untrusted and
         opening it does not read the states' values. The analyses that read every row of a
         state array (match, score_cells, PCA, ...) call this first, so a damaged file fails
-        with a message naming it instead of giving a wrong answer. Reads the array once
-        (block by block); the answer is cached per trace.
+        with a message naming it instead of giving a wrong answer; ``match`` on a store
+        checks the values of its one pass instead, and calls this only to name a bad one.
+        Reads the array once (block by block); the answer is cached per trace.
 
         Raises
         ------
